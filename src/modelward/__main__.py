@@ -1,0 +1,5 @@
+"""``python -m modelward`` runs the CLI."""
+
+from modelward.cli import main
+
+main()

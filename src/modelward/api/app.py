@@ -1,0 +1,99 @@
+"""The service: ``create_app(settings)`` builds the FastAPI app and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from modelward import __version__
+from modelward.api.routes import models
+from modelward.api.schemas import ErrorPublic, HealthzPublic
+from modelward.errors import (
+    AuthRequiredError,
+    CatalogError,
+    ConfigError,
+    InsufficientSpaceError,
+    ModelwardError,
+    RemoteNotFoundError,
+    SourceError,
+    SourceUnavailableError,
+    StoreLockedError,
+    UnauthorizedError,
+    UnknownModelError,
+)
+from modelward.runtime import Runtime
+from modelward.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Most specific first: the first matching class decides the HTTP status.
+_STATUS_BY_ERROR: tuple[tuple[type[ModelwardError], int], ...] = (
+    (UnauthorizedError, 401),
+    (UnknownModelError, 404),
+    (CatalogError, 422),
+    (ConfigError, 422),
+    (AuthRequiredError, 502),
+    (RemoteNotFoundError, 502),
+    (SourceUnavailableError, 503),
+    (SourceError, 502),
+    (InsufficientSpaceError, 507),
+    (StoreLockedError, 409),
+)
+
+
+def status_for(error: ModelwardError) -> int:
+    """The HTTP status that carries ``error``."""
+    for cls, code in _STATUS_BY_ERROR:
+        if isinstance(error, cls):
+            return code
+    return 500
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """Build the service for ``settings`` (a ready ``runtime`` may be passed in by tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = runtime or Runtime(settings)
+        try:
+            yield
+        finally:
+            if runtime is None:
+                await app.state.runtime.aclose()
+
+    app = FastAPI(
+        title="modelward",
+        version=__version__,
+        summary="Keeps large AI model weights available on this machine.",
+        lifespan=lifespan,
+        responses={401: {"model": ErrorPublic}, 404: {"model": ErrorPublic}},
+    )
+
+    @app.exception_handler(ModelwardError)
+    async def on_modelward_error(request: Request, exc: ModelwardError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=status_for(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        body = ErrorPublic(
+            code="request-invalid",
+            message=f"{where}: {first.get('msg')}",
+            hint="Check the request against /docs.",
+            retryable=False,
+        )
+        return JSONResponse(body.model_dump(), status_code=422)
+
+    @app.get("/healthz", response_model=HealthzPublic, tags=["service"])
+    def healthz() -> HealthzPublic:
+        """The service is up."""
+        return HealthzPublic(status="ok", version=__version__)
+
+    app.include_router(models.router, prefix="/api/v1")
+    return app

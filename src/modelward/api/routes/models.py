@@ -1,0 +1,77 @@
+"""Routes for catalog models: list, status, download."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fastapi import APIRouter, status
+
+from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.schemas import (
+    DownloadAccepted,
+    DownloadProgressPublic,
+    ModelPublic,
+    ModelsPublic,
+    ModelStatusesPublic,
+    ModelStatusPublic,
+)
+from modelward.status import model_status
+from modelward.transfer import DownloadStatus
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+
+@router.get("", response_model=ModelsPublic)
+def list_models(runtime: RuntimeDep) -> ModelsPublic:
+    """Every model in the catalog."""
+    data = [ModelPublic.model_validate(spec) for spec in runtime.catalog]
+    return ModelsPublic(data=data, count=len(data))
+
+
+@router.get("/status", response_model=ModelStatusesPublic)
+async def list_statuses(runtime: RuntimeDep) -> ModelStatusesPublic:
+    """Status of every catalog model."""
+    data = [
+        ModelStatusPublic.model_validate(
+            dataclasses.asdict(await model_status(runtime.downloader, spec.id))
+        )
+        for spec in runtime.catalog
+    ]
+    return ModelStatusesPublic(data=data, count=len(data))
+
+
+@router.get("/{model_id}", response_model=ModelPublic)
+def get_model(model_id: str, runtime: RuntimeDep) -> ModelPublic:
+    """One catalog entry."""
+    return ModelPublic.model_validate(runtime.catalog.get(model_id))
+
+
+@router.get("/{model_id}/status", response_model=ModelStatusPublic)
+async def get_status(model_id: str, runtime: RuntimeDep) -> ModelStatusPublic:
+    """The model's detailed status."""
+    result = await model_status(runtime.downloader, model_id)
+    return ModelStatusPublic.model_validate(dataclasses.asdict(result))
+
+
+@router.post(
+    "/{model_id}/download",
+    response_model=DownloadAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[TokenDep],
+)
+async def start_download(model_id: str, runtime: RuntimeDep) -> DownloadAccepted:
+    """Start (or join) the model's download; progress is at the returned URL."""
+    await runtime.downloader.start_download(model_id)
+    progress = await runtime.downloader.get_download_progress(model_id)
+    return DownloadAccepted(
+        model_id=model_id,
+        status=progress.status if progress.status else DownloadStatus.QUEUED,
+        progress_url=f"/api/v1/models/{model_id}/download",
+    )
+
+
+@router.get("/{model_id}/download", response_model=DownloadProgressPublic)
+async def get_download(model_id: str, runtime: RuntimeDep) -> DownloadProgressPublic:
+    """Progress of the model's latest download."""
+    progress = await runtime.downloader.get_download_progress(model_id)
+    return DownloadProgressPublic.model_validate(dataclasses.asdict(progress))

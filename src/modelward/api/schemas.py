@@ -1,0 +1,145 @@
+"""The service's request and response bodies (pydantic at the edge, dataclasses inside)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from modelward.status import ModelAvailabilityStatus
+from modelward.transfer import DownloadStatus
+
+
+class ErrorPublic(BaseModel):
+    """Every error the API returns: a stable code, a message and the action to take."""
+
+    code: str
+    message: str
+    hint: str
+    retryable: bool
+
+
+class CapabilitiesPublic(BaseModel):
+    """What a model can be used for."""
+
+    inputs: list[str]
+    outputs: list[str]
+    resolutions: list[str]
+    frame_rate_fps: int | None
+
+
+class ModelPublic(BaseModel):
+    """A catalog entry as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    repo: str
+    revision: str
+    display_name: str | None
+    capabilities: CapabilitiesPublic
+    quality_tier: str | None
+    relative_speed: float | None
+    vram_min_gb: float | None
+    vram_recommended_gb: float | None
+    expected_size_bytes: int | None
+
+
+class ModelsPublic(BaseModel):
+    """The catalog."""
+
+    data: list[ModelPublic]
+    count: int
+
+
+class ModelStatusPublic(BaseModel):
+    """The seed's DetailedModelStatus as JSON."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    is_available: bool
+    is_loaded: bool
+    size_mb: float
+    availability_status: ModelAvailabilityStatus
+    download_progress: float | None
+    missing_files: list[str]
+    integrity_score: float
+    last_health_check: datetime | None
+    performance_score: float
+    corruption_detected: bool
+    usage_frequency: float
+    last_used: datetime | None
+    average_generation_time: float | None
+    can_pause_download: bool
+    can_resume_download: bool
+    estimated_download_time: timedelta | None
+    current_version: str
+    latest_version: str
+    update_available: bool
+    repo_id: str
+    revision: str
+    local_path: str | None
+    size_bytes: int
+    present_bytes: int
+    verified_bytes: int
+    error_code: str | None
+    error_message: str | None
+    error_hint: str | None
+
+
+class ModelStatusesPublic(BaseModel):
+    """Status of every catalog model."""
+
+    data: list[ModelStatusPublic]
+    count: int
+
+
+class FileProgressPublic(BaseModel):
+    """One file's share of a download."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    path: str
+    total_bytes: int
+    done_bytes: int
+    verified: bool
+
+
+class DownloadProgressPublic(BaseModel):
+    """The seed's DownloadProgress as JSON."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    status: DownloadStatus
+    progress_percent: float
+    downloaded_mb: float
+    total_mb: float
+    speed_mbps: float
+    eta_seconds: float | None
+    retry_count: int
+    max_retries: int
+    error_message: str | None
+    can_pause: bool
+    can_resume: bool
+    can_cancel: bool
+    downloaded_bytes: int
+    total_bytes: int
+    speed_bytes_per_s: float
+    files: dict[str, FileProgressPublic]
+
+
+class DownloadAccepted(BaseModel):
+    """The answer to a download request: the job runs in the background."""
+
+    model_id: str
+    status: DownloadStatus
+    progress_url: str
+
+
+class HealthzPublic(BaseModel):
+    """Liveness of the service."""
+
+    status: str
+    version: str

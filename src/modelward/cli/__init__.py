@@ -1,0 +1,5 @@
+"""The command-line interface."""
+
+from modelward.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,235 @@
+"""The ``modelward`` command: typer commands over the same calls the service makes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from modelward.cli.options import (
+    CacheDirOpt,
+    CatalogOpt,
+    EndpointOpt,
+    JsonOpt,
+    VerboseOpt,
+    build_settings,
+    setup_logging,
+)
+from modelward.cli.progress import PullProgress
+from modelward.errors import ModelwardError
+from modelward.runtime import Runtime
+from modelward.settings import Settings
+from modelward.status import DetailedModelStatus, model_status
+from modelward.transfer import DownloadResult
+
+app = typer.Typer(
+    name="modelward",
+    help="Keep large AI model weights available on this machine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(error: ModelwardError) -> typer.Exit:
+    """Print an error as a short paragraph with the next step, and return the exit."""
+    err_console.print(f"[bold red]error[/] [dim]({error.code})[/]: {error.message}")
+    if error.hint:
+        err_console.print(f"[bold]next step:[/] {error.hint}")
+    return typer.Exit(1)
+
+
+@app.command()
+def pull(
+    models: Annotated[list[str], typer.Argument(help="Model ids from the catalog.")],
+    catalog: CatalogOpt = None,
+    cache_dir: CacheDirOpt = None,
+    endpoint: EndpointOpt = None,
+    max_retries: Annotated[
+        int | None, typer.Option(help="Failures in a row before giving up.")
+    ] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Download models, verified; resumes whatever an earlier run left."""
+    setup_logging(verbose)
+    try:
+        settings = build_settings(catalog, cache_dir, endpoint, max_retries=max_retries)
+        results = asyncio.run(_pull(settings, models))
+    except ModelwardError as error:
+        raise fail(error) from None
+    failed = [r for r in results if not r.success]
+    for result in results:
+        if result.success:
+            console.print(
+                f"[green]✓[/] {result.model_id}: {result.final_size_mb:,.1f} MB "
+                f"verified ({result.bytes_fetched / 2**20:,.1f} MB fetched, "
+                f"{result.total_retries} retries, {result.total_time_seconds:.1f}s)"
+            )
+        else:
+            err_console.print(
+                f"[bold red]✗ {result.model_id}[/] [dim]({result.error_code})[/]: "
+                f"{result.error_message}\n[bold]next step:[/] {result.error_hint}"
+            )
+    raise typer.Exit(1 if failed else 0)
+
+
+async def _pull(settings: Settings, model_ids: list[str]) -> list[DownloadResult]:
+    async with Runtime(settings) as runtime:
+        for model_id in model_ids:
+            runtime.catalog.get(model_id)  # refuse unknown ids before fetching anything
+        bars = PullProgress(console)
+        unsubscribe = runtime.bus.subscribe(bars)
+        try:
+            with bars.progress:
+                return list(
+                    await asyncio.gather(
+                        *(
+                            runtime.downloader.download_with_retry(m, settings.max_retries)
+                            for m in model_ids
+                        )
+                    )
+                )
+        finally:
+            unsubscribe()
+
+
+@app.command()
+def status(
+    models: Annotated[list[str] | None, typer.Argument(help="Model ids (default: all).")] = None,
+    catalog: CatalogOpt = None,
+    cache_dir: CacheDirOpt = None,
+    endpoint: EndpointOpt = None,
+    as_json: JsonOpt = False,
+    offline: Annotated[
+        bool, typer.Option(help="Never ask the hub; use local records only.")
+    ] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Show each model's availability, sizes, missing files and local path."""
+    setup_logging(verbose)
+    try:
+        settings = build_settings(catalog, cache_dir, endpoint)
+        statuses = asyncio.run(_statuses(settings, models, resolve_remote=not offline))
+    except ModelwardError as error:
+        raise fail(error) from None
+    if as_json:
+        payload = [dataclasses.asdict(s) for s in statuses]
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        return
+    _print_status_table(statuses)
+
+
+async def _statuses(
+    settings: Settings, model_ids: list[str] | None, *, resolve_remote: bool
+) -> list[DetailedModelStatus]:
+    async with Runtime(settings) as runtime:
+        ids = model_ids or runtime.catalog.ids()
+        for model_id in ids:
+            runtime.catalog.get(model_id)
+        return [
+            await model_status(runtime.downloader, m, resolve_remote=resolve_remote) for m in ids
+        ]
+
+
+def _print_status_table(statuses: list[DetailedModelStatus]) -> None:
+    table = Table(title="modelward status")
+    for column in ("model", "status", "size", "on disk", "missing files", "local path"):
+        table.add_column(column, overflow="fold")
+    colours = {"available": "green", "corrupted": "red", "failed": "red", "missing": "yellow"}
+    for s in statuses:
+        state = s.availability_status.value
+        table.add_row(
+            s.model_id,
+            f"[{colours.get(state, 'cyan')}]{state}[/]",
+            f"{s.size_bytes / 2**30:,.2f} GiB" if s.size_bytes else "?",
+            f"{s.verified_bytes / 2**30:,.2f} GiB verified",
+            str(len(s.missing_files)) if s.size_bytes else "?",
+            s.local_path or "-",
+        )
+    console.print(table)
+    for s in statuses:
+        if s.error_message:
+            err_console.print(f"[yellow]{s.model_id}[/]: {s.error_message} ({s.error_hint})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    catalog: CatalogOpt = None,
+    cache_dir: CacheDirOpt = None,
+    endpoint: EndpointOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run the HTTP service (API under /api/v1, OpenAPI at /docs)."""
+    from modelward.cli.service import run_service
+
+    setup_logging(verbose)
+    try:
+        settings = build_settings(catalog, cache_dir, endpoint, host=host, port=port)
+        run_service(settings, console)
+    except ModelwardError as error:
+        raise fail(error) from None
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the service.")] = 8321,
+    hub_port: Annotated[int, typer.Option(help="Port of the local hub (0 = any free).")] = 0,
+    scale: Annotated[
+        str, typer.Option(help="Size of each synthetic repo, e.g. 8MB, 2GB.")
+    ] = "64MB",
+    root: Annotated[
+        Path | None, typer.Option(help="Where the demo keeps its hub and store.")
+    ] = None,
+    catalog: CatalogOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Start the local hub and the service pointed at it, then pull the default catalog."""
+    from modelward.cli.demo import run_demo
+
+    setup_logging(verbose)
+    try:
+        run_demo(console, port=port, hub_port=hub_port, scale=scale, root=root, catalog=catalog)
+    except ModelwardError as error:
+        raise fail(error) from None
+
+
+hub_app = typer.Typer(
+    help="The bundled local hub (synthetic Wan2.2-shaped repos).", no_args_is_help=True
+)
+app.add_typer(hub_app, name="hub")
+
+
+@hub_app.command("serve")
+def hub_serve(
+    port: Annotated[int, typer.Option(help="Port to listen on (0 = any free).")] = 8330,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    root: Annotated[Path | None, typer.Option(help="Where generated repos are kept.")] = None,
+    scale: Annotated[str, typer.Option(help="Size of each repo, e.g. 8MB, 2GB.")] = "tiny",
+    faults: Annotated[Path | None, typer.Option(help="JSON file with a fault plan.")] = None,
+    catalog: CatalogOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Serve synthetic repos over the Hub protocol, with a fault menu for tests."""
+    from modelward.devhub import serve as serve_hub
+
+    setup_logging(verbose)
+    settings = build_settings(catalog)
+    serve_hub(
+        host=host, port=port, root=root or settings.home / "devhub", scale=scale, faults_file=faults
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

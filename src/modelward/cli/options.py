@@ -1,0 +1,60 @@
+"""Options every command accepts after its name, and how they become Settings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.logging import RichHandler
+
+from modelward.settings import Settings
+
+CatalogOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--catalog",
+        help="Catalog file adding to or overriding the built-in models "
+        "(repeatable; MODELWARD_CATALOG works too).",
+        dir_okay=False,
+    ),
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir", help="Store root (default: HF_HUB_CACHE, else HF_HOME/hub).", file_okay=False
+    ),
+]
+EndpointOpt = Annotated[
+    str | None, typer.Option("--endpoint", help="Hub endpoint (default: HF_ENDPOINT).")
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log decisions (retries, resumes) to stderr.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def build_settings(
+    catalog: list[Path] | None = None,
+    cache_dir: Path | None = None,
+    endpoint: str | None = None,
+    **overrides: object,
+) -> Settings:
+    """Read the environment once and apply the command's options on top."""
+    base = Settings.from_env()
+    extra = {
+        "catalog_files": (*base.catalog_files, *(catalog or ())),
+        "cache_dir": cache_dir,
+        "endpoint": endpoint.rstrip("/") if endpoint else None,
+        **overrides,
+    }
+    return base.model_copy(update={k: v for k, v in extra.items() if v is not None})
+
+
+def setup_logging(verbose: bool) -> None:
+    """Quiet by default; ``-v`` shows modelward's decisions through rich."""
+    root = logging.getLogger("modelward")
+    root.handlers[:] = [RichHandler(show_path=False, rich_tracebacks=False)]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False

@@ -1,0 +1,240 @@
+"""Every error modelward raises, in one tree.
+
+Each error carries a stable kebab-case ``code``, a ``message`` a person understands, a
+``hint`` saying what to do next, and ``retryable`` (the only thing retry logic looks at).
+The same triple reaches the API's JSON, the CLI's output and the logs.
+
+    ModelwardError
+    ├── ConfigError                      config-invalid
+    ├── CatalogError                     catalog-invalid
+    │   └── UnknownModelError            model-unknown
+    ├── SourceError
+    │   ├── SourceUnavailableError       source-unavailable      (retryable)
+    │   ├── AuthRequiredError            auth-required
+    │   ├── RemoteNotFoundError          remote-not-found
+    │   └── ProtocolViolationError       protocol-violation
+    │       └── HostileMetadataError     hostile-metadata
+    ├── TransferError
+    │   ├── IncompleteTransferError      transfer-incomplete     (retryable)
+    │   ├── IntegrityError               integrity-mismatch      (retryable)
+    │   └── TransferCancelledError       transfer-cancelled
+    └── StoreError
+        ├── InsufficientSpaceError       insufficient-space
+        ├── StoreLockedError             store-locked            (retryable)
+        └── CorruptEntryError            store-corrupt-entry
+    ServiceNotRunningError               service-not-running
+    UnauthorizedError                    unauthorized
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ModelwardError(Exception):
+    """Root of every error modelward raises on purpose."""
+
+    code: ClassVar[str] = "modelward-error"
+    default_hint: ClassVar[str] = ""
+    default_retryable: ClassVar[bool] = False
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+        self.retryable = self.default_retryable if retryable is None else retryable
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``{code, message, hint, retryable}`` form used by the API and CLI."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "retryable": self.retryable,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(ModelwardError):
+    """A setting is missing or malformed."""
+
+    code = "config-invalid"
+    default_hint = "Check the environment variables and command-line options."
+
+
+class CatalogError(ModelwardError):
+    """A catalog file or entry is malformed."""
+
+    code = "catalog-invalid"
+    default_hint = "Fix the catalog file; see docs/CATALOG.md for the fields an entry takes."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        entry: str | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = ", ".join(
+            part
+            for part in (
+                f"file {file}" if file else "",
+                f"entry '{entry}'" if entry else "",
+                f"field '{field}'" if field else "",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.file = file
+        self.entry = entry
+        self.field = field
+
+
+class UnknownModelError(CatalogError):
+    """A model id is not in the catalog."""
+
+    code = "model-unknown"
+    default_hint = "Run 'modelward status' to list the catalog's model ids."
+
+
+class SourceError(ModelwardError):
+    """The remote side could not give us what we asked for."""
+
+    code = "source-error"
+
+
+class SourceUnavailableError(SourceError):
+    """The source is unreachable or overloaded for now; trying again later may work."""
+
+    code = "source-unavailable"
+    default_hint = "Check the network and the endpoint; modelward retries on its own."
+    default_retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, retryable=retryable)
+        self.retry_after_s = retry_after_s
+
+
+class AuthRequiredError(SourceError):
+    """The repository is gated or private and our credentials were refused."""
+
+    code = "auth-required"
+    default_hint = (
+        "Log in with 'hf auth login' or set HF_TOKEN, and accept the model's licence "
+        "on its page if it is gated."
+    )
+
+
+class RemoteNotFoundError(SourceError):
+    """The repository, revision or file does not exist at the source."""
+
+    code = "remote-not-found"
+    default_hint = "Check the repo id and revision in the catalog entry."
+
+
+class ProtocolViolationError(SourceError):
+    """The source answered something the protocol does not allow."""
+
+    code = "protocol-violation"
+    default_hint = "Check that the endpoint really is a Hugging Face Hub or mirror."
+
+
+class HostileMetadataError(ProtocolViolationError):
+    """Repository metadata that could write outside the store was refused."""
+
+    code = "hostile-metadata"
+    default_hint = "Nothing was written. Do not use this source; report it to whoever runs it."
+
+
+class TransferError(ModelwardError):
+    """Moving bytes from a source to disk failed."""
+
+    code = "transfer-error"
+
+
+class IncompleteTransferError(TransferError):
+    """The connection ended before the promised bytes arrived."""
+
+    code = "transfer-incomplete"
+    default_hint = "The partial data is kept; running the command again resumes it."
+    default_retryable = True
+
+
+class IntegrityError(TransferError):
+    """Bytes received do not match the checksum the source published."""
+
+    code = "integrity-mismatch"
+    default_hint = "The bad data was discarded and not promoted; the file is fetched again."
+    default_retryable = True
+
+
+class TransferCancelledError(TransferError):
+    """The transfer was cancelled on request."""
+
+    code = "transfer-cancelled"
+    default_hint = "Start the download again when you want it."
+
+
+class StoreError(ModelwardError):
+    """The local store cannot do what was asked."""
+
+    code = "store-error"
+
+
+class InsufficientSpaceError(StoreError):
+    """The disk holding the store has too little free space."""
+
+    code = "insufficient-space"
+    default_hint = "Free disk space or point --cache-dir at a larger disk, then run again."
+
+    def __init__(
+        self, message: str, *, needed_bytes: int, free_bytes: int, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.needed_bytes = needed_bytes
+        self.free_bytes = free_bytes
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the lock on a blob we need to write."""
+
+    code = "store-locked"
+    default_hint = "Another download of the same file is running; wait for it to finish."
+    default_retryable = True
+
+
+class CorruptEntryError(StoreError):
+    """A file in the store does not match what it should hold."""
+
+    code = "store-corrupt-entry"
+    default_hint = "Run 'modelward pull MODEL' to fetch the damaged file again."
+
+
+class ServiceNotRunningError(ModelwardError):
+    """A command needs the modelward service and none answered."""
+
+    code = "service-not-running"
+    default_hint = "Start it with 'modelward serve' (or 'modelward demo')."
+
+
+class UnauthorizedError(ModelwardError):
+    """A request to the service lacked the bearer token, or carried a wrong one."""
+
+    code = "unauthorized"
+    default_hint = (
+        "Send 'Authorization: Bearer <token>'; the token is printed when the service starts "
+        "and kept in MODELWARD_HOME/api-token."
+    )

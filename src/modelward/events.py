@@ -1,0 +1,76 @@
+"""One in-process event bus: every state change and progress step is published here.
+
+The CLI's progress bars, the service's live stream and (later) metrics and analytics all
+subscribe to the same bus, so no display concern leaks into the download code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened, with the model it concerns and plain JSON-able data."""
+
+    type: str
+    model_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Delivers each published event to every subscriber, synchronously and in order."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Add a subscriber; returns a function that removes it."""
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            if subscriber in self._subscribers:
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        """Hand ``event`` to every subscriber; a failing subscriber never stops the others."""
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:
+                logger.exception("event subscriber failed on %s", event.type)
+
+    async def stream(
+        self, *, types: frozenset[str] | None = None, max_queued: int = 10_000
+    ) -> AsyncIterator[Event]:
+        """Yield events as they are published, until the consumer stops iterating."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(max_queued)
+
+        def enqueue(event: Event) -> None:
+            if types is None or event.type in types:
+                try:
+                    queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    # A consumer that cannot keep up loses old progress, never our transfer.
+                    queue.get_nowait()
+                    queue.put_nowait(event)
+
+        unsubscribe = self.subscribe(enqueue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            unsubscribe()

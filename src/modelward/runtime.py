@@ -1,0 +1,58 @@
+"""The composition root: builds catalog, store, sources and downloader from Settings.
+
+The CLI, the service and tests all go through here, so every entry point wires the
+layers the same way.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from modelward.catalog import Catalog, load_catalog
+from modelward.events import EventBus
+from modelward.settings import Settings
+from modelward.sources import build_client
+from modelward.store import ModelManager
+from modelward.transfer import EnhancedModelDownloader, RetryPolicy
+
+
+class Runtime:
+    """One wired-up modelward: use as ``async with Runtime(settings) as rt``."""
+
+    def __init__(self, settings: Settings, catalog: Catalog | None = None) -> None:
+        self.settings = settings
+        self.catalog = catalog or load_catalog(settings.catalog_files, env={})
+        self.bus = EventBus()
+        self.manager = ModelManager(self.catalog, settings.cache_dir, settings.home)
+        self.client = build_client(
+            connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s
+        )
+        self.downloader = EnhancedModelDownloader(
+            self.manager,
+            self.client,
+            endpoint=settings.endpoint,
+            hf_token=settings.hf_token,
+            policy=RetryPolicy(
+                max_retries=settings.max_retries,
+                base_delay_s=settings.retry_base_delay_s,
+                max_delay_s=settings.retry_max_delay_s,
+            ),
+            parallel_files=settings.parallel_files,
+            bus=self.bus,
+        )
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Pause running downloads (their partial data stays) and close connections."""
+        await self.downloader.aclose()
+        await self.client.aclose()

@@ -1,0 +1,141 @@
+"""modelward's settings: one class, read from the environment once at the entry point.
+
+Library code never reads the environment; the CLI, the service and tests build a
+``Settings`` and pass it down.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from modelward.errors import ConfigError
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+class Settings(BaseModel):
+    """Everything modelward can be configured with; immutable once built."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cache_dir: Path = Field(description="Root of the Hugging Face cache (the store).")
+    home: Path = Field(description="modelward's own data: records, partial state, database.")
+    catalog_files: tuple[Path, ...] = Field(
+        default=(), description="Catalog files that add to or override the built-in one."
+    )
+    endpoint: str = Field(default=DEFAULT_ENDPOINT, description="Hub endpoint (HF_ENDPOINT).")
+    hf_token: str | None = Field(default=None, description="Token for gated or private repos.")
+    api_token: str | None = Field(
+        default=None, description="Bearer token the service requires for mutating routes."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8321, ge=0, le=65535)
+    max_retries: int = Field(default=3, ge=0, le=100)
+    parallel_files: int = Field(default=4, ge=1, le=64)
+    retry_base_delay_s: float = Field(default=1.0, ge=0)
+    retry_max_delay_s: float = Field(default=60.0, ge=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    read_timeout_s: float = Field(default=30.0, gt=0)
+
+    @property
+    def partials_dir(self) -> Path:
+        """Where resume records of unfinished downloads live."""
+        return self.home / "partials"
+
+    @property
+    def records_dir(self) -> Path:
+        """Where verification records and resolved manifests live."""
+        return self.home / "records"
+
+    @property
+    def api_token_file(self) -> Path:
+        """Where a generated service token is kept between runs."""
+        return self.home / "api-token"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from an environment mapping (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "cache_dir": _hf_cache_dir(env),
+            "home": _modelward_home(env),
+            "catalog_files": _catalog_files(env),
+            "endpoint": env.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/"),
+            "hf_token": _hf_token(env),
+            "api_token": env.get("MODELWARD_TOKEN") or None,
+        }
+        for key, env_name in (
+            ("host", "MODELWARD_HOST"),
+            ("port", "MODELWARD_PORT"),
+            ("max_retries", "MODELWARD_MAX_RETRIES"),
+            ("parallel_files", "MODELWARD_PARALLEL_FILES"),
+        ):
+            if env.get(env_name):
+                values[key] = env[env_name]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"setting '{field}': {first['msg']}") from exc
+
+    def ensure_api_token(self) -> tuple[Settings, bool]:
+        """Return settings with a service token, generating and saving one if none is set."""
+        if self.api_token:
+            return self, False
+        path = self.api_token_file
+        if path.is_file():
+            token = path.read_text(encoding="utf-8").strip()
+            if token:
+                return self.model_copy(update={"api_token": token}), False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(24)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(token + "\n")
+        return self.model_copy(update={"api_token": token}), True
+
+
+def _hf_home(env: Mapping[str, str]) -> Path:
+    if env.get("HF_HOME"):
+        return Path(env["HF_HOME"]).expanduser()
+    xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg).expanduser() / "huggingface"
+
+
+def _hf_cache_dir(env: Mapping[str, str]) -> Path:
+    # Same precedence as huggingface_hub, so both tools share one cache.
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if env.get(name):
+            return Path(env[name]).expanduser()
+    return _hf_home(env) / "hub"
+
+
+def _modelward_home(env: Mapping[str, str]) -> Path:
+    if env.get("MODELWARD_HOME"):
+        return Path(env["MODELWARD_HOME"]).expanduser()
+    xdg = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg).expanduser() / "modelward"
+
+
+def _catalog_files(env: Mapping[str, str]) -> tuple[Path, ...]:
+    raw = env.get("MODELWARD_CATALOG", "")
+    return tuple(Path(p).expanduser() for p in raw.split(os.pathsep) if p)
+
+
+def _hf_token(env: Mapping[str, str]) -> str | None:
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        if env.get(name):
+            return env[name].strip()
+    token_path = Path(env.get("HF_TOKEN_PATH") or _hf_home(env) / "token").expanduser()
+    try:
+        token = token_path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return token or None

@@ -1,0 +1,166 @@
+"""Per-model status (the seed's DetailedModelStatus), derived from the store and the jobs.
+
+Nothing here is guessed: every field comes from the files on disk, the verification
+records or a running download. Fields whose sources arrive with later layers (health
+checks, usage analytics, updates) keep their neutral defaults until then.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from modelward.errors import ModelwardError
+from modelward.sources import Target
+from modelward.store import FileState, LocalModel
+from modelward.transfer import DownloadProgress, DownloadStatus, EnhancedModelDownloader
+
+logger = logging.getLogger(__name__)
+MB = 1024 * 1024
+
+
+class ModelAvailabilityStatus(StrEnum):
+    """The one state a model is in."""
+
+    MISSING = "missing"
+    QUEUED = "queued"
+    DOWNLOADING = "downloading"
+    PAUSED = "paused"
+    VERIFYING = "verifying"
+    AVAILABLE = "available"
+    CORRUPTED = "corrupted"
+    REPAIRING = "repairing"
+    UPDATING = "updating"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class DetailedModelStatus:
+    """Everything known about one model's availability (the seed's fields that exist so far)."""
+
+    model_id: str
+    is_available: bool
+    is_loaded: bool
+    size_mb: float
+    availability_status: ModelAvailabilityStatus
+    download_progress: float | None = None
+    missing_files: list[str] = field(default_factory=list)
+    integrity_score: float = 1.0
+    last_health_check: datetime | None = None
+    performance_score: float = 1.0
+    corruption_detected: bool = False
+    usage_frequency: float = 0.0
+    last_used: datetime | None = None
+    average_generation_time: float | None = None
+    can_pause_download: bool = False
+    can_resume_download: bool = False
+    estimated_download_time: timedelta | None = None
+    current_version: str = ""
+    latest_version: str = ""
+    update_available: bool = False
+    # Beyond the seed: facts a person needs to act on the status.
+    repo_id: str = ""
+    revision: str = ""
+    local_path: str | None = None
+    size_bytes: int = 0
+    present_bytes: int = 0
+    verified_bytes: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    error_hint: str | None = None
+
+
+_JOB_STATES = {
+    DownloadStatus.QUEUED: ModelAvailabilityStatus.QUEUED,
+    DownloadStatus.DOWNLOADING: ModelAvailabilityStatus.DOWNLOADING,
+    DownloadStatus.VERIFYING: ModelAvailabilityStatus.VERIFYING,
+    DownloadStatus.PAUSED: ModelAvailabilityStatus.PAUSED,
+    DownloadStatus.FAILED: ModelAvailabilityStatus.FAILED,
+}
+
+
+async def model_status(
+    downloader: EnhancedModelDownloader, model_id: str, *, resolve_remote: bool = True
+) -> DetailedModelStatus:
+    """Build the status of ``model_id`` from disk, records and the running download."""
+    manager = downloader.manager
+    spec = manager.spec(model_id)
+    progress = downloader.progress.get(model_id)
+    target = manager.known_target(model_id)
+    error: ModelwardError | None = None
+    if target is None and resolve_remote and not downloader.is_running(model_id):
+        try:
+            target = await downloader.source(model_id).resolve(spec)
+            manager.remember(target)
+        except ModelwardError as exc:
+            error = exc
+            logger.info("cannot resolve %s: %s", model_id, exc)
+    running = downloader.is_running(model_id)
+    local = await manager.inspect(target, verify_unknown=not running) if target else None
+    status = DetailedModelStatus(
+        model_id=model_id,
+        is_available=False,
+        is_loaded=False,
+        size_mb=(spec.expected_size_bytes or 0) / MB,
+        availability_status=ModelAvailabilityStatus.MISSING,
+        repo_id=spec.repo,
+        revision=spec.revision,
+        size_bytes=spec.expected_size_bytes or 0,
+    )
+    if target is not None and local is not None:
+        _fill_from_disk(status, target, local)
+    _fill_from_job(status, progress, running)
+    if error is not None and status.availability_status is ModelAvailabilityStatus.MISSING:
+        status.error_code, status.error_message, status.error_hint = (
+            error.code,
+            error.message,
+            error.hint,
+        )
+    return status
+
+
+def _fill_from_disk(status: DetailedModelStatus, target: Target, local: LocalModel) -> None:
+    status.size_bytes = target.size_bytes
+    status.size_mb = target.size_bytes / MB
+    status.missing_files = local.missing_files
+    status.present_bytes = local.present_bytes
+    status.verified_bytes = local.verified_bytes
+    status.current_version = target.commit if local.complete else ""
+    damaged = sum(f.file.size_bytes for f in local.files if f.state is FileState.DAMAGED)
+    status.corruption_detected = damaged > 0
+    status.integrity_score = 1.0 - damaged / target.size_bytes if target.size_bytes else 1.0
+    if local.complete:
+        status.is_available = True
+        status.availability_status = ModelAvailabilityStatus.AVAILABLE
+        status.local_path = str(local.snapshot_dir)
+    elif status.corruption_detected:
+        status.availability_status = ModelAvailabilityStatus.CORRUPTED
+    if target.size_bytes:
+        status.download_progress = 100.0 * local.verified_bytes / target.size_bytes
+
+
+def _fill_from_job(
+    status: DetailedModelStatus, progress: DownloadProgress | None, running: bool
+) -> None:
+    if progress is None or status.is_available:
+        return
+    job_state = _JOB_STATES.get(progress.status)
+    if job_state is None or (
+        not running
+        and job_state in (ModelAvailabilityStatus.DOWNLOADING, ModelAvailabilityStatus.QUEUED)
+    ):
+        return
+    status.availability_status = job_state
+    if running:
+        status.download_progress = progress.progress_percent
+    status.can_pause_download = progress.can_pause and running
+    status.can_resume_download = not running and job_state in (
+        ModelAvailabilityStatus.PAUSED,
+        ModelAvailabilityStatus.FAILED,
+    )
+    if progress.eta_seconds is not None:
+        status.estimated_download_time = timedelta(seconds=progress.eta_seconds)
+    if job_state is ModelAvailabilityStatus.FAILED and progress.error_message:
+        status.error_message = progress.error_message

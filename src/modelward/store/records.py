@@ -1,0 +1,173 @@
+"""modelward's small on-disk records: manifests, verification stats and resume state.
+
+Each record is one JSON file replaced atomically, so a crash leaves the old or the new
+version and never half of one. Records are hints: the blobs themselves stay the truth,
+and a lost record only costs a re-check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from modelward.errors import ModelwardError
+from modelward.sources.files import RemoteFile, Target, validate_repo_path
+from modelward.store.layout import RepoLayout
+
+_write_lock = threading.Lock()
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write ``data`` as JSON to ``path`` via a temporary file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    """Return the JSON in ``path``, or None when it is missing or unreadable."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def save_manifest(layout: RepoLayout, target: Target) -> None:
+    """Remember which files a commit holds, so status works without the network.
+
+    Several catalog entries may select different files of one commit; the record keeps the
+    union of what they saw, and each entry filters it with its own globs when loaded.
+    """
+    known = load_manifest(layout, target.commit)
+    files = {f.path: f for f in (known.files if known else ())}
+    files.update({f.path: f for f in target.files})
+    write_json_atomic(
+        layout.manifest_path(target.commit),
+        {
+            "repo_id": target.repo_id,
+            "commit": target.commit,
+            "files": [asdict(f) for f in sorted(files.values(), key=lambda f: f.path)],
+        },
+    )
+
+
+def load_manifest(layout: RepoLayout, commit: str) -> Target | None:
+    """Return every file recorded for ``commit`` (model and revision left blank)."""
+    data = read_json(layout.manifest_path(commit))
+    if not isinstance(data, dict):
+        return None
+    try:
+        files = tuple(
+            RemoteFile(
+                path=validate_repo_path(f["path"]),
+                size_bytes=int(f["size_bytes"]),
+                sha256=f.get("sha256"),
+                git_oid=f.get("git_oid"),
+                url=f.get("url"),
+            )
+            for f in data["files"]
+        )
+        return Target(
+            model_id="",
+            repo_id=str(data["repo_id"]),
+            revision="",
+            commit=str(data["commit"]),
+            files=files,
+        )
+    except (KeyError, TypeError, ValueError, ModelwardError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BlobStat:
+    """The stat of a blob when it was last verified; a quick check compares against it."""
+
+    size_bytes: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> BlobStat:
+        """Stat ``path`` (following no symlink: blobs are regular files)."""
+        st = path.stat()
+        return cls(size_bytes=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+
+
+class VerifiedRecord:
+    """Which blobs of a repo were verified, and their stat at that moment."""
+
+    def __init__(self, layout: RepoLayout) -> None:
+        self._path = layout.verified_path
+        self._layout = layout
+        self._cached: dict[str, dict[str, int]] | None = None
+
+    def _load(self) -> dict[str, dict[str, int]]:
+        data = read_json(self._path)
+        self._cached = data if isinstance(data, dict) else {}
+        return self._cached
+
+    def is_verified(self, blob_name: str) -> bool:
+        """True when the blob is unchanged since it was last verified."""
+        data = self._cached if self._cached is not None else self._load()
+        entry = data.get(blob_name)
+        if not entry:
+            return False
+        try:
+            return BlobStat.of(self._layout.blob_path(blob_name)) == BlobStat(**entry)
+        except (OSError, TypeError):
+            return False
+
+    def mark(self, blob_name: str) -> None:
+        """Record that the blob now on disk was verified."""
+        stat = BlobStat.of(self._layout.blob_path(blob_name))
+        with _write_lock:
+            data = self._load()
+            data[blob_name] = asdict(stat)
+            write_json_atomic(self._path, data)
+
+    def forget(self, blob_name: str) -> None:
+        """Drop the record of a blob (it was removed or found damaged)."""
+        with _write_lock:
+            data = self._load()
+            if data.pop(blob_name, None) is not None:
+                write_json_atomic(self._path, data)
+
+
+@dataclass(frozen=True, slots=True)
+class PartialRecord:
+    """What is known about a blob's ``.incomplete`` file, to resume it safely."""
+
+    blob_name: str
+    size_bytes: int
+    commit: str
+    path: str
+
+
+def save_partial(layout: RepoLayout, record: PartialRecord) -> None:
+    """Persist the resume record of a blob before its first byte is written."""
+    write_json_atomic(layout.partial_record_path(record.blob_name), asdict(record))
+
+
+def load_partial(layout: RepoLayout, blob_name: str) -> PartialRecord | None:
+    """Return the resume record of a blob, if there is a sound one."""
+    data = read_json(layout.partial_record_path(blob_name))
+    if not isinstance(data, dict):
+        return None
+    try:
+        return PartialRecord(**data)
+    except TypeError:
+        return None
+
+
+def drop_partial(layout: RepoLayout, blob_name: str) -> None:
+    """Forget the resume record of a blob (finished or abandoned)."""
+    layout.partial_record_path(blob_name).unlink(missing_ok=True)

@@ -1,0 +1,313 @@
+"""The download manager (the seed's EnhancedModelDownloader): jobs, retries, control.
+
+A download is a job owned by this object, not by whoever asked for it: callers start it,
+watch its progress through the event bus, and may pause, resume or cancel it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import filelock
+import httpx
+
+from modelward.errors import ModelwardError, TransferCancelledError
+from modelward.events import Event, EventBus
+from modelward.sources import RemoteFile, Source, Target, source_for
+from modelward.store.layout import RepoLayout
+from modelward.store.manager import FileState, ModelManager
+from modelward.store.records import VerifiedRecord, drop_partial
+from modelward.transfer.fetch import fetch_blob
+from modelward.transfer.progress import (
+    MB,
+    DownloadProgress,
+    DownloadResult,
+    DownloadStatus,
+    ProgressTracker,
+)
+from modelward.transfer.retry import RetryListener, RetryPolicy, call_with_retry
+
+logger = logging.getLogger(__name__)
+LOCK_POLL_S = 0.5
+
+
+@dataclass
+class _Job:
+    model_id: str
+    max_retries: int
+    task: asyncio.Task[DownloadResult] | None = None
+    stop_reason: DownloadStatus | None = None
+    target: Target | None = None
+    retries: int = 0
+    bytes_fetched: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class EnhancedModelDownloader:
+    """Downloads catalog models into the store with retries, resume and live progress."""
+
+    def __init__(
+        self,
+        manager: ModelManager,
+        client: httpx.AsyncClient,
+        *,
+        endpoint: str,
+        hf_token: str | None = None,
+        policy: RetryPolicy | None = None,
+        parallel_files: int = 4,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.manager = manager
+        self.bus = bus or EventBus()
+        self.progress = ProgressTracker()
+        self.bus.subscribe(self.progress)
+        self._client = client
+        self._endpoint = endpoint
+        self._hf_token = hf_token
+        self._policy = policy or RetryPolicy()
+        self._file_slots = asyncio.Semaphore(parallel_files)
+        self._jobs: dict[str, _Job] = {}
+        self._blob_locks: dict[str, asyncio.Lock] = {}
+
+    def source(self, model_id: str) -> Source:
+        """The source that serves ``model_id``."""
+        return source_for(
+            self.manager.spec(model_id), self._client, endpoint=self._endpoint, token=self._hf_token
+        )
+
+    async def download_with_retry(self, model_id: str, max_retries: int = 3) -> DownloadResult:
+        """Download ``model_id`` until it is complete and verified, or fails for good."""
+        await self.start_download(model_id, max_retries=max_retries)
+        return await self.wait_for_completion(model_id)
+
+    async def start_download(self, model_id: str, max_retries: int | None = None) -> None:
+        """Start downloading in the background (no-op when it is already running)."""
+        self.manager.spec(model_id)  # unknown ids fail here, not inside the task
+        job = self._jobs.get(model_id)
+        if job and job.task and not job.task.done():
+            return
+        retries = self._policy.max_retries if max_retries is None else max_retries
+        job = _Job(model_id, retries)
+        self._jobs[model_id] = job
+        self._emit("download.queued", model_id)
+        job.task = asyncio.create_task(self._run(job), name=f"download {model_id}")
+
+    async def wait_for_completion(self, model_id: str) -> DownloadResult:
+        """Wait until the model's current job ends and return how it ended."""
+        job = self._jobs.get(model_id)
+        if job is None or job.task is None:
+            raise ModelwardError(
+                f"no download of {model_id} was started",
+                hint=f"Start it with 'modelward pull {model_id}'.",
+            )
+        return await asyncio.shield(job.task)
+
+    async def pause_download(self, model_id: str) -> bool:
+        """Stop transferring, keeping partial data; returns False if nothing was running."""
+        return await self._stop(model_id, DownloadStatus.PAUSED)
+
+    async def resume_download(self, model_id: str) -> bool:
+        """Continue a paused or failed download from its partial data."""
+        job = self._jobs.get(model_id)
+        if job is not None and job.task is not None and not job.task.done():
+            return False
+        await self.start_download(model_id, job.max_retries if job else None)
+        return True
+
+    async def cancel_download(self, model_id: str) -> bool:
+        """Stop the download and delete its partial data (verified files stay)."""
+        stopped = await self._stop(model_id, DownloadStatus.CANCELLED)
+        target = self._jobs[model_id].target if model_id in self._jobs else None
+        target = target or self.manager.known_target(model_id)
+        if target is not None:
+            await asyncio.to_thread(self._remove_partials, target)
+        return stopped or target is not None
+
+    async def get_download_progress(self, model_id: str) -> DownloadProgress:
+        """Progress of the model's latest download (status COMPLETED when nothing is pending)."""
+        self.manager.spec(model_id)
+        progress = self.progress.get(model_id)
+        if progress is not None:
+            return dataclasses.replace(progress, files=dict(progress.files))
+        return DownloadProgress(
+            model_id=model_id,
+            status=DownloadStatus.QUEUED,
+            progress_percent=0.0,
+            downloaded_mb=0.0,
+            total_mb=0.0,
+            speed_mbps=0.0,
+            can_pause=False,
+            can_resume=False,
+            can_cancel=False,
+        )
+
+    def is_running(self, model_id: str) -> bool:
+        """True while a job for the model is transferring or verifying."""
+        job = self._jobs.get(model_id)
+        return bool(job and job.task and not job.task.done())
+
+    async def aclose(self) -> None:
+        """Pause every running job (partial data stays for the next run)."""
+        for model_id in list(self._jobs):
+            await self.pause_download(model_id)
+
+    async def _stop(self, model_id: str, reason: DownloadStatus) -> bool:
+        job = self._jobs.get(model_id)
+        if job is None or job.task is None or job.task.done():
+            return False
+        job.stop_reason = reason
+        job.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job.task
+        return True
+
+    async def _run(self, job: _Job) -> DownloadResult:
+        try:
+            await self._download(job)
+        except asyncio.CancelledError:
+            if job.stop_reason is None:
+                raise
+            return self._finish(
+                job,
+                job.stop_reason,
+                TransferCancelledError(
+                    f"download of {job.model_id} {job.stop_reason.value}",
+                    hint=f"Resume it with 'modelward pull {job.model_id}'.",
+                )
+                if job.stop_reason is DownloadStatus.CANCELLED
+                else None,
+            )
+        except ModelwardError as error:
+            logger.warning("download of %s failed: %s", job.model_id, error)
+            return self._finish(job, DownloadStatus.FAILED, error)
+        return self._finish(job, DownloadStatus.COMPLETED, None)
+
+    async def _download(self, job: _Job) -> None:
+        spec = self.manager.spec(job.model_id)
+        source = self.source(job.model_id)
+        policy = dataclasses.replace(self._policy, max_retries=job.max_retries)
+        target = await call_with_retry(
+            lambda: source.resolve(spec), policy, on_retry=self._retry_listener(job)
+        )
+        job.target = target
+        await asyncio.to_thread(self.manager.remember, target)
+        local = await self.manager.inspect(target)
+        self._emit(
+            "download.started",
+            job.model_id,
+            files=[{"path": f.path, "size_bytes": f.size_bytes} for f in target.files],
+            commit=target.commit,
+            max_retries=job.max_retries,
+        )
+        for lf in local.files:
+            if lf.state is FileState.VERIFIED:
+                self._emit("file.verified", job.model_id, path=lf.file.path, fetched=False)
+        todo = [lf.file for lf in local.files if lf.state is not FileState.VERIFIED]
+        async with asyncio.TaskGroup() as group:
+            for file in todo:
+                group.create_task(self._fetch_with_retry(job, source, target, file, policy))
+        await asyncio.to_thread(self.manager.finish, target)
+
+    async def _fetch_with_retry(
+        self, job: _Job, source: Source, target: Target, file: RemoteFile, policy: RetryPolicy
+    ) -> None:
+        layout = RepoLayout(self.manager.cache_dir, self.manager.home, target.repo_id)
+        on_disk = [0]
+
+        def on_progress(done: int, new: int) -> None:
+            on_disk[0] = done
+            self._emit("file.bytes", job.model_id, path=file.path, done_bytes=done, new_bytes=new)
+
+        async def attempt() -> None:
+            async with self._file_slots, self._blob_lock(layout, file):
+                if not await asyncio.to_thread(VerifiedRecord(layout).is_verified, file.blob_name):
+                    job.bytes_fetched += await fetch_blob(
+                        source, target, file, layout, on_progress=on_progress
+                    )
+                # Also for a blob another job (or process) finished meanwhile: link it here.
+                await asyncio.to_thread(self.manager.mark_verified, target, file)
+
+        await call_with_retry(
+            attempt,
+            policy,
+            progress=lambda: on_disk[0],
+            on_retry=self._retry_listener(job, file.path),
+        )
+        self._emit("file.verified", job.model_id, path=file.path, fetched=True)
+
+    @contextlib.asynccontextmanager
+    async def _blob_lock(self, layout: RepoLayout, file: RemoteFile) -> AsyncIterator[None]:
+        # One writer per blob: an asyncio lock inside this process (models share blobs),
+        # and huggingface_hub's lock file across processes.
+        local = self._blob_locks.setdefault(file.blob_name, asyncio.Lock())
+        async with local:
+            path = layout.lock_path(file.blob_name)
+            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+            lock = filelock.FileLock(str(path), thread_local=False)
+            while True:
+                try:
+                    lock.acquire(timeout=0)
+                    break
+                except filelock.Timeout:
+                    logger.info("waiting for another process writing %s", file.path)
+                    await asyncio.sleep(LOCK_POLL_S)
+            try:
+                yield
+            finally:
+                lock.release()
+
+    def _retry_listener(self, job: _Job, path: str | None = None) -> RetryListener:
+        def on_retry(error: ModelwardError, failures: int, delay_s: float) -> None:
+            job.retries += 1
+            self._emit(
+                "download.retry",
+                job.model_id,
+                path=path,
+                code=error.code,
+                message=error.message,
+                failures=failures,
+                delay_s=round(delay_s, 2),
+            )
+
+        return on_retry
+
+    def _finish(
+        self, job: _Job, status: DownloadStatus, error: ModelwardError | None
+    ) -> DownloadResult:
+        self._emit(
+            "download.state",
+            job.model_id,
+            status=status.value,
+            message=error.message if error else None,
+            code=error.code if error else None,
+            hint=error.hint if error else None,
+        )
+        size = job.target.size_bytes if job.target else 0
+        return DownloadResult(
+            success=status is DownloadStatus.COMPLETED,
+            model_id=job.model_id,
+            final_status=status,
+            total_time_seconds=time.monotonic() - job.started_at,
+            total_retries=job.retries,
+            final_size_mb=size / MB,
+            error_message=error.message if error else None,
+            integrity_verified=status is DownloadStatus.COMPLETED,
+            error_code=error.code if error else None,
+            error_hint=error.hint if error else None,
+            bytes_fetched=job.bytes_fetched,
+        )
+
+    def _remove_partials(self, target: Target) -> None:
+        layout = RepoLayout(self.manager.cache_dir, self.manager.home, target.repo_id)
+        for file in target.files:
+            layout.incomplete_path(file.blob_name).unlink(missing_ok=True)
+            drop_partial(layout, file.blob_name)
+
+    def _emit(self, type_: str, model_id: str, **data: object) -> None:
+        self.bus.publish(Event(type_, model_id, dict(data)))

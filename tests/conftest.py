@@ -1,0 +1,110 @@
+"""Shared fixtures: the local hub on a real socket, and settings pointing at it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from modelward.devhub import DevHub
+from modelward.runtime import Runtime
+from modelward.settings import Settings
+
+TI2V = "ti2v-5b"
+TI2V_REPO = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing in the suite may talk to huggingface.co or read the developer's HF setup.
+    for name in (
+        "HF_TOKEN",
+        "HF_HOME",
+        "HF_HUB_CACHE",
+        "HF_ENDPOINT",
+        "MODELWARD_HOME",
+        "MODELWARD_CATALOG",
+        "MODELWARD_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@pytest.fixture(scope="session")
+def hub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated repos, shared by the session (generation is deterministic)."""
+    return tmp_path_factory.mktemp("devhub")
+
+
+@pytest.fixture
+async def hub(hub_root: Path) -> AsyncIterator[DevHub]:
+    """A local hub serving tiny Wan2.2-shaped repos on a free port."""
+    server = DevHub(root=hub_root, scale="tiny")
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def threaded_hub(hub_root: Path) -> Iterator[DevHub]:
+    """The local hub in its own thread, for tests that run subprocesses or sync clients."""
+    with DevHub(root=hub_root, scale="tiny").running_in_thread() as server:
+        yield server
+
+
+def make_settings(tmp_path: Path, endpoint: str, **overrides: object) -> Settings:
+    """Settings for one test: its own store and home, fast retries, short stall timeout."""
+    values: dict[str, object] = {
+        "cache_dir": tmp_path / "cache",
+        "home": tmp_path / "home",
+        "endpoint": endpoint,
+        "retry_base_delay_s": 0.01,
+        "retry_max_delay_s": 0.1,
+        "read_timeout_s": 2.0,
+        "api_token": "test-token",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, hub: DevHub) -> Settings:
+    """Settings whose endpoint is the async ``hub``."""
+    return make_settings(tmp_path, hub.url)
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A wired modelward on the test's store."""
+    async with Runtime(settings) as rt:
+        yield rt
+
+
+def sha256_of(path: Path) -> str:
+    """sha256 of a file's content."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def assert_store_invariants(cache_dir: Path) -> None:
+    """Every snapshot file resolves to a blob; no ref names a missing snapshot."""
+    for repo in cache_dir.glob("models--*"):
+        for ref in (repo / "refs").rglob("*"):
+            if ref.is_file():
+                assert (repo / "snapshots" / ref.read_text().strip()).is_dir(), ref
+        for link in (repo / "snapshots").rglob("*"):
+            if link.is_symlink():
+                assert link.resolve().is_file(), f"dangling {link}"
+                assert link.resolve().parent == (repo / "blobs").resolve()
+                assert not link.resolve().name.endswith(".incomplete")
+        for path in (repo / "snapshots").rglob("*"):
+            assert path.is_dir() or path.is_symlink(), f"stray file {path}"
+    assert os.path.isdir(cache_dir) or not cache_dir.exists()
