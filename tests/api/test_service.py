@@ -48,7 +48,9 @@ def test_models_and_status_are_open_to_read(service: httpx.Client) -> None:
     assert service.get("/openapi.json").status_code == 200
 
 
-@pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic dGVzdA==", "Bearer "])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer wrong", "Basic dGVzdA==", "Bearer", "bearer test-token-but-longer"]
+)
 def test_mutations_need_the_token(service: httpx.Client, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     response = service.post(f"/api/v1/models/{TI2V}/download", headers=headers)

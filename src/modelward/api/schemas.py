@@ -22,7 +22,10 @@ class ErrorPublic(BaseModel):
 class CapabilitiesPublic(BaseModel):
     """What a model can be used for."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     inputs: list[str]
+    required_inputs: list[str]
     outputs: list[str]
     resolutions: list[str]
     frame_rate_fps: int | None

@@ -47,21 +47,26 @@ async def send_file(writer: asyncio.StreamWriter, body: FileBody) -> BodyOutcome
 
 @dataclass(frozen=True)
 class _Knobs:
+    """The body faults of one response, merged: lowest cap, first cut, all stalls and flips."""
+
     rate: int
     cut_at: int | None
-    cut_kind: str
+    cut_reset: bool
     stalls: tuple[tuple[int, float | None], ...]
     corrupt: tuple[tuple[int, int], ...]
 
 
 def _knobs(faults: list[Fault], length: int) -> _Knobs:
     rates = [f.rate_bytes_per_s for f in faults if f.kind == "rate" and f.rate_bytes_per_s > 0]
-    cuts = sorted((f.after_bytes, f.kind) for f in faults if f.kind in ("drop", "short"))
-    cut_at, cut_kind = (cuts[0][0], cuts[0][1]) if cuts and cuts[0][0] < length else (None, "")
+    cuts = sorted((f.after_bytes, f.reset) for f in faults if f.kind in ("drop", "short"))
+    cut_at, cut_reset = cuts[0] if cuts and cuts[0][0] < length else (None, False)
     stalls = tuple(sorted((f.after_bytes, f.stall_s) for f in faults if f.kind == "stall"))
-    corrupt = tuple((f.offset_start, f.offset_end if f.offset_end is not None
-                     else f.offset_start + 1) for f in faults if f.kind == "corrupt")
-    return _Knobs(min(rates) if rates else 0, cut_at, cut_kind, stalls, corrupt)
+    corrupt = tuple(
+        (f.offset_start, f.offset_end if f.offset_end is not None else f.offset_start + 1)
+        for f in faults
+        if f.kind == "corrupt"
+    )
+    return _Knobs(min(rates) if rates else 0, cut_at, cut_reset, stalls, corrupt)
 
 
 def _flip(data: bytes, file_pos: int, ranges: tuple[tuple[int, int], ...]) -> bytes:
@@ -105,7 +110,9 @@ async def send_faulty(
 ) -> BodyOutcome:
     """Send ``data`` chunk by chunk, applying rate caps, flips, stalls, cuts and resets."""
     knobs = _knobs(faults, data.length)
-    chunk_max = _CHUNK if not knobs.rate else max(1024, min(_CHUNK, knobs.rate // _RATE_TICKS_PER_S))
+    chunk_max = _CHUNK
+    if knobs.rate:
+        chunk_max = max(1024, min(_CHUNK, knobs.rate // _RATE_TICKS_PER_S))
     pos, started = 0, time.monotonic()
     fd = os.open(data.path, os.O_RDONLY)
     try:
@@ -115,7 +122,7 @@ async def send_faulty(
                     await writer.drain()
                     await _stall(seconds, stopping)
             if pos == knobs.cut_at:
-                if knobs.cut_kind == "drop":
+                if knobs.cut_reset:
                     await _reset(writer)
                 else:
                     await writer.drain()

@@ -27,23 +27,34 @@ from modelward.devhub.manifest import RepoManifest
 class Controllable(Protocol):
     """What the control API needs from a hub."""
 
-    def set_faults(self, plan: FaultPlan) -> None: ...  # noqa: D102
-    def clear_faults(self) -> None: ...  # noqa: D102
-    def describe_faults(self) -> list[dict[str, Any]]: ...  # noqa: D102
+    def set_faults(self, plan: FaultPlan) -> None: ...
+    def clear_faults(self) -> None: ...
+    def describe_faults(self) -> list[dict[str, Any]]: ...
     @property
-    def request_log(self) -> list[RequestRecord]: ...  # noqa: D102
-    def clear_log(self) -> None: ...  # noqa: D102
-    def bump_commit(self, repo_id: str) -> str: ...  # noqa: D102
-    def manifest(self, repo_id: str, revision: str = "main") -> RepoManifest: ...  # noqa: D102
+    def request_log(self) -> list[RequestRecord]: ...
+    def clear_log(self) -> None: ...
+    def bump_commit(self, repo_id: str) -> str: ...
+    def manifest(self, repo_id: str, revision: str = "main") -> RepoManifest: ...
 
 
 def manifest_json(manifest: RepoManifest) -> dict[str, Any]:
     """A manifest as JSON (local paths included, for tests on the same machine)."""
     return {
-        "repo_id": manifest.repo_id, "commit": manifest.commit, "parent": manifest.parent,
-        "files": [{"path": f.path, "size": f.size, "sha256": f.sha256, "git_oid": f.git_oid,
-                   "is_lfs": f.is_lfs, "content_sha256": f.content_sha256,
-                   "local_path": str(f.local_path)} for f in manifest.files],
+        "repo_id": manifest.repo_id,
+        "commit": manifest.commit,
+        "parent": manifest.parent,
+        "files": [
+            {
+                "path": f.path,
+                "size": f.size,
+                "sha256": f.sha256,
+                "git_oid": f.git_oid,
+                "is_lfs": f.is_lfs,
+                "content_sha256": f.content_sha256,
+                "local_path": str(f.local_path),
+            }
+            for f in manifest.files
+        ],
     }
 
 

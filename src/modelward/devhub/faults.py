@@ -38,6 +38,7 @@ class Fault:
     stall_s: float | None = None
     offset_start: int = 0
     offset_end: int | None = None
+    reset: bool = False
 
     @classmethod
     def rate(cls, rate_bytes_per_s: int, **kw: Any) -> Fault:
@@ -46,7 +47,11 @@ class Fault:
 
     @classmethod
     def drop(cls, after_bytes: int, **kw: Any) -> Fault:
-        """Reset the connection after ``after_bytes`` body bytes."""
+        """Close the connection after ``after_bytes`` body bytes (``reset=True``: with RST).
+
+        An RST makes the peer's kernel discard bytes it has not read yet, so only the clean
+        close guarantees the client got exactly ``after_bytes``.
+        """
         return cls("drop", after_bytes=after_bytes, **kw)
 
     @classmethod
@@ -89,6 +94,15 @@ class Fault:
         values["methods"] = tuple(m.upper() for m in values.get("methods", ()))
         return cls(**values)
 
+    def touches(self, offset: int, length: int) -> bool:
+        """Whether this fault changes a body of ``length`` file bytes starting at ``offset``."""
+        if self.kind == "corrupt":
+            end = self.offset_end if self.offset_end is not None else self.offset_start + 1
+            return self.offset_start < offset + length and end > offset
+        if self.kind in ("drop", "short", "stall"):
+            return self.after_bytes < length
+        return True
+
     def matches(self, method: str, names: tuple[str, ...]) -> bool:
         """Whether this fault targets a request with ``method`` and these path names."""
         if self.methods and method.upper() not in self.methods:
@@ -112,8 +126,9 @@ class FaultPlan:
         """Parse ``{"faults": [...], "seed": n}`` or a bare list of faults."""
         if isinstance(raw, list):
             raw = {"faults": raw}
-        return cls(tuple(Fault.from_dict(f) for f in raw.get("faults", [])),
-                   int(raw.get("seed", 0)))
+        return cls(
+            tuple(Fault.from_dict(f) for f in raw.get("faults", [])), int(raw.get("seed", 0))
+        )
 
 
 @dataclass
@@ -129,11 +144,23 @@ class FaultState:
         """Fresh state for ``plan``."""
         return cls(plan, [f.times for f in plan.faults], random.Random(plan.seed))
 
-    def take(self, method: str, names: tuple[str, ...], kinds: frozenset[str]) -> list[Fault]:
-        """The faults of ``kinds`` that fire for this request, using up their counts."""
+    def take(
+        self,
+        method: str,
+        names: tuple[str, ...],
+        kinds: frozenset[str],
+        span: tuple[int, int] | None = None,
+    ) -> list[Fault]:
+        """The faults of ``kinds`` that fire for this request, using up their counts.
+
+        With ``span`` (file offset, length of the body) a body fault that would not change
+        this body (bytes outside the range, a cut past its end) neither fires nor counts.
+        """
         fired: list[Fault] = []
         for i, fault in enumerate(self.plan.faults):
             if fault.kind not in kinds or not fault.matches(method, names):
+                continue
+            if span is not None and not fault.touches(*span):
                 continue
             left = self.remaining[i]
             if left is not None and left <= 0:
@@ -147,5 +174,7 @@ class FaultState:
 
     def describe(self) -> list[dict[str, Any]]:
         """The plan with each fault's remaining count, for ``GET /_devhub/faults``."""
-        return [{**f.to_dict(), "remaining": left}
-                for f, left in zip(self.plan.faults, self.remaining, strict=True)]
+        return [
+            {**f.to_dict(), "remaining": left}
+            for f, left in zip(self.plan.faults, self.remaining, strict=True)
+        ]

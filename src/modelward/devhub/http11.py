@@ -17,7 +17,7 @@ MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-class BadRequest(Exception):
+class BadRequestError(Exception):
     """The peer sent something that is not a request we can parse."""
 
 
@@ -74,8 +74,9 @@ class Response:
 def json_response(status: int, value: object, headers: dict[str, str] | None = None) -> Response:
     """A JSON response."""
     body = json.dumps(value).encode()
-    return Response(status, {"Content-Type": "application/json; charset=utf-8",
-                             **(headers or {})}, body)
+    return Response(
+        status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, body
+    )
 
 
 def error_response(status: int, message: str, code: str | None = None) -> Response:
@@ -84,21 +85,23 @@ def error_response(status: int, message: str, code: str | None = None) -> Respon
     return json_response(status, {"error": message}, headers)
 
 
-async def read_request(reader: asyncio.StreamReader) -> Request | None:
+async def read_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter | None = None
+) -> Request | None:
     """Read one request; None when the peer closed the connection between requests."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
         if not exc.partial.strip():
             return None
-        raise BadRequest("connection closed mid-request") from exc
+        raise BadRequestError("connection closed mid-request") from exc
     except asyncio.LimitOverrunError as exc:
-        raise BadRequest("request head too large") from exc
+        raise BadRequestError("request head too large") from exc
     lines = head.decode("latin-1").split("\r\n")
     try:
         method, target, version = lines[0].split(" ")
     except ValueError as exc:
-        raise BadRequest(f"bad request line: {lines[0]!r}") from exc
+        raise BadRequestError(f"bad request line: {lines[0]!r}") from exc
     headers: dict[str, str] = {}
     for line in lines[1:]:
         if line:
@@ -107,7 +110,10 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
     path, _, raw_query = target.partition("?")
     length = int(headers.get("content-length", "0") or 0)
     if length > MAX_BODY_BYTES:
-        raise BadRequest("request body too large")
+        raise BadRequestError("request body too large")
+    if length and writer is not None and headers.get("expect", "").lower() == "100-continue":
+        # curl waits a second for this before sending a POST body over 1 KiB.
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     body = await reader.readexactly(length) if length else b""
     query = dict(parse_qsl(raw_query, keep_blank_values=True))
     return Request(method.upper(), path, query, headers, body, version)

@@ -24,7 +24,8 @@ def git_blob_oid(content: bytes) -> str:
 
 def lfs_pointer(sha256: str, size: int) -> bytes:
     """The LFS pointer file git stores in place of an LFS file's bytes."""
-    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+    text = f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n"
+    return text.encode()
 
 
 @dataclass(frozen=True)
@@ -80,25 +81,41 @@ def commit_sha(parent: str | None, files: tuple[ManifestFile, ...]) -> str:
 
 def dump_manifest(manifest: RepoManifest, root: Path) -> str:
     """Serialise ``manifest`` as JSON with local paths relative to ``root``."""
-    return json.dumps({
-        "repo_id": manifest.repo_id,
-        "commit": manifest.commit,
-        "parent": manifest.parent,
-        "files": [
-            {"path": f.path, "size": f.size, "sha256": f.sha256, "git_oid": f.git_oid,
-             "is_lfs": f.is_lfs, "local_path": str(f.local_path.relative_to(root)),
-             "content_sha256": f.content_sha256}
-            for f in manifest.files
-        ],
-    }, indent=1)
+    return json.dumps(
+        {
+            "repo_id": manifest.repo_id,
+            "commit": manifest.commit,
+            "parent": manifest.parent,
+            "files": [
+                {
+                    "path": f.path,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                    "git_oid": f.git_oid,
+                    "is_lfs": f.is_lfs,
+                    "local_path": str(f.local_path.relative_to(root)),
+                    "content_sha256": f.content_sha256,
+                }
+                for f in manifest.files
+            ],
+        },
+        indent=1,
+    )
 
 
 def load_manifest(text: str, root: Path) -> RepoManifest:
     """Parse what ``dump_manifest`` wrote."""
     raw = json.loads(text)
     files = tuple(
-        ManifestFile(f["path"], f["size"], f["sha256"], f["git_oid"], f["is_lfs"],
-                     root / f["local_path"], f["content_sha256"])
+        ManifestFile(
+            f["path"],
+            f["size"],
+            f["sha256"],
+            f["git_oid"],
+            f["is_lfs"],
+            root / f["local_path"],
+            f["content_sha256"],
+        )
         for f in raw["files"]
     )
     return RepoManifest(raw["repo_id"], raw["commit"], raw["parent"], files)

@@ -24,8 +24,8 @@ from modelward.devhub.manifest import (
     dump_manifest,
     git_blob_oid,
     is_lfs_path,
-    load_manifest,
     lfs_pointer,
+    load_manifest,
 )
 from modelward.devhub.shapes import FileSpec, RepoShape, plan_files
 from modelward.devhub.synth import BLOCK_BYTES, ByteSynth
@@ -77,17 +77,23 @@ def _to_manifest_file(root: Path, spec: FileSpec, sha256: str) -> ManifestFile:
     else:
         assert spec.content is not None, f"{spec.path} is not LFS, so it must be a small literal"
         oid = git_blob_oid(spec.content)
-    return ManifestFile(spec.path, spec.size, sha256 if lfs else None, oid, lfs,
-                        _object_path(root, sha256), sha256)
+    return ManifestFile(
+        spec.path, spec.size, sha256 if lfs else None, oid, lfs, _object_path(root, sha256), sha256
+    )
 
 
 def _is_complete(manifest: RepoManifest) -> bool:
-    return all(f.local_path.is_file() and f.local_path.stat().st_size == f.size
-               for f in manifest.files)
+    return all(
+        f.local_path.is_file() and f.local_path.stat().st_size == f.size for f in manifest.files
+    )
 
 
 def materialise(
-    root: Path, shape: RepoShape, total_bytes: int, seed: int, revision: int = 0,
+    root: Path,
+    shape: RepoShape,
+    total_bytes: int,
+    seed: int,
+    revision: int = 0,
     parent: str | None = None,
 ) -> RepoManifest:
     """Return the manifest of ``shape`` at this scale/seed/revision, writing files if needed."""
@@ -98,8 +104,9 @@ def materialise(
             return cached
     specs = plan_files(shape, total_bytes, seed, revision)
     workers = max(1, min(len(specs), os.cpu_count() or 1))
-    logger.info("generating %s (%d bytes, seed %d, r%d)", shape.repo_id, total_bytes, seed,
-                revision)
+    logger.info(
+        "generating %s (%d bytes, seed %d, r%d)", shape.repo_id, total_bytes, seed, revision
+    )
     with ThreadPoolExecutor(max_workers=workers) as pool:
         hashes = list(pool.map(lambda s: _write_spec(root, s, seed), specs))
     files = tuple(_to_manifest_file(root, s, h) for s, h in zip(specs, hashes, strict=True))

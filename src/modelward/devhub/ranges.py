@@ -8,7 +8,7 @@ from dataclasses import dataclass
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
 
 
-class Unsatisfiable(Exception):
+class UnsatisfiableError(Exception):
     """The range lies outside the representation (answer 416)."""
 
 
@@ -41,12 +41,12 @@ def resolve_range(header: str | None, size: int) -> ByteRange | None:
     if not first:
         suffix = int(last)
         if suffix == 0 or size == 0:
-            raise Unsatisfiable(header)
+            raise UnsatisfiableError(header)
         return ByteRange(max(0, size - suffix), size - 1)
     start = int(first)
     end = min(int(last), size - 1) if last else size - 1
     if start >= size or (last and int(last) < start):
-        raise Unsatisfiable(header)
+        raise UnsatisfiableError(header)
     return ByteRange(start, end)
 
 

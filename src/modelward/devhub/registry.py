@@ -36,8 +36,14 @@ def shape_for(repo: RepoShape | str) -> RepoShape:
 class RepoRegistry:
     """Materialises repos under ``root`` and answers which bytes a revision/path means."""
 
-    def __init__(self, root: Path, total_bytes: int, seed: int,
-                 repos: Iterable[RepoShape | str], gated: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        total_bytes: int,
+        seed: int,
+        repos: Iterable[RepoShape | str],
+        gated: Mapping[str, str],
+    ) -> None:
         self.root = root
         self.total_bytes = total_bytes
         self.seed = seed
@@ -67,8 +73,9 @@ class RepoRegistry:
         state = self.repos[repo_id]
         revision = state.revision + 1
         parent = state.branches["main"]
-        manifest = materialise(self.root, state.shape, self.total_bytes, self.seed,
-                               revision, parent)
+        manifest = materialise(
+            self.root, state.shape, self.total_bytes, self.seed, revision, parent
+        )
         state.revision = revision
         self._add(state, manifest)
         return manifest.commit

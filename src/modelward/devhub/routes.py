@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from modelward.devhub.http11 import FileBody, Request, Response, error_response, json_response
 from modelward.devhub.manifest import ManifestFile, RepoManifest
-from modelward.devhub.ranges import Unsatisfiable, if_range_holds, resolve_range
+from modelward.devhub.ranges import UnsatisfiableError, if_range_holds, resolve_range
 from modelward.devhub.registry import RepoRegistry, RepoState
 
 _EPOCH = datetime(2025, 7, 28, 12, 0, tzinfo=UTC)
@@ -29,21 +29,24 @@ def _timestamp(index: int) -> str:
 def serve_bytes(req: Request, entry: ManifestFile, etag: str, headers: dict[str, str]) -> Response:
     """200/206/416 for a file's bytes, honouring one ``Range`` and ``If-Range``."""
     quoted = f'"{etag}"'
-    base = {**headers, "ETag": quoted, "Accept-Ranges": "bytes",
-            "Content-Type": "application/octet-stream"}
+    base = {
+        **headers,
+        "ETag": quoted,
+        "Accept-Ranges": "bytes",
+        "Content-Type": "application/octet-stream",
+    }
     range_header = req.headers.get("range")
     if not if_range_holds(req.headers.get("if-range"), quoted):
         range_header = None
     try:
         byte_range = resolve_range(range_header, entry.size)
-    except Unsatisfiable:
+    except UnsatisfiableError:
         return Response(416, {**base, "Content-Range": f"bytes */{entry.size}"})
-    label = f"{entry.path}"
     if byte_range is None:
-        return Response(200, base, file=FileBody(entry.local_path, 0, entry.size), label=label)
+        return Response(200, base, file=FileBody(entry.local_path, 0, entry.size))
     base["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{entry.size}"
     body = FileBody(entry.local_path, byte_range.start, byte_range.length)
-    return Response(206, base, file=body, label=label)
+    return Response(206, base, file=body)
 
 
 class HubRoutes:
@@ -75,11 +78,17 @@ class HubRoutes:
         auth = req.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
             return error_response(
-                401, f"Access to model {repo_id} is restricted. You must have access to it "
-                "and be authenticated to access it. Please log in.", "GatedRepo")
+                401,
+                f"Access to model {repo_id} is restricted. You must have access to it "
+                "and be authenticated to access it. Please log in.",
+                "GatedRepo",
+            )
         if auth.removeprefix("Bearer ").strip() != state.gate_token:
-            return error_response(403, f"Access to model {repo_id} is restricted and you are "
-                                  "not in the authorized list.", "GatedRepo")
+            return error_response(
+                403,
+                f"Access to model {repo_id} is restricted and you are not in the authorized list.",
+                "GatedRepo",
+            )
         return state
 
     def _revision(self, state: RepoState, rev: str) -> Response | RepoManifest:
@@ -96,8 +105,11 @@ class HubRoutes:
         rest = seg[2:]
         if not rest or (rest[0] == "revision" and len(rest) == 2):
             found = self._revision(gated, rest[1] if rest else "main")
-            return found if isinstance(found, Response) else json_response(
-                200, self._info(gated, found))
+            return (
+                found
+                if isinstance(found, Response)
+                else json_response(200, self._info(gated, found))
+            )
         if rest[0] == "tree" and len(rest) >= 2:
             found = self._revision(gated, rest[1])
             if isinstance(found, Response):
@@ -108,20 +120,37 @@ class HubRoutes:
 
     def _info(self, state: RepoState, manifest: RepoManifest) -> dict[str, object]:
         index = list(state.commits).index(manifest.commit)
-        siblings = [{"rfilename": f.path, "size": f.size, "blobId": f.git_oid,
-                     **({"lfs": {"sha256": f.sha256, "size": f.size,
-                                 "pointerSize": f.pointer_size}} if f.sha256 else {})}
-                    for f in manifest.files]
+        siblings = [
+            {
+                "rfilename": f.path,
+                "size": f.size,
+                "blobId": f.git_oid,
+                **(
+                    {"lfs": {"sha256": f.sha256, "size": f.size, "pointerSize": f.pointer_size}}
+                    if f.sha256
+                    else {}
+                ),
+            }
+            for f in manifest.files
+        ]
         return {
             "_id": hashlib.sha1(state.shape.repo_id.encode()).hexdigest()[:24],
-            "id": state.shape.repo_id, "modelId": state.shape.repo_id,
-            "author": state.shape.repo_id.split("/")[0], "sha": manifest.commit,
-            "lastModified": _timestamp(index), "createdAt": _timestamp(0),
-            "private": False, "disabled": False, "downloads": 0, "likes": 0,
+            "id": state.shape.repo_id,
+            "modelId": state.shape.repo_id,
+            "author": state.shape.repo_id.split("/")[0],
+            "sha": manifest.commit,
+            "lastModified": _timestamp(index),
+            "createdAt": _timestamp(0),
+            "private": False,
+            "disabled": False,
+            "downloads": 0,
+            "likes": 0,
             "gated": "manual" if state.gate_token else False,
-            "library_name": "diffusers", "pipeline_tag": "text-to-video",
+            "library_name": "diffusers",
+            "pipeline_tag": "text-to-video",
             "tags": ["diffusers", "safetensors", "text-to-video"],
-            "siblings": siblings, "usedStorage": manifest.total_size,
+            "siblings": siblings,
+            "usedStorage": manifest.total_size,
         }
 
     def _tree(self, manifest: RepoManifest, folder: str, recursive: bool) -> Response:
@@ -131,20 +160,37 @@ class HubRoutes:
         for f in manifest.files:
             if not f.path.startswith(prefix):
                 continue
-            rest = f.path[len(prefix):]
+            rest = f.path[len(prefix) :]
             if "/" in rest and not recursive:
                 folders.add(prefix + rest.split("/", 1)[0])
                 continue
             if recursive:
                 parts = rest.split("/")[:-1]
                 folders.update(prefix + "/".join(parts[: i + 1]) for i in range(len(parts)))
-            entries.append({"type": "file", "oid": f.git_oid, "size": f.size, "path": f.path,
-                            **({"lfs": {"oid": f.sha256, "size": f.size,
-                                        "pointerSize": f.pointer_size}} if f.sha256 else {})})
+            entries.append(
+                {
+                    "type": "file",
+                    "oid": f.git_oid,
+                    "size": f.size,
+                    "path": f.path,
+                    **(
+                        {"lfs": {"oid": f.sha256, "size": f.size, "pointerSize": f.pointer_size}}
+                        if f.sha256
+                        else {}
+                    ),
+                }
+            )
         if prefix and not entries and not folders:
             return error_response(404, f"{folder} does not exist", "EntryNotFound")
-        dirs = [{"type": "directory", "oid": hashlib.sha1(f"{manifest.commit}:{d}".encode())
-                 .hexdigest(), "size": 0, "path": d} for d in sorted(folders)]
+        dirs = [
+            {
+                "type": "directory",
+                "oid": hashlib.sha1(f"{manifest.commit}:{d}".encode()).hexdigest(),
+                "size": 0,
+                "path": d,
+            }
+            for d in sorted(folders)
+        ]
         return json_response(200, dirs + entries)
 
     def _resolve(self, req: Request, repo_id: str, rev: str, path: str) -> Response:
@@ -165,13 +211,23 @@ class HubRoutes:
             resp = serve_bytes(req, entry, entry.git_oid, headers)
             resp.label = f"{repo_id}/{path}"
             return resp
-        location = (f"{self.cdn_base}/cdn-lfs/{entry.sha256}?repo={quote(repo_id, safe='')}"
-                    f"&file={quote(path, safe='')}")
+        location = (
+            f"{self.cdn_base}/cdn-lfs/{entry.sha256}?repo={quote(repo_id, safe='')}"
+            f"&file={quote(path, safe='')}"
+        )
         body = f"Found. Redirecting to {location}".encode()
-        return Response(302, {**headers, "Location": location, "ETag": f'"{entry.sha256}"',
-                              "X-Linked-Etag": f'"{entry.sha256}"',
-                              "X-Linked-Size": str(entry.size),
-                              "Content-Type": "text/plain; charset=utf-8"}, body)
+        return Response(
+            302,
+            {
+                **headers,
+                "Location": location,
+                "ETag": f'"{entry.sha256}"',
+                "X-Linked-Etag": f'"{entry.sha256}"',
+                "X-Linked-Size": str(entry.size),
+                "Content-Type": "text/plain; charset=utf-8",
+            },
+            body,
+        )
 
     def _cdn(self, req: Request, sha256: str) -> Response:
         entry = self.registry.lfs_object(sha256)

@@ -54,19 +54,19 @@ def data_size(tensors: Sequence[TensorSpec]) -> int:
 def plan_layer_tensors(
     names: Sequence[str], budget_bytes: int, dtype: str, width: int
 ) -> list[TensorSpec]:
-    """Split ``budget_bytes`` into 2-D weights of ``width`` columns plus a 1-D bias each.
+    """Split ``budget_bytes`` into ``[out, in]`` weights (``in`` <= width) with ``[out]`` biases.
 
     ``names`` are weight names; each gets a companion ``.bias``-named tensor. The result
     stays within the budget (it may come out a little under, never over).
     """
     item = DTYPE_BYTES[dtype]
     per_tensor = max(budget_bytes // max(len(names), 1), item * 2)
-    cols = max(1, min(width, per_tensor // (item * 4)))
+    cols = 1 << max(0, min(width, per_tensor // (item * 4)).bit_length() - 1)
+    rows = max(1, per_tensor // ((cols + 1) * item))
     tensors: list[TensorSpec] = []
     for name in names:
-        rows = max(1, (per_tensor - cols * item) // (cols * item))
         tensors.append(TensorSpec(name, dtype, (rows, cols)))
-        tensors.append(TensorSpec(name.removesuffix(".weight") + ".bias", dtype, (cols,)))
+        tensors.append(TensorSpec(name.removesuffix(".weight") + ".bias", dtype, (rows,)))
     return tensors
 
 

@@ -60,41 +60,73 @@ class FileSpec:
         return len(self.header) + self.data_bytes
 
 
-def _transformer(folder: str, real_gb: float, shards: int, in_ch: int, layers: int,
-                 heads: int, out_ch: int) -> Component:
+def _transformer(
+    folder: str, real_gb: float, shards: int, in_ch: int, layers: int, heads: int, out_ch: int
+) -> Component:
     config = texts.transformer_config(in_ch, layers, heads, out_ch)
-    return Component(folder, int(real_gb * _GB), shards, "F32", 5120,
-                     "blocks.{i}.ffn.0.weight", "diffusion_pytorch_model", config)
+    return Component(
+        folder,
+        int(real_gb * _GB),
+        shards,
+        "F32",
+        5120,
+        "blocks.{i}.ffn.0.weight",
+        "diffusion_pytorch_model",
+        config,
+    )
 
 
 def _text_encoder() -> Component:
-    return Component("text_encoder", int(22.7 * _GB), 5, "BF16", 4096,
-                     "encoder.block.{i}.layer.1.DenseReluDense.wi_0.weight", "model",
-                     texts.text_encoder_config())
+    return Component(
+        "text_encoder",
+        int(11.4 * _GB),
+        5,
+        "BF16",
+        4096,
+        "encoder.block.{i}.layer.1.DenseReluDense.wi_0.weight",
+        "model",
+        texts.text_encoder_config(),
+    )
 
 
 def _vae(real_gb: float, z_dim: int) -> Component:
-    return Component("vae", int(real_gb * _GB), 1, "F32", 512,
-                     "decoder.up_blocks.{i}.resnets.0.conv1.weight", "diffusion_pytorch_model",
-                     texts.vae_config(z_dim))
+    return Component(
+        "vae",
+        int(real_gb * _GB),
+        1,
+        "F32",
+        512,
+        "decoder.up_blocks.{i}.resnets.0.conv1.weight",
+        "diffusion_pytorch_model",
+        texts.vae_config(z_dim),
+    )
 
 
 T2V_A14B = RepoShape(
-    "Wan-AI/Wan2.2-T2V-A14B-Diffusers", "WanPipeline",
-    (_transformer("transformer", 57.2, 12, 16, 40, 40, 16),
-     _transformer("transformer_2", 57.2, 12, 16, 40, 40, 16),
-     _text_encoder(), _vae(0.508, 16)),
+    "Wan-AI/Wan2.2-T2V-A14B-Diffusers",
+    "WanPipeline",
+    (
+        _transformer("transformer", 57.2, 12, 16, 40, 40, 16),
+        _transformer("transformer_2", 57.2, 12, 16, 40, 40, 16),
+        _text_encoder(),
+        _vae(0.508, 16),
+    ),
     {"boundary_ratio": 0.875},
 )
 I2V_A14B = RepoShape(
-    "Wan-AI/Wan2.2-I2V-A14B-Diffusers", "WanImageToVideoPipeline",
-    (_transformer("transformer", 57.2, 12, 36, 40, 40, 16),
-     _transformer("transformer_2", 57.2, 12, 36, 40, 40, 16),
-     _text_encoder(), _vae(0.508, 16)),
+    "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+    "WanImageToVideoPipeline",
+    (
+        _transformer("transformer", 57.2, 12, 36, 40, 40, 16),
+        _transformer("transformer_2", 57.2, 12, 36, 40, 40, 16),
+        _text_encoder(),
+        _vae(0.508, 16),
+    ),
     {"boundary_ratio": 0.9, "image_encoder": [None, None], "image_processor": [None, None]},
 )
 TI2V_5B = RepoShape(
-    "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "WanPipeline",
+    "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+    "WanPipeline",
     (_transformer("transformer", 20.0, 3, 48, 30, 24, 48), _text_encoder(), _vae(2.82, 48)),
     {"expand_timesteps": True},
 )
@@ -127,7 +159,9 @@ def _component_files(comp: Component, budget: int, key_prefix: str) -> list[File
         names = [comp.weight_name.format(i=i) for i in range(first, first + layers_per_shard)]
         tensors: list[TensorSpec] = plan_layer_tensors(names, per_shard, comp.dtype, comp.width)
         header = encode_header(tensors)
-        files.append(FileSpec(name, header=header, data_bytes=data_size(tensors), key=key_prefix + name))
+        files.append(
+            FileSpec(name, header=header, data_bytes=data_size(tensors), key=key_prefix + name)
+        )
         weight_map.update({t.name: name.rsplit("/", 1)[1] for t in tensors})
         total += data_size(tensors)
     if comp.folder != "vae":
@@ -160,10 +194,12 @@ def plan_files(shape: RepoShape, total_bytes: int, seed: int, revision: int = 0)
         comp_files = _component_files(comp, int(comp.real_bytes * ratio), prefix)
         if tag:
             # A new commit changes the config and the first shard; the rest stay identical.
-            comp_files[0] = FileSpec(comp_files[0].path, _json({**comp.config,
-                                                                "_devhub_revision": revision}))
+            comp_files[0] = FileSpec(
+                comp_files[0].path, _json({**comp.config, "_devhub_revision": revision})
+            )
             first = comp_files[1]
-            comp_files[1] = FileSpec(first.path, header=first.header,
-                                     data_bytes=first.data_bytes, key=first.key + tag)
+            comp_files[1] = FileSpec(
+                first.path, header=first.header, data_bytes=first.data_bytes, key=first.key + tag
+            )
         files.extend(comp_files)
     return sorted(files, key=lambda f: f.path)

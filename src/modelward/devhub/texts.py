@@ -14,10 +14,38 @@ _DIFFUSERS_VERSION = "0.35.0.dev0"
 GITATTRIBUTES = "".join(
     f"{pattern} filter=lfs diff=lfs merge=lfs -text\n"
     for pattern in (
-        "*.7z", "*.arrow", "*.bin", "*.bz2", "*.ckpt", "*.ftz", "*.gz", "*.h5", "*.joblib",
-        "*.model", "*.msgpack", "*.npy", "*.npz", "*.onnx", "*.ot", "*.parquet", "*.pb",
-        "*.pickle", "*.pkl", "*.pt", "*.pth", "*.rar", "*.safetensors", "*.tar", "*.tflite",
-        "*.tgz", "*.wasm", "*.xz", "*.zip", "*.zst", "*tfevents*", "tokenizer.json",
+        "*.7z",
+        "*.arrow",
+        "*.bin",
+        "*.bz2",
+        "*.ckpt",
+        "*.ftz",
+        "*.gz",
+        "*.h5",
+        "*.joblib",
+        "*.model",
+        "*.msgpack",
+        "*.npy",
+        "*.npz",
+        "*.onnx",
+        "*.ot",
+        "*.parquet",
+        "*.pb",
+        "*.pickle",
+        "*.pkl",
+        "*.pt",
+        "*.pth",
+        "*.rar",
+        "*.safetensors",
+        "*.tar",
+        "*.tflite",
+        "*.tgz",
+        "*.wasm",
+        "*.xz",
+        "*.zip",
+        "*.zst",
+        "*tfevents*",
+        "tokenizer.json",
     )
 )
 
@@ -125,8 +153,12 @@ def tokenizer_json(target_bytes: int, seed: int) -> bytes:
     """A valid Unigram ``tokenizer.json`` of about ``target_bytes``, deterministic in ``seed``."""
     rng = random.Random(seed)
     alphabet = "abcdefghijklmnopqrstuvwxyz"
-    head = {"version": "1.0", "added_tokens": [], "normalizer": None,
-            "model": {"type": "Unigram", "unk_id": 2, "vocab": []}}
+    head: dict[str, object] = {
+        "version": "1.0",
+        "added_tokens": [],
+        "normalizer": None,
+        "model": {"type": "Unigram", "unk_id": 2, "vocab": []},
+    }
     base = len(json.dumps(head))
     vocab: list[list[object]] = []
     size = base

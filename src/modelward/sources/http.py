@@ -26,7 +26,6 @@ from modelward.errors import (
 )
 
 _CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-CHUNK_BYTES = 1024 * 1024
 
 
 def build_client(
@@ -125,7 +124,9 @@ class ByteStream:
     async def chunks(self) -> AsyncIterator[bytes]:
         """Yield the body in chunks, translating transport failures."""
         try:
-            async for chunk in self._response.aiter_bytes(CHUNK_BYTES):
+            # No chunk size: bytes are handed on as they arrive, so a connection that
+            # breaks mid-way loses nothing it already delivered.
+            async for chunk in self._response.aiter_bytes():
                 yield chunk
         except httpx.HTTPError as exc:
             raise translate_transport_error(exc, self._what) from exc

@@ -130,20 +130,28 @@ class EnhancedModelDownloader:
         return stopped or target is not None
 
     async def get_download_progress(self, model_id: str) -> DownloadProgress:
-        """Progress of the model's latest download (status COMPLETED when nothing is pending)."""
+        """Progress of the model's latest download, or of what is on disk if none ran."""
         self.manager.spec(model_id)
         progress = self.progress.get(model_id)
         if progress is not None:
             return dataclasses.replace(progress, files=dict(progress.files))
+        target = self.manager.known_target(model_id)
+        local = await self.manager.inspect(target, verify_unknown=False) if target else None
+        total = target.size_bytes if target else 0
+        done = local.verified_bytes if local else 0
+        complete = bool(local and local.complete)
         return DownloadProgress(
             model_id=model_id,
-            status=DownloadStatus.QUEUED,
-            progress_percent=0.0,
-            downloaded_mb=0.0,
-            total_mb=0.0,
+            status=DownloadStatus.COMPLETED if complete else DownloadStatus.NOT_STARTED,
+            progress_percent=100.0 * done / total if total else 0.0,
+            downloaded_mb=done / MB,
+            total_mb=total / MB,
             speed_mbps=0.0,
+            eta_seconds=0.0 if complete else None,
+            downloaded_bytes=done,
+            total_bytes=total,
             can_pause=False,
-            can_resume=False,
+            can_resume=not complete,
             can_cancel=False,
         )
 
@@ -209,9 +217,12 @@ class EnhancedModelDownloader:
             if lf.state is FileState.VERIFIED:
                 self._emit("file.verified", job.model_id, path=lf.file.path, fetched=False)
         todo = [lf.file for lf in local.files if lf.state is not FileState.VERIFIED]
-        async with asyncio.TaskGroup() as group:
-            for file in todo:
-                group.create_task(self._fetch_with_retry(job, source, target, file, policy))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for file in todo:
+                    group.create_task(self._fetch_with_retry(job, source, target, file, policy))
+        except BaseExceptionGroup as failures:
+            raise _first_error(failures) from failures
         await asyncio.to_thread(self.manager.finish, target)
 
     async def _fetch_with_retry(
@@ -311,3 +322,18 @@ class EnhancedModelDownloader:
 
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         self.bus.publish(Event(type_, model_id, dict(data)))
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report for a group of file failures: a modelward error if there is one."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    return next((e for e in leaves if isinstance(e, ModelwardError)), leaves[0])

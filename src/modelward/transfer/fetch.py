@@ -26,6 +26,7 @@ from modelward.store.writer import promote_blob
 
 logger = logging.getLogger(__name__)
 
+WRITE_BATCH_BYTES = 1024 * 1024
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes of this file on disk, bytes newly received)."""
 
@@ -68,7 +69,6 @@ async def _receive(
     start: int,
     on_progress: ProgressCallback,
 ) -> int:
-    received = 0
     async with source.open_file(target, file, start=start) as stream:
         if stream.start != start:
             # The server ignored our range (If-Range mismatch or no range support).
@@ -76,32 +76,73 @@ async def _receive(
             hasher.reset()
             start = 0
         fh = await asyncio.to_thread(_open_for_write, partial, start)
-        done = start
-        pending: asyncio.Future[None] | None = None
-        loop = asyncio.get_running_loop()
+        writer = _PrefixWriter(fh, hasher, start, on_progress)
         try:
             async for chunk in stream.chunks():
-                if done + len(chunk) > file.size_bytes:
+                if writer.done + writer.buffered + len(chunk) > file.size_bytes:
                     raise IntegrityError(f"{file.path}: the server sent more bytes than published")
-                if pending is not None:
-                    await pending
-                # Writing and hashing overlap with receiving the next chunk.
-                pending = loop.run_in_executor(None, _write_and_hash, fh, hasher, chunk)
-                done += len(chunk)
-                received += len(chunk)
-                on_progress(done, len(chunk))
-            if pending is not None:
-                await pending
-                pending = None
+                await writer.add(chunk)
         finally:
-            if pending is not None:
-                await asyncio.gather(pending, return_exceptions=True)
-            await asyncio.to_thread(fh.close)
-    if done < file.size_bytes:
+            # Whatever arrived before a failure is a valid prefix: keep it for the resume.
+            await writer.close()
+    if writer.done < file.size_bytes:
         raise IncompleteTransferError(
-            f"{target.repo_id}/{file.path}: the body ended at byte {done} of {file.size_bytes}"
+            f"{target.repo_id}/{file.path}: the body ended at byte {writer.done} "
+            f"of {file.size_bytes}"
         )
-    return received
+    return writer.done - start
+
+
+class _PrefixWriter:
+    """Appends received bytes to the partial file and hashes them in a worker thread.
+
+    Bytes are batched so the thread hop is paid per megabyte, and the write of one batch
+    overlaps the arrival of the next.
+    """
+
+    def __init__(
+        self, fh: BinaryIO, hasher: ContentHasher, start: int, on_progress: ProgressCallback
+    ) -> None:
+        self._fh = fh
+        self._hasher = hasher
+        self._on_progress = on_progress
+        self._buffer = bytearray()
+        self._pending: asyncio.Future[None] | None = None
+        self.done = start
+        """Bytes of the file handed to the writer thread (on disk once ``close`` returns)."""
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet handed to the writer thread."""
+        return len(self._buffer)
+
+    async def add(self, chunk: bytes) -> None:
+        """Take the next received bytes."""
+        self._buffer += chunk
+        if len(self._buffer) >= WRITE_BATCH_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._pending is not None:
+            await self._pending
+            self._pending = None
+        if not self._buffer:
+            return
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        loop = asyncio.get_running_loop()
+        self._pending = loop.run_in_executor(None, _write_and_hash, self._fh, self._hasher, data)
+        self.done += len(data)
+        self._on_progress(self.done, len(data))
+
+    async def close(self) -> None:
+        """Write what is left, wait for the thread, close the file."""
+        try:
+            await self._flush()
+            if self._pending is not None:
+                await self._pending
+        finally:
+            await asyncio.to_thread(self._fh.close)
 
 
 def _write_and_hash(fh: BinaryIO, hasher: ContentHasher, chunk: bytes) -> None:

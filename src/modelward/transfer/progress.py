@@ -17,6 +17,7 @@ SPEED_WINDOW_S = 5.0
 class DownloadStatus(StrEnum):
     """Where a model's download stands."""
 
+    NOT_STARTED = "not_started"
     QUEUED = "queued"
     DOWNLOADING = "downloading"
     VERIFYING = "verifying"

@@ -1,0 +1,39 @@
+"""``python -m modelward.devhub``: serve synthetic repos until Ctrl-C (no CLI needed)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from modelward.devhub.serve import serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments and serve."""
+    parser = argparse.ArgumentParser(prog="python -m modelward.devhub", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--root", type=Path, default=None, help="where repos are generated")
+    parser.add_argument("--scale", default="tiny", help="bytes per repo: tiny, 8MB, 2GB, ...")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gated", action="append", default=[], metavar="ORG/NAME=TOKEN")
+    parser.add_argument("--faults", type=Path, default=None, help="fault plan JSON file")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO)
+    gated = dict(item.split("=", 1) for item in args.gated)
+    serve(
+        host=args.host,
+        port=args.port,
+        root=args.root,
+        scale=args.scale,
+        seed=args.seed,
+        gated=gated,
+        faults_file=args.faults,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""``DevHub``: a local Hugging Face Hub for tests, benchmarks and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from modelward.devhub.body import BodyOutcome, send_faulty, send_file
+from modelward.devhub.control import handle_control
+from modelward.devhub.faults import BODY_KINDS, Fault, FaultPlan, FaultState
+from modelward.devhub.http11 import (
+    BadRequestError,
+    Request,
+    Response,
+    encode_head,
+    error_response,
+    read_request,
+)
+from modelward.devhub.log import RequestRecord
+from modelward.devhub.manifest import RepoManifest
+from modelward.devhub.registry import RepoRegistry
+from modelward.devhub.routes import HubRoutes
+from modelward.devhub.shapes import WAN_REPOS, RepoShape
+from modelward.devhub.sizes import parse_size
+
+logger = logging.getLogger(__name__)
+
+_STATUS_CODES = {404: "EntryNotFound", 401: "RepoNotFound"}
+
+
+def default_root() -> Path:
+    """Where synthetic repos are materialised unless told otherwise."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "modelward" / "devhub"
+
+
+def _status_response(fault: Fault) -> Response:
+    resp = error_response(
+        fault.status, f"injected fault: HTTP {fault.status}", _STATUS_CODES.get(fault.status)
+    )
+    if fault.retry_after_s is not None:
+        resp.headers["Retry-After"] = f"{fault.retry_after_s:g}"
+    return resp
+
+
+class DevHub:
+    """Serves synthetic repos over the Hub's HTTP protocol, with faults and a request log."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        scale: int | str = "tiny",
+        repos: Iterable[RepoShape | str] = WAN_REPOS,
+        gated: Mapping[str, str] | None = None,
+        seed: int = 0,
+        cdn_host: str | None = None,
+    ) -> None:
+        self.root = Path(root) if root is not None else default_root()
+        self.registry = RepoRegistry(self.root, parse_size(scale), seed, repos, gated or {})
+        self._cdn_host = cdn_host
+        self._faults = FaultState()
+        self._log: list[RequestRecord] = []
+        self._server: asyncio.Server | None = None
+        self._routes: HubRoutes | None = None
+        self._stopping = asyncio.Event()
+        self._conns: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._conn_ids = itertools.count(1)
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running hub, e.g. ``http://127.0.0.1:43121``."""
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Materialise the repos (once per root/scale/seed) and start listening."""
+        await asyncio.to_thread(self.registry.load)
+        self._stopping = asyncio.Event()
+        self._server = await asyncio.start_server(self._on_connection, host, port, limit=64 * 1024)
+        self.host, self.port = host, self._server.sockets[0].getsockname()[1]
+        # A different host name than the hub's, like cdn-lfs.hf.co: clients must not send the
+        # hub's token there, and huggingface_hub stops following redirects at it.
+        cdn_host = self._cdn_host or ("localhost" if host == "127.0.0.1" else host)
+        self._routes = HubRoutes(self.registry, f"http://{cdn_host}:{self.port}")
+        logger.info("devhub serving %s at %s", sorted(self.registry.repos), self.url)
+
+    async def stop(self) -> None:
+        """Stop listening and end every open connection (stalled ones too)."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.close()
+        # Aborting the transports ends each connection task at its next read or write.
+        for writer in list(self._conns.values()):
+            writer.transport.abort()
+        if self._conns:
+            _, late = await asyncio.wait(list(self._conns), timeout=5)
+            for task in late:
+                task.cancel()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> DevHub:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def manifest(self, repo_id: str, revision: str = "main") -> RepoManifest:
+        """The manifest of ``repo_id`` at ``revision`` (branch or commit)."""
+        return self.registry.manifest(repo_id, revision)
+
+    def bump_commit(self, repo_id: str) -> str:
+        """Make a new commit on ``main`` of ``repo_id``; return its sha."""
+        return self.registry.bump_commit(repo_id)
+
+    def set_faults(self, plan: FaultPlan | Iterable[Fault]) -> None:
+        """Replace the active fault plan (counts start afresh)."""
+        if not isinstance(plan, FaultPlan):
+            plan = FaultPlan(tuple(plan))
+        self._faults = FaultState.start(plan)
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        self._faults = FaultState()
+
+    def describe_faults(self) -> list[dict[str, Any]]:
+        """Active faults with their remaining counts."""
+        return self._faults.describe()
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        """A copy of the request log, oldest first (``/_devhub`` calls are not logged)."""
+        return list(self._log)
+
+    def clear_log(self) -> None:
+        """Forget all logged requests, including ones still being answered."""
+        self._log = []
+
+    @contextlib.contextmanager
+    def running_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[DevHub]:
+        """Run the hub on its own event loop in a daemon thread for the ``with`` block."""
+        runner = _ThreadRunner(self, host, port)
+        runner.start()
+        try:
+            yield self
+        finally:
+            runner.stop()
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns[task] = writer
+        conn_id = next(self._conn_ids)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    req = await read_request(reader, writer)
+                except BadRequestError as exc:
+                    await self._send(writer, None, error_response(400, str(exc)), conn_id, [])
+                    break
+                if req is None or not await self._exchange(req, writer, conn_id):
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            self._conns.pop(task, None)
+
+    async def _exchange(self, req: Request, writer: asyncio.StreamWriter, conn_id: int) -> bool:
+        """Answer one request; False when the connection must close afterwards."""
+        if req.path.startswith("/_devhub/"):
+            resp = await handle_control(self, req)
+            fired: list[Fault] = []
+        else:
+            assert self._routes is not None
+            resp = self._routes.handle(req)
+            names = (req.path, resp.label) if resp.label else (req.path,)
+            state = self._faults
+            fired = state.take(req.method, names, frozenset({"status"}))
+            if fired:
+                resp = _status_response(fired[0])
+            elif req.method == "GET" and resp.file is not None and resp.status in (200, 206):
+                span = (resp.file.offset, resp.file.length)
+                fired = state.take(req.method, names, BODY_KINDS, span)
+        ok = await self._send(writer, req, resp, conn_id, fired)
+        return ok and req.keep_alive
+
+    async def _send(
+        self,
+        writer: asyncio.StreamWriter,
+        req: Request | None,
+        resp: Response,
+        conn_id: int,
+        fired: list[Fault],
+    ) -> bool:
+        started, t0 = time.time(), time.monotonic()
+        # A request that outlives clear_log() (a stalled or throttled body) lands in the old list.
+        log = self._log
+        keep = req is not None and req.keep_alive
+        resp.headers["Content-Length"] = str(resp.body_length)
+        resp.headers["Connection"] = "keep-alive" if keep else "close"
+        writer.write(encode_head(resp.status, resp.headers))
+        outcome = BodyOutcome(0, True)
+        if req is not None and req.method != "HEAD":
+            outcome = await self._send_body(writer, resp, fired)
+        if outcome.connection_ok:
+            await writer.drain()
+        if req is not None and not req.path.startswith("/_devhub/"):
+            log.append(
+                RequestRecord(
+                    req.method,
+                    req.path,
+                    dict(req.query),
+                    req.headers.get("range"),
+                    resp.status,
+                    outcome.bytes_sent,
+                    started,
+                    time.monotonic() - t0,
+                    conn_id,
+                    tuple(f.kind for f in fired),
+                    dict(req.headers),
+                )
+            )
+        return outcome.connection_ok
+
+    async def _send_body(
+        self, writer: asyncio.StreamWriter, resp: Response, fired: list[Fault]
+    ) -> BodyOutcome:
+        if resp.file is None:
+            writer.write(resp.body)
+            return BodyOutcome(len(resp.body), True)
+        body_faults = [f for f in fired if f.kind in BODY_KINDS]
+        if body_faults:
+            return await send_faulty(writer, resp.file, body_faults, self._stopping)
+        await writer.drain()
+        return await send_file(writer, resp.file)
+
+
+class _ThreadRunner:
+    """Runs a DevHub on a private event loop in a daemon thread."""
+
+    def __init__(self, hub: DevHub, host: str, port: int) -> None:
+        self.hub, self.host, self.port = hub, host, port
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="devhub", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread and wait until the hub listens."""
+        self.thread.start()
+        future = asyncio.run_coroutine_threadsafe(self.hub.start(self.host, self.port), self.loop)
+        future.result()
+
+    def stop(self) -> None:
+        """Stop the hub, then the loop, then the thread."""
+        asyncio.run_coroutine_threadsafe(self.hub.stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.loop.close()
