@@ -187,7 +187,13 @@ def demo(
     hub_port: Annotated[int, typer.Option(help="Port of the local hub (0 = any free).")] = 0,
     scale: Annotated[
         str, typer.Option(help="Size of each synthetic repo, e.g. 8MB, 2GB.")
-    ] = "64MB",
+    ] = "256MB",
+    hub_rate: Annotated[
+        str,
+        typer.Option(
+            help="Per-connection rate cap of the local hub, so progress is visible (0 = none)."
+        ),
+    ] = "25MB",
     root: Annotated[
         Path | None, typer.Option(help="Where the demo keeps its hub and store.")
     ] = None,
@@ -199,7 +205,15 @@ def demo(
 
     setup_logging(verbose)
     try:
-        run_demo(console, port=port, hub_port=hub_port, scale=scale, root=root, catalog=catalog)
+        run_demo(
+            console,
+            port=port,
+            hub_port=hub_port,
+            scale=scale,
+            hub_rate=hub_rate,
+            root=root,
+            catalog=catalog,
+        )
     except ModelwardError as error:
         raise fail(error) from None
 
@@ -217,6 +231,10 @@ def hub_serve(
     root: Annotated[Path | None, typer.Option(help="Where generated repos are kept.")] = None,
     scale: Annotated[str, typer.Option(help="Size of each repo, e.g. 8MB, 2GB.")] = "tiny",
     faults: Annotated[Path | None, typer.Option(help="JSON file with a fault plan.")] = None,
+    gated: Annotated[
+        list[str] | None,
+        typer.Option(help="Gate a repo behind a token: ORG/NAME=TOKEN (repeatable)."),
+    ] = None,
     catalog: CatalogOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -225,8 +243,19 @@ def hub_serve(
 
     setup_logging(verbose)
     settings = build_settings(catalog)
+    gates: dict[str, str] = {}
+    for item in gated or ():
+        repo, sep, token = item.partition("=")
+        if not sep or not token or "/" not in repo:
+            raise typer.BadParameter(f"expected ORG/NAME=TOKEN, got {item!r}", param_hint="--gated")
+        gates[repo] = token
     serve_hub(
-        host=host, port=port, root=root or settings.home / "devhub", scale=scale, faults_file=faults
+        host=host,
+        port=port,
+        root=root or settings.home / "devhub",
+        scale=scale,
+        faults_file=faults,
+        gated=gates,
     )
 
 

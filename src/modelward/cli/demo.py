@@ -10,7 +10,7 @@ from rich.console import Console
 from modelward.cli.options import build_settings
 from modelward.cli.progress import PullProgress
 from modelward.cli.service import run_service
-from modelward.devhub import DevHub
+from modelward.devhub import DevHub, Fault, FaultPlan, parse_size
 from modelward.runtime import Runtime
 
 
@@ -20,6 +20,7 @@ def run_demo(
     port: int,
     hub_port: int,
     scale: str,
+    hub_rate: str,
     root: Path | None,
     catalog: list[Path] | None,
 ) -> None:
@@ -31,7 +32,13 @@ def run_demo(
         f"under {root / 'hub'} …"
     )
     with DevHub(root=root / "hub", scale=scale).running_in_thread(port=hub_port) as hub:
-        console.print(f"local hub at {hub.url}")
+        rate = parse_size(hub_rate)
+        if rate:
+            hub.set_faults(FaultPlan([Fault.rate(rate)]))
+        console.print(
+            f"local hub at {hub.url}"
+            + (f" (each connection capped at {hub_rate}/s)" if rate else "")
+        )
         settings = base.model_copy(
             update={
                 "endpoint": hub.url,
