@@ -150,6 +150,8 @@ class PartialRecord:
     size_bytes: int
     commit: str
     path: str
+    durable_bytes: int = 0
+    """Bytes of the prefix known to be on stable storage (fsynced) at the last checkpoint."""
 
 
 def save_partial(layout: RepoLayout, record: PartialRecord) -> None:

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 import filelock
 import httpx
 
-from modelward.errors import ModelwardError, TransferCancelledError
+from modelward.errors import CatalogError, ModelwardError, TransferCancelledError
 from modelward.events import Event, EventBus
 from modelward.sources import RemoteFile, Source, Target, source_for
 from modelward.store.layout import RepoLayout
 from modelward.store.manager import FileState, ModelManager
 from modelward.store.records import VerifiedRecord, drop_partial
+from modelward.store.space import ensure_space
 from modelward.transfer.fetch import fetch_blob
 from modelward.transfer.progress import (
     MB,
@@ -126,7 +127,7 @@ class EnhancedModelDownloader:
         target = self._jobs[model_id].target if model_id in self._jobs else None
         target = target or self.manager.known_target(model_id)
         if target is not None:
-            await asyncio.to_thread(self._remove_partials, target)
+            await self._remove_partials(target)
         return stopped or target is not None
 
     async def get_download_progress(self, model_id: str) -> DownloadProgress:
@@ -194,6 +195,16 @@ class EnhancedModelDownloader:
         except ModelwardError as error:
             logger.warning("download of %s failed: %s", job.model_id, error)
             return self._finish(job, DownloadStatus.FAILED, error)
+        except Exception as exc:  # a bug or an OS failure: still a result, never a lost task
+            logger.exception("download of %s failed unexpectedly", job.model_id)
+            return self._finish(
+                job,
+                DownloadStatus.FAILED,
+                ModelwardError(
+                    f"unexpected {type(exc).__name__}: {exc}",
+                    hint="Partial data is kept. Run again with -v; if it repeats, report it.",
+                ),
+            )
         return self._finish(job, DownloadStatus.COMPLETED, None)
 
     async def _download(self, job: _Job) -> None:
@@ -203,9 +214,22 @@ class EnhancedModelDownloader:
         target = await call_with_retry(
             lambda: source.resolve(spec), policy, on_retry=self._retry_listener(job)
         )
+        if not target.files:
+            raise CatalogError(
+                f"its include/exclude patterns select no file of {spec.repo}@{spec.revision}",
+                entry=spec.id,
+                field="include",
+                hint="Loosen the entry's include/exclude globs (see docs/CATALOG.md).",
+            )
         job.target = target
         await asyncio.to_thread(self.manager.remember, target)
         local = await self.manager.inspect(target)
+        needed = sum(
+            f.file.size_bytes - f.present_bytes
+            for f in local.files
+            if f.state is not FileState.VERIFIED
+        )
+        await asyncio.to_thread(ensure_space, self.manager.cache_dir, needed, job.model_id)
         self._emit(
             "download.started",
             job.model_id,
@@ -314,14 +338,32 @@ class EnhancedModelDownloader:
             bytes_fetched=job.bytes_fetched,
         )
 
-    def _remove_partials(self, target: Target) -> None:
+    async def _remove_partials(self, target: Target) -> None:
         layout = RepoLayout(self.manager.cache_dir, self.manager.home, target.repo_id)
         for file in target.files:
-            layout.incomplete_path(file.blob_name).unlink(missing_ok=True)
-            drop_partial(layout, file.blob_name)
+            local = self._blob_locks.get(file.blob_name)
+            if local is not None and local.locked():
+                continue  # another model shares this blob and is writing it right now
+            lock = filelock.FileLock(str(layout.lock_path(file.blob_name)), thread_local=False)
+            try:
+                await asyncio.to_thread(
+                    layout.lock_path(file.blob_name).parent.mkdir, parents=True, exist_ok=True
+                )
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                continue  # another process is writing it
+            try:
+                await asyncio.to_thread(_remove_partial, layout, file)
+            finally:
+                lock.release()
 
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         self.bus.publish(Event(type_, model_id, dict(data)))
+
+
+def _remove_partial(layout: RepoLayout, file: RemoteFile) -> None:
+    layout.incomplete_path(file.blob_name).unlink(missing_ok=True)
+    drop_partial(layout, file.blob_name)
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

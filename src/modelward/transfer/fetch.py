@@ -4,29 +4,39 @@ This is the seed's base ModelDownloader: it moves one file and knows no policy. 
 scheduling and parallelism live in :mod:`modelward.transfer.downloader`.
 
 Bytes are appended to ``blobs/{blob}.incomplete``. Appends are only ever a valid prefix of
-the file, so after any crash (even ``kill -9``) the next attempt re-hashes that prefix and
-asks the source for the rest with ``Range`` and ``If-Range``; a changed remote file answers
-200 instead of 206 and restarts that file alone.
+the file, so after a crash of the process (even ``kill -9``) the next attempt re-hashes that
+prefix and asks the source for the rest with ``Range`` and ``If-Range``; a changed remote
+file answers 200 instead of 206 and restarts that file alone.
+
+Every few dozen MiB the prefix is fsynced and its length recorded in the blob's resume
+record. A file shorter than that record lost data the kernel had not written (power loss),
+so it is started again rather than trusted. Whatever is trusted, the whole-file checksum
+still decides before anything is promoted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import errno
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from modelward.errors import IncompleteTransferError, IntegrityError
+from modelward.errors import IncompleteTransferError, InsufficientSpaceError, IntegrityError
 from modelward.sources import RemoteFile, Source, Target
 from modelward.store.hashing import ContentHasher, hash_prefix
 from modelward.store.layout import RepoLayout
-from modelward.store.records import PartialRecord, drop_partial, save_partial
+from modelward.store.records import PartialRecord, drop_partial, load_partial, save_partial
+from modelward.store.space import free_bytes
 from modelward.store.writer import promote_blob
 
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH_BYTES = 1024 * 1024
+CHECKPOINT_BYTES = 64 * 1024 * 1024
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes of this file on disk, bytes newly received)."""
 
@@ -40,16 +50,14 @@ async def fetch_blob(
     on_progress: ProgressCallback,
 ) -> int:
     """Fetch ``file`` into its blob, verified; returns the bytes received over the network."""
-    partial = layout.incomplete_path(file.blob_name)
-    await asyncio.to_thread(_prepare, layout, target, file)
     hasher = ContentHasher(file)
-    start = await asyncio.to_thread(_resume_point, partial, file, hasher)
+    start = await asyncio.to_thread(_resume_point, layout, target, file, hasher)
     if start:
         logger.info("resuming %s at byte %d of %d", file.path, start, file.size_bytes)
     on_progress(start, 0)
     received = 0
     if start < file.size_bytes or file.size_bytes == 0:
-        received = await _receive(source, target, file, partial, hasher, start, on_progress)
+        received = await _receive(source, target, file, layout, hasher, start, on_progress)
     if not hasher.matches():
         await asyncio.to_thread(_discard, layout, file)
         raise IntegrityError(
@@ -64,11 +72,12 @@ async def _receive(
     source: Source,
     target: Target,
     file: RemoteFile,
-    partial: Path,
+    layout: RepoLayout,
     hasher: ContentHasher,
     start: int,
     on_progress: ProgressCallback,
 ) -> int:
+    partial = layout.incomplete_path(file.blob_name)
     async with source.open_file(target, file, start=start) as stream:
         if stream.start != start:
             # The server ignored our range (If-Range mismatch or no range support).
@@ -76,7 +85,8 @@ async def _receive(
             hasher.reset()
             start = 0
         fh = await asyncio.to_thread(_open_for_write, partial, start)
-        writer = _PrefixWriter(fh, hasher, start, on_progress)
+        record = PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path)
+        writer = _PrefixWriter(fh, hasher, start, on_progress, layout, record)
         try:
             async for chunk in stream.chunks():
                 if writer.done + writer.buffered + len(chunk) > file.size_bytes:
@@ -101,11 +111,20 @@ class _PrefixWriter:
     """
 
     def __init__(
-        self, fh: BinaryIO, hasher: ContentHasher, start: int, on_progress: ProgressCallback
+        self,
+        fh: BinaryIO,
+        hasher: ContentHasher,
+        start: int,
+        on_progress: ProgressCallback,
+        layout: RepoLayout,
+        record: PartialRecord,
     ) -> None:
         self._fh = fh
         self._hasher = hasher
         self._on_progress = on_progress
+        self._layout = layout
+        self._record = record
+        self._checkpointed = start
         self._buffer = bytearray()
         self._pending: asyncio.Future[None] | None = None
         self.done = start
@@ -131,8 +150,11 @@ class _PrefixWriter:
         data = bytes(self._buffer)
         self._buffer.clear()
         loop = asyncio.get_running_loop()
-        self._pending = loop.run_in_executor(None, _write_and_hash, self._fh, self._hasher, data)
         self.done += len(data)
+        checkpoint = self.done - self._checkpointed >= CHECKPOINT_BYTES
+        if checkpoint:
+            self._checkpointed = self.done
+        self._pending = loop.run_in_executor(None, self._write, data, checkpoint, self.done)
         self._on_progress(self.done, len(data))
 
     async def close(self) -> None:
@@ -144,27 +166,46 @@ class _PrefixWriter:
         finally:
             await asyncio.to_thread(self._fh.close)
 
+    def _write(self, data: bytes, checkpoint: bool, done: int) -> None:
+        """Worker-thread side: append, hash, and now and then make the prefix durable."""
+        try:
+            self._fh.write(data)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise InsufficientSpaceError(
+                    f"the disk filled up while writing {self._record.path}",
+                    needed_bytes=self._record.size_bytes - done + len(data),
+                    free_bytes=free_bytes(self._layout.blobs_dir),
+                ) from exc
+            raise
+        self._hasher.update(data)
+        if checkpoint:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            save_partial(self._layout, dataclasses.replace(self._record, durable_bytes=done))
 
-def _write_and_hash(fh: BinaryIO, hasher: ContentHasher, chunk: bytes) -> None:
-    fh.write(chunk)
-    hasher.update(chunk)
 
-
-def _prepare(layout: RepoLayout, target: Target, file: RemoteFile) -> None:
-    layout.blobs_dir.mkdir(parents=True, exist_ok=True)
-    save_partial(layout, PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path))
-
-
-def _resume_point(partial: Path, file: RemoteFile, hasher: ContentHasher) -> int:
+def _resume_point(
+    layout: RepoLayout, target: Target, file: RemoteFile, hasher: ContentHasher
+) -> int:
     """Hash what an earlier attempt left and return where to continue from."""
+    layout.blobs_dir.mkdir(parents=True, exist_ok=True)
+    partial = layout.incomplete_path(file.blob_name)
+    record = load_partial(layout, file.blob_name)
     try:
         size = partial.stat().st_size
     except FileNotFoundError:
-        return 0
-    if size > file.size_bytes:
+        size = 0
+    if size > file.size_bytes or (record is not None and size < record.durable_bytes):
+        logger.info("%s: partial data is not trustworthy; starting the file again", file.path)
         partial.unlink()
-        return 0
-    hash_prefix(partial, hasher, size)
+        size = 0
+    if record is None or size == 0:
+        save_partial(
+            layout, PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path)
+        )
+    if size:
+        hash_prefix(partial, hasher, size)
     return hasher.bytes_hashed
 
 
