@@ -1,0 +1,119 @@
+"""Resume records, refusal of untrustworthy partial data, and a full disk."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelward.catalog import load_catalog
+from modelward.devhub import DevHub, Fault, FaultPlan
+from modelward.errors import InsufficientSpaceError
+from modelward.runtime import Runtime
+from modelward.store import RepoLayout
+from modelward.store.records import PartialRecord, save_partial
+from modelward.store.space import ensure_space, free_bytes
+from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings
+
+
+def _biggest(hub: DevHub) -> tuple[str, int, str]:
+    f = max((f for f in hub.manifest(TI2V_REPO).files if f.is_lfs), key=lambda f: f.size)
+    return f.path, f.size, f.etag
+
+
+async def test_partial_shorter_than_its_durable_record_is_started_again(
+    hub: DevHub, runtime: Runtime
+) -> None:
+    path, size, etag = _biggest(hub)
+    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+    layout.blobs_dir.mkdir(parents=True)
+    # As after a power cut: the record says 1 MB was durable, the file kept less.
+    layout.incomplete_path(etag).write_bytes(b"\0" * 1000)
+    save_partial(layout, PartialRecord(etag, size, "0" * 40, path, durable_bytes=1_000_000))
+    result = await runtime.downloader.download_with_retry(TI2V)
+    assert result.success
+    gets = [r for r in hub.request_log if r.method == "GET" and etag in r.path and r.bytes_sent]
+    assert [r.range for r in gets] == [None], "the untrusted prefix must not be resumed"
+
+
+async def test_intact_partial_is_resumed_from_its_length(hub: DevHub, runtime: Runtime) -> None:
+    path, size, etag = _biggest(hub)
+    entry = hub.manifest(TI2V_REPO).file(path)
+    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+    layout.blobs_dir.mkdir(parents=True)
+    layout.incomplete_path(etag).write_bytes(entry.local_path.read_bytes()[:12345])
+    result = await runtime.downloader.download_with_retry(TI2V)
+    assert result.success
+    gets = [r for r in hub.request_log if r.method == "GET" and etag in r.path and r.bytes_sent]
+    assert [r.range for r in gets] == ["bytes=12345-"]
+    assert gets[0].bytes_sent == size - 12345
+
+
+async def test_entry_selecting_no_file_is_a_catalog_error(tmp_path: Path, hub: DevHub) -> None:
+    extra = tmp_path / "none.toml"
+    extra.write_text(
+        f'[models.none]\nrepo = "{TI2V_REPO}"\nrevision = "main"\ninclude = ["*.nothing"]\n'
+    )
+    catalog = load_catalog([extra], env={})
+    async with Runtime(make_settings(tmp_path, hub.url), catalog) as runtime:
+        result = await runtime.downloader.download_with_retry("none")
+    assert not result.success and result.error_code == "catalog-invalid"
+    assert "'none'" in (result.error_message or "") and "include" in (result.error_message or "")
+
+
+def test_ensure_space_names_what_is_needed(tmp_path: Path) -> None:
+    free = free_bytes(tmp_path / "not" / "yet")
+    with pytest.raises(InsufficientSpaceError) as refused:
+        ensure_space(tmp_path / "not" / "yet", free + 10**12, "ti2v-5b")
+    assert refused.value.needed_bytes == free + 10**12 and refused.value.free_bytes == free
+    assert "GiB" in refused.value.message and refused.value.hint
+
+
+@contextlib.contextmanager
+def _small_disk(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+async def test_a_download_that_cannot_fit_is_refused_before_it_starts(
+    tmp_path: Path, hub: DevHub
+) -> None:
+    with _small_disk(tmp_path / "disk", "1m") as disk:
+        settings = make_settings(tmp_path, hub.url, cache_dir=disk / "cache")
+        async with Runtime(settings) as runtime:
+            result = await runtime.downloader.download_with_retry(TI2V)
+        assert not result.success and result.error_code == "insufficient-space"
+        assert not list((disk / "cache").rglob("*.incomplete"))
+
+
+async def test_disk_filling_up_mid_download_stops_cleanly(tmp_path: Path, hub: DevHub) -> None:
+    total = hub.manifest(TI2V_REPO).total_size
+    with _small_disk(tmp_path / "disk", str(total + 2_000_000)) as disk:
+        settings = make_settings(tmp_path, hub.url, cache_dir=disk / "cache")
+        hub.set_faults(FaultPlan([Fault.rate(1_000_000)]))
+        async with Runtime(settings) as runtime:
+            await runtime.downloader.start_download(TI2V)
+            await asyncio.sleep(0.5)
+            filler = disk / "filler"
+            with filler.open("wb") as fh, contextlib.suppress(OSError):
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            result = await runtime.downloader.wait_for_completion(TI2V)
+        assert not result.success and result.error_code == "insufficient-space"
+        assert "free disk space" in (result.error_hint or "").lower()
+        assert_store_invariants(disk / "cache")
