@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 
 import pytest
+import safetensors
 
 from modelward.devhub import WAN_REPOS, RepoManifest, parse_size
 from modelward.devhub.manifest import git_blob_oid, lfs_pointer
@@ -125,7 +126,6 @@ def test_safetensors_and_indexes_are_consistent(manifests: dict[str, RepoManifes
 
 
 def test_safetensors_library_reads_shards(manifests: dict[str, RepoManifest]) -> None:
-    safetensors = pytest.importorskip("safetensors")
     for f in manifests[TI2V_5B.repo_id].files:
         if f.path.endswith(".safetensors"):
             with safetensors.safe_open(str(f.local_path), framework="numpy") as handle:
