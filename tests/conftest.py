@@ -94,9 +94,31 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def _blob_id_matches(blob: Path) -> bool:
+    """Whether a blob's content hashes to its name (sha256 for LFS, git blob id otherwise)."""
+    name = blob.name
+    if not set(name) <= _HEX or len(name) not in (40, 64):
+        return True  # not named after a hash: nothing to check
+    digest = hashlib.sha256() if len(name) == 64 else hashlib.sha1()
+    if len(name) == 40:
+        digest.update(b"blob %d\0" % blob.stat().st_size)
+    with blob.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest() == name
+
+
 def assert_store_invariants(cache_dir: Path) -> None:
-    """Every snapshot file resolves to a blob; no ref names a missing snapshot."""
+    """Every snapshot file resolves to a blob; no ref names a missing snapshot; every
+    finished blob's content hashes to its name."""
     for repo in cache_dir.glob("models--*"):
+        for blob in (repo / "blobs").glob("*"):
+            if blob.name.endswith(".incomplete") or not blob.is_file():
+                continue
+            assert _blob_id_matches(blob), f"blob content does not match its name: {blob}"
         for ref in (repo / "refs").rglob("*"):
             if ref.is_file():
                 assert (repo / "snapshots" / ref.read_text().strip()).is_dir(), ref

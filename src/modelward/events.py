@@ -11,9 +11,21 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+
+class EventType(StrEnum):
+    """Every kind of event published on the bus."""
+
+    DOWNLOAD_QUEUED = "download.queued"
+    DOWNLOAD_STARTED = "download.started"
+    DOWNLOAD_RETRY = "download.retry"
+    DOWNLOAD_STATE = "download.state"
+    FILE_BYTES = "file.bytes"
+    FILE_VERIFIED = "file.verified"
 
 
 @dataclass(frozen=True, slots=True)

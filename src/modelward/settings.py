@@ -10,8 +10,9 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.errors import ConfigError
 
@@ -41,6 +42,17 @@ class Settings(BaseModel):
     retry_max_delay_s: float = Field(default=60.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"endpoint {value!r} is not an http:// or https:// URL "
+                "(set HF_ENDPOINT or --endpoint to e.g. https://huggingface.co)"
+            )
+        return value.rstrip("/")
 
     @property
     def partials_dir(self) -> Path:
@@ -78,12 +90,13 @@ class Settings(BaseModel):
             if env.get(env_name):
                 values[key] = env[env_name]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"setting '{field}': {first['msg']}") from exc
+        return _validated(values)
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A copy with ``changes`` applied and validated (``None`` values are ignored)."""
+        values = self.model_dump()
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return _validated(values)
 
     def ensure_api_token(self) -> tuple[Settings, bool]:
         """Return settings with a service token, generating and saving one if none is set."""
@@ -93,13 +106,23 @@ class Settings(BaseModel):
         if path.is_file():
             token = path.read_text(encoding="utf-8").strip()
             if token:
-                return self.model_copy(update={"api_token": token}), False
+                return self.with_changes(api_token=token), False
         path.parent.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(24)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(token + "\n")
-        return self.model_copy(update={"api_token": token}), True
+        return self.with_changes(api_token=token), True
+
+
+def _validated(values: Mapping[str, object]) -> Settings:
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"setting '{field}': {message}") from exc
 
 
 def _hf_home(env: Mapping[str, str]) -> Path:

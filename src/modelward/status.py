@@ -7,12 +7,13 @@ checks, usage analytics, updates) keep their neutral defaults until then.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from modelward.errors import ModelwardError
+from modelward.errors import ModelwardError, StoreError
 from modelward.sources import Target
 from modelward.store import FileState, LocalModel
 from modelward.transfer import DownloadProgress, DownloadStatus, EnhancedModelDownloader
@@ -88,12 +89,17 @@ async def model_status(
     manager = downloader.manager
     spec = manager.spec(model_id)
     progress = downloader.progress.get(model_id)
-    target = manager.known_target(model_id)
+    target = await asyncio.to_thread(manager.known_target, model_id)
     error: ModelwardError | None = None
     if target is None and resolve_remote and not downloader.is_running(model_id):
         try:
             target = await downloader.source(model_id).resolve(spec)
-            manager.remember(target)
+            await asyncio.to_thread(manager.remember, target)
+        except OSError as exc:
+            error = StoreError(
+                f"cannot write modelward's records under {manager.home}: {exc.strerror or exc}",
+                hint="Point MODELWARD_HOME at a writable directory.",
+            )
         except ModelwardError as exc:
             error = exc
             logger.info("cannot resolve %s: %s", model_id, exc)
@@ -137,6 +143,10 @@ def _fill_from_disk(status: DetailedModelStatus, target: Target, local: LocalMod
         status.local_path = str(local.snapshot_dir)
     elif status.corruption_detected:
         status.availability_status = ModelAvailabilityStatus.CORRUPTED
+    elif local.has_partial_data:
+        # An interrupted download (a crash, a Ctrl-C) is paused: its bytes wait to be resumed.
+        status.availability_status = ModelAvailabilityStatus.PAUSED
+        status.can_resume_download = True
     if target.size_bytes:
         status.download_progress = 100.0 * local.verified_bytes / target.size_bytes
 

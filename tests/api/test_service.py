@@ -84,3 +84,14 @@ def test_unknown_model_is_a_404_with_a_hint(service: httpx.Client) -> None:
     assert response.status_code == 404
     assert response.json()["code"] == "model-unknown"
     assert "ti2v-5b" in response.json()["hint"]
+
+
+def test_a_mutation_of_an_unknown_model_is_a_404_with_a_hint(service: httpx.Client) -> None:
+    response = service.post(
+        "/api/v1/models/nope/download", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == "model-unknown"
+    assert "nope" in body["message"] and "ti2v-5b" in body["hint"]

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from modelward.devhub import DevHub, ManifestFile
+from modelward.devhub.routes import cdn_etag
 
 REPO = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
 SHARD = "transformer/diffusion_pytorch_model-00001-of-00003.safetensors"
@@ -79,7 +80,8 @@ async def test_resolve_lfs_redirects_to_cdn(hub: DevHub, client: httpx.AsyncClie
         assert int(resp.headers["content-length"]) > 0
     cdn = await client.get(resp.headers["location"])
     assert cdn.status_code == 200 and cdn.content == shard.local_path.read_bytes()
-    assert cdn.headers["etag"] == f'"{shard.sha256}"' and cdn.headers["accept-ranges"] == "bytes"
+    assert cdn.headers["etag"] == f'"{cdn_etag(shard.sha256)}"'
+    assert cdn.headers["accept-ranges"] == "bytes"
 
 
 async def test_resolve_regular_file(hub: DevHub, client: httpx.AsyncClient) -> None:
@@ -127,9 +129,14 @@ async def test_unsatisfiable_and_if_range(hub: DevHub, client: httpx.AsyncClient
     bad = await client.get(_cdn(hub, entry), headers={"Range": f"bytes={entry.size}-"})
     assert bad.status_code == 416 and bad.headers["content-range"] == f"bytes */{entry.size}"
     same = await client.get(
-        _cdn(hub, entry), headers={"Range": "bytes=5-9", "If-Range": f'"{entry.sha256}"'}
+        _cdn(hub, entry),
+        headers={"Range": "bytes=5-9", "If-Range": f'"{cdn_etag(entry.sha256)}"'},
     )
     assert same.status_code == 206 and len(same.content) == 5
+    by_sha = await client.get(
+        _cdn(hub, entry), headers={"Range": "bytes=5-9", "If-Range": f'"{entry.sha256}"'}
+    )
+    assert by_sha.status_code == 200, "the CDN's ETag is not the sha256, as on the real Hub"
     other = await client.get(
         _cdn(hub, entry), headers={"Range": "bytes=5-9", "If-Range": '"stale"'}
     )

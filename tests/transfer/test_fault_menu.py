@@ -64,8 +64,19 @@ async def test_dropped_connection_resumes_with_a_range_request(
         if r.range and r.range.startswith("bytes=") and not r.range.startswith("bytes=0-")
     ]
     assert ranged, "after a drop the rest of the file must be asked for with Range"
-    manifest = hub.manifest(TI2V_REPO)
-    assert result.bytes_fetched <= manifest.total_size + 1024 * 1024
+    # The drop closes cleanly, so every byte sent was received; none may be fetched twice,
+    # and the bytes of the cut attempt count as fetched.
+    total = hub.manifest(TI2V_REPO).total_size
+    sent = sum(
+        r.bytes_sent
+        for r in hub.request_log
+        if r.method == "GET"
+        and r.status in (200, 206)
+        and "/api/" not in r.path
+        and (r.path.startswith("/cdn-lfs/") or "/resolve/" in r.path)
+    )
+    assert sent == total, (sent, total)
+    assert result.bytes_fetched == total, (result.bytes_fetched, total)
 
 
 async def test_not_found_is_reported_with_what_to_do(hub: DevHub, runtime: Runtime) -> None:
@@ -90,6 +101,28 @@ async def test_gated_repo_asks_for_a_token_and_works_with_one(
         settings = make_settings(tmp_path / "b", hub.url, hf_token="secret-token")
         async with Runtime(settings) as runtime:
             assert (await runtime.downloader.download_with_retry(TI2V)).success
+    finally:
+        await hub.stop()
+
+
+async def test_gated_repo_with_a_wrong_token_is_refused_without_retries(
+    tmp_path: Path, hub_root: Path
+) -> None:
+    hub = DevHub(root=hub_root, scale="tiny", gated={TI2V_REPO: "secret-token"})
+    await hub.start()
+    try:
+        settings = make_settings(tmp_path, hub.url, hf_token="wrong-token")
+        async with Runtime(settings) as runtime:
+            refused = await runtime.downloader.download_with_retry(TI2V)
+        refusals = [r for r in hub.request_log if r.status == 403]
+        assert len(refusals) == 1, [(r.method, r.path, r.status) for r in hub.request_log]
+        assert not refused.success and refused.error_code == "auth-required", (
+            refused.error_code,
+            refused.error_message,
+        )
+        assert refused.total_retries == 0
+        assert refused.error_hint
+        assert_store_invariants(settings.cache_dir)
     finally:
         await hub.stop()
 

@@ -7,6 +7,7 @@ import pytest
 from modelward.errors import (
     AuthRequiredError,
     IncompleteTransferError,
+    IntegrityError,
     ModelwardError,
     SourceUnavailableError,
 )
@@ -69,3 +70,21 @@ def test_retry_after_is_honoured_and_capped() -> None:
     assert policy.delay_s(1, SourceUnavailableError("busy", retry_after_s=5)) == 5
     assert policy.delay_s(1, SourceUnavailableError("busy", retry_after_s=999)) == 30
     assert policy.delay_s(3, ModelwardError("x")) == pytest.approx(0.4)
+
+
+async def test_integrity_failures_are_not_forgiven_by_progress() -> None:
+    on_disk = [0]
+    calls = [0]
+
+    async def attempt() -> None:
+        # A source that alternates a cut (progress) with wrong bytes (progress lost).
+        calls[0] += 1
+        if calls[0] % 2:
+            on_disk[0] += 100
+            raise IncompleteTransferError("cut")
+        on_disk[0] = 0
+        raise IntegrityError("wrong bytes")
+
+    with pytest.raises(IntegrityError):
+        await call_with_retry(attempt, FAST, progress=lambda: on_disk[0])
+    assert calls[0] == 6

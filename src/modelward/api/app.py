@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from modelward import __version__
+from modelward._version import __version__
 from modelward.api.routes import models
 from modelward.api.schemas import ErrorPublic, HealthzPublic
 from modelward.errors import (
@@ -77,6 +77,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @app.exception_handler(ModelwardError)
     async def on_modelward_error(request: Request, exc: ModelwardError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=status_for(exc))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        body = ErrorPublic(
+            code="internal-error",
+            message=f"unexpected {type(exc).__name__}",
+            hint="This is a bug in modelward; the service log has the details.",
+            retryable=False,
+        )
+        return JSONResponse(body.model_dump(), status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -22,7 +22,7 @@ from modelward.cli.options import (
     build_settings,
     setup_logging,
 )
-from modelward.cli.progress import PullProgress
+from modelward.cli.pull import print_results, pull_with_bars
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
@@ -66,40 +66,20 @@ def pull(
         results = asyncio.run(_pull(settings, models))
     except ModelwardError as error:
         raise fail(error) from None
-    failed = [r for r in results if not r.success]
-    for result in results:
-        if result.success:
-            console.print(
-                f"[green]✓[/] {result.model_id}: {result.final_size_mb:,.1f} MB "
-                f"verified ({result.bytes_fetched / 2**20:,.1f} MB fetched, "
-                f"{result.total_retries} retries, {result.total_time_seconds:.1f}s)"
-            )
-        else:
-            err_console.print(
-                f"[bold red]✗ {result.model_id}[/] [dim]({result.error_code})[/]: "
-                f"{result.error_message}\n[bold]next step:[/] {result.error_hint}"
-            )
-    raise typer.Exit(1 if failed else 0)
+    except KeyboardInterrupt:
+        err_console.print(
+            "interrupted: partial data is kept; run the same command again to resume."
+        )
+        raise typer.Exit(130) from None
+    print_results(results, console, err_console)
+    raise typer.Exit(0 if all(r.success for r in results) else 1)
 
 
 async def _pull(settings: Settings, model_ids: list[str]) -> list[DownloadResult]:
     async with Runtime(settings) as runtime:
         for model_id in model_ids:
             runtime.catalog.get(model_id)  # refuse unknown ids before fetching anything
-        bars = PullProgress(console)
-        unsubscribe = runtime.bus.subscribe(bars)
-        try:
-            with bars.progress:
-                return list(
-                    await asyncio.gather(
-                        *(
-                            runtime.downloader.download_with_retry(m, settings.max_retries)
-                            for m in model_ids
-                        )
-                    )
-                )
-        finally:
-            unsubscribe()
+        return await pull_with_bars(runtime, model_ids, console)
 
 
 @app.command()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from rich.console import Console
 
 from modelward.cli.options import build_settings
-from modelward.cli.progress import PullProgress
+from modelward.cli.pull import print_results, pull_with_bars
 from modelward.cli.service import run_service
 from modelward.devhub import DevHub, Fault, FaultPlan, parse_size
 from modelward.runtime import Runtime
@@ -35,35 +34,20 @@ def run_demo(
         rate = parse_size(hub_rate)
         if rate:
             hub.set_faults(FaultPlan([Fault.rate(rate)]))
-        console.print(
-            f"local hub at {hub.url}"
-            + (f" (each connection capped at {hub_rate}/s)" if rate else "")
-        )
-        settings = base.model_copy(
-            update={
-                "endpoint": hub.url,
-                "cache_dir": root / "cache",
-                "home": root / "home",
-                "port": port,
-                "retry_base_delay_s": 0.2,
-            }
+        capped = f" (each connection capped at {hub_rate}/s)" if rate else ""
+        console.print(f"local hub at {hub.url}{capped}")
+        settings = base.with_changes(
+            endpoint=hub.url,
+            cache_dir=root / "cache",
+            home=root / "home",
+            port=port,
+            retry_base_delay_s=0.2,
         )
 
         async def pull_all(runtime: Runtime, url: str) -> None:
-            bars = PullProgress(console)
-            runtime.bus.subscribe(bars)
             ids = runtime.catalog.ids()
             console.print(f"pulling {', '.join(ids)} from the local hub into {settings.cache_dir}")
-            with bars.progress:
-                results = await asyncio.gather(
-                    *(runtime.downloader.download_with_retry(m) for m in ids)
-                )
-            for r in results:
-                mark = "[green]✓[/]" if r.success else "[red]✗[/]"
-                console.print(
-                    f"{mark} {r.model_id}: {r.final_status.value}"
-                    + (f" — {r.error_message}" if r.error_message else "")
-                )
+            print_results(await pull_with_bars(runtime, ids, console), console, console)
             console.print(
                 f"\nThe service keeps running at [bold]{url}[/] "
                 f"(try {url}/api/v1/models/status). Ctrl-C stops the demo."

@@ -43,13 +43,12 @@ def build_settings(
 ) -> Settings:
     """Read the environment once and apply the command's options on top."""
     base = Settings.from_env()
-    extra = {
-        "catalog_files": (*base.catalog_files, *(catalog or ())),
-        "cache_dir": cache_dir,
-        "endpoint": endpoint.rstrip("/") if endpoint else None,
+    return base.with_changes(
+        catalog_files=(*base.catalog_files, *(catalog or ())),
+        cache_dir=cache_dir,
+        endpoint=endpoint,
         **overrides,
-    }
-    return base.model_copy(update={k: v for k, v in extra.items() if v is not None})
+    )
 
 
 def setup_logging(verbose: bool) -> None:

@@ -13,7 +13,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from modelward.events import Event
+from modelward.events import Event, EventType
 
 
 class PullProgress:
@@ -23,7 +23,7 @@ class PullProgress:
         self.progress = Progress(
             TextColumn("{task.description}", markup=False),
             BarColumn(),
-            DownloadColumn(),
+            DownloadColumn(binary_units=True),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
             console=console,
@@ -38,15 +38,15 @@ class PullProgress:
         """Bus subscriber: update the bars from one event."""
         model_id = event.model_id or ""
         data = event.data
-        if event.type == "download.started":
+        if event.type == EventType.DOWNLOAD_STARTED:
             for f in data["files"]:
                 self._sizes[(model_id, str(f["path"]))] = int(f["size_bytes"])
             total = sum(int(f["size_bytes"]) for f in data["files"])
             if model_id not in self._totals:
                 self._totals[model_id] = self.progress.add_task(f"{model_id}", total=total)
-        elif event.type == "file.bytes":
+        elif event.type == EventType.FILE_BYTES:
             self._on_bytes(model_id, str(data["path"]), int(data["done_bytes"]))
-        elif event.type == "file.verified":
+        elif event.type == EventType.FILE_VERIFIED:
             key = (model_id, str(data["path"]))
             self._on_bytes(model_id, key[1], self._sizes.get(key, 0))
             task = self._files.pop(key, None)

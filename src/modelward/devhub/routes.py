@@ -26,6 +26,11 @@ def _timestamp(index: int) -> str:
     return (_EPOCH + timedelta(days=index)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def cdn_etag(sha256: str) -> str:
+    """The CDN's opaque ETag for an LFS object (deliberately not its sha256)."""
+    return hashlib.md5(sha256.encode(), usedforsecurity=False).hexdigest()
+
+
 def serve_bytes(req: Request, entry: ManifestFile, etag: str, headers: dict[str, str]) -> Response:
     """200/206/416 for a file's bytes, honouring one ``Range`` and ``If-Range``."""
     quoted = f'"{etag}"'
@@ -233,6 +238,8 @@ class HubRoutes:
         entry = self.registry.lfs_object(sha256)
         if entry is None:
             return error_response(404, "Object not found")
-        resp = serve_bytes(req, entry, sha256, {})
+        # Like the Hub's CDN, whose ETags are its own and not the content's sha256: clients
+        # that validate a resume against the sha256 with If-Range get the whole file again.
+        resp = serve_bytes(req, entry, cdn_etag(sha256), {})
         resp.label = f"{req.query.get('repo', '')}/{req.query.get('file', entry.path)}"
         return resp

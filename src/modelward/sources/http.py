@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from modelward import __version__
+from modelward._version import __version__
 from modelward.errors import (
     AuthRequiredError,
+    ConfigError,
     IncompleteTransferError,
     ModelwardError,
     ProtocolViolationError,
@@ -37,7 +38,6 @@ def build_client(
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": f"modelward/{__version__}"},
         follow_redirects=True,
-        # Weights are already compressed noise; gzip would only cost CPU and break ranges.
         trust_env=True,
     )
 
@@ -82,8 +82,14 @@ def raise_for_status(response: httpx.Response, what: str) -> None:
     raise ProtocolViolationError(f"{what}: unexpected HTTP {status}")
 
 
-def translate_transport_error(exc: httpx.HTTPError, what: str) -> ModelwardError:
-    """Map an httpx transport failure to a retryable modelward error."""
+def translate_transport_error(exc: httpx.HTTPError | httpx.InvalidURL, what: str) -> ModelwardError:
+    """Map an httpx transport failure to a modelward error (retryable when it may pass)."""
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return ConfigError(
+            f"{what}: the URL is not usable ({exc})",
+            hint="Check HF_ENDPOINT / --endpoint or the catalog's URLs "
+            "(they need http:// or https://).",
+        )
     if isinstance(exc, httpx.TimeoutException):
         return IncompleteTransferError(f"{what}: the server stopped sending ({type(exc).__name__})")
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -99,7 +105,7 @@ async def get_json(
     """GET ``url`` and return its JSON body, with errors translated."""
     try:
         response = await client.get(url, headers=dict(headers))
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise translate_transport_error(exc, what) from exc
     raise_for_status(response, what)
     try:
@@ -148,20 +154,21 @@ async def open_range(
     *,
     headers: Mapping[str, str],
     start: int,
-    if_range: str | None,
     what: str,
 ) -> AsyncIterator[ByteStream]:
     """Open ``url`` from byte ``start`` (resume), validating the range the server sent."""
     request_headers = dict(headers)
+    # Weights are incompressible; a compressed body would only cost CPU and break ranges.
     request_headers["Accept-Encoding"] = "identity"
     if start > 0:
+        # No If-Range: the Hub's CDN has ETags of its own, not the content hash, so it would
+        # answer every resume with the whole file. Our URLs are pinned to a commit, partial
+        # files are named by their content hash, and that hash decides before promotion.
         request_headers["Range"] = f"bytes={start}-"
-        if if_range:
-            request_headers["If-Range"] = f'"{if_range}"'
     try:
         request = client.build_request("GET", url, headers=request_headers)
         response = await client.send(request, stream=True)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise translate_transport_error(exc, what) from exc
     try:
         if response.status_code == 416:

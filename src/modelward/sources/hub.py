@@ -77,7 +77,6 @@ class HubSource:
             self.file_url(target, file),
             headers=self._headers(),
             start=start,
-            if_range=file.blob_name,
             what=what,
         ) as stream:
             if stream.commit and stream.commit != target.commit:

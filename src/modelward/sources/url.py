@@ -51,7 +51,6 @@ class UrlSource:
             file.url,
             headers={},
             start=start,
-            if_range=None,
             what=f"{target.model_id}/{file.path}",
         ) as stream:
             yield stream

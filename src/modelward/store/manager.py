@@ -1,8 +1,10 @@
 """The seed's base ModelManager: which catalog models are on disk, verified, and where.
 
-It checks files against a resolved :class:`Target`. A blob that some other tool (such as
-``hf download``) left in the cache is hashed once, recorded as verified and linked, so a
-model fetched earlier is reported available without being fetched again.
+It checks files against a resolved :class:`Target` and never changes the cache while doing
+so: a blob some other tool (such as ``hf download``) left is hashed once and recorded as
+verified in modelward's own records; linking and refs are left to the downloader, the one
+writer. A model fetched earlier by ``hf`` is therefore reported available, and a pull of it
+fetches nothing.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from modelward.sources import RemoteFile, Target
 from modelward.store.hashing import file_matches
 from modelward.store.layout import RepoLayout
 from modelward.store.records import VerifiedRecord, load_manifest, save_manifest
-from modelward.store.writer import link_snapshot, read_ref, write_ref
+from modelward.store.writer import link_snapshot, read_ref, snapshot_link_ok, write_ref
 
 
 class FileState(StrEnum):
     """What the store holds for one file of a target."""
 
     VERIFIED = "verified"
+    UNLINKED = "unlinked"
+    """The blob is verified but its snapshot link is missing (a crash between the steps)."""
     PARTIAL = "partial"
     MISSING = "missing"
     DAMAGED = "damaged"
@@ -68,6 +72,11 @@ class LocalModel:
         """Bytes on disk for this target, verified or partial."""
         return sum(f.present_bytes for f in self.files)
 
+    @property
+    def has_partial_data(self) -> bool:
+        """True when an interrupted download left bytes to resume from."""
+        return any(f.state is FileState.PARTIAL for f in self.files)
+
 
 class ModelManager:
     """Catalog plus store: what models exist, which files are on disk, and where."""
@@ -83,7 +92,11 @@ class ModelManager:
 
     def layout(self, model_id: str) -> RepoLayout:
         """Paths of the model's repository."""
-        return RepoLayout(self.cache_dir, self.home, self.spec(model_id).repo)
+        return self.repo_layout(self.spec(model_id).repo)
+
+    def repo_layout(self, repo_id: str) -> RepoLayout:
+        """Paths of a repository in this store."""
+        return RepoLayout(self.cache_dir, self.home, repo_id)
 
     def local_commit(self, model_id: str) -> str | None:
         """The commit the model's revision points at locally, if it was ever completed."""
@@ -120,22 +133,19 @@ class ModelManager:
 
     def remember(self, target: Target) -> None:
         """Save a freshly resolved target so status works offline later."""
-        save_manifest(RepoLayout(self.cache_dir, self.home, target.repo_id), target)
+        save_manifest(self.repo_layout(target.repo_id), target)
 
     async def inspect(self, target: Target, *, verify_unknown: bool = True) -> LocalModel:
         """Check each file of ``target`` on disk; hash blobs not yet verified (off the loop)."""
         return await asyncio.to_thread(self._inspect, target, verify_unknown)
 
     def _inspect(self, target: Target, verify_unknown: bool) -> LocalModel:
-        layout = RepoLayout(self.cache_dir, self.home, target.repo_id)
+        layout = self.repo_layout(target.repo_id)
         record = VerifiedRecord(layout)
         files = tuple(
             self._inspect_file(layout, record, target, f, verify_unknown) for f in target.files
         )
-        local = LocalModel(target, files, layout.snapshot_dir(target.commit))
-        if local.complete and files:
-            write_ref(layout, target.revision, target.commit)
-        return local
+        return LocalModel(target, files, layout.snapshot_dir(target.commit))
 
     def _inspect_file(
         self,
@@ -146,17 +156,18 @@ class ModelManager:
         verify_unknown: bool,
     ) -> LocalFile:
         blob = layout.blob_path(file.blob_name)
-        if record.is_verified(file.blob_name):
-            link_snapshot(layout, target.commit, file)
-            return LocalFile(file, FileState.VERIFIED, file.size_bytes)
-        if blob.is_file():
+        verified = record.is_verified(file.blob_name)
+        if not verified and blob.is_file():
             if not verify_unknown:
                 return LocalFile(file, FileState.PARTIAL, _size(blob))
-            if file_matches(blob, file):
-                record.mark(file.blob_name)
-                link_snapshot(layout, target.commit, file)
-                return LocalFile(file, FileState.VERIFIED, file.size_bytes)
-            return LocalFile(file, FileState.DAMAGED, _size(blob))
+            if not file_matches(blob, file):
+                return LocalFile(file, FileState.DAMAGED, _size(blob))
+            record.mark(file.blob_name)
+            verified = True
+        if verified:
+            linked = snapshot_link_ok(layout, target.commit, file)
+            state = FileState.VERIFIED if linked else FileState.UNLINKED
+            return LocalFile(file, state, file.size_bytes)
         partial = _size(layout.incomplete_path(file.blob_name))
         if partial:
             return LocalFile(file, FileState.PARTIAL, partial)
@@ -164,14 +175,17 @@ class ModelManager:
 
     def mark_verified(self, target: Target, file: RemoteFile) -> None:
         """Record a freshly promoted blob as verified and link it into the snapshot."""
-        layout = RepoLayout(self.cache_dir, self.home, target.repo_id)
+        layout = self.repo_layout(target.repo_id)
         VerifiedRecord(layout).mark(file.blob_name)
         link_snapshot(layout, target.commit, file)
 
+    def link(self, target: Target, file: RemoteFile) -> None:
+        """Link an already verified blob into the target's snapshot."""
+        link_snapshot(self.repo_layout(target.repo_id), target.commit, file)
+
     def finish(self, target: Target) -> None:
         """Point the revision at the target's commit once all of its files are in place."""
-        layout = RepoLayout(self.cache_dir, self.home, target.repo_id)
-        write_ref(layout, target.revision, target.commit)
+        write_ref(self.repo_layout(target.repo_id), target.revision, target.commit)
 
 
 def _size(path: Path) -> int:

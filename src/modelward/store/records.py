@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ _write_lock = threading.Lock()
 def write_json_atomic(path: Path, data: object) -> None:
     """Write ``data`` as JSON to ``path`` via a temporary file, fsync and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=1, sort_keys=True)
         fh.flush()
@@ -168,8 +169,3 @@ def load_partial(layout: RepoLayout, blob_name: str) -> PartialRecord | None:
         return PartialRecord(**data)
     except TypeError:
         return None
-
-
-def drop_partial(layout: RepoLayout, blob_name: str) -> None:
-    """Forget the resume record of a blob (finished or abandoned)."""
-    layout.partial_record_path(blob_name).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
 
 from modelward.errors import CorruptEntryError
@@ -46,8 +47,7 @@ def link_snapshot(layout: RepoLayout, commit: str, file: RemoteFile) -> Path:
     target = layout.link_target(file.path, file.blob_name)
     if link.is_symlink() and os.readlink(link) == target:
         return link
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.link")
-    tmp.unlink(missing_ok=True)
+    tmp = link.with_name(f".{link.name}.{secrets.token_hex(8)}.link")
     os.symlink(target, tmp)
     os.replace(tmp, link)
     return link
@@ -61,9 +61,24 @@ def write_ref(layout: RepoLayout, revision: str, commit: str) -> None:
         raise CorruptEntryError(f"refusing to point {revision} at missing snapshot {commit}")
     ref = layout.ref_path(revision)
     ref.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ref.with_name(f".{ref.name}.{os.getpid()}.tmp")
+    tmp = ref.with_name(f".{ref.name}.{secrets.token_hex(8)}.tmp")
     tmp.write_text(commit, encoding="utf-8")
     os.replace(tmp, ref)
+
+
+def snapshot_link_ok(layout: RepoLayout, commit: str, file: RemoteFile) -> bool:
+    """True when the file's snapshot path is the link to its blob."""
+    link = layout.snapshot_path(commit, file.path)
+    try:
+        return os.readlink(link) == layout.link_target(file.path, file.blob_name)
+    except OSError:
+        return False
+
+
+def remove_partial(layout: RepoLayout, blob_name: str) -> None:
+    """Delete a blob's partial file and its resume record."""
+    layout.incomplete_path(blob_name).unlink(missing_ok=True)
+    layout.partial_record_path(blob_name).unlink(missing_ok=True)
 
 
 def read_ref(layout: RepoLayout, revision: str) -> str | None:

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 import filelock
 import httpx
 
-from modelward.errors import CatalogError, ModelwardError, TransferCancelledError
-from modelward.events import Event, EventBus
+from modelward.errors import CatalogError, ModelwardError, StoreError, TransferCancelledError
+from modelward.events import Event, EventBus, EventType
 from modelward.sources import RemoteFile, Source, Target, source_for
 from modelward.store.layout import RepoLayout
-from modelward.store.manager import FileState, ModelManager
-from modelward.store.records import VerifiedRecord, drop_partial
+from modelward.store.locks import blob_file_lock
+from modelward.store.manager import FileState, LocalFile, ModelManager
+from modelward.store.records import VerifiedRecord
 from modelward.store.space import ensure_space
+from modelward.store.writer import remove_partial
 from modelward.transfer.fetch import fetch_blob
 from modelward.transfer.progress import (
     MB,
@@ -78,9 +80,12 @@ class EnhancedModelDownloader:
 
     def source(self, model_id: str) -> Source:
         """The source that serves ``model_id``."""
-        return source_for(
-            self.manager.spec(model_id), self._client, endpoint=self._endpoint, token=self._hf_token
-        )
+        spec = self.manager.spec(model_id)
+        # The HF token goes only to the configured endpoint: a catalog file naming another
+        # endpoint must not be a way to collect it.
+        same_endpoint = spec.endpoint is None or spec.endpoint.rstrip("/") == self._endpoint
+        token = self._hf_token if same_endpoint else None
+        return source_for(spec, self._client, endpoint=self._endpoint, token=token)
 
     async def download_with_retry(self, model_id: str, max_retries: int = 3) -> DownloadResult:
         """Download ``model_id`` until it is complete and verified, or fails for good."""
@@ -96,7 +101,7 @@ class EnhancedModelDownloader:
         retries = self._policy.max_retries if max_retries is None else max_retries
         job = _Job(model_id, retries)
         self._jobs[model_id] = job
-        self._emit("download.queued", model_id)
+        self._emit(EventType.DOWNLOAD_QUEUED, model_id)
         job.task = asyncio.create_task(self._run(job), name=f"download {model_id}")
 
     async def wait_for_completion(self, model_id: str) -> DownloadResult:
@@ -125,10 +130,9 @@ class EnhancedModelDownloader:
         """Stop the download and delete its partial data (verified files stay)."""
         stopped = await self._stop(model_id, DownloadStatus.CANCELLED)
         target = self._jobs[model_id].target if model_id in self._jobs else None
-        target = target or self.manager.known_target(model_id)
-        if target is not None:
-            await self._remove_partials(target)
-        return stopped or target is not None
+        target = target or await asyncio.to_thread(self.manager.known_target, model_id)
+        removed = await self._remove_partials(target) if target is not None else 0
+        return stopped or removed > 0
 
     async def get_download_progress(self, model_id: str) -> DownloadProgress:
         """Progress of the model's latest download, or of what is on disk if none ran."""
@@ -136,7 +140,7 @@ class EnhancedModelDownloader:
         progress = self.progress.get(model_id)
         if progress is not None:
             return dataclasses.replace(progress, files=dict(progress.files))
-        target = self.manager.known_target(model_id)
+        target = await asyncio.to_thread(self.manager.known_target, model_id)
         local = await self.manager.inspect(target, verify_unknown=False) if target else None
         total = target.size_bytes if target else 0
         done = local.verified_bytes if local else 0
@@ -195,7 +199,17 @@ class EnhancedModelDownloader:
         except ModelwardError as error:
             logger.warning("download of %s failed: %s", job.model_id, error)
             return self._finish(job, DownloadStatus.FAILED, error)
-        except Exception as exc:  # a bug or an OS failure: still a result, never a lost task
+        except OSError as exc:
+            logger.warning("download of %s failed on disk: %s", job.model_id, exc)
+            return self._finish(
+                job,
+                DownloadStatus.FAILED,
+                StoreError(
+                    f"cannot write the store at {self.manager.cache_dir}: {exc.strerror or exc}",
+                    hint="Choose a writable --cache-dir (or HF_HUB_CACHE) and MODELWARD_HOME.",
+                ),
+            )
+        except Exception as exc:  # a bug: still a result, never a lost task
             logger.exception("download of %s failed unexpectedly", job.model_id)
             return self._finish(
                 job,
@@ -224,14 +238,10 @@ class EnhancedModelDownloader:
         job.target = target
         await asyncio.to_thread(self.manager.remember, target)
         local = await self.manager.inspect(target)
-        needed = sum(
-            f.file.size_bytes - f.present_bytes
-            for f in local.files
-            if f.state is not FileState.VERIFIED
-        )
+        needed = sum(_bytes_to_write(f) for f in local.files)
         await asyncio.to_thread(ensure_space, self.manager.cache_dir, needed, job.model_id)
         self._emit(
-            "download.started",
+            EventType.DOWNLOAD_STARTED,
             job.model_id,
             files=[{"path": f.path, "size_bytes": f.size_bytes} for f in target.files],
             commit=target.commit,
@@ -239,8 +249,10 @@ class EnhancedModelDownloader:
         )
         for lf in local.files:
             if lf.state is FileState.VERIFIED:
-                self._emit("file.verified", job.model_id, path=lf.file.path, fetched=False)
+                self._emit(EventType.FILE_VERIFIED, job.model_id, path=lf.file.path, fetched=False)
         todo = [lf.file for lf in local.files if lf.state is not FileState.VERIFIED]
+        # UNLINKED files need no bytes, only their snapshot link: the fetch step sees the
+        # verified record and links them.
         try:
             async with asyncio.TaskGroup() as group:
                 for file in todo:
@@ -252,19 +264,20 @@ class EnhancedModelDownloader:
     async def _fetch_with_retry(
         self, job: _Job, source: Source, target: Target, file: RemoteFile, policy: RetryPolicy
     ) -> None:
-        layout = RepoLayout(self.manager.cache_dir, self.manager.home, target.repo_id)
+        layout = self.manager.repo_layout(target.repo_id)
         on_disk = [0]
 
         def on_progress(done: int, new: int) -> None:
             on_disk[0] = done
-            self._emit("file.bytes", job.model_id, path=file.path, done_bytes=done, new_bytes=new)
+            job.bytes_fetched += new  # counted as received, so failed attempts count too
+            self._emit(
+                EventType.FILE_BYTES, job.model_id, path=file.path, done_bytes=done, new_bytes=new
+            )
 
         async def attempt() -> None:
             async with self._file_slots, self._blob_lock(layout, file):
                 if not await asyncio.to_thread(VerifiedRecord(layout).is_verified, file.blob_name):
-                    job.bytes_fetched += await fetch_blob(
-                        source, target, file, layout, on_progress=on_progress
-                    )
+                    await fetch_blob(source, target, file, layout, on_progress=on_progress)
                 # Also for a blob another job (or process) finished meanwhile: link it here.
                 await asyncio.to_thread(self.manager.mark_verified, target, file)
 
@@ -274,17 +287,15 @@ class EnhancedModelDownloader:
             progress=lambda: on_disk[0],
             on_retry=self._retry_listener(job, file.path),
         )
-        self._emit("file.verified", job.model_id, path=file.path, fetched=True)
+        self._emit(EventType.FILE_VERIFIED, job.model_id, path=file.path, fetched=True)
 
     @contextlib.asynccontextmanager
     async def _blob_lock(self, layout: RepoLayout, file: RemoteFile) -> AsyncIterator[None]:
         # One writer per blob: an asyncio lock inside this process (models share blobs),
         # and huggingface_hub's lock file across processes.
-        local = self._blob_locks.setdefault(file.blob_name, asyncio.Lock())
-        async with local:
-            path = layout.lock_path(file.blob_name)
-            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-            lock = filelock.FileLock(str(path), thread_local=False)
+        key = str(layout.lock_path(file.blob_name))
+        async with self._blob_locks.setdefault(key, asyncio.Lock()):
+            lock = await asyncio.to_thread(blob_file_lock, layout, file.blob_name)
             while True:
                 try:
                     lock.acquire(timeout=0)
@@ -301,7 +312,7 @@ class EnhancedModelDownloader:
         def on_retry(error: ModelwardError, failures: int, delay_s: float) -> None:
             job.retries += 1
             self._emit(
-                "download.retry",
+                EventType.DOWNLOAD_RETRY,
                 job.model_id,
                 path=path,
                 code=error.code,
@@ -316,7 +327,7 @@ class EnhancedModelDownloader:
         self, job: _Job, status: DownloadStatus, error: ModelwardError | None
     ) -> DownloadResult:
         self._emit(
-            "download.state",
+            EventType.DOWNLOAD_STATE,
             job.model_id,
             status=status.value,
             message=error.message if error else None,
@@ -338,32 +349,38 @@ class EnhancedModelDownloader:
             bytes_fetched=job.bytes_fetched,
         )
 
-    async def _remove_partials(self, target: Target) -> None:
-        layout = RepoLayout(self.manager.cache_dir, self.manager.home, target.repo_id)
+    async def _remove_partials(self, target: Target) -> int:
+        """Delete the target's partial files nobody is writing; returns how many went."""
+        layout = self.manager.repo_layout(target.repo_id)
+        removed = 0
         for file in target.files:
-            local = self._blob_locks.get(file.blob_name)
+            local = self._blob_locks.get(str(layout.lock_path(file.blob_name)))
             if local is not None and local.locked():
                 continue  # another model shares this blob and is writing it right now
-            lock = filelock.FileLock(str(layout.lock_path(file.blob_name)), thread_local=False)
+            lock = await asyncio.to_thread(blob_file_lock, layout, file.blob_name)
             try:
-                await asyncio.to_thread(
-                    layout.lock_path(file.blob_name).parent.mkdir, parents=True, exist_ok=True
-                )
                 lock.acquire(timeout=0)
             except filelock.Timeout:
                 continue  # another process is writing it
             try:
-                await asyncio.to_thread(_remove_partial, layout, file)
+                if layout.incomplete_path(file.blob_name).exists():
+                    removed += 1
+                await asyncio.to_thread(remove_partial, layout, file.blob_name)
             finally:
                 lock.release()
+        return removed
 
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         self.bus.publish(Event(type_, model_id, dict(data)))
 
 
-def _remove_partial(layout: RepoLayout, file: RemoteFile) -> None:
-    layout.incomplete_path(file.blob_name).unlink(missing_ok=True)
-    drop_partial(layout, file.blob_name)
+def _bytes_to_write(local: LocalFile) -> int:
+    """Disk bytes a file still needs: a damaged blob is rewritten whole beside itself."""
+    if local.state in (FileState.VERIFIED, FileState.UNLINKED):
+        return 0
+    if local.state is FileState.PARTIAL:
+        return local.file.size_bytes - local.present_bytes
+    return local.file.size_bytes
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -5,8 +5,9 @@ scheduling and parallelism live in :mod:`modelward.transfer.downloader`.
 
 Bytes are appended to ``blobs/{blob}.incomplete``. Appends are only ever a valid prefix of
 the file, so after a crash of the process (even ``kill -9``) the next attempt re-hashes that
-prefix and asks the source for the rest with ``Range`` and ``If-Range``; a changed remote
-file answers 200 instead of 206 and restarts that file alone.
+prefix and asks the source for the rest with ``Range``. A partial file is named by the
+content it must become, so a remote file that changed is a different blob and starts its
+own partial file; a server that answers 200 instead of 206 restarts that file alone.
 
 Every few dozen MiB the prefix is fsynced and its length recorded in the blob's resume
 record. A file shorter than that record lost data the kernel had not written (power loss),
@@ -17,23 +18,25 @@ still decides before anything is promoted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import errno
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from modelward.errors import IncompleteTransferError, InsufficientSpaceError, IntegrityError
 from modelward.sources import RemoteFile, Source, Target
 from modelward.store.hashing import ContentHasher, hash_prefix
 from modelward.store.layout import RepoLayout
-from modelward.store.records import PartialRecord, drop_partial, load_partial, save_partial
+from modelward.store.records import PartialRecord, load_partial, save_partial
 from modelward.store.space import free_bytes
-from modelward.store.writer import promote_blob
+from modelward.store.writer import promote_blob, remove_partial
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WRITE_BATCH_BYTES = 1024 * 1024
 CHECKPOINT_BYTES = 64 * 1024 * 1024
@@ -59,13 +62,29 @@ async def fetch_blob(
     if start < file.size_bytes or file.size_bytes == 0:
         received = await _receive(source, target, file, layout, hasher, start, on_progress)
     if not hasher.matches():
-        await asyncio.to_thread(_discard, layout, file)
+        await asyncio.to_thread(remove_partial, layout, file.blob_name)
+        on_progress(0, 0)  # the bytes are gone: a retry after this has made no progress
         raise IntegrityError(
             f"{target.repo_id}/{file.path}: received data does not match the published "
             f"checksum {file.blob_name[:12]}… ({hasher.bytes_hashed} of {file.size_bytes} bytes)"
         )
-    await asyncio.to_thread(_promote, layout, file)
+    await run_to_completion(_promote, layout, file)
     return received
+
+
+async def run_to_completion(fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking ``fn`` in a worker thread and wait for it even if we are cancelled.
+
+    Pausing cancels the task that holds a blob's lock; if the lock were released while a
+    thread still wrote, renamed or fsynced that blob, another writer could step in.
+    """
+    future = asyncio.get_running_loop().run_in_executor(None, fn, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise
 
 
 async def _receive(
@@ -84,12 +103,15 @@ async def _receive(
             logger.info("%s: server restarted the file from byte 0", file.path)
             hasher.reset()
             start = 0
-        fh = await asyncio.to_thread(_open_for_write, partial, start)
+        fh = await run_to_completion(_open_for_write, partial, start)
         record = PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path)
         writer = _PrefixWriter(fh, hasher, start, on_progress, layout, record)
         try:
             async for chunk in stream.chunks():
                 if writer.done + writer.buffered + len(chunk) > file.size_bytes:
+                    await writer.close()
+                    await asyncio.to_thread(remove_partial, layout, file.blob_name)
+                    on_progress(0, 0)
                     raise IntegrityError(f"{file.path}: the server sent more bytes than published")
                 await writer.add(chunk)
         finally:
@@ -125,6 +147,7 @@ class _PrefixWriter:
         self._layout = layout
         self._record = record
         self._checkpointed = start
+        self._closed = False
         self._buffer = bytearray()
         self._pending: asyncio.Future[None] | None = None
         self.done = start
@@ -142,9 +165,7 @@ class _PrefixWriter:
             await self._flush()
 
     async def _flush(self) -> None:
-        if self._pending is not None:
-            await self._pending
-            self._pending = None
+        await self._wait_pending()
         if not self._buffer:
             return
         data = bytes(self._buffer)
@@ -157,21 +178,35 @@ class _PrefixWriter:
         self._pending = loop.run_in_executor(None, self._write, data, checkpoint, self.done)
         self._on_progress(self.done, len(data))
 
+    async def _wait_pending(self) -> None:
+        if self._pending is None:
+            return
+        pending, self._pending = self._pending, None
+        try:
+            await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            # Paused mid-write: let the thread finish before the file and lock are let go.
+            with contextlib.suppress(Exception):
+                await pending
+            raise
+
     async def close(self) -> None:
-        """Write what is left, wait for the thread, close the file."""
+        """Write what is left, wait for the thread, close the file (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             await self._flush()
-            if self._pending is not None:
-                await self._pending
+            await self._wait_pending()
         finally:
-            await asyncio.to_thread(self._fh.close)
+            await run_to_completion(self._fh.close)
 
     def _write(self, data: bytes, checkpoint: bool, done: int) -> None:
         """Worker-thread side: append, hash, and now and then make the prefix durable."""
         try:
             self._fh.write(data)
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientSpaceError(
                     f"the disk filled up while writing {self._record.path}",
                     needed_bytes=self._record.size_bytes - done + len(data),
@@ -198,7 +233,7 @@ def _resume_point(
         size = 0
     if size > file.size_bytes or (record is not None and size < record.durable_bytes):
         logger.info("%s: partial data is not trustworthy; starting the file again", file.path)
-        partial.unlink()
+        partial.unlink(missing_ok=True)
         size = 0
     if record is None or size == 0:
         save_partial(
@@ -216,11 +251,6 @@ def _open_for_write(partial: Path, start: int) -> BinaryIO:
     return fh
 
 
-def _discard(layout: RepoLayout, file: RemoteFile) -> None:
-    layout.incomplete_path(file.blob_name).unlink(missing_ok=True)
-    drop_partial(layout, file.blob_name)
-
-
 def _promote(layout: RepoLayout, file: RemoteFile) -> None:
     promote_blob(layout, file)
-    drop_partial(layout, file.blob_name)
+    layout.partial_record_path(file.blob_name).unlink(missing_ok=True)

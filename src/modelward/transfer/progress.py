@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from modelward.events import Event
+from modelward.events import Event, EventType
 
 MB = 1024 * 1024
 SPEED_WINDOW_S = 5.0
@@ -111,6 +112,14 @@ class ProgressTracker:
     def __init__(self) -> None:
         self._progress: dict[str, DownloadProgress] = {}
         self._meters: dict[str, SpeedMeter] = {}
+        self._handlers: dict[str, Callable[[str, dict[str, Any]], None]] = {
+            EventType.DOWNLOAD_QUEUED: self._on_download_queued,
+            EventType.DOWNLOAD_STARTED: self._on_download_started,
+            EventType.DOWNLOAD_RETRY: self._on_download_retry,
+            EventType.DOWNLOAD_STATE: self._on_download_state,
+            EventType.FILE_BYTES: self._on_file_bytes,
+            EventType.FILE_VERIFIED: self._on_file_verified,
+        }
 
     def get(self, model_id: str) -> DownloadProgress | None:
         """The latest progress of a model, with speed and ETA as of now."""
@@ -132,7 +141,7 @@ class ProgressTracker:
         """Bus subscriber entry point."""
         if event.model_id is None:
             return
-        handler = getattr(self, f"_on_{event.type.replace('.', '_')}", None)
+        handler = self._handlers.get(event.type)
         if handler is not None:
             handler(event.model_id, event.data)
 

@@ -2,7 +2,9 @@
 
 Only an error's ``retryable`` flag decides whether to try again. An attempt that moved the
 transfer forward resets the failure count, so a flaky but progressing download is never
-abandoned while a dead one gives up after ``max_retries`` failures in a row.
+abandoned while a dead one gives up after ``max_retries`` failures in a row. Checksum
+mismatches are counted apart and never reset: a source that keeps sending wrong bytes
+must not be downloaded from forever just because it also drops connections.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from modelward.errors import ModelwardError, SourceUnavailableError
+from modelward.errors import IntegrityError, ModelwardError, SourceUnavailableError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,6 +58,7 @@ async def call_with_retry(
     a failed attempt, the consecutive-failure count starts again from zero.
     """
     failures = 0
+    integrity_failures = 0
     while True:
         before = progress() if progress else 0
         try:
@@ -66,7 +69,9 @@ async def call_with_retry(
             if progress and progress() > before:
                 failures = 0
             failures += 1
-            if failures > policy.max_retries:
+            if isinstance(error, IntegrityError):
+                integrity_failures += 1
+            if max(failures, integrity_failures) > policy.max_retries:
                 raise
             delay = policy.delay_s(failures, error)
             logger.info(

@@ -16,7 +16,6 @@ from modelward.api.schemas import (
     ModelStatusPublic,
 )
 from modelward.status import model_status
-from modelward.transfer import DownloadStatus
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -65,7 +64,7 @@ async def start_download(model_id: str, runtime: RuntimeDep) -> DownloadAccepted
     progress = await runtime.downloader.get_download_progress(model_id)
     return DownloadAccepted(
         model_id=model_id,
-        status=progress.status if progress.status else DownloadStatus.QUEUED,
+        status=progress.status,
         progress_url=f"/api/v1/models/{model_id}/download",
     )
 
