@@ -228,11 +228,15 @@ async def test_status_polled_during_a_download_never_breaks_it(hub: DevHub, tmp_
     # Four fresh stores at once give a race several chances to show.
     hub.set_faults(FaultPlan([Fault.rate(2_000_000)]))
     outcomes = await asyncio.gather(
-        *(_download_while_polling_status(hub, tmp_path / f"run{i}") for i in range(4))
+        *(_download_while_polling_status(hub, tmp_path / f"run{i}") for i in range(4)),
+        return_exceptions=True,
     )
-    errors = [e for _, errs in outcomes for e in errs]
+    failed = [f"{type(o).__name__}: {o}" for o in outcomes if isinstance(o, BaseException)]
+    assert failed == [], failed
+    runs = [o for o in outcomes if not isinstance(o, BaseException)]
+    errors = [e for _, errs in runs for e in errs]
     assert errors == [], errors
-    assert all(polls > 3 for polls, _ in outcomes), [polls for polls, _ in outcomes]
+    assert all(polls > 3 for polls, _ in runs), [polls for polls, _ in runs]
 
 
 async def test_stale_resume_record_without_partial_file_is_ignored(
