@@ -128,8 +128,9 @@ def test_safetensors_and_indexes_are_consistent(manifests: dict[str, RepoManifes
 def test_safetensors_library_reads_shards(manifests: dict[str, RepoManifest]) -> None:
     for f in manifests[TI2V_5B.repo_id].files:
         if f.path.endswith(".safetensors"):
-            with safetensors.safe_open(str(f.local_path), framework="numpy") as handle:
-                assert list(handle.keys())
+            # deserialize parses header and data without needing numpy or torch.
+            tensors = safetensors.deserialize(f.local_path.read_bytes())
+            assert tensors and all(info["data"] is not None for _, info in tensors)
 
 
 def test_lfs_and_git_ids(manifests: dict[str, RepoManifest]) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+import subprocess
+import sys
 from pathlib import Path
-
-import filelock
 
 from modelward.devhub import DevHub, Fault, FaultPlan, RequestRecord
 from modelward.runtime import Runtime
@@ -159,24 +158,31 @@ async def test_a_blob_locked_by_another_process_is_waited_for(
     big = hub.manifest(TI2V_REPO).file(_biggest_lfs(hub))
     layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
     layout.lock_path(big.etag).parent.mkdir(parents=True)
-    held = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        with filelock.FileLock(str(layout.lock_path(big.etag))):
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(5)
-    await runtime.downloader.start_download(TI2V)
-    await asyncio.sleep(1.5)
-    assert not layout.blob_path(big.etag).exists()
-    assert not layout.incomplete_path(big.etag).exists()
-    release.set()
-    holder.join()
+    # The holder is another process taking the lock the way huggingface_hub does (filelock).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(layout.lock_path(big.etag))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == b"held"
+    try:
+        await runtime.downloader.start_download(TI2V)
+        await asyncio.sleep(1.5)
+        assert not layout.blob_path(big.etag).exists()
+        assert not layout.incomplete_path(big.etag).exists()
+    finally:
+        holder.stdin.close()  # the holder releases the lock when its stdin closes
+        holder.wait(10)
     assert (await runtime.downloader.wait_for_completion(TI2V)).success
+
+
+HOLD_LOCK = """
+import sys, filelock
+with filelock.FileLock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
 
 
 async def test_two_models_download_at_once(hub: DevHub, runtime: Runtime) -> None:

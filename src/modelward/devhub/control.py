@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from modelward.devhub.faults import FaultPlan
 from modelward.devhub.http11 import Request, Response, error_response, json_response
 from modelward.devhub.log import RequestRecord
-from modelward.devhub.manifest import RepoManifest
+from modelward.devhub.manifest import RepoManifest, manifest_dict
 
 
 class Controllable(Protocol):
@@ -38,24 +38,8 @@ class Controllable(Protocol):
 
 
 def manifest_json(manifest: RepoManifest) -> dict[str, Any]:
-    """A manifest as JSON (local paths included, for tests on the same machine)."""
-    return {
-        "repo_id": manifest.repo_id,
-        "commit": manifest.commit,
-        "parent": manifest.parent,
-        "files": [
-            {
-                "path": f.path,
-                "size": f.size,
-                "sha256": f.sha256,
-                "git_oid": f.git_oid,
-                "is_lfs": f.is_lfs,
-                "content_sha256": f.content_sha256,
-                "local_path": str(f.local_path),
-            }
-            for f in manifest.files
-        ],
-    }
+    """A manifest as JSON (absolute local paths, for tests on the same machine)."""
+    return manifest_dict(manifest)
 
 
 async def handle_control(hub: Controllable, req: Request) -> Response:

@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # The Hub stores these in LFS; everything else is a plain git blob.
 LFS_PATTERNS = ("*.safetensors", "*.model", "*.pth", "*.bin", "*tokenizer.json")
@@ -79,28 +80,30 @@ def commit_sha(parent: str | None, files: tuple[ManifestFile, ...]) -> str:
     return hashlib.sha1("\n".join(lines).encode()).hexdigest()
 
 
+def manifest_dict(manifest: RepoManifest, root: Path | None = None) -> dict[str, Any]:
+    """``manifest`` as JSON-able data; local paths relative to ``root`` when given."""
+    return {
+        "repo_id": manifest.repo_id,
+        "commit": manifest.commit,
+        "parent": manifest.parent,
+        "files": [
+            {
+                "path": f.path,
+                "size": f.size,
+                "sha256": f.sha256,
+                "git_oid": f.git_oid,
+                "is_lfs": f.is_lfs,
+                "local_path": str(f.local_path.relative_to(root) if root else f.local_path),
+                "content_sha256": f.content_sha256,
+            }
+            for f in manifest.files
+        ],
+    }
+
+
 def dump_manifest(manifest: RepoManifest, root: Path) -> str:
     """Serialise ``manifest`` as JSON with local paths relative to ``root``."""
-    return json.dumps(
-        {
-            "repo_id": manifest.repo_id,
-            "commit": manifest.commit,
-            "parent": manifest.parent,
-            "files": [
-                {
-                    "path": f.path,
-                    "size": f.size,
-                    "sha256": f.sha256,
-                    "git_oid": f.git_oid,
-                    "is_lfs": f.is_lfs,
-                    "local_path": str(f.local_path.relative_to(root)),
-                    "content_sha256": f.content_sha256,
-                }
-                for f in manifest.files
-            ],
-        },
-        indent=1,
-    )
+    return json.dumps(manifest_dict(manifest, root), indent=1)
 
 
 def load_manifest(text: str, root: Path) -> RepoManifest:
