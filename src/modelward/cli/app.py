@@ -132,7 +132,7 @@ def _print_status_table(statuses: list[DetailedModelStatus]) -> None:
             f"[{colours.get(state, 'cyan')}]{state}[/]",
             f"{s.size_bytes / 2**30:,.2f} GiB" if s.size_bytes else "?",
             f"{s.verified_bytes / 2**30:,.2f} GiB verified",
-            str(len(s.missing_files)) if s.size_bytes else "?",
+            str(len(s.missing_files)) if s.missing_files or s.is_available else "?",
             s.local_path or "-",
         )
     console.print(table)
