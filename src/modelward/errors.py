@@ -238,3 +238,18 @@ class UnauthorizedError(ModelwardError):
         "Send 'Authorization: Bearer <token>'; the token is printed when the service starts "
         "and kept in MODELWARD_HOME/api-token."
     )
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report for a group of concurrent failures: a modelward one if any."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    return next((e for e in leaves if isinstance(e, ModelwardError)), leaves[0])

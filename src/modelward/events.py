@@ -26,6 +26,8 @@ class EventType(StrEnum):
     DOWNLOAD_STATE = "download.state"
     FILE_BYTES = "file.bytes"
     FILE_VERIFIED = "file.verified"
+    DOWNLOAD_PRIORITY = "download.priority"
+    BANDWIDTH_CHANGED = "bandwidth.changed"
 
 
 @dataclass(frozen=True, slots=True)

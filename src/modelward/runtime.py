@@ -37,7 +37,10 @@ class Runtime:
                 base_delay_s=settings.retry_base_delay_s,
                 max_delay_s=settings.retry_max_delay_s,
             ),
-            parallel_files=settings.parallel_files,
+            connections=settings.connections,
+            connections_per_file=settings.connections_per_file,
+            segment_bytes=settings.segment_bytes,
+            bandwidth_limit_bytes_per_s=settings.bandwidth_limit_bytes_per_s,
             bus=self.bus,
         )
 

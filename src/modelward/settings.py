@@ -37,7 +37,16 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=0, le=65535)
     max_retries: int = Field(default=3, ge=0, le=100)
-    parallel_files: int = Field(default=4, ge=1, le=64)
+    connections: int = Field(default=8, ge=1, le=256, description="Global connection limit.")
+    connections_per_file: int = Field(default=4, ge=1, le=64)
+    segment_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Bytes per segment.",
+    )
+    bandwidth_limit_bytes_per_s: int = Field(
+        default=0, ge=0, description="Cap on the total download rate (0 = none)."
+    )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -85,7 +94,10 @@ class Settings(BaseModel):
             ("host", "MODELWARD_HOST"),
             ("port", "MODELWARD_PORT"),
             ("max_retries", "MODELWARD_MAX_RETRIES"),
-            ("parallel_files", "MODELWARD_PARALLEL_FILES"),
+            ("connections", "MODELWARD_CONNECTIONS"),
+            ("connections_per_file", "MODELWARD_CONNECTIONS_PER_FILE"),
+            ("bandwidth_limit_bytes_per_s", "MODELWARD_BANDWIDTH_LIMIT"),
+            ("segment_bytes", "MODELWARD_SEGMENT_BYTES"),
         ):
             if env.get(env_name):
                 values[key] = env[env_name]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from modelward.catalog import load_catalog
-from modelward.devhub import DevHub, Fault, FaultPlan
+from modelward.devhub import DevHub, Fault, FaultPlan, RequestRecord
 from modelward.errors import InsufficientSpaceError
 from modelward.runtime import Runtime
 from modelward.store import RepoLayout
@@ -26,32 +26,45 @@ def _biggest(hub: DevHub) -> tuple[str, int, str]:
     return f.path, f.size, f.etag
 
 
-async def test_partial_shorter_than_its_durable_record_is_started_again(
+def _body_gets(hub: DevHub, etag: str) -> list[RequestRecord]:
+    return [r for r in hub.request_log if r.method == "GET" and etag in r.path and r.bytes_sent]
+
+
+async def test_partial_file_without_a_record_is_not_trusted(hub: DevHub, runtime: Runtime) -> None:
+    _path, size, etag = _biggest(hub)
+    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+    layout.blobs_dir.mkdir(parents=True)
+    # A full-size partial file with no record of what was fsynced: none of it is known good.
+    layout.incomplete_path(etag).write_bytes(b"\xff" * size)
+    result = await runtime.downloader.download_with_retry(TI2V)
+    assert result.success
+    assert sum(r.bytes_sent for r in _body_gets(hub, etag)) == size
+    assert_store_invariants(runtime.settings.cache_dir)
+
+
+async def test_recorded_segments_are_resumed_and_nothing_else_is_asked_for(
     hub: DevHub, runtime: Runtime
 ) -> None:
     path, size, etag = _biggest(hub)
+    content = hub.manifest(TI2V_REPO).file(path).local_path.read_bytes()
     layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
     layout.blobs_dir.mkdir(parents=True)
-    # As after a power cut: the record says 1 MB was durable, the file kept less.
-    layout.incomplete_path(etag).write_bytes(b"\0" * 1000)
-    save_partial(layout, PartialRecord(etag, size, "0" * 40, path, durable_bytes=1_000_000))
+    done = ((0, 300_000), (600_000, 700_000))
+    partial = bytearray(size)
+    for start, end in done:
+        partial[start:end] = content[start:end]
+    layout.incomplete_path(etag).write_bytes(bytes(partial))
+    save_partial(layout, PartialRecord(etag, size, "0" * 40, path, done=done))
     result = await runtime.downloader.download_with_retry(TI2V)
     assert result.success
-    gets = [r for r in hub.request_log if r.method == "GET" and etag in r.path and r.bytes_sent]
-    assert [r.range for r in gets] == [None], "the untrusted prefix must not be resumed"
-
-
-async def test_intact_partial_is_resumed_from_its_length(hub: DevHub, runtime: Runtime) -> None:
-    path, size, etag = _biggest(hub)
-    entry = hub.manifest(TI2V_REPO).file(path)
-    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
-    layout.blobs_dir.mkdir(parents=True)
-    layout.incomplete_path(etag).write_bytes(entry.local_path.read_bytes()[:12345])
-    result = await runtime.downloader.download_with_retry(TI2V)
-    assert result.success
-    gets = [r for r in hub.request_log if r.method == "GET" and etag in r.path and r.bytes_sent]
-    assert [r.range for r in gets] == ["bytes=12345-"]
-    assert gets[0].bytes_sent == size - 12345
+    gets = _body_gets(hub, etag)
+    assert sum(r.bytes_sent for r in gets) == size - 400_000
+    for r in gets:
+        assert r.range is not None
+        first, _, last = r.range.removeprefix("bytes=").partition("-")
+        asked = (int(first), int(last) + 1 if last else size)
+        assert not any(asked[0] < e and s < asked[1] for s, e in done), asked
+    assert_store_invariants(runtime.settings.cache_dir)
 
 
 async def test_entry_selecting_no_file_is_a_catalog_error(tmp_path: Path, hub: DevHub) -> None:

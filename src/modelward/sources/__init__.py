@@ -22,9 +22,9 @@ class Source(Protocol):
         ...
 
     def open_file(
-        self, target: Target, file: RemoteFile, *, start: int = 0
+        self, target: Target, file: RemoteFile, *, start: int = 0, end: int | None = None
     ) -> AbstractAsyncContextManager[ByteStream]:
-        """Open ``file``'s bytes from offset ``start``."""
+        """Open ``file``'s bytes ``[start, end)`` (``end=None``: to its end)."""
         ...
 
 

@@ -154,17 +154,19 @@ async def open_range(
     *,
     headers: Mapping[str, str],
     start: int,
+    end: int | None = None,
     what: str,
 ) -> AsyncIterator[ByteStream]:
-    """Open ``url`` from byte ``start`` (resume), validating the range the server sent."""
+    """Open bytes ``[start, end)`` of ``url`` (``end=None``: to the end of the file),
+    validating the range the server sent."""
     request_headers = dict(headers)
     # Weights are incompressible; a compressed body would only cost CPU and break ranges.
     request_headers["Accept-Encoding"] = "identity"
-    if start > 0:
+    if start > 0 or end is not None:
         # No If-Range: the Hub's CDN has ETags of its own, not the content hash, so it would
         # answer every resume with the whole file. Our URLs are pinned to a commit, partial
         # files are named by their content hash, and that hash decides before promotion.
-        request_headers["Range"] = f"bytes={start}-"
+        request_headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
     try:
         request = client.build_request("GET", url, headers=request_headers)
         response = await client.send(request, stream=True)

@@ -68,7 +68,7 @@ class HubSource:
 
     @asynccontextmanager
     async def open_file(
-        self, target: Target, file: RemoteFile, *, start: int = 0
+        self, target: Target, file: RemoteFile, *, start: int = 0, end: int | None = None
     ) -> AsyncIterator[ByteStream]:
         """Open ``file``'s bytes from offset ``start``, checking the commit and etag served."""
         what = f"{target.repo_id}/{file.path}"
@@ -77,6 +77,7 @@ class HubSource:
             self.file_url(target, file),
             headers=self._headers(),
             start=start,
+            end=end,
             what=what,
         ) as stream:
             if stream.commit and stream.commit != target.commit:

@@ -41,7 +41,7 @@ class UrlSource:
 
     @asynccontextmanager
     async def open_file(
-        self, target: Target, file: RemoteFile, *, start: int = 0
+        self, target: Target, file: RemoteFile, *, start: int = 0, end: int | None = None
     ) -> AsyncIterator[ByteStream]:
         """Open the pinned URL from byte ``start``."""
         if file.url is None:
@@ -51,6 +51,7 @@ class UrlSource:
             file.url,
             headers={},
             start=start,
+            end=end,
             what=f"{target.model_id}/{file.path}",
         ) as stream:
             yield stream

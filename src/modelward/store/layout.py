@@ -4,7 +4,7 @@
     ├── .locks/models--{org}--{name}/{blob}.lock      shared with huggingface_hub
     └── models--{org}--{name}/
         ├── blobs/{blob}                               sha256 (LFS) or git blob id
-        ├── blobs/{blob}.incomplete                    bytes still arriving
+        ├── blobs/{blob}.modelward.incomplete          bytes still arriving, segment by segment
         ├── refs/{revision}                            holds a commit id
         └── snapshots/{commit}/{path}                  relative symlink to ../../blobs/{blob}
 
@@ -16,6 +16,7 @@ modelward's own data lives apart, under ``<home>``:
 
     <home>/records/models--{org}--{name}/manifests/{commit}.json   what a commit holds
     <home>/records/models--{org}--{name}/verified.json             stat of verified blobs
+    <home>/records/models--{org}--{name}/blocks/{blob}.json        sha256 of each 16 MiB block
     <home>/partials/models--{org}--{name}/{blob}.json              resume state of a blob
 """
 
@@ -61,8 +62,12 @@ class RepoLayout:
         return self.blobs_dir / blob_name
 
     def incomplete_path(self, blob_name: str) -> Path:
-        """The partial file a blob is written to before verification."""
-        return self.blobs_dir / f"{blob_name}.incomplete"
+        """The partial file a blob is written to before verification.
+
+        Not huggingface_hub's ``{blob}.incomplete``: ours is written at segment offsets and
+        may have holes, which a tool resuming from the file's length would take as data.
+        """
+        return self.blobs_dir / f"{blob_name}.modelward.incomplete"
 
     def lock_path(self, blob_name: str) -> Path:
         """The lock file huggingface_hub also takes before writing this blob."""
@@ -98,6 +103,10 @@ class RepoLayout:
     def verified_path(self) -> Path:
         """The record of blobs verified so far, with their stat."""
         return self.records_dir / "verified.json"
+
+    def block_table_path(self, blob_name: str) -> Path:
+        """The per-block sha256 table of a verified blob."""
+        return self.records_dir / "blocks" / f"{blob_name}.json"
 
     def partial_record_path(self, blob_name: str) -> Path:
         """The resume record of a blob still arriving."""

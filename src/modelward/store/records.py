@@ -151,8 +151,8 @@ class PartialRecord:
     size_bytes: int
     commit: str
     path: str
-    durable_bytes: int = 0
-    """Bytes of the prefix known to be on stable storage (fsynced) at the last checkpoint."""
+    done: tuple[tuple[int, int], ...] = ()
+    """Byte ranges ``[start, end)`` fsynced to the partial file; only these survive a crash."""
 
 
 def save_partial(layout: RepoLayout, record: PartialRecord) -> None:
@@ -166,6 +166,27 @@ def load_partial(layout: RepoLayout, blob_name: str) -> PartialRecord | None:
     if not isinstance(data, dict):
         return None
     try:
-        return PartialRecord(**data)
-    except TypeError:
+        done = tuple((int(s), int(e)) for s, e in data.pop("done", ()))
+        return PartialRecord(**data, done=done)
+    except (TypeError, ValueError):
+        return None
+
+
+def save_block_table(
+    layout: RepoLayout, blob_name: str, block_bytes: int, hashes: list[str]
+) -> None:
+    """Record the sha256 of each fixed-size block of a verified blob, for later repair."""
+    write_json_atomic(
+        layout.block_table_path(blob_name), {"block_bytes": block_bytes, "sha256": hashes}
+    )
+
+
+def load_block_table(layout: RepoLayout, blob_name: str) -> tuple[int, list[str]] | None:
+    """Return (block size, block hashes) of a blob, if recorded."""
+    data = read_json(layout.block_table_path(blob_name))
+    if not isinstance(data, dict):
+        return None
+    try:
+        return int(data["block_bytes"]), [str(h) for h in data["sha256"]]
+    except (KeyError, TypeError, ValueError):
         return None

@@ -1,6 +1,6 @@
 """Transfer: moving bytes from sources into the store, with retries and progress."""
 
-from modelward.transfer.downloader import EnhancedModelDownloader
+from modelward.transfer.downloader import EnhancedModelDownloader, Priority
 from modelward.transfer.progress import (
     DownloadProgress,
     DownloadResult,
@@ -16,6 +16,7 @@ __all__ = [
     "DownloadStatus",
     "EnhancedModelDownloader",
     "FileProgress",
+    "Priority",
     "ProgressTracker",
     "RetryPolicy",
 ]

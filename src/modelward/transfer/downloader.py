@@ -9,15 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import filelock
 import httpx
 
-from modelward.errors import CatalogError, ModelwardError, StoreError, TransferCancelledError
+from modelward.errors import (
+    CatalogError,
+    ConfigError,
+    ModelwardError,
+    StoreError,
+    TransferCancelledError,
+    first_error,
+)
 from modelward.events import Event, EventBus, EventType
 from modelward.sources import RemoteFile, Source, Target, source_for
 from modelward.store.layout import RepoLayout
@@ -26,7 +35,7 @@ from modelward.store.manager import FileState, LocalFile, ModelManager
 from modelward.store.records import VerifiedRecord
 from modelward.store.space import ensure_space
 from modelward.store.writer import remove_partial
-from modelward.transfer.fetch import fetch_blob
+from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
 from modelward.transfer.progress import (
     MB,
     DownloadProgress,
@@ -35,21 +44,43 @@ from modelward.transfer.progress import (
     ProgressTracker,
 )
 from modelward.transfer.retry import RetryListener, RetryPolicy, call_with_retry
+from modelward.transfer.slots import ConnectionSlots
+from modelward.transfer.throttle import Throttle
 
 logger = logging.getLogger(__name__)
 LOCK_POLL_S = 0.5
+
+
+class Priority(StrEnum):
+    """How urgently a model is wanted; connections go to higher priorities first."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent."""
+        return list(Priority).index(self)
 
 
 @dataclass
 class _Job:
     model_id: str
     max_retries: int
+    priority: Priority = Priority.NORMAL
+    order: int = 0
     task: asyncio.Task[DownloadResult] | None = None
     stop_reason: DownloadStatus | None = None
     target: Target | None = None
     retries: int = 0
     bytes_fetched: int = 0
     started_at: float = field(default_factory=time.monotonic)
+
+    def rank(self) -> tuple[int, int]:
+        """Slot order: priority first, then queue order."""
+        return self.priority.rank, self.order
 
 
 class EnhancedModelDownloader:
@@ -63,7 +94,10 @@ class EnhancedModelDownloader:
         endpoint: str,
         hf_token: str | None = None,
         policy: RetryPolicy | None = None,
-        parallel_files: int = 4,
+        connections: int = 8,
+        connections_per_file: int = 4,
+        segment_bytes: int = 32 * 1024 * 1024,
+        bandwidth_limit_bytes_per_s: float = 0,
         bus: EventBus | None = None,
     ) -> None:
         self.manager = manager
@@ -74,7 +108,11 @@ class EnhancedModelDownloader:
         self._endpoint = endpoint
         self._hf_token = hf_token
         self._policy = policy or RetryPolicy()
-        self._file_slots = asyncio.Semaphore(parallel_files)
+        self.slots = ConnectionSlots(connections)
+        self.throttle = Throttle(bandwidth_limit_bytes_per_s)
+        self._connections_per_file = connections_per_file
+        self._segment_bytes = segment_bytes
+        self._order = itertools.count()
         self._jobs: dict[str, _Job] = {}
         self._blob_locks: dict[str, asyncio.Lock] = {}
 
@@ -92,14 +130,23 @@ class EnhancedModelDownloader:
         await self.start_download(model_id, max_retries=max_retries)
         return await self.wait_for_completion(model_id)
 
-    async def start_download(self, model_id: str, max_retries: int | None = None) -> None:
+    async def start_download(
+        self, model_id: str, max_retries: int | None = None, priority: Priority | None = None
+    ) -> None:
         """Start downloading in the background (no-op when it is already running)."""
         self.manager.spec(model_id)  # unknown ids fail here, not inside the task
-        job = self._jobs.get(model_id)
-        if job and job.task and not job.task.done():
+        previous = self._jobs.get(model_id)
+        if previous and previous.task and not previous.task.done():
+            if priority is not None:
+                await self.set_priority(model_id, priority)
             return
         retries = self._policy.max_retries if max_retries is None else max_retries
-        job = _Job(model_id, retries)
+        job = _Job(
+            model_id,
+            retries,
+            priority=priority or (previous.priority if previous else Priority.NORMAL),
+            order=previous.order if previous else next(self._order),
+        )
         self._jobs[model_id] = job
         self._emit(EventType.DOWNLOAD_QUEUED, model_id)
         job.task = asyncio.create_task(self._run(job), name=f"download {model_id}")
@@ -159,6 +206,44 @@ class EnhancedModelDownloader:
             can_resume=not complete,
             can_cancel=False,
         )
+
+    async def set_bandwidth_limit(self, limit_mbps: float) -> bool:
+        """Cap the total rate of all downloads at ``limit_mbps`` MiB/s (0 = unlimited).
+
+        Takes effect on running transfers with their next chunk.
+        """
+        if limit_mbps < 0:
+            raise ConfigError(
+                f"bandwidth limit {limit_mbps} MiB/s is negative",
+                hint="Give a rate of 0 (unlimited) or more.",
+            )
+        self.throttle.global_bucket.set_rate(limit_mbps * MB)
+        self._emit_global(EventType.BANDWIDTH_CHANGED, limit_bytes_per_s=limit_mbps * MB)
+        return True
+
+    async def set_model_bandwidth_limit(self, model_id: str, limit_mbps: float) -> bool:
+        """Cap one model's rate at ``limit_mbps`` MiB/s (0 removes its cap)."""
+        self.manager.spec(model_id)
+        if limit_mbps < 0:
+            raise ConfigError(
+                f"bandwidth limit {limit_mbps} MiB/s is negative",
+                hint="Give a rate of 0 (no cap) or more.",
+            )
+        self.throttle.set_model_rate(model_id, limit_mbps * MB)
+        return True
+
+    async def set_priority(self, model_id: str, priority: Priority) -> bool:
+        """Change how urgently a model is wanted; waiting connections are re-ranked at once."""
+        self.manager.spec(model_id)
+        job = self._jobs.get(model_id)
+        if job is None:
+            job = self._jobs[model_id] = _Job(
+                model_id, self._policy.max_retries, order=next(self._order)
+            )
+        job.priority = priority
+        self.slots.reorder()
+        self._emit(EventType.DOWNLOAD_PRIORITY, model_id, priority=priority.value)
+        return True
 
     def is_running(self, model_id: str) -> bool:
         """True while a job for the model is transferring or verifying."""
@@ -258,7 +343,7 @@ class EnhancedModelDownloader:
                 for file in todo:
                     group.create_task(self._fetch_with_retry(job, source, target, file, policy))
         except BaseExceptionGroup as failures:
-            raise _first_error(failures) from failures
+            raise first_error(failures) from failures
         await asyncio.to_thread(self.manager.finish, target)
 
     async def _fetch_with_retry(
@@ -274,10 +359,21 @@ class EnhancedModelDownloader:
                 EventType.FILE_BYTES, job.model_id, path=file.path, done_bytes=done, new_bytes=new
             )
 
+        memory = AttemptMemory()
+        ctx = FetchContext(
+            source=source,
+            layout=layout,
+            on_progress=on_progress,
+            slot=lambda: self.slots.slot(job.rank),
+            throttle=lambda n: self.throttle.acquire(job.model_id, n),
+            segment_bytes=self._segment_bytes,
+            connections=self._connections_per_file,
+        )
+
         async def attempt() -> None:
-            async with self._file_slots, self._blob_lock(layout, file):
+            async with self._blob_lock(layout, file):
                 if not await asyncio.to_thread(VerifiedRecord(layout).is_verified, file.blob_name):
-                    await fetch_blob(source, target, file, layout, on_progress=on_progress)
+                    await fetch_blob(target, file, ctx, memory)
                 # Also for a blob another job (or process) finished meanwhile: link it here.
                 await asyncio.to_thread(self.manager.mark_verified, target, file)
 
@@ -373,6 +469,9 @@ class EnhancedModelDownloader:
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         self.bus.publish(Event(type_, model_id, dict(data)))
 
+    def _emit_global(self, type_: str, **data: object) -> None:
+        self.bus.publish(Event(type_, None, dict(data)))
+
 
 def _bytes_to_write(local: LocalFile) -> int:
     """Disk bytes a file still needs: a damaged blob is rewritten whole beside itself."""
@@ -381,18 +480,3 @@ def _bytes_to_write(local: LocalFile) -> int:
     if local.state is FileState.PARTIAL:
         return local.file.size_bytes - local.present_bytes
     return local.file.size_bytes
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to report for a group of file failures: a modelward error if there is one."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        else:
-            leaves.append(exc)
-
-    walk(group)
-    return next((e for e in leaves if isinstance(e, ModelwardError)), leaves[0])

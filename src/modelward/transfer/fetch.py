@@ -1,75 +1,75 @@
-"""One file from a source to a verified blob: resume, stream-hash, verify, promote.
+"""One file from a source to a verified blob: segments, resume, hash-as-you-go, promote.
 
 This is the seed's base ModelDownloader: it moves one file and knows no policy. Retrying,
-scheduling and parallelism live in :mod:`modelward.transfer.downloader`.
+scheduling and priorities live in :mod:`modelward.transfer.downloader`.
 
-Bytes are appended to ``blobs/{blob}.incomplete``. Appends are only ever a valid prefix of
-the file, so after a crash of the process (even ``kill -9``) the next attempt re-hashes that
-prefix and asks the source for the rest with ``Range``. A partial file is named by the
-content it must become, so a remote file that changed is a different blob and starts its
-own partial file; a server that answers 200 instead of 206 restarts that file alone.
-
-Every few dozen MiB the prefix is fsynced and its length recorded in the blob's resume
-record. A file shorter than that record lost data the kernel had not written (power loss),
-so it is started again rather than trusted. Whatever is trusted, the whole-file checksum
-still decides before anything is promoted.
+A file is split into segments fetched over several connections at once and written at
+their offsets into ``blobs/{blob}.modelward.incomplete``. When a segment completes, the file
+is fsynced and the ranges on disk are recorded, so a crash (even ``kill -9`` or a power cut)
+loses at most the segments in flight. The sha256 (or git blob id) is computed as the
+contiguous prefix grows, reading back from the page cache, so verification overlaps the
+transfer; the same pass records a sha256 per 16 MiB block for later repair. Nothing is
+promoted before the whole-file checksum matches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import errno
+import hashlib
 import logging
 import os
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from collections import deque
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from modelward.errors import IncompleteTransferError, InsufficientSpaceError, IntegrityError
+from modelward.errors import (
+    IncompleteTransferError,
+    InsufficientSpaceError,
+    IntegrityError,
+    ProtocolViolationError,
+    first_error,
+)
 from modelward.sources import RemoteFile, Source, Target
-from modelward.store.hashing import ContentHasher, hash_prefix
+from modelward.store.hashing import ContentHasher
 from modelward.store.layout import RepoLayout
-from modelward.store.records import PartialRecord, load_partial, save_partial
+from modelward.store.records import (
+    PartialRecord,
+    load_partial,
+    save_block_table,
+    save_partial,
+)
 from modelward.store.space import free_bytes
 from modelward.store.writer import promote_blob, remove_partial
+from modelward.transfer.ranges import RangeSet, Segment, plan_segments
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+BLOCK_BYTES = 16 * 1024 * 1024
 WRITE_BATCH_BYTES = 1024 * 1024
-CHECKPOINT_BYTES = 64 * 1024 * 1024
+HASH_READ_BYTES = 8 * 1024 * 1024
+
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes of this file on disk, bytes newly received)."""
 
 
-async def fetch_blob(
-    source: Source,
-    target: Target,
-    file: RemoteFile,
-    layout: RepoLayout,
-    *,
-    on_progress: ProgressCallback,
-) -> int:
-    """Fetch ``file`` into its blob, verified; returns the bytes received over the network."""
-    hasher = ContentHasher(file)
-    start = await asyncio.to_thread(_resume_point, layout, target, file, hasher)
-    if start:
-        logger.info("resuming %s at byte %d of %d", file.path, start, file.size_bytes)
-    on_progress(start, 0)
-    received = 0
-    if start < file.size_bytes or file.size_bytes == 0:
-        received = await _receive(source, target, file, layout, hasher, start, on_progress)
-    if not hasher.matches():
-        await asyncio.to_thread(remove_partial, layout, file.blob_name)
-        on_progress(0, 0)  # the bytes are gone: a retry after this has made no progress
-        raise IntegrityError(
-            f"{target.repo_id}/{file.path}: received data does not match the published "
-            f"checksum {file.blob_name[:12]}… ({hasher.bytes_hashed} of {file.size_bytes} bytes)"
-        )
-    await run_to_completion(_promote, layout, file)
-    return received
+@dataclass(frozen=True, slots=True)
+class FetchContext:
+    """What fetching a file needs from the scheduler around it."""
+
+    source: Source
+    layout: RepoLayout
+    on_progress: ProgressCallback
+    slot: Callable[[], AbstractAsyncContextManager[None]]
+    """A global connection slot, held for one segment."""
+    throttle: Callable[[int], Awaitable[None]]
+    """Waits until this many more bytes may be received (bandwidth caps)."""
+    segment_bytes: int = 32 * 1024 * 1024
+    connections: int = 4
 
 
 async def run_to_completion(fn: Callable[..., T], *args: Any) -> T:
@@ -87,170 +87,305 @@ async def run_to_completion(fn: Callable[..., T], *args: Any) -> T:
         raise
 
 
-async def _receive(
-    source: Source,
-    target: Target,
-    file: RemoteFile,
-    layout: RepoLayout,
-    hasher: ContentHasher,
-    start: int,
-    on_progress: ProgressCallback,
-) -> int:
-    partial = layout.incomplete_path(file.blob_name)
-    async with source.open_file(target, file, start=start) as stream:
-        if stream.start != start:
-            # The server ignored our range (If-Range mismatch or no range support).
-            logger.info("%s: server restarted the file from byte 0", file.path)
-            hasher.reset()
-            start = 0
-        fh = await run_to_completion(_open_for_write, partial, start)
-        record = PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path)
-        writer = _PrefixWriter(fh, hasher, start, on_progress, layout, record)
-        try:
-            async for chunk in stream.chunks():
-                if writer.done + writer.buffered + len(chunk) > file.size_bytes:
-                    await writer.close()
-                    await asyncio.to_thread(remove_partial, layout, file.blob_name)
-                    on_progress(0, 0)
-                    raise IntegrityError(f"{file.path}: the server sent more bytes than published")
-                await writer.add(chunk)
-        finally:
-            # Whatever arrived before a failure is a valid prefix: keep it for the resume.
-            await writer.close()
-    if writer.done < file.size_bytes:
-        raise IncompleteTransferError(
-            f"{target.repo_id}/{file.path}: the body ended at byte {writer.done} "
-            f"of {file.size_bytes}"
-        )
-    return writer.done - start
+@dataclass(slots=True)
+class AttemptMemory:
+    """What earlier attempts in this process wrote of one blob; the caller keeps it.
 
-
-class _PrefixWriter:
-    """Appends received bytes to the partial file and hashes them in a worker thread.
-
-    Bytes are batched so the thread hop is paid per megabyte, and the write of one batch
-    overlaps the arrival of the next.
+    Bytes written but not yet fsynced are not in the durable record, yet within one
+    process they are sound; remembering them means a dropped connection costs nothing.
     """
 
-    def __init__(
-        self,
-        fh: BinaryIO,
-        hasher: ContentHasher,
-        start: int,
-        on_progress: ProgressCallback,
-        layout: RepoLayout,
-        record: PartialRecord,
-    ) -> None:
-        self._fh = fh
-        self._hasher = hasher
-        self._on_progress = on_progress
-        self._layout = layout
-        self._record = record
-        self._checkpointed = start
-        self._closed = False
-        self._buffer = bytearray()
-        self._pending: asyncio.Future[None] | None = None
-        self.done = start
-        """Bytes of the file handed to the writer thread (on disk once ``close`` returns)."""
+    present: RangeSet | None = None
 
-    @property
-    def buffered(self) -> int:
-        """Bytes received but not yet handed to the writer thread."""
-        return len(self._buffer)
+
+async def fetch_blob(
+    target: Target, file: RemoteFile, ctx: FetchContext, memory: AttemptMemory | None = None
+) -> None:
+    """Fetch ``file`` into its verified blob (resuming from ``memory`` or the durable record)."""
+    memory = memory or AttemptMemory()
+    present = await run_to_completion(_prepare_partial, ctx.layout, target, file, memory.present)
+    memory.present = present
+    if present.total:
+        logger.info("resuming %s with %d of %d bytes", file.path, present.total, file.size_bytes)
+    ctx.on_progress(present.total, 0)
+    partial = _PartialFile(ctx.layout, target, file, present)
+    await run_to_completion(partial.open)
+    hasher = _PrefixHasher(file, partial)
+    try:
+        await _fetch_segments(target, file, ctx, partial, hasher)
+        await hasher.finish()
+    finally:
+        await hasher.stop()
+        await run_to_completion(partial.close)
+    if not hasher.matches():
+        memory.present = None
+        await asyncio.to_thread(remove_partial, ctx.layout, file.blob_name)
+        ctx.on_progress(0, 0)  # the bytes are gone: a retry after this has made no progress
+        raise IntegrityError(
+            f"{target.repo_id}/{file.path}: received data does not match the published "
+            f"checksum {file.blob_name[:12]}… ({hasher.bytes_hashed} of {file.size_bytes} bytes)"
+        )
+    await run_to_completion(_promote, ctx.layout, file, hasher.block_hashes)
+
+
+async def _fetch_segments(
+    target: Target,
+    file: RemoteFile,
+    ctx: FetchContext,
+    partial: _PartialFile,
+    hasher: _PrefixHasher,
+) -> None:
+    queue = deque(plan_segments(file.size_bytes, partial.present, ctx.segment_bytes))
+    if file.size_bytes == 0:
+        return
+
+    async def worker() -> None:
+        while queue:
+            segment = queue.popleft()
+            async with ctx.slot():
+                await _fetch_segment(target, file, ctx, partial, hasher, segment)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(ctx.connections, len(queue))):
+                group.create_task(worker())
+    except BaseExceptionGroup as failures:
+        raise first_error(failures) from failures
+
+
+async def _fetch_segment(
+    target: Target,
+    file: RemoteFile,
+    ctx: FetchContext,
+    partial: _PartialFile,
+    hasher: _PrefixHasher,
+    segment: Segment,
+) -> None:
+    whole_file = segment.start == 0 and segment.end == file.size_bytes
+    end = None if whole_file else segment.end
+    async with ctx.source.open_file(target, file, start=segment.start, end=end) as stream:
+        if stream.start != segment.start:
+            raise ProtocolViolationError(
+                f"{target.repo_id}/{file.path}: the server ignores byte ranges",
+                hint="Use an endpoint that supports Range requests (every Hub mirror does).",
+            )
+        writer = _SegmentWriter(partial, segment, ctx, hasher)
+        try:
+            async for chunk in stream.chunks():
+                await ctx.throttle(len(chunk))
+                await writer.add(chunk)
+        finally:
+            # Whatever arrived before a failure is in the right place: keep it.
+            await writer.flush()
+    if writer.offset < segment.end:
+        raise IncompleteTransferError(
+            f"{target.repo_id}/{file.path}: the body ended at byte {writer.offset}, "
+            f"expected {segment.end}"
+        )
+    await run_to_completion(partial.checkpoint)
+
+
+class _SegmentWriter:
+    """Batches a segment's bytes and writes them at their offset in a worker thread."""
+
+    def __init__(
+        self, partial: _PartialFile, segment: Segment, ctx: FetchContext, hasher: _PrefixHasher
+    ) -> None:
+        self._partial = partial
+        self._segment = segment
+        self._ctx = ctx
+        self._hasher = hasher
+        self._buffer = bytearray()
+        self.offset = segment.start
+        """The next byte of the file this segment will write."""
 
     async def add(self, chunk: bytes) -> None:
         """Take the next received bytes."""
+        if self.offset + len(self._buffer) + len(chunk) > self._segment.end:
+            raise ProtocolViolationError(
+                f"{self._partial.file.path}: the server sent more bytes than asked for"
+            )
         self._buffer += chunk
         if len(self._buffer) >= WRITE_BATCH_BYTES:
-            await self._flush()
+            await self.flush()
 
-    async def _flush(self) -> None:
-        await self._wait_pending()
+    async def flush(self) -> None:
+        """Write what is buffered."""
         if not self._buffer:
             return
         data = bytes(self._buffer)
         self._buffer.clear()
-        loop = asyncio.get_running_loop()
-        self.done += len(data)
-        checkpoint = self.done - self._checkpointed >= CHECKPOINT_BYTES
-        if checkpoint:
-            self._checkpointed = self.done
-        self._pending = loop.run_in_executor(None, self._write, data, checkpoint, self.done)
-        self._on_progress(self.done, len(data))
+        start = self.offset
+        await run_to_completion(self._partial.write_at, start, data)
+        # Ranges are only ever changed here, on the event loop, so writers never race.
+        self._partial.present.add(start, start + len(data))
+        self.offset += len(data)
+        self._ctx.on_progress(self._partial.present.total, len(data))
+        self._hasher.wake()
 
-    async def _wait_pending(self) -> None:
-        if self._pending is None:
-            return
-        pending, self._pending = self._pending, None
-        try:
-            await asyncio.shield(pending)
-        except asyncio.CancelledError:
-            # Paused mid-write: let the thread finish before the file and lock are let go.
-            with contextlib.suppress(Exception):
-                await pending
-            raise
 
-    async def close(self) -> None:
-        """Write what is left, wait for the thread, close the file (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._flush()
-            await self._wait_pending()
-        finally:
-            await run_to_completion(self._fh.close)
+class _PartialFile:
+    """The ``.incomplete`` file of one blob, the ranges written to it and its record."""
 
-    def _write(self, data: bytes, checkpoint: bool, done: int) -> None:
-        """Worker-thread side: append, hash, and now and then make the prefix durable."""
+    def __init__(
+        self, layout: RepoLayout, target: Target, file: RemoteFile, present: RangeSet
+    ) -> None:
+        self.layout = layout
+        self.target = target
+        self.file = file
+        self.present = present
+        self._fd = -1
+
+    def open(self) -> None:
+        """Open for writing at offsets and reading back (blocking)."""
+        self._fd = os.open(self.layout.incomplete_path(self.file.blob_name), os.O_RDWR)
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        """Write ``data`` at ``offset`` (blocking; the caller records it as present)."""
         try:
-            self._fh.write(data)
+            written = os.pwrite(self._fd, data, offset)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientSpaceError(
-                    f"the disk filled up while writing {self._record.path}",
-                    needed_bytes=self._record.size_bytes - done + len(data),
-                    free_bytes=free_bytes(self._layout.blobs_dir),
+                    f"the disk filled up while writing {self.file.path}",
+                    needed_bytes=self.file.size_bytes - self.present.total,
+                    free_bytes=free_bytes(self.layout.blobs_dir),
                 ) from exc
             raise
-        self._hasher.update(data)
-        if checkpoint:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            save_partial(self._layout, dataclasses.replace(self._record, durable_bytes=done))
+        if written != len(data):  # pwrite on a regular file only falls short when full
+            raise InsufficientSpaceError(
+                f"the disk filled up while writing {self.file.path}",
+                needed_bytes=self.file.size_bytes - self.present.total,
+                free_bytes=free_bytes(self.layout.blobs_dir),
+            )
 
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Read back written bytes (blocking; served from the page cache)."""
+        return os.pread(self._fd, length, offset)
 
-def _resume_point(
-    layout: RepoLayout, target: Target, file: RemoteFile, hasher: ContentHasher
-) -> int:
-    """Hash what an earlier attempt left and return where to continue from."""
-    layout.blobs_dir.mkdir(parents=True, exist_ok=True)
-    partial = layout.incomplete_path(file.blob_name)
-    record = load_partial(layout, file.blob_name)
-    try:
-        size = partial.stat().st_size
-    except FileNotFoundError:
-        size = 0
-    if size > file.size_bytes or (record is not None and size < record.durable_bytes):
-        logger.info("%s: partial data is not trustworthy; starting the file again", file.path)
-        partial.unlink(missing_ok=True)
-        size = 0
-    if record is None or size == 0:
+    def checkpoint(self) -> None:
+        """Make everything written so far durable, then record it (blocking)."""
+        if self._fd < 0:
+            return
+        done = tuple(self.present)
+        os.fdatasync(self._fd)
         save_partial(
-            layout, PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path)
+            self.layout,
+            PartialRecord(
+                self.file.blob_name,
+                self.file.size_bytes,
+                self.target.commit,
+                self.file.path,
+                done=done,
+            ),
         )
-    if size:
-        hash_prefix(partial, hasher, size)
-    return hasher.bytes_hashed
+
+    def close(self) -> None:
+        """Record what is durable and close (blocking; idempotent)."""
+        if self._fd < 0:
+            return
+        with contextlib.suppress(OSError):  # the file may already be gone after a cancel
+            self.checkpoint()
+        os.close(self._fd)
+        self._fd = -1
 
 
-def _open_for_write(partial: Path, start: int) -> BinaryIO:
-    fh = partial.open("r+b" if partial.exists() else "wb")
-    fh.truncate(start)
-    fh.seek(start)
-    return fh
+class _PrefixHasher:
+    """Hashes the file's contiguous prefix as it grows, and each 16 MiB block with it."""
+
+    def __init__(self, file: RemoteFile, partial: _PartialFile) -> None:
+        self._file = file
+        self._partial = partial
+        self._content = ContentHasher(file)
+        self._block = hashlib.sha256()
+        self._block_fill = 0
+        self.block_hashes: list[str] = []
+        self._wakeup = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name=f"hash {file.path}")
+
+    @property
+    def bytes_hashed(self) -> int:
+        """Bytes of the prefix hashed so far."""
+        return self._content.bytes_hashed
+
+    def wake(self) -> None:
+        """New bytes were written; the prefix may have grown."""
+        self._wakeup.set()
+
+    def matches(self) -> bool:
+        """True when the whole file was hashed and matches the published checksum."""
+        return self._content.matches()
+
+    async def finish(self) -> None:
+        """Wait until every byte of the file is hashed."""
+        self.wake()
+        await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        """Stop hashing (after a failure or a pause)."""
+        if not self._task.done():
+            self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        size = self._file.size_bytes
+        while self.bytes_hashed < size:
+            limit = self._partial.present.prefix_end
+            if limit <= self.bytes_hashed:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            length = min(HASH_READ_BYTES, limit - self.bytes_hashed)
+            await run_to_completion(self._hash_next, self.bytes_hashed, length)
+        if self._block_fill:
+            self.block_hashes.append(self._block.hexdigest())
+
+    def _hash_next(self, offset: int, length: int) -> None:
+        data = self._partial.read_at(offset, length)
+        self._content.update(data)
+        view = memoryview(data)
+        while view:
+            take = min(len(view), BLOCK_BYTES - self._block_fill)
+            self._block.update(view[:take])
+            self._block_fill += take
+            view = view[take:]
+            if self._block_fill == BLOCK_BYTES:
+                self.block_hashes.append(self._block.hexdigest())
+                self._block = hashlib.sha256()
+                self._block_fill = 0
 
 
-def _promote(layout: RepoLayout, file: RemoteFile) -> None:
+def _prepare_partial(
+    layout: RepoLayout, target: Target, file: RemoteFile, present: RangeSet | None
+) -> RangeSet:
+    """Make the partial file exist at full size and return the ranges it holds (blocking)."""
+    layout.blobs_dir.mkdir(parents=True, exist_ok=True)
+    path = layout.incomplete_path(file.blob_name)
+    intact = path.is_file() and path.stat().st_size == file.size_bytes
+    if present is not None and not intact:
+        present = None  # the file went away (a cancel) since the last attempt
+    if present is None:
+        record = load_partial(layout, file.blob_name)
+        usable = record is not None and record.size_bytes == file.size_bytes and intact
+        # Only ranges fsynced before the record was written are trusted; without a
+        # record nothing in the file is known to be right.
+        present = RangeSet(record.done if usable and record else ())
+    if not present.total:
+        path.unlink(missing_ok=True)
+    # Sparse: blocks are allocated as segments land, not up front.
+    with path.open("ab") as fh:
+        fh.truncate(file.size_bytes)
+    save_partial(
+        layout,
+        PartialRecord(
+            file.blob_name, file.size_bytes, target.commit, file.path, done=tuple(present)
+        ),
+    )
+    return present
+
+
+def _promote(layout: RepoLayout, file: RemoteFile, block_hashes: list[str]) -> None:
+    save_block_table(layout, file.blob_name, BLOCK_BYTES, block_hashes)
     promote_blob(layout, file)
     layout.partial_record_path(file.blob_name).unlink(missing_ok=True)
