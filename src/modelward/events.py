@@ -28,6 +28,8 @@ class EventType(StrEnum):
     FILE_VERIFIED = "file.verified"
     DOWNLOAD_PRIORITY = "download.priority"
     BANDWIDTH_CHANGED = "bandwidth.changed"
+    DOWNLOAD_CANCELLED = "download.cancelled"
+    QUEUE_CHANGED = "queue.changed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from modelward.catalog import Catalog, load_catalog
+from modelward.db import Database
 from modelward.events import EventBus
 from modelward.settings import Settings
 from modelward.sources import build_client
@@ -23,6 +24,7 @@ class Runtime:
         self.settings = settings
         self.catalog = catalog or load_catalog(settings.catalog_files, env={})
         self.bus = EventBus()
+        self.db = Database(settings.effective_database_url)
         self.manager = ModelManager(self.catalog, settings.cache_dir, settings.home)
         self.client = build_client(
             connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s
@@ -42,6 +44,7 @@ class Runtime:
             segment_bytes=settings.segment_bytes,
             bandwidth_limit_bytes_per_s=settings.bandwidth_limit_bytes_per_s,
             bus=self.bus,
+            db=self.db,
         )
 
     async def __aenter__(self) -> Runtime:
@@ -55,7 +58,12 @@ class Runtime:
     ) -> None:
         await self.aclose()
 
+    async def restore(self) -> None:
+        """Continue the download queue a previous run left (the service does this at start)."""
+        await self.downloader.restore_queue()
+
     async def aclose(self) -> None:
-        """Pause running downloads (their partial data stays) and close connections."""
+        """Stop running downloads (their partial data and queue entries stay) and close."""
         await self.downloader.aclose()
         await self.client.aclose()
+        self.db.close()

@@ -34,6 +34,9 @@ class Settings(BaseModel):
     api_token: str | None = Field(
         default=None, description="Bearer token the service requires for mutating routes."
     )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite in MODELWARD_HOME."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=0, le=65535)
     max_retries: int = Field(default=3, ge=0, le=100)
@@ -74,6 +77,11 @@ class Settings(BaseModel):
         return self.home / "records"
 
     @property
+    def effective_database_url(self) -> str:
+        """The database to use: the setting, or SQLite in ``home``."""
+        return self.database_url or f"sqlite:///{self.home / 'modelward.db'}"
+
+    @property
     def api_token_file(self) -> Path:
         """Where a generated service token is kept between runs."""
         return self.home / "api-token"
@@ -89,6 +97,7 @@ class Settings(BaseModel):
             "endpoint": env.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/"),
             "hf_token": _hf_token(env),
             "api_token": env.get("MODELWARD_TOKEN") or None,
+            "database_url": env.get("MODELWARD_DATABASE_URL") or None,
         }
         for key, env_name in (
             ("host", "MODELWARD_HOST"),

@@ -60,6 +60,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime(settings)
+        await app.state.runtime.restore()  # the queue a previous run left continues
         try:
             yield
         finally:

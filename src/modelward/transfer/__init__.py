@@ -1,6 +1,6 @@
 """Transfer: moving bytes from sources into the store, with retries and progress."""
 
-from modelward.transfer.downloader import EnhancedModelDownloader, Priority
+from modelward.transfer.downloader import EnhancedModelDownloader
 from modelward.transfer.progress import (
     DownloadProgress,
     DownloadResult,
@@ -8,9 +8,11 @@ from modelward.transfer.progress import (
     FileProgress,
     ProgressTracker,
 )
+from modelward.transfer.queue import CancelResult, Priority, QueueEntry
 from modelward.transfer.retry import RetryPolicy
 
 __all__ = [
+    "CancelResult",
     "DownloadProgress",
     "DownloadResult",
     "DownloadStatus",
@@ -18,5 +20,6 @@ __all__ = [
     "FileProgress",
     "Priority",
     "ProgressTracker",
+    "QueueEntry",
     "RetryPolicy",
 ]

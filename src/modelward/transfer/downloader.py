@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import itertools
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from enum import StrEnum
+from pathlib import Path
 
 import filelock
 import httpx
 
+from modelward.db import Database
 from modelward.errors import (
     CatalogError,
     ConfigError,
@@ -35,7 +34,7 @@ from modelward.store.manager import FileState, LocalFile, ModelManager
 from modelward.store.records import VerifiedRecord
 from modelward.store.space import ensure_space
 from modelward.store.writer import remove_partial
-from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
+from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob, run_to_completion
 from modelward.transfer.progress import (
     MB,
     DownloadProgress,
@@ -43,44 +42,13 @@ from modelward.transfer.progress import (
     DownloadStatus,
     ProgressTracker,
 )
+from modelward.transfer.queue import CancelResult, DownloadQueue, Job, Priority, QueueEntry
 from modelward.transfer.retry import RetryListener, RetryPolicy, call_with_retry
 from modelward.transfer.slots import ConnectionSlots
 from modelward.transfer.throttle import Throttle
 
 logger = logging.getLogger(__name__)
 LOCK_POLL_S = 0.5
-
-
-class Priority(StrEnum):
-    """How urgently a model is wanted; connections go to higher priorities first."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    NORMAL = "normal"
-    LOW = "low"
-
-    @property
-    def rank(self) -> int:
-        """0 for the most urgent."""
-        return list(Priority).index(self)
-
-
-@dataclass
-class _Job:
-    model_id: str
-    max_retries: int
-    priority: Priority = Priority.NORMAL
-    order: int = 0
-    task: asyncio.Task[DownloadResult] | None = None
-    stop_reason: DownloadStatus | None = None
-    target: Target | None = None
-    retries: int = 0
-    bytes_fetched: int = 0
-    started_at: float = field(default_factory=time.monotonic)
-
-    def rank(self) -> tuple[int, int]:
-        """Slot order: priority first, then queue order."""
-        return self.priority.rank, self.order
 
 
 class EnhancedModelDownloader:
@@ -99,6 +67,7 @@ class EnhancedModelDownloader:
         segment_bytes: int = 32 * 1024 * 1024,
         bandwidth_limit_bytes_per_s: float = 0,
         bus: EventBus | None = None,
+        db: Database | None = None,
     ) -> None:
         self.manager = manager
         self.bus = bus or EventBus()
@@ -112,8 +81,7 @@ class EnhancedModelDownloader:
         self.throttle = Throttle(bandwidth_limit_bytes_per_s)
         self._connections_per_file = connections_per_file
         self._segment_bytes = segment_bytes
-        self._order = itertools.count()
-        self._jobs: dict[str, _Job] = {}
+        self.queue = DownloadQueue(db)
         self._blob_locks: dict[str, asyncio.Lock] = {}
 
     def source(self, model_id: str) -> Source:
@@ -135,25 +103,56 @@ class EnhancedModelDownloader:
     ) -> None:
         """Start downloading in the background (no-op when it is already running)."""
         self.manager.spec(model_id)  # unknown ids fail here, not inside the task
-        previous = self._jobs.get(model_id)
-        if previous and previous.task and not previous.task.done():
+        previous = self.queue.get(model_id)
+        if previous is not None and previous.running:
             if priority is not None:
                 await self.set_priority(model_id, priority)
             return
-        retries = self._policy.max_retries if max_retries is None else max_retries
-        job = _Job(
-            model_id,
-            retries,
-            priority=priority or (previous.priority if previous else Priority.NORMAL),
-            order=previous.order if previous else next(self._order),
+        job = self.queue.put(
+            Job(
+                model_id,
+                self._policy.max_retries if max_retries is None else max_retries,
+                priority=priority or (previous.priority if previous else Priority.NORMAL),
+            )
         )
-        self._jobs[model_id] = job
-        self._emit(EventType.DOWNLOAD_QUEUED, model_id)
+        await self._set_status(job, DownloadStatus.QUEUED)
+        self._emit(EventType.DOWNLOAD_QUEUED, model_id, priority=job.priority.value)
         job.task = asyncio.create_task(self._run(job), name=f"download {model_id}")
+
+    async def restore_queue(self) -> list[QueueEntry]:
+        """Bring back the queue a previous run left: paused stays paused, the rest starts."""
+        for row in await asyncio.to_thread(self.queue.load):
+            if row.model_id not in self.manager.catalog:
+                logger.info("dropping %s from the queue: no longer in the catalog", row.model_id)
+                continue
+            priority = Priority(row.priority) if row.priority in set(Priority) else Priority.NORMAL
+            if row.state in (DownloadStatus.PAUSED, DownloadStatus.FAILED):
+                job = self.queue.put(
+                    Job(
+                        row.model_id,
+                        row.max_retries,
+                        priority=priority,
+                        status=DownloadStatus(row.state),
+                    )
+                )
+                job.order = row.position
+                self._emit(EventType.DOWNLOAD_QUEUED, row.model_id, priority=priority.value)
+                self._emit(
+                    EventType.DOWNLOAD_STATE,
+                    row.model_id,
+                    status=row.state,
+                    message="paused before the restart" if row.state == "paused" else None,
+                )
+            else:
+                await self.start_download(row.model_id, row.max_retries, priority)
+                if (started := self.queue.get(row.model_id)) is not None:
+                    started.order = row.position
+        self.slots.reorder()
+        return self.queue.entries()
 
     async def wait_for_completion(self, model_id: str) -> DownloadResult:
         """Wait until the model's current job ends and return how it ended."""
-        job = self._jobs.get(model_id)
+        job = self.queue.get(model_id)
         if job is None or job.task is None:
             raise ModelwardError(
                 f"no download of {model_id} was started",
@@ -162,24 +161,67 @@ class EnhancedModelDownloader:
         return await asyncio.shield(job.task)
 
     async def pause_download(self, model_id: str) -> bool:
-        """Stop transferring, keeping partial data; returns False if nothing was running."""
-        return await self._stop(model_id, DownloadStatus.PAUSED)
+        """Stop transferring, keeping partial data; the model stays paused across restarts."""
+        self.manager.spec(model_id)
+        job = self.queue.get(model_id)
+        if job is None or job.status not in (
+            DownloadStatus.QUEUED,
+            DownloadStatus.DOWNLOADING,
+            DownloadStatus.VERIFYING,
+        ):
+            return False
+        if not await self._stop(job, DownloadStatus.PAUSED):
+            await self._set_status(job, DownloadStatus.PAUSED)
+            self._emit(EventType.DOWNLOAD_STATE, model_id, status=DownloadStatus.PAUSED.value)
+        return True
 
     async def resume_download(self, model_id: str) -> bool:
         """Continue a paused or failed download from its partial data."""
-        job = self._jobs.get(model_id)
-        if job is not None and job.task is not None and not job.task.done():
+        job = self.queue.get(model_id)
+        if job is not None and job.running:
             return False
         await self.start_download(model_id, job.max_retries if job else None)
         return True
 
-    async def cancel_download(self, model_id: str) -> bool:
-        """Stop the download and delete its partial data (verified files stay)."""
-        stopped = await self._stop(model_id, DownloadStatus.CANCELLED)
-        target = self._jobs[model_id].target if model_id in self._jobs else None
+    async def cancel(self, model_id: str) -> CancelResult:
+        """Stop the download, delete its partial data (verified files stay) and say how much
+        space that freed."""
+        self.manager.spec(model_id)
+        job = self.queue.get(model_id)
+        stopped = job is not None and await self._stop(job, DownloadStatus.CANCELLED)
+        target = job.target if job else None
         target = target or await asyncio.to_thread(self.manager.known_target, model_id)
-        removed = await self._remove_partials(target) if target is not None else 0
-        return stopped or removed > 0
+        freed = await self._remove_partials(target) if target is not None else 0
+        if job is not None and not stopped:
+            await self._set_status(job, DownloadStatus.CANCELLED)
+            self._emit(EventType.DOWNLOAD_STATE, model_id, status=DownloadStatus.CANCELLED.value)
+        self._emit(EventType.DOWNLOAD_CANCELLED, model_id, freed_bytes=freed)
+        return CancelResult(model_id, stopped, freed)
+
+    async def cancel_download(self, model_id: str) -> bool:
+        """Stop the download and delete its partial data (the seed's form of :meth:`cancel`)."""
+        result = await self.cancel(model_id)
+        return result.stopped or result.freed_bytes > 0
+
+    async def move_in_queue(self, model_id: str, position: int) -> list[str]:
+        """Put a model at ``position`` (0 = first) of the queue order; returns the order.
+
+        Within a priority level, connections go to the model that is earlier in this order.
+        """
+        self.manager.spec(model_id)
+        if self.queue.get(model_id) is None:
+            self.queue.put(
+                Job(model_id, self._policy.max_retries, status=DownloadStatus.NOT_STARTED)
+            )
+        order = self.queue.move(model_id, position)
+        self.slots.reorder()
+        await asyncio.to_thread(self.queue.persist_all)
+        self._emit_global(EventType.QUEUE_CHANGED, order=order)
+        return order
+
+    async def queue_entries(self) -> list[QueueEntry]:
+        """Active downloads in the order they get connections."""
+        return self.queue.entries()
 
     async def get_download_progress(self, model_id: str) -> DownloadProgress:
         """Progress of the model's latest download, or of what is on disk if none ran."""
@@ -232,61 +274,76 @@ class EnhancedModelDownloader:
         self.throttle.set_model_rate(model_id, limit_mbps * MB)
         return True
 
+    @property
+    def bandwidth_limit_mbps(self) -> float:
+        """The global cap in MiB/s (0 = unlimited)."""
+        return self.throttle.global_bucket.rate_bytes_per_s / MB
+
     async def set_priority(self, model_id: str, priority: Priority) -> bool:
-        """Change how urgently a model is wanted; waiting connections are re-ranked at once."""
+        """Change how urgently a model is wanted; waiting connections are re-ranked at once.
+
+        A running model of lower priority keeps the segments it is fetching and gives its
+        connections up as each segment ends.
+        """
         self.manager.spec(model_id)
-        job = self._jobs.get(model_id)
+        job = self.queue.get(model_id)
         if job is None:
-            job = self._jobs[model_id] = _Job(
-                model_id, self._policy.max_retries, order=next(self._order)
+            job = self.queue.put(
+                Job(model_id, self._policy.max_retries, status=DownloadStatus.NOT_STARTED)
             )
         job.priority = priority
         self.slots.reorder()
+        await asyncio.to_thread(self.queue.persist, job)
         self._emit(EventType.DOWNLOAD_PRIORITY, model_id, priority=priority.value)
         return True
 
     def is_running(self, model_id: str) -> bool:
         """True while a job for the model is transferring or verifying."""
-        job = self._jobs.get(model_id)
-        return bool(job and job.task and not job.task.done())
+        job = self.queue.get(model_id)
+        return bool(job and job.running)
 
     async def aclose(self) -> None:
-        """Pause every running job (partial data stays for the next run)."""
-        for model_id in list(self._jobs):
-            await self.pause_download(model_id)
+        """Stop every running job for a shutdown: partial data stays, and the queue keeps
+        them as they were so the next start continues them."""
+        for job in self.queue.jobs():
+            await self._stop(job, None)
 
-    async def _stop(self, model_id: str, reason: DownloadStatus) -> bool:
-        job = self._jobs.get(model_id)
-        if job is None or job.task is None or job.task.done():
+    async def _stop(self, job: Job, reason: DownloadStatus | None) -> bool:
+        """Cancel the job's task; ``reason`` None means a shutdown, not a user's decision."""
+        if job.task is None or job.task.done():
             return False
         job.stop_reason = reason
+        job.shutting_down = reason is None
         job.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await job.task
         return True
 
-    async def _run(self, job: _Job) -> DownloadResult:
+    async def _run(self, job: Job) -> DownloadResult:
         try:
             await self._download(job)
         except asyncio.CancelledError:
-            if job.stop_reason is None:
+            if job.stop_reason is None and not job.shutting_down:
                 raise
-            return self._finish(
-                job,
-                job.stop_reason,
+            if job.shutting_down:
+                # Not the user's decision: the queue keeps the job as it was for next time.
+                return self._result(job, DownloadStatus.PAUSED, None)
+            reason = job.stop_reason or DownloadStatus.PAUSED
+            error = (
                 TransferCancelledError(
-                    f"download of {job.model_id} {job.stop_reason.value}",
-                    hint=f"Resume it with 'modelward pull {job.model_id}'.",
+                    f"download of {job.model_id} cancelled",
+                    hint=f"Start it again with 'modelward pull {job.model_id}'.",
                 )
-                if job.stop_reason is DownloadStatus.CANCELLED
-                else None,
+                if reason is DownloadStatus.CANCELLED
+                else None
             )
+            return await self._finish(job, reason, error)
         except ModelwardError as error:
             logger.warning("download of %s failed: %s", job.model_id, error)
-            return self._finish(job, DownloadStatus.FAILED, error)
+            return await self._finish(job, DownloadStatus.FAILED, error)
         except OSError as exc:
             logger.warning("download of %s failed on disk: %s", job.model_id, exc)
-            return self._finish(
+            return await self._finish(
                 job,
                 DownloadStatus.FAILED,
                 StoreError(
@@ -296,7 +353,7 @@ class EnhancedModelDownloader:
             )
         except Exception as exc:  # a bug: still a result, never a lost task
             logger.exception("download of %s failed unexpectedly", job.model_id)
-            return self._finish(
+            return await self._finish(
                 job,
                 DownloadStatus.FAILED,
                 ModelwardError(
@@ -304,9 +361,14 @@ class EnhancedModelDownloader:
                     hint="Partial data is kept. Run again with -v; if it repeats, report it.",
                 ),
             )
-        return self._finish(job, DownloadStatus.COMPLETED, None)
+        return await self._finish(job, DownloadStatus.COMPLETED, None)
 
-    async def _download(self, job: _Job) -> None:
+    async def _set_status(self, job: Job, status: DownloadStatus) -> None:
+        job.status = status
+        await run_to_completion(self.queue.persist, job)
+
+    async def _download(self, job: Job) -> None:
+        await self._set_status(job, DownloadStatus.DOWNLOADING)
         spec = self.manager.spec(job.model_id)
         source = self.source(job.model_id)
         policy = dataclasses.replace(self._policy, max_retries=job.max_retries)
@@ -347,7 +409,7 @@ class EnhancedModelDownloader:
         await asyncio.to_thread(self.manager.finish, target)
 
     async def _fetch_with_retry(
-        self, job: _Job, source: Source, target: Target, file: RemoteFile, policy: RetryPolicy
+        self, job: Job, source: Source, target: Target, file: RemoteFile, policy: RetryPolicy
     ) -> None:
         layout = self.manager.repo_layout(target.repo_id)
         on_disk = [0]
@@ -404,7 +466,7 @@ class EnhancedModelDownloader:
             finally:
                 lock.release()
 
-    def _retry_listener(self, job: _Job, path: str | None = None) -> RetryListener:
+    def _retry_listener(self, job: Job, path: str | None = None) -> RetryListener:
         def on_retry(error: ModelwardError, failures: int, delay_s: float) -> None:
             job.retries += 1
             self._emit(
@@ -419,9 +481,10 @@ class EnhancedModelDownloader:
 
         return on_retry
 
-    def _finish(
-        self, job: _Job, status: DownloadStatus, error: ModelwardError | None
+    async def _finish(
+        self, job: Job, status: DownloadStatus, error: ModelwardError | None
     ) -> DownloadResult:
+        await self._set_status(job, status)
         self._emit(
             EventType.DOWNLOAD_STATE,
             job.model_id,
@@ -430,6 +493,11 @@ class EnhancedModelDownloader:
             code=error.code if error else None,
             hint=error.hint if error else None,
         )
+        return self._result(job, status, error)
+
+    def _result(
+        self, job: Job, status: DownloadStatus, error: ModelwardError | None
+    ) -> DownloadResult:
         size = job.target.size_bytes if job.target else 0
         return DownloadResult(
             success=status is DownloadStatus.COMPLETED,
@@ -446,9 +514,9 @@ class EnhancedModelDownloader:
         )
 
     async def _remove_partials(self, target: Target) -> int:
-        """Delete the target's partial files nobody is writing; returns how many went."""
+        """Delete the target's partial files nobody is writing; returns the bytes freed."""
         layout = self.manager.repo_layout(target.repo_id)
-        removed = 0
+        freed = 0
         for file in target.files:
             local = self._blob_locks.get(str(layout.lock_path(file.blob_name)))
             if local is not None and local.locked():
@@ -459,18 +527,27 @@ class EnhancedModelDownloader:
             except filelock.Timeout:
                 continue  # another process is writing it
             try:
-                if layout.incomplete_path(file.blob_name).exists():
-                    removed += 1
+                freed += await asyncio.to_thread(
+                    _disk_usage, layout.incomplete_path(file.blob_name)
+                )
                 await asyncio.to_thread(remove_partial, layout, file.blob_name)
             finally:
                 lock.release()
-        return removed
+        return freed
 
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         self.bus.publish(Event(type_, model_id, dict(data)))
 
     def _emit_global(self, type_: str, **data: object) -> None:
         self.bus.publish(Event(type_, None, dict(data)))
+
+
+def _disk_usage(path: Path) -> int:
+    """Bytes a (possibly sparse) file really occupies on disk."""
+    try:
+        return path.stat().st_blocks * 512
+    except OSError:
+        return 0
 
 
 def _bytes_to_write(local: LocalFile) -> int:

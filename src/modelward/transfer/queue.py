@@ -1,0 +1,153 @@
+"""The download queue: each model's job, its priority and place in line, kept durable.
+
+The queue decides who gets connections (priority, then explicit order) and survives
+restarts: a paused model stays paused, queued and running ones start again in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from modelward.db import Database, DownloadRow
+from modelward.sources import Target
+from modelward.transfer.progress import DownloadResult, DownloadStatus
+
+
+class Priority(StrEnum):
+    """How urgently a model is wanted; connections go to higher priorities first."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent."""
+        return list(Priority).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """One model in the queue, as callers see it."""
+
+    model_id: str
+    priority: Priority
+    position: int
+    status: DownloadStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """What cancelling a download did."""
+
+    model_id: str
+    stopped: bool
+    freed_bytes: int
+
+
+@dataclass
+class Job:
+    """One model's download: its place in the queue and the state of its current run."""
+
+    model_id: str
+    max_retries: int
+    priority: Priority = Priority.NORMAL
+    order: int = 0
+    status: DownloadStatus = DownloadStatus.QUEUED
+    task: asyncio.Task[DownloadResult] | None = None
+    stop_reason: DownloadStatus | None = None
+    shutting_down: bool = False
+    target: Target | None = None
+    retries: int = 0
+    bytes_fetched: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+    def rank(self) -> tuple[int, int]:
+        """Who goes first for a connection: priority, then queue order."""
+        return self.priority.rank, self.order
+
+    @property
+    def running(self) -> bool:
+        """True while its task transfers or verifies."""
+        return self.task is not None and not self.task.done()
+
+
+_ACTIVE = (
+    DownloadStatus.QUEUED,
+    DownloadStatus.DOWNLOADING,
+    DownloadStatus.VERIFYING,
+    DownloadStatus.PAUSED,
+    DownloadStatus.FAILED,
+)
+
+
+class DownloadQueue:
+    """Jobs by model id, in queue order, mirrored to the database when there is one."""
+
+    def __init__(self, db: Database | None = None) -> None:
+        self._db = db
+        self._jobs: dict[str, Job] = {}
+
+    def get(self, model_id: str) -> Job | None:
+        """The model's job, if it has one."""
+        return self._jobs.get(model_id)
+
+    def jobs(self) -> list[Job]:
+        """Every job."""
+        return list(self._jobs.values())
+
+    def put(self, job: Job) -> Job:
+        """Add or replace a job, at the end of the line unless it had a place."""
+        previous = self._jobs.get(job.model_id)
+        job.order = previous.order if previous else self._next_order()
+        self._jobs[job.model_id] = job
+        return job
+
+    def entries(self) -> list[QueueEntry]:
+        """Active jobs in the order they get connections."""
+        active = sorted(
+            (j for j in self._jobs.values() if j.status in _ACTIVE), key=lambda j: j.rank()
+        )
+        return [QueueEntry(j.model_id, j.priority, i, j.status) for i, j in enumerate(active)]
+
+    def move(self, model_id: str, position: int) -> list[str]:
+        """Put a model at ``position`` of the explicit order (0 = first); returns the order."""
+        ordered = sorted(
+            (j for j in self._jobs.values() if j.status in _ACTIVE), key=lambda j: j.order
+        )
+        job = self._jobs[model_id]
+        if job in ordered:
+            ordered.remove(job)
+        ordered.insert(max(0, min(position, len(ordered))), job)
+        for index, j in enumerate(ordered):
+            j.order = index
+        return [j.model_id for j in ordered]
+
+    def _next_order(self) -> int:
+        return max((j.order for j in self._jobs.values()), default=-1) + 1
+
+    def persist(self, job: Job) -> None:
+        """Write one job's queue entry (blocking)."""
+        if self._db is None:
+            return
+        if job.status in (DownloadStatus.COMPLETED, DownloadStatus.CANCELLED):
+            self._db.delete_download(job.model_id)
+            return
+        self._db.save_download(
+            DownloadRow(
+                job.model_id, job.status.value, job.priority.value, job.order, job.max_retries
+            )
+        )
+
+    def persist_all(self) -> None:
+        """Write every job (after a reorder; blocking)."""
+        for job in self._jobs.values():
+            self.persist(job)
+
+    def load(self) -> list[DownloadRow]:
+        """Stored queue entries, in order (blocking)."""
+        return self._db.load_downloads() if self._db else []
