@@ -20,6 +20,7 @@ import errno
 import hashlib
 import logging
 import os
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -216,10 +217,12 @@ class _SegmentWriter:
         data = bytes(self._buffer)
         self._buffer.clear()
         start = self.offset
-        await run_to_completion(self._partial.write_at, start, data)
-        # Ranges are only ever changed here, on the event loop, so writers never race.
-        self._partial.present.add(start, start + len(data))
-        self.offset += len(data)
+        try:
+            await run_to_completion(self._partial.write_at, start, data)
+        finally:
+            # Even when paused mid-write: write_at counted the bytes if they were written.
+            written_to = min(self._partial.present_end_from(start), self._segment.end)
+            self.offset = max(self.offset, written_to)
         self._ctx.on_progress(self._partial.present.total, len(data))
         self._hasher.wake()
 
@@ -234,6 +237,7 @@ class _PartialFile:
         self.target = target
         self.file = file
         self.present = present
+        self._lock = threading.Lock()
         self._fd = -1
 
     def open(self) -> None:
@@ -241,7 +245,7 @@ class _PartialFile:
         self._fd = os.open(self.layout.incomplete_path(self.file.blob_name), os.O_RDWR)
 
     def write_at(self, offset: int, data: bytes) -> None:
-        """Write ``data`` at ``offset`` (blocking; the caller records it as present)."""
+        """Write ``data`` at ``offset`` and count it as present (blocking)."""
         try:
             written = os.pwrite(self._fd, data, offset)
         except OSError as exc:
@@ -258,6 +262,14 @@ class _PartialFile:
                 needed_bytes=self.file.size_bytes - self.present.total,
                 free_bytes=free_bytes(self.layout.blobs_dir),
             )
+        # Writers run in several threads; the lock keeps their range updates whole.
+        with self._lock:
+            self.present.add(offset, offset + len(data))
+
+    def present_end_from(self, offset: int) -> int:
+        """End of the present range that contains ``offset`` (``offset`` if none does)."""
+        with self._lock:
+            return next((e for s, e in self.present if s <= offset < e), offset)
 
     def read_at(self, offset: int, length: int) -> bytes:
         """Read back written bytes (blocking; served from the page cache)."""
@@ -267,7 +279,8 @@ class _PartialFile:
         """Make everything written so far durable, then record it (blocking)."""
         if self._fd < 0:
             return
-        done = tuple(self.present)
+        with self._lock:
+            done = tuple(self.present)
         os.fdatasync(self._fd)
         save_partial(
             self.layout,
