@@ -53,6 +53,7 @@ T = TypeVar("T")
 BLOCK_BYTES = 16 * 1024 * 1024
 WRITE_BATCH_BYTES = 1024 * 1024
 HASH_READ_BYTES = 8 * 1024 * 1024
+MAX_IOVECS = 512  # well under every system's IOV_MAX
 # Also checkpoint inside long segments, so a crash loses at most this much per connection
 # and not whole segments; an fdatasync per 8 MiB costs little next to writing them.
 CHECKPOINT_BYTES = 8 * 1024 * 1024
@@ -199,34 +200,37 @@ class _SegmentWriter:
         self._segment = segment
         self._ctx = ctx
         self._hasher = hasher
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
         self.offset = segment.start
         """The next byte of the file this segment will write."""
 
     async def add(self, chunk: bytes) -> None:
         """Take the next received bytes."""
-        if self.offset + len(self._buffer) + len(chunk) > self._segment.end:
+        if self.offset + self._buffered + len(chunk) > self._segment.end:
             raise ProtocolViolationError(
                 f"{self._partial.file.path}: the server sent more bytes than asked for"
             )
-        self._buffer += chunk
-        if len(self._buffer) >= WRITE_BATCH_BYTES:
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered >= WRITE_BATCH_BYTES:
             await self.flush()
 
     async def flush(self) -> None:
         """Write what is buffered."""
-        if not self._buffer:
+        if not self._chunks:
             return
-        data = bytes(self._buffer)
-        self._buffer.clear()
+        # Handed over as received: pwritev writes the list without joining it first.
+        chunks, size = self._chunks, self._buffered
+        self._chunks, self._buffered = [], 0
         start = self.offset
         try:
-            await run_to_completion(self._partial.write_at, start, data)
+            await run_to_completion(self._partial.write_at, start, chunks, size)
         finally:
             # Even when paused mid-write: write_at counted the bytes if they were written.
             written_to = min(self._partial.present_end_from(start), self._segment.end)
             self.offset = max(self.offset, written_to)
-        self._ctx.on_progress(self._partial.present.total, len(data))
+        self._ctx.on_progress(self._partial.present.total, size)
         self._hasher.wake()
         if self._partial.checkpoint_due():
             await run_to_completion(self._partial.checkpoint)
@@ -251,10 +255,12 @@ class _PartialFile:
         """Open for writing at offsets and reading back (blocking)."""
         self._fd = os.open(self.layout.incomplete_path(self.file.blob_name), os.O_RDWR)
 
-    def write_at(self, offset: int, data: bytes) -> None:
-        """Write ``data`` at ``offset`` and count it as present (blocking)."""
+    def write_at(self, offset: int, chunks: list[bytes], size: int) -> None:
+        """Write ``chunks`` (``size`` bytes) at ``offset`` and count them (blocking)."""
+        if len(chunks) > MAX_IOVECS:
+            chunks = [b"".join(chunks)]
         try:
-            written = os.pwrite(self._fd, data, offset)
+            written = os.pwritev(self._fd, chunks, offset)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientSpaceError(
@@ -263,7 +269,7 @@ class _PartialFile:
                     free_bytes=free_bytes(self.layout.blobs_dir),
                 ) from exc
             raise
-        if written != len(data):  # pwrite on a regular file only falls short when full
+        if written != size:  # a write to a regular file only falls short when the disk is full
             raise InsufficientSpaceError(
                 f"the disk filled up while writing {self.file.path}",
                 needed_bytes=self.file.size_bytes - self.present.total,
@@ -271,7 +277,7 @@ class _PartialFile:
             )
         # Writers run in several threads; the lock keeps their range updates whole.
         with self._lock:
-            self.present.add(offset, offset + len(data))
+            self.present.add(offset, offset + size)
 
     def present_end_from(self, offset: int) -> int:
         """End of the present range that contains ``offset`` (``offset`` if none does)."""
