@@ -61,6 +61,11 @@ class EventBus:
 
         return unsubscribe
 
+    @property
+    def subscriber_count(self) -> int:
+        """How many subscribers are attached (live streams among them)."""
+        return len(self._subscribers)
+
     def publish(self, event: Event) -> None:
         """Hand ``event`` to every subscriber; a failing subscriber never stops the others."""
         for subscriber in list(self._subscribers):

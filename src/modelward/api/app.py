@@ -11,8 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from modelward._version import __version__
-from modelward.api.routes import models
+from modelward.api.routes import bandwidth, downloads, events, models, queue
 from modelward.api.schemas import ErrorPublic, HealthzPublic
+from modelward.api.stream import StreamTiming
 from modelward.errors import (
     AuthRequiredError,
     CatalogError,
@@ -54,8 +55,16 @@ def status_for(error: ModelwardError) -> int:
     return 500
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
-    """Build the service for ``settings`` (a ready ``runtime`` may be passed in by tests)."""
+def create_app(
+    settings: Settings,
+    runtime: Runtime | None = None,
+    *,
+    stream_timing: StreamTiming | None = None,
+) -> FastAPI:
+    """Build the service for ``settings`` (a ready ``runtime`` may be passed in by tests).
+
+    ``stream_timing`` sets the event stream's progress rate and keep-alive interval.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +83,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
         responses={401: {"model": ErrorPublic}, 404: {"model": ErrorPublic}},
     )
+    app.state.stream_timing = stream_timing or StreamTiming()
 
     @app.exception_handler(ModelwardError)
     async def on_modelward_error(request: Request, exc: ModelwardError) -> JSONResponse:
@@ -107,5 +117,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         """The service is up."""
         return HealthzPublic(status="ok", version=__version__)
 
-    app.include_router(models.router, prefix="/api/v1")
+    for module in (models, downloads, queue, bandwidth, events):
+        app.include_router(module.router, prefix="/api/v1")
     return app

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelward.status import ModelAvailabilityStatus
-from modelward.transfer import DownloadStatus
+from modelward.transfer import DownloadStatus, Priority
 
 
 class ErrorPublic(BaseModel):
@@ -146,3 +146,83 @@ class HealthzPublic(BaseModel):
 
     status: str
     version: str
+
+
+class DownloadControlPublic(BaseModel):
+    """The answer to pause or resume: whether the request changed anything."""
+
+    model_id: str
+    action: str
+    changed: bool
+
+
+class CancelPublic(BaseModel):
+    """The answer to cancel: whether a transfer was stopped and the space freed."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    stopped: bool
+    freed_bytes: int
+
+
+class PriorityUpdate(BaseModel):
+    """A new priority for a model's download."""
+
+    priority: Priority
+
+
+class PriorityPublic(BaseModel):
+    """A model's download priority."""
+
+    model_id: str
+    priority: Priority
+
+
+class QueueEntryPublic(BaseModel):
+    """One model in the download queue."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    priority: Priority
+    position: int
+    status: DownloadStatus
+
+
+class QueuePublic(BaseModel):
+    """The download queue, in the order connections are given out."""
+
+    data: list[QueueEntryPublic]
+    count: int
+
+
+class QueueMove(BaseModel):
+    """Where to put a model in the queue (0 is the front)."""
+
+    position: int = Field(ge=0)
+
+
+class QueueOrderPublic(BaseModel):
+    """The queue's model ids after a move, front first."""
+
+    order: list[str]
+
+
+class BandwidthUpdate(BaseModel):
+    """A bandwidth cap in MiB/s; 0 means unlimited."""
+
+    limit_mbps: float = Field(ge=0, allow_inf_nan=False)
+
+
+class BandwidthPublic(BaseModel):
+    """The cap on the total download rate, in MiB/s (0 = unlimited)."""
+
+    limit_mbps: float
+
+
+class ModelBandwidthPublic(BaseModel):
+    """The cap on one model's download rate, in MiB/s (0 = no cap of its own)."""
+
+    model_id: str
+    limit_mbps: float

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from modelward.cli import control
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -22,7 +22,9 @@ from modelward.cli.options import (
     build_settings,
     setup_logging,
 )
+from modelward.cli.output import console, err_console, fail
 from modelward.cli.pull import print_results, pull_with_bars
+from modelward.cli.rates import parse_rate
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
@@ -36,16 +38,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-
-def fail(error: ModelwardError) -> typer.Exit:
-    """Print an error as a short paragraph with the next step, and return the exit."""
-    err_console.print(f"[bold red]error[/] [dim]({error.code})[/]: {error.message}")
-    if error.hint:
-        err_console.print(f"[bold]next step:[/] {error.hint}")
-    return typer.Exit(1)
+__all__ = ["app", "console", "err_console", "fail", "main"]
 
 
 @app.command()
@@ -57,12 +50,31 @@ def pull(
     max_retries: Annotated[
         int | None, typer.Option(help="Failures in a row before giving up.")
     ] = None,
+    limit: Annotated[
+        str | None,
+        typer.Option(
+            "--limit",
+            help="Cap the total rate, e.g. 20MB/s or 50MiB/s (0 = unlimited).",
+            show_default=False,
+        ),
+    ] = None,
+    connections: Annotated[
+        int | None,
+        typer.Option("--connections", help="Connections at once, across all files.", min=1),
+    ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Download models, verified; resumes whatever an earlier run left."""
     setup_logging(verbose)
     try:
-        settings = build_settings(catalog, cache_dir, endpoint, max_retries=max_retries)
+        settings = build_settings(
+            catalog,
+            cache_dir,
+            endpoint,
+            max_retries=max_retries,
+            bandwidth_limit_bytes_per_s=parse_rate(limit) if limit is not None else None,
+            connections=connections,
+        )
         results = asyncio.run(_pull(settings, models))
     except ModelwardError as error:
         raise fail(error) from None
@@ -197,6 +209,9 @@ def demo(
     except ModelwardError as error:
         raise fail(error) from None
 
+
+for _command in control.COMMANDS:
+    app.command()(_command)
 
 hub_app = typer.Typer(
     help="The bundled local hub (synthetic Wan2.2-shaped repos).", no_args_is_help=True

@@ -1,0 +1,34 @@
+"""Routes for bandwidth caps: the global one and each model's own."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.schemas import BandwidthPublic, BandwidthUpdate, ModelBandwidthPublic
+
+router = APIRouter(tags=["bandwidth"])
+
+
+@router.get("/bandwidth", response_model=BandwidthPublic)
+def get_bandwidth(runtime: RuntimeDep) -> BandwidthPublic:
+    """The cap on the total download rate, in MiB/s (0 = unlimited)."""
+    return BandwidthPublic(limit_mbps=runtime.downloader.bandwidth_limit_mbps)
+
+
+@router.put("/bandwidth", response_model=BandwidthPublic, dependencies=[TokenDep])
+async def set_bandwidth(body: BandwidthUpdate, runtime: RuntimeDep) -> BandwidthPublic:
+    """Cap the total rate of all downloads; running transfers follow within a second."""
+    await runtime.downloader.set_bandwidth_limit(body.limit_mbps)
+    return BandwidthPublic(limit_mbps=body.limit_mbps)
+
+
+@router.put(
+    "/models/{model_id}/bandwidth", response_model=ModelBandwidthPublic, dependencies=[TokenDep]
+)
+async def set_model_bandwidth(
+    model_id: str, body: BandwidthUpdate, runtime: RuntimeDep
+) -> ModelBandwidthPublic:
+    """Cap one model's rate (0 removes its own cap; the global cap still applies)."""
+    await runtime.downloader.set_model_bandwidth_limit(model_id, body.limit_mbps)
+    return ModelBandwidthPublic(model_id=model_id, limit_mbps=body.limit_mbps)

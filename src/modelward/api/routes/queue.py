@@ -1,0 +1,23 @@
+"""Routes for the download queue: its order, and moving a model within it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.schemas import QueueEntryPublic, QueueMove, QueueOrderPublic, QueuePublic
+
+router = APIRouter(prefix="/queue", tags=["queue"])
+
+
+@router.get("", response_model=QueuePublic)
+async def get_queue(runtime: RuntimeDep) -> QueuePublic:
+    """Every queued or running download, in the order connections are given out."""
+    data = [QueueEntryPublic.model_validate(e) for e in await runtime.downloader.queue_entries()]
+    return QueuePublic(data=data, count=len(data))
+
+
+@router.post("/{model_id}/move", response_model=QueueOrderPublic, dependencies=[TokenDep])
+async def move(model_id: str, body: QueueMove, runtime: RuntimeDep) -> QueueOrderPublic:
+    """Put the model at ``position`` (0 = front); returns the new order."""
+    return QueueOrderPublic(order=await runtime.downloader.move_in_queue(model_id, body.position))

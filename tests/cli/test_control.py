@@ -1,0 +1,222 @@
+"""Commands that steer a running ``modelward serve``, as a user runs them: subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modelward.cli.discovery import NOT_RUNNING
+from modelward.devhub import DevHub, Fault, FaultPlan
+from tests.conftest import TI2V
+
+
+@dataclass
+class Served:
+    """A ``modelward serve`` subprocess and what a client needs to reach it."""
+
+    proc: subprocess.Popen[str]
+    env: dict[str, str]
+    home: Path
+    url: str
+    token: str
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return _run(self.env | env, *args)
+
+    def api(self, method: str, path: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.request(method, self.url + path, headers=headers, timeout=10)
+
+
+def _env(tmp_path: Path, hub_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MODELWARD_"))}
+    env.update(
+        HF_ENDPOINT=hub_url,
+        HF_HUB_CACHE=str(tmp_path / "cache"),
+        MODELWARD_HOME=str(tmp_path / "home"),
+        COLUMNS="200",
+    )
+    return env
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "modelward", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _start_serve(env: dict[str, str], home: Path) -> Served:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelward", "serve", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (home / "service.json").exists():
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "serve never wrote service.json"
+        time.sleep(0.05)
+    info = json.loads((home / "service.json").read_text())
+    assert info["pid"] == proc.pid
+    token = (home / "api-token").read_text().strip()
+    return Served(proc, env, home, info["url"], token)
+
+
+@pytest.fixture
+def served(tmp_path: Path, threaded_hub: DevHub) -> Iterator[Served]:
+    service = _start_serve(_env(tmp_path, threaded_hub.url), tmp_path / "home")
+    try:
+        yield service
+    finally:
+        if service.proc.poll() is None:
+            service.proc.send_signal(signal.SIGINT)
+            service.proc.wait(20)
+
+
+def _wait_for_partial_data(served: Served) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        progress = served.api("GET", f"/api/v1/models/{TI2V}/download").json()
+        files = progress.get("files", {}).values()
+        if progress["status"] == "downloading" and any(
+            0 < f["done_bytes"] < f["total_bytes"] for f in files
+        ):
+            return
+        assert time.monotonic() < deadline, progress
+        time.sleep(0.05)
+
+
+def test_commands_steer_a_download_in_the_service(served: Served, threaded_hub: DevHub) -> None:
+    threaded_hub.set_faults(FaultPlan([Fault.rate(500_000)]))
+    assert served.api("POST", f"/api/v1/models/{TI2V}/download").status_code == 202
+    _wait_for_partial_data(served)
+
+    paused = served.run("pause", TI2V)
+    assert paused.returncode == 0, paused.stderr
+    assert f"paused {TI2V}" in paused.stdout
+    queue = served.run("queue")
+    assert queue.returncode == 0, queue.stderr
+    assert TI2V in queue.stdout and "paused" in queue.stdout
+
+    raised = served.run("priority", TI2V, "HIGH")
+    assert raised.returncode == 0, raised.stderr
+    assert "priority high" in raised.stdout
+    listed = json.loads(served.run("queue", "--json").stdout)
+    assert [(e["model_id"], e["priority"]) for e in listed] == [(TI2V, "high")]
+
+    resumed = served.run("resume", TI2V, "-v")
+    assert resumed.returncode == 0 and f"resumed {TI2V}" in resumed.stdout
+    _wait_for_partial_data(served)
+    cancelled = served.run("cancel", TI2V)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"cancelled {TI2V}; freed" in cancelled.stdout
+
+
+def test_limit_sets_and_shows_the_cap(served: Served, tmp_path: Path) -> None:
+    catalog = tmp_path / "extra.toml"
+    catalog.write_text('[models.small]\nrepo = "org/small"\nrevision = "main"\n')
+    changed = served.run("limit", "20MB/s", "--catalog", str(catalog))
+    assert changed.returncode == 0, changed.stderr
+    assert "20.0 MB/s" in changed.stdout
+    cap = served.api("GET", "/api/v1/bandwidth").json()["limit_mbps"]
+    assert cap == pytest.approx(20e6 / 2**20)
+    assert "20.0 MB/s" in served.run("limit").stdout
+    assert "unlimited" in served.run("limit", "0").stdout
+    assert served.api("GET", "/api/v1/bandwidth").json()["limit_mbps"] == 0
+    own = served.run("limit", "5MiB/s", "--model", TI2V)
+    assert own.returncode == 0 and f"bandwidth limit of {TI2V}: 5.2 MB/s" in own.stdout
+
+    bad = served.run("limit", "fast")
+    assert bad.returncode == 1
+    assert "config-invalid" in bad.stderr and "next step" in bad.stderr
+
+
+def test_service_errors_print_as_an_error_with_the_next_step(served: Served) -> None:
+    unknown = served.run("pause", "nope")
+    assert unknown.returncode == 1
+    assert "model-unknown" in unknown.stderr and "next step" in unknown.stderr
+    assert TI2V in unknown.stderr  # the hint lists the known ids
+
+    refused = served.run("cancel", TI2V, MODELWARD_TOKEN="wrong")
+    assert refused.returncode == 1
+    assert "unauthorized" in refused.stderr and "MODELWARD_TOKEN" in refused.stderr
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_service_file_goes_when_the_service_stops(served: Served, stop: int) -> None:
+    served.proc.send_signal(stop)
+    assert served.proc.wait(20) == 0
+    assert not (served.home / "service.json").exists()
+    gone = served.run("queue")
+    assert gone.returncode == 1 and "no modelward service is running" in gone.stderr
+
+
+COMMANDS = [
+    ("pause", TI2V),
+    ("resume", TI2V),
+    ("cancel", TI2V),
+    ("priority", TI2V, "high"),
+    ("limit", "20MB/s"),
+    ("queue",),
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_without_a_service_every_command_says_so(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = _run(_env(tmp_path, "http://127.0.0.1:9"), *args)
+    assert result.returncode == 1
+    assert NOT_RUNNING in " ".join(result.stderr.split())
+    assert "service-not-running" in result.stderr and "next step" in result.stderr
+
+
+def test_a_stale_service_file_means_no_service(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    env = _env(tmp_path, "http://127.0.0.1:9")
+
+    (home / "service.json").write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": dead.pid}))
+    stale = _run(env, "queue")
+    assert stale.returncode == 1 and NOT_RUNNING in " ".join(stale.stderr.split())
+    assert "has stopped" in stale.stderr
+
+    # A live process (this one) but nothing listening: refused, same message.
+    (home / "service.json").write_text(
+        json.dumps({"url": "http://127.0.0.1:9", "pid": os.getpid()})
+    )
+    refused = _run(env, "pause", TI2V)
+    assert refused.returncode == 1 and NOT_RUNNING in " ".join(refused.stderr.split())
+    assert "nothing answers" in refused.stderr
+
+
+def test_pull_takes_a_rate_limit_and_a_connection_count(
+    tmp_path: Path, threaded_hub: DevHub
+) -> None:
+    env = _env(tmp_path, threaded_hub.url)
+    size_bytes = sum(f.size for f in threaded_hub.manifest("Wan-AI/Wan2.2-TI2V-5B-Diffusers").files)
+    pulled = _run(env, "pull", TI2V, "--limit", "2MB/s", "--connections", "2")
+    assert pulled.returncode == 0, pulled.stderr
+    seconds = float(pulled.stdout.rsplit(", ", 1)[1].split("s)")[0])
+    # A cap can only slow a download: at 2 MB/s it needs most of size / rate (a burst of
+    # a quarter second aside), where the loopback alone takes a fraction of a second.
+    assert seconds >= 0.6 * size_bytes / 2e6, pulled.stdout
+
+    bad = _run(env, "pull", TI2V, "--limit", "lots")
+    assert bad.returncode == 1 and "config-invalid" in bad.stderr
