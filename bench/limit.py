@@ -146,6 +146,8 @@ def bandwidth_request(
                 value: object = rate
             elif spec.get("type") == "string":
                 value = f"{rate / 1e6:g}MB"
+            elif "mib" in str(spec.get("description", "")).lower():
+                value = rate / 2**20  # the field says its unit: binary megabytes
             else:
                 value = rate / 1e6
             return where, {name: value}
@@ -264,10 +266,11 @@ def live_change(runner: Runner, opts: Options, hub: Hub, env: dict[str, str]) ->
         t0 = first_byte_t(samples)
         if t0 is None:
             return [CapResult("live change", second, note="no bytes within 60 s")]
-        _sample_until(service.roots, t_zero, t0 + WARMUP_S + opts.window_s, samples)
+        _sample_until(service.roots, t_zero, t0 + WARMUP_S + opts.window_s + 0.3, samples)
         changed_at = time.monotonic() - t_zero
         service.set_cap(doc, route, second)
-        _sample_until(service.roots, t_zero, changed_at + 2 + opts.window_s, samples)
+        # A little past the window's end, so the last sample covers it.
+        _sample_until(service.roots, t_zero, changed_at + 2 + opts.window_s + 0.3, samples)
         pre = fit_line(samples, t0 + WARMUP_S, changed_at)
         post = fit_line(samples, changed_at + 2, changed_at + 2 + opts.window_s)
         before = rate_over(samples, t0 + WARMUP_S, opts.window_s)

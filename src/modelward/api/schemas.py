@@ -212,7 +212,9 @@ class QueueOrderPublic(BaseModel):
 class BandwidthUpdate(BaseModel):
     """A bandwidth cap in MiB/s; 0 means unlimited."""
 
-    limit_mbps: float = Field(ge=0, allow_inf_nan=False)
+    limit_mbps: float = Field(
+        ge=0, allow_inf_nan=False, description="MiB/s (2^20 bytes per second); 0 = unlimited."
+    )
 
 
 class BandwidthPublic(BaseModel):
