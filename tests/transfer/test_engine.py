@@ -251,3 +251,40 @@ async def test_fault_mix_ends_verified_and_never_promotes_a_bad_block(
     assert result.success, (result.error_code, result.error_message)
     assert result.total_retries >= 4
     assert_store_invariants(runtime.settings.cache_dir)
+
+
+async def test_two_starts_at_once_make_one_job_that_pause_stops(
+    hub: DevHub, runtime: Runtime
+) -> None:
+    hub.set_faults(FaultPlan([Fault.rate(300_000)]))
+    downloader = runtime.downloader
+    await asyncio.gather(downloader.start_download(TI2V), downloader.start_download(TI2V))
+    tasks = [t for t in asyncio.all_tasks() if t.get_name() == f"download {TI2V}"]
+    assert len(tasks) == 1
+    assert await downloader.pause_download(TI2V)
+    assert not downloader.is_running(TI2V)
+
+
+async def test_cancel_right_after_start_is_recorded(tmp_path: Path, hub: DevHub) -> None:
+    settings = make_settings(tmp_path, hub.url)
+    async with Runtime(settings) as runtime:
+        await runtime.downloader.start_download(TI2V)
+        await runtime.downloader.cancel(TI2V)
+        progress = await runtime.downloader.get_download_progress(TI2V)
+        assert progress.status is DownloadStatus.CANCELLED
+    async with Runtime(settings) as again:
+        assert await again.downloader.restore_queue() == []
+        assert not again.downloader.is_running(TI2V)
+
+
+async def test_reprioritising_a_model_never_started_does_not_start_it_later(
+    tmp_path: Path, hub: DevHub
+) -> None:
+    settings = make_settings(tmp_path, hub.url)
+    async with Runtime(settings) as runtime:
+        await runtime.downloader.set_priority(TI2V, Priority.HIGH)
+        await runtime.downloader.move_in_queue("t2v-a14b", 0)
+    async with Runtime(settings) as again:
+        await again.restore()
+        assert not again.downloader.is_running(TI2V)
+        assert not again.downloader.is_running("t2v-a14b")

@@ -34,7 +34,7 @@ from modelward.store.manager import FileState, LocalFile, ModelManager
 from modelward.store.records import VerifiedRecord
 from modelward.store.space import ensure_space
 from modelward.store.writer import remove_partial
-from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob, run_to_completion
+from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
 from modelward.transfer.progress import (
     MB,
     DownloadProgress,
@@ -45,6 +45,7 @@ from modelward.transfer.progress import (
 from modelward.transfer.queue import CancelResult, DownloadQueue, Job, Priority, QueueEntry
 from modelward.transfer.retry import RetryListener, RetryPolicy, call_with_retry
 from modelward.transfer.slots import ConnectionSlots
+from modelward.transfer.threads import run_to_completion
 from modelward.transfer.throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -115,9 +116,11 @@ class EnhancedModelDownloader:
                 priority=priority or (previous.priority if previous else Priority.NORMAL),
             )
         )
-        await self._set_status(job, DownloadStatus.QUEUED)
-        self._emit(EventType.DOWNLOAD_QUEUED, model_id, priority=job.priority.value)
+        # The task exists before any await, so a second start, a pause or a cancel arriving
+        # meanwhile all see one running job.
+        job.status = DownloadStatus.QUEUED
         job.task = asyncio.create_task(self._run(job), name=f"download {model_id}")
+        self._emit(EventType.DOWNLOAD_QUEUED, model_id, priority=job.priority.value)
 
     async def restore_queue(self) -> list[QueueEntry]:
         """Bring back the queue a previous run left: paused stays paused, the rest starts."""
@@ -215,7 +218,7 @@ class EnhancedModelDownloader:
             )
         order = self.queue.move(model_id, position)
         self.slots.reorder()
-        await asyncio.to_thread(self.queue.persist_all)
+        await self.queue.save_all()
         self._emit_global(EventType.QUEUE_CHANGED, order=order)
         return order
 
@@ -293,7 +296,7 @@ class EnhancedModelDownloader:
             )
         job.priority = priority
         self.slots.reorder()
-        await asyncio.to_thread(self.queue.persist, job)
+        await self.queue.save(job)
         self._emit(EventType.DOWNLOAD_PRIORITY, model_id, priority=priority.value)
         return True
 
@@ -317,10 +320,14 @@ class EnhancedModelDownloader:
         job.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await job.task
+        if job.task.cancelled() and reason is not None:
+            # Cancelled before its first step, so _run could not record the outcome.
+            await self._finish(job, reason, None)
         return True
 
     async def _run(self, job: Job) -> DownloadResult:
         try:
+            await self._set_status(job, DownloadStatus.QUEUED)
             await self._download(job)
         except asyncio.CancelledError:
             if job.stop_reason is None and not job.shutting_down:
@@ -365,7 +372,7 @@ class EnhancedModelDownloader:
 
     async def _set_status(self, job: Job, status: DownloadStatus) -> None:
         job.status = status
-        await run_to_completion(self.queue.persist, job)
+        await self.queue.save(job)
 
     async def _download(self, job: Job) -> None:
         await self._set_status(job, DownloadStatus.DOWNLOADING)
@@ -406,6 +413,8 @@ class EnhancedModelDownloader:
                     group.create_task(self._fetch_with_retry(job, source, target, file, policy))
         except BaseExceptionGroup as failures:
             raise first_error(failures) from failures
+        if job.stop_reason is not None or job.shutting_down:
+            raise asyncio.CancelledError  # a stopped file task ends quietly; so must we
         await asyncio.to_thread(self.manager.finish, target)
 
     async def _fetch_with_retry(
@@ -435,9 +444,15 @@ class EnhancedModelDownloader:
         async def attempt() -> None:
             async with self._blob_lock(layout, file):
                 if not await asyncio.to_thread(VerifiedRecord(layout).is_verified, file.blob_name):
-                    await fetch_blob(target, file, ctx, memory)
+                    try:
+                        await fetch_blob(target, file, ctx, memory)
+                    except ModelwardError:
+                        if job.stop_reason is not None or job.shutting_down:
+                            # Paused while a segment failed: the pause wins, no retry.
+                            raise asyncio.CancelledError from None
+                        raise
                 # Also for a blob another job (or process) finished meanwhile: link it here.
-                await asyncio.to_thread(self.manager.mark_verified, target, file)
+                await run_to_completion(self.manager.mark_verified, target, file)
 
         await call_with_retry(
             attempt,
@@ -530,7 +545,7 @@ class EnhancedModelDownloader:
                 freed += await asyncio.to_thread(
                     _disk_usage, layout.incomplete_path(file.blob_name)
                 )
-                await asyncio.to_thread(remove_partial, layout, file.blob_name)
+                await run_to_completion(remove_partial, layout, file.blob_name)
             finally:
                 lock.release()
         return freed

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from modelward.errors import (
     IncompleteTransferError,
@@ -46,6 +46,7 @@ from modelward.store.records import (
 from modelward.store.space import free_bytes
 from modelward.store.writer import promote_blob, remove_partial
 from modelward.transfer.ranges import RangeSet, Segment, plan_segments
+from modelward.transfer.threads import run_to_completion
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,21 +78,6 @@ class FetchContext:
     connections: int = 4
 
 
-async def run_to_completion(fn: Callable[..., T], *args: Any) -> T:
-    """Run blocking ``fn`` in a worker thread and wait for it even if we are cancelled.
-
-    Pausing cancels the task that holds a blob's lock; if the lock were released while a
-    thread still wrote, renamed or fsynced that blob, another writer could step in.
-    """
-    future = asyncio.get_running_loop().run_in_executor(None, fn, *args)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await future
-        raise
-
-
 @dataclass(slots=True)
 class AttemptMemory:
     """What earlier attempts in this process wrote of one blob; the caller keeps it.
@@ -114,17 +100,19 @@ async def fetch_blob(
         logger.info("resuming %s with %d of %d bytes", file.path, present.total, file.size_bytes)
     ctx.on_progress(present.total, 0)
     partial = _PartialFile(ctx.layout, target, file, present)
-    await run_to_completion(partial.open)
-    hasher = _PrefixHasher(file, partial)
+    hasher: _PrefixHasher | None = None
     try:
+        await run_to_completion(partial.open)
+        hasher = _PrefixHasher(file, partial)
         await _fetch_segments(target, file, ctx, partial, hasher)
         await hasher.finish()
     finally:
-        await hasher.stop()
+        if hasher is not None:
+            await hasher.stop()
         await run_to_completion(partial.close)
     if not hasher.matches():
         memory.present = None
-        await asyncio.to_thread(remove_partial, ctx.layout, file.blob_name)
+        await run_to_completion(remove_partial, ctx.layout, file.blob_name)
         ctx.on_progress(0, 0)  # the bytes are gone: a retry after this has made no progress
         raise IntegrityError(
             f"{target.repo_id}/{file.path}: received data does not match the published "

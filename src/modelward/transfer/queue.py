@@ -14,6 +14,7 @@ from enum import StrEnum
 from modelward.db import Database, DownloadRow
 from modelward.sources import Target
 from modelward.transfer.progress import DownloadResult, DownloadStatus
+from modelward.transfer.threads import run_to_completion
 
 
 class Priority(StrEnum):
@@ -91,6 +92,7 @@ class DownloadQueue:
     def __init__(self, db: Database | None = None) -> None:
         self._db = db
         self._jobs: dict[str, Job] = {}
+        self._write_lock = asyncio.Lock()
 
     def get(self, model_id: str) -> Job | None:
         """The model's job, if it has one."""
@@ -130,23 +132,40 @@ class DownloadQueue:
     def _next_order(self) -> int:
         return max((j.order for j in self._jobs.values()), default=-1) + 1
 
-    def persist(self, job: Job) -> None:
-        """Write one job's queue entry (blocking)."""
-        if self._db is None:
-            return
-        if job.status in (DownloadStatus.COMPLETED, DownloadStatus.CANCELLED):
-            self._db.delete_download(job.model_id)
-            return
-        self._db.save_download(
-            DownloadRow(
-                job.model_id, job.status.value, job.priority.value, job.order, job.max_retries
-            )
+    async def save(self, job: Job) -> None:
+        """Write one job's queue entry (or delete it once it is over)."""
+        await self._write([self._row(job)])
+
+    async def save_all(self) -> None:
+        """Write every job's entry (after a reorder)."""
+        await self._write([self._row(job) for job in self._jobs.values()])
+
+    def _row(self, job: Job) -> tuple[str, DownloadRow | None]:
+        # Built on the event loop, so a write reflects the job as it was when asked for.
+        if job.status in (
+            DownloadStatus.COMPLETED,
+            DownloadStatus.CANCELLED,
+            DownloadStatus.NOT_STARTED,
+        ):
+            return job.model_id, None
+        return job.model_id, DownloadRow(
+            job.model_id, job.status.value, job.priority.value, job.order, job.max_retries
         )
 
-    def persist_all(self) -> None:
-        """Write every job (after a reorder; blocking)."""
-        for job in self._jobs.values():
-            self.persist(job)
+    async def _write(self, rows: list[tuple[str, DownloadRow | None]]) -> None:
+        if self._db is None:
+            return
+        db = self._db
+
+        def write() -> None:
+            for model_id, row in rows:
+                if row is None:
+                    db.delete_download(model_id)
+                else:
+                    db.save_download(row)
+
+        async with self._write_lock:  # writes land in the order they were asked for
+            await run_to_completion(write)
 
     def load(self) -> list[DownloadRow]:
         """Stored queue entries, in order (blocking)."""
