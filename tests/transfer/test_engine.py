@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import itertools
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from modelward.devhub import DevHub, Fault, FaultPlan, RequestRecord
@@ -14,6 +15,8 @@ from modelward.status import ModelAvailabilityStatus, model_status
 from modelward.store import RepoLayout
 from modelward.store.records import load_block_table, load_partial
 from modelward.transfer import DownloadStatus, Priority
+from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
+from modelward.transfer.ranges import RangeSet
 from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, sha256_of
 
 MIB = 1024 * 1024
@@ -288,3 +291,35 @@ async def test_reprioritising_a_model_never_started_does_not_start_it_later(
         await again.restore()
         assert not again.downloader.is_running(TI2V)
         assert not again.downloader.is_running("t2v-a14b")
+
+
+async def test_remembered_ranges_of_a_replaced_partial_file_are_not_trusted(
+    hub: DevHub, runtime: Runtime
+) -> None:
+    # Between two attempts another writer replaced the partial file with one of the same
+    # size: what this process remembers writing is no longer in it.
+    spec = runtime.catalog.get(TI2V)
+    source = runtime.downloader.source(TI2V)
+    target = await source.resolve(spec)
+    file = max((f for f in target.files if f.is_lfs), key=lambda f: f.size_bytes)
+    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+
+    async def no_throttle(n: int) -> None:
+        return None
+
+    ctx = FetchContext(
+        source=source,
+        layout=layout,
+        on_progress=lambda done, new: None,
+        slot=nullcontext,
+        throttle=no_throttle,
+        segment_bytes=256 * 1024,
+    )
+    layout.blobs_dir.mkdir(parents=True)
+    partial = layout.incomplete_path(file.blob_name)
+    partial.write_bytes(b"\0" * file.size_bytes)
+    stale = AttemptMemory(RangeSet([(0, file.size_bytes)]), (0, 0))
+    partial.unlink()
+    partial.write_bytes(b"\0" * file.size_bytes)  # same size, another file
+    await fetch_blob(target, file, ctx, stale)
+    assert sha256_of(layout.blob_path(file.blob_name)) == file.sha256

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from modelward.errors import (
@@ -87,6 +88,8 @@ class AttemptMemory:
     """
 
     present: RangeSet | None = None
+    file_id: tuple[int, int] | None = None
+    """(device, inode) of the partial file those ranges are in; another file means none."""
 
 
 async def fetch_blob(
@@ -94,7 +97,9 @@ async def fetch_blob(
 ) -> None:
     """Fetch ``file`` into its verified blob (resuming from ``memory`` or the durable record)."""
     memory = memory or AttemptMemory()
-    present = await run_to_completion(_prepare_partial, ctx.layout, target, file, memory.present)
+    present, memory.file_id = await run_to_completion(
+        _prepare_partial, ctx.layout, target, file, memory
+    )
     memory.present = present
     if present.total:
         logger.info("resuming %s with %d of %d bytes", file.path, present.total, file.size_bytes)
@@ -383,14 +388,20 @@ class _PrefixHasher:
 
 
 def _prepare_partial(
-    layout: RepoLayout, target: Target, file: RemoteFile, present: RangeSet | None
-) -> RangeSet:
-    """Make the partial file exist at full size and return the ranges it holds (blocking)."""
+    layout: RepoLayout, target: Target, file: RemoteFile, memory: AttemptMemory
+) -> tuple[RangeSet, tuple[int, int]]:
+    """Make the partial file exist at full size; return the ranges it holds and its
+    identity (blocking)."""
     layout.blobs_dir.mkdir(parents=True, exist_ok=True)
     path = layout.incomplete_path(file.blob_name)
     intact = path.is_file() and path.stat().st_size == file.size_bytes
-    if present is not None and not intact:
-        present = None  # the file went away (a cancel) since the last attempt
+    present = memory.present
+    if present is not None and not (intact and _file_id(path) == memory.file_id):
+        present = None  # the file went away or was replaced (a cancel, another writer)
+    elif present is not None:
+        # Remembered ranges may not be on disk yet; they must be before the record says so.
+        with path.open("r+b") as fh:
+            os.fdatasync(fh.fileno())
     if present is None:
         record = load_partial(layout, file.blob_name)
         usable = record is not None and record.size_bytes == file.size_bytes and intact
@@ -408,7 +419,12 @@ def _prepare_partial(
             file.blob_name, file.size_bytes, target.commit, file.path, done=tuple(present)
         ),
     )
-    return present
+    return present, _file_id(path)
+
+
+def _file_id(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
 
 
 def _promote(layout: RepoLayout, file: RemoteFile, block_hashes: list[str]) -> None:

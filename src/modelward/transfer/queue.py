@@ -105,7 +105,11 @@ class DownloadQueue:
     def put(self, job: Job) -> Job:
         """Add or replace a job, at the end of the line unless it had a place."""
         previous = self._jobs.get(job.model_id)
-        job.order = previous.order if previous else self._next_order()
+        keeps_place = previous is not None and previous.status not in (
+            DownloadStatus.COMPLETED,
+            DownloadStatus.CANCELLED,
+        )
+        job.order = previous.order if previous and keeps_place else self._next_order()
         self._jobs[job.model_id] = job
         return job
 
