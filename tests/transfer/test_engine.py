@@ -9,6 +9,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from modelward.catalog import load_catalog
 from modelward.devhub import DevHub, Fault, FaultPlan, RequestRecord
 from modelward.runtime import Runtime
 from modelward.status import ModelAvailabilityStatus, model_status
@@ -323,3 +324,33 @@ async def test_remembered_ranges_of_a_replaced_partial_file_are_not_trusted(
     partial.write_bytes(b"\0" * file.size_bytes)  # same size, another file
     await fetch_blob(target, file, ctx, stale)
     assert sha256_of(layout.blob_path(file.blob_name)) == file.sha256
+
+
+async def test_a_waiting_high_priority_model_lends_its_rank_to_a_shared_blob(
+    tmp_path: Path, hub: DevHub
+) -> None:
+    # Two catalog entries on one repo share blobs. The low-priority full model holds the
+    # text encoder's blob lock; the high-priority encoder-only entry waits for it and must
+    # not wait behind a normal-priority model too.
+    extra = tmp_path / "enc.toml"
+    extra.write_text(
+        f'[models.ti2v-encoder]\nrepo = "{TI2V_REPO}"\nrevision = "main"\n'
+        'include = ["text_encoder/*"]\n'
+    )
+    catalog = load_catalog([extra], env={})
+    settings = make_settings(tmp_path, hub.url, connections=1)
+    hub.set_faults(FaultPlan([Fault.rate(3_000_000)]))
+    finished: dict[str, float] = {}
+    async with Runtime(settings, catalog) as runtime:
+        downloader = runtime.downloader
+
+        async def done(model_id: str) -> None:
+            assert (await downloader.wait_for_completion(model_id)).success
+            finished[model_id] = time.monotonic()
+
+        await downloader.start_download(TI2V, priority=Priority.LOW)
+        await _wait_for_bytes(runtime, TI2V, 100_000)
+        await downloader.start_download("t2v-a14b", priority=Priority.NORMAL)
+        await downloader.start_download("ti2v-encoder", priority=Priority.HIGH)
+        await asyncio.gather(done(TI2V), done("t2v-a14b"), done("ti2v-encoder"))
+    assert finished["ti2v-encoder"] < finished["t2v-a14b"]

@@ -84,6 +84,8 @@ class EnhancedModelDownloader:
         self._segment_bytes = segment_bytes
         self.queue = DownloadQueue(db)
         self._blob_locks: dict[str, asyncio.Lock] = {}
+        self._blob_waiters: dict[str, dict[str, Job]] = {}
+        """Jobs waiting for each blob lock; the holder's segments borrow their best rank."""
 
     def source(self, model_id: str) -> Source:
         """The source that serves ``model_id``."""
@@ -431,18 +433,19 @@ class EnhancedModelDownloader:
             )
 
         memory = AttemptMemory()
+        lock_key = str(layout.lock_path(file.blob_name))
         ctx = FetchContext(
             source=source,
             layout=layout,
             on_progress=on_progress,
-            slot=lambda: self.slots.slot(job.rank),
+            slot=lambda: self.slots.slot(lambda: self._blob_rank(lock_key, job)),
             throttle=lambda n: self.throttle.acquire(job.model_id, n),
             segment_bytes=self._segment_bytes,
             connections=self._connections_per_file,
         )
 
         async def attempt() -> None:
-            async with self._blob_lock(layout, file):
+            async with self._blob_lock(layout, file, job):
                 if not await asyncio.to_thread(VerifiedRecord(layout).is_verified, file.blob_name):
                     try:
                         await fetch_blob(target, file, ctx, memory)
@@ -462,12 +465,32 @@ class EnhancedModelDownloader:
         )
         self._emit(EventType.FILE_VERIFIED, job.model_id, path=file.path, fetched=True)
 
+    def _blob_rank(self, key: str, job: Job) -> tuple[int, int]:
+        """The rank a blob's segments get: its own job's, or a waiting job's if better.
+
+        Without this a high-priority model waiting for a blob that a low-priority model of
+        the same repo is writing would wait behind everything ranked between them.
+        """
+        waiting = self._blob_waiters.get(key, {})
+        return min([job.rank(), *(w.rank() for w in waiting.values())])
+
     @contextlib.asynccontextmanager
-    async def _blob_lock(self, layout: RepoLayout, file: RemoteFile) -> AsyncIterator[None]:
+    async def _blob_lock(
+        self, layout: RepoLayout, file: RemoteFile, job: Job
+    ) -> AsyncIterator[None]:
         # One writer per blob: an asyncio lock inside this process (models share blobs),
         # and huggingface_hub's lock file across processes.
         key = str(layout.lock_path(file.blob_name))
-        async with self._blob_locks.setdefault(key, asyncio.Lock()):
+        local = self._blob_locks.setdefault(key, asyncio.Lock())
+        waiters = self._blob_waiters.setdefault(key, {})
+        waiters[job.model_id] = job
+        self.slots.reorder()
+        try:
+            await local.acquire()
+        finally:
+            waiters.pop(job.model_id, None)
+            self.slots.reorder()
+        try:
             lock = await asyncio.to_thread(blob_file_lock, layout, file.blob_name)
             while True:
                 try:
@@ -480,6 +503,8 @@ class EnhancedModelDownloader:
                 yield
             finally:
                 lock.release()
+        finally:
+            local.release()
 
     def _retry_listener(self, job: Job, path: str | None = None) -> RetryListener:
         def on_retry(error: ModelwardError, failures: int, delay_s: float) -> None:
