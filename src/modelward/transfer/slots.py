@@ -30,11 +30,6 @@ class ConnectionSlots:
         """The connection limit."""
         return self._limit
 
-    def set_limit(self, limit: int) -> None:
-        """Change the limit; extra waiters start at once, excess holders finish first."""
-        self._limit = max(1, limit)
-        self._wake()
-
     @asynccontextmanager
     async def slot(self, rank: RankFn) -> AsyncIterator[None]:
         """Hold one connection slot for the duration of the block."""

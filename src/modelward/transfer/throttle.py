@@ -70,11 +70,6 @@ class Throttle:
         """Cap one model (0 removes its cap)."""
         self._models.setdefault(model_id, TokenBucket()).set_rate(rate_bytes_per_s)
 
-    def model_rate(self, model_id: str) -> float:
-        """One model's cap (0 = none)."""
-        bucket = self._models.get(model_id)
-        return bucket.rate_bytes_per_s if bucket else 0.0
-
     async def acquire(self, model_id: str, n: int) -> None:
         """Wait until ``n`` bytes of ``model_id`` may pass both caps."""
         bucket = self._models.get(model_id)
