@@ -116,12 +116,12 @@ async def test_disk_filling_up_mid_download_stops_cleanly(tmp_path: Path, hub: D
     total = hub.manifest(TI2V_REPO).total_size
     with _small_disk(tmp_path / "disk", str(total + 2_000_000)) as disk:
         settings = make_settings(tmp_path, hub.url, cache_dir=disk / "cache")
-        hub.set_faults(FaultPlan([Fault.rate(1_000_000)]))
+        hub.set_faults(FaultPlan([Fault.rate(300_000)]))
         async with Runtime(settings) as runtime:
             await runtime.downloader.start_download(TI2V)
             await asyncio.sleep(0.5)
             filler = disk / "filler"
-            with filler.open("wb") as fh, contextlib.suppress(OSError):
+            with contextlib.suppress(OSError), filler.open("wb", buffering=0) as fh:
                 while True:
                     fh.write(b"\0" * 65536)
                     fh.flush()
