@@ -17,9 +17,9 @@ from modelward.errors import ModelwardError, StoreError
 from modelward.sources import Target
 from modelward.store import FileState, LocalModel
 from modelward.transfer import DownloadProgress, DownloadStatus, EnhancedModelDownloader
+from modelward.transfer.progress import MB
 
 logger = logging.getLogger(__name__)
-MB = 1024 * 1024
 
 
 class ModelAvailabilityStatus(StrEnum):

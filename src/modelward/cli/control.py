@@ -16,9 +16,10 @@ from rich.table import Table
 from modelward.cli.client import ServiceClient, ServiceRequestError
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, err_console, fail
-from modelward.cli.rates import MIB, format_rate, parse_rate
+from modelward.cli.rates import format_rate, parse_rate
 from modelward.errors import ModelwardError
 from modelward.transfer import Priority
+from modelward.transfer.progress import MB as MIB
 
 T = TypeVar("T")
 

@@ -9,8 +9,7 @@ from rich.console import Console
 from modelward.cli.progress import PullProgress
 from modelward.runtime import Runtime
 from modelward.transfer import DownloadResult
-
-MIB = 1024 * 1024
+from modelward.transfer.progress import MB as MIB
 
 
 async def pull_with_bars(

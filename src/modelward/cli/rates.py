@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from modelward.errors import ConfigError
-
-MIB = 1024 * 1024
+from modelward.transfer.progress import MB as MIB
 
 _UNITS: dict[str, int] = {
     "": 1,

@@ -15,11 +15,6 @@ class ContentHasher:
 
     def __init__(self, file: RemoteFile) -> None:
         self._file = file
-        self.reset()
-
-    def reset(self) -> None:
-        """Start over, as if no byte had been fed."""
-        file = self._file
         self._hash: hashlib._Hash
         if file.sha256 is not None:
             self._hash = hashlib.sha256()
