@@ -12,7 +12,7 @@ from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
 from modelward.settings import Settings
-from modelward.sources import build_client
+from modelward.sources import build_clients
 from modelward.store import ModelManager
 from modelward.transfer import EnhancedModelDownloader, RetryPolicy
 
@@ -26,12 +26,12 @@ class Runtime:
         self.bus = EventBus()
         self.db = Database(settings.effective_database_url)
         self.manager = ModelManager(self.catalog, settings.cache_dir, settings.home)
-        self.client = build_client(
+        self.clients = build_clients(
             connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s
         )
         self.downloader = EnhancedModelDownloader(
             self.manager,
-            self.client,
+            self.clients,
             endpoint=settings.endpoint,
             hf_token=settings.hf_token,
             policy=RetryPolicy(
@@ -65,5 +65,5 @@ class Runtime:
     async def aclose(self) -> None:
         """Stop running downloads (their partial data and queue entries stay) and close."""
         await self.downloader.aclose()
-        await self.client.aclose()
+        await self.clients.aclose()
         self.db.close()

@@ -19,7 +19,7 @@ from modelward.errors import (
     RemoteNotFoundError,
     SourceUnavailableError,
 )
-from modelward.sources import HubSource
+from modelward.sources import HttpClients, HubSource
 
 SHA = "c" * 64
 COMMIT = "d" * 40
@@ -29,8 +29,11 @@ def _source(payload: Any, status: int = 200, headers: dict[str, str] | None = No
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, json=payload, headers=headers or {})
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return HubSource(client, "https://hub.example")
+    transport = httpx.MockTransport(handler)
+    clients = HttpClients(
+        metadata=httpx.AsyncClient(transport=transport), bodies=httpx.Client(transport=transport)
+    )
+    return HubSource(clients, "https://hub.example")
 
 
 def _siblings(*names: str, size: int = 10) -> list[dict[str, Any]]:

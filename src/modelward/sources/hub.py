@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
-
-import httpx
 
 from modelward.catalog import ModelSpec
 from modelward.errors import HostileMetadataError, ProtocolViolationError
@@ -19,7 +17,7 @@ from modelward.sources.files import (
     validate_repo_path,
     validate_size,
 )
-from modelward.sources.http import ByteStream, get_json, open_range
+from modelward.sources.http import ByteStream, HttpClients, get_json, open_range
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +25,8 @@ logger = logging.getLogger(__name__)
 class HubSource:
     """Reads repositories from a Hub endpoint (huggingface.co, a mirror or the local hub)."""
 
-    def __init__(self, client: httpx.AsyncClient, endpoint: str, token: str | None = None) -> None:
-        self._client = client
+    def __init__(self, clients: HttpClients, endpoint: str, token: str | None = None) -> None:
+        self._clients = clients
         self.endpoint = endpoint.rstrip("/")
         self._token = token
 
@@ -42,7 +40,7 @@ class HubSource:
             f"{quote(spec.revision, safe='')}?blobs=true"
         )
         what = f"metadata of {spec.repo}@{spec.revision}"
-        payload = await get_json(self._client, url, self._headers(), what)
+        payload = await get_json(self._clients.metadata, url, self._headers(), what)
         if not isinstance(payload, dict):
             raise ProtocolViolationError(f"{what}: expected a JSON object")
         commit = validate_commit(payload.get("sha"))
@@ -66,14 +64,15 @@ class HubSource:
         """The ``resolve`` URL of ``file`` pinned to the target's commit."""
         return f"{self.endpoint}/{target.repo_id}/resolve/{target.commit}/{quote(file.path)}"
 
-    @asynccontextmanager
-    async def open_file(
+    @contextmanager
+    def open_file(
         self, target: Target, file: RemoteFile, *, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[ByteStream]:
-        """Open ``file``'s bytes from offset ``start``, checking the commit and etag served."""
+    ) -> Iterator[ByteStream]:
+        """Open ``file``'s bytes from offset ``start``, checking the commit and etag served
+        (blocking)."""
         what = f"{target.repo_id}/{file.path}"
-        async with open_range(
-            self._client,
+        with open_range(
+            self._clients.bodies,
             self.file_url(target, file),
             headers=self._headers(),
             start=start,

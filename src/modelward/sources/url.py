@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from modelward.catalog import ModelSpec
 from modelward.errors import ProtocolViolationError
 from modelward.sources.files import RemoteFile, Target, check_unique_paths, validate_repo_path
-from modelward.sources.http import ByteStream, open_range
+from modelward.sources.http import ByteStream, HttpClients, open_range
 
 
 class UrlSource:
     """Serves catalog entries whose files are listed with a URL, size and sha256."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    def __init__(self, clients: HttpClients) -> None:
+        self._clients = clients
 
     async def resolve(self, spec: ModelSpec) -> Target:
         """Build the target from the pinned files alone; no network needed."""
@@ -39,15 +37,15 @@ class UrlSource:
             files=files,
         )
 
-    @asynccontextmanager
-    async def open_file(
+    @contextmanager
+    def open_file(
         self, target: Target, file: RemoteFile, *, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[ByteStream]:
-        """Open the pinned URL from byte ``start``."""
+    ) -> Iterator[ByteStream]:
+        """Open the pinned URL from byte ``start`` (blocking)."""
         if file.url is None:
             raise ProtocolViolationError(f"{file.path}: no URL pinned in the catalog")
-        async with open_range(
-            self._client,
+        with open_range(
+            self._clients.bodies,
             file.url,
             headers={},
             start=start,

@@ -8,6 +8,8 @@ from pathlib import Path
 from modelward.sources.files import RemoteFile
 
 READ_CHUNK_BYTES = 8 * 1024 * 1024
+BLOCK_BYTES = 16 * 1024 * 1024
+"""Block size of the block tables recorded for every verified blob (for block repair)."""
 
 
 class ContentHasher:
@@ -38,6 +40,32 @@ class ContentHasher:
         return (
             self.bytes_hashed == self._file.size_bytes and self.hexdigest() == self._file.blob_name
         )
+
+
+class BlockHasher:
+    """sha256 of each ``BLOCK_BYTES`` block of a file fed in order, for its block table."""
+
+    def __init__(self) -> None:
+        self._block = hashlib.sha256()
+        self._fill = 0
+        self._hashes: list[str] = []
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Feed the next bytes of the file."""
+        view = memoryview(data)
+        while view:
+            take = min(len(view), BLOCK_BYTES - self._fill)
+            self._block.update(view[:take])
+            self._fill += take
+            view = view[take:]
+            if self._fill == BLOCK_BYTES:
+                self._hashes.append(self._block.hexdigest())
+                self._block = hashlib.sha256()
+                self._fill = 0
+
+    def hexdigests(self) -> list[str]:
+        """One sha256 per block, the last block possibly short (call after the last byte)."""
+        return [*self._hashes, self._block.hexdigest()] if self._fill else list(self._hashes)
 
 
 def hash_prefix(path: Path, hasher: ContentHasher, length: int) -> None:

@@ -7,6 +7,7 @@ and a lost record only costs a re-check.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -22,14 +23,16 @@ from modelward.store.layout import RepoLayout
 _write_lock = threading.Lock()
 
 
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write ``data`` as JSON to ``path`` via a temporary file, fsync and rename."""
+def write_json_atomic(path: Path, data: object, *, durable: bool = True) -> None:
+    """Write ``data`` as JSON to ``path`` via a temporary file, fsync (when ``durable``)
+    and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=1, sort_keys=True)
         fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -145,19 +148,46 @@ class VerifiedRecord:
 
 @dataclass(frozen=True, slots=True)
 class PartialRecord:
-    """What is known about a blob's ``.incomplete`` file, to resume it safely."""
+    """What is known about a blob's ``.incomplete`` file, to resume it safely.
+
+    Two kinds of ranges: ``done`` was fsynced and survives anything; ``written`` is in the
+    page cache, which survives a killed process but not a power cut. ``written`` is trusted
+    only while the machine has not restarted since (same ``boot_id``), so a process kill
+    loses nothing, and the costly fsync is needed only once per segment.
+    """
 
     blob_name: str
     size_bytes: int
     commit: str
     path: str
     done: tuple[tuple[int, int], ...] = ()
-    """Byte ranges ``[start, end)`` fsynced to the partial file; only these survive a crash."""
+    """Byte ranges ``[start, end)`` fsynced to the partial file."""
+    written: tuple[tuple[int, int], ...] = ()
+    """Byte ranges written (not necessarily fsynced) when the record was saved."""
+    boot_id: str | None = None
+    """The machine's boot when ``written`` was recorded."""
+
+    def trusted_ranges(self) -> tuple[tuple[int, int], ...]:
+        """The ranges whose bytes are sure to be in the file now."""
+        boot = current_boot_id()
+        if self.written and boot is not None and boot == self.boot_id:
+            return self.written
+        return self.done
 
 
-def save_partial(layout: RepoLayout, record: PartialRecord) -> None:
-    """Persist the resume record of a blob before its first byte is written."""
-    write_json_atomic(layout.partial_record_path(record.blob_name), asdict(record))
+@functools.cache
+def current_boot_id() -> str | None:
+    """An id that changes whenever the machine restarts (Linux), else None."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def save_partial(layout: RepoLayout, record: PartialRecord, *, durable: bool = True) -> None:
+    """Persist the resume record of a blob (``durable``: fsynced before it replaces the
+    old one)."""
+    write_json_atomic(layout.partial_record_path(record.blob_name), asdict(record), durable=durable)
 
 
 def load_partial(layout: RepoLayout, blob_name: str) -> PartialRecord | None:
@@ -166,10 +196,17 @@ def load_partial(layout: RepoLayout, blob_name: str) -> PartialRecord | None:
     if not isinstance(data, dict):
         return None
     try:
-        done = tuple((int(s), int(e)) for s, e in data.pop("done", ()))
-        return PartialRecord(**data, done=done)
+        done = _ranges(data.pop("done", []))
+        written = _ranges(data.pop("written", []))
+        return PartialRecord(**data, done=done, written=written)
     except (TypeError, ValueError):
         return None
+
+
+def _ranges(raw: object) -> tuple[tuple[int, int], ...]:
+    if not isinstance(raw, list):
+        raise TypeError("ranges must be a list")
+    return tuple((int(s), int(e)) for s, e in raw)
 
 
 def save_block_table(

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import filelock
-import httpx
 
 from modelward.db import Database
 from modelward.errors import (
@@ -27,7 +26,7 @@ from modelward.errors import (
     first_error,
 )
 from modelward.events import Event, EventBus, EventType
-from modelward.sources import RemoteFile, Source, Target, source_for
+from modelward.sources import HttpClients, RemoteFile, Source, Target, source_for
 from modelward.store.layout import RepoLayout
 from modelward.store.locks import blob_file_lock
 from modelward.store.manager import FileState, LocalFile, ModelManager
@@ -58,7 +57,7 @@ class EnhancedModelDownloader:
     def __init__(
         self,
         manager: ModelManager,
-        client: httpx.AsyncClient,
+        clients: HttpClients,
         *,
         endpoint: str,
         hf_token: str | None = None,
@@ -74,7 +73,7 @@ class EnhancedModelDownloader:
         self.bus = bus or EventBus()
         self.progress = ProgressTracker()
         self.bus.subscribe(self.progress)
-        self._client = client
+        self._clients = clients
         self._endpoint = endpoint
         self._hf_token = hf_token
         self._policy = policy or RetryPolicy()
@@ -94,7 +93,7 @@ class EnhancedModelDownloader:
         # endpoint must not be a way to collect it.
         same_endpoint = spec.endpoint is None or spec.endpoint.rstrip("/") == self._endpoint
         token = self._hf_token if same_endpoint else None
-        return source_for(spec, self._client, endpoint=self._endpoint, token=token)
+        return source_for(spec, self._clients, endpoint=self._endpoint, token=token)
 
     async def download_with_retry(self, model_id: str, max_retries: int = 3) -> DownloadResult:
         """Download ``model_id`` until it is complete and verified, or fails for good."""
@@ -439,7 +438,7 @@ class EnhancedModelDownloader:
             layout=layout,
             on_progress=on_progress,
             slot=lambda: self.slots.slot(lambda: self._blob_rank(lock_key, job)),
-            throttle=lambda n: self.throttle.acquire(job.model_id, n),
+            throttle=self.throttle.for_model(job.model_id),
             segment_bytes=self._segment_bytes,
             connections=self._connections_per_file,
         )

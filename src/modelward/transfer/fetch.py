@@ -4,12 +4,15 @@ This is the seed's base ModelDownloader: it moves one file and knows no policy. 
 scheduling and priorities live in :mod:`modelward.transfer.downloader`.
 
 A file is split into segments fetched over several connections at once and written at
-their offsets into ``blobs/{blob}.modelward.incomplete``. When a segment completes, the file
-is fsynced and the ranges on disk are recorded, so a crash (even ``kill -9`` or a power cut)
-loses at most the segments in flight. The sha256 (or git blob id) is computed as the
-contiguous prefix grows, reading back from the page cache, so verification overlaps the
-transfer; the same pass records a sha256 per 16 MiB block for later repair. Nothing is
-promoted before the whole-file checksum matches.
+their offsets into ``blobs/{blob}.modelward.incomplete``. Each connection runs in a thread
+of its own that receives into a large buffer and writes it with ``pwrite``, so the bytes
+never pass through the event loop; the loop only schedules, and hears of progress. When a
+segment completes (and every 8 MiB within one), the file is fsynced and the ranges on disk
+are recorded, so a crash (even ``kill -9`` or a power cut) loses at most the segments in
+flight. The sha256 (or git blob id) is computed as the contiguous prefix grows, reading
+back from the page cache, so verification overlaps the transfer; a second thread hashes
+each 16 MiB block of the same bytes for later repair. Nothing is promoted before the
+whole-file checksum matches.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import hashlib
 import logging
 import os
 import threading
+import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +35,17 @@ from modelward.errors import (
     IncompleteTransferError,
     InsufficientSpaceError,
     IntegrityError,
+    ModelwardError,
     ProtocolViolationError,
     first_error,
 )
 from modelward.sources import RemoteFile, Source, Target
-from modelward.store.hashing import ContentHasher
+from modelward.sources.body import BodyReader
+from modelward.store.hashing import BLOCK_BYTES, BlockHasher, ContentHasher
 from modelward.store.layout import RepoLayout
 from modelward.store.records import (
     PartialRecord,
+    current_boot_id,
     load_partial,
     save_block_table,
     save_partial,
@@ -47,17 +53,23 @@ from modelward.store.records import (
 from modelward.store.space import free_bytes
 from modelward.store.writer import promote_blob, remove_partial
 from modelward.transfer.ranges import RangeSet, Segment, plan_segments
-from modelward.transfer.threads import run_to_completion
+from modelward.transfer.threads import run_to_completion, start_thread
+from modelward.transfer.throttle import ModelThrottle
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BLOCK_BYTES = 16 * 1024 * 1024
-WRITE_BATCH_BYTES = 1024 * 1024
+# Large buffers: a write per 4 MiB, and socket reads as large as the kernel has data for.
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+# Under a cap, draws from the bucket stay small so the rate stays smooth.
+CAPPED_READ_BYTES = 256 * 1024
+# On slow links, write (and report) what arrived at least this often.
+FLUSH_INTERVAL_S = 0.25
 HASH_READ_BYTES = 8 * 1024 * 1024
-MAX_IOVECS = 512  # well under every system's IOV_MAX
-# Also checkpoint inside long segments, so a crash loses at most this much per connection
-# and not whole segments; an fdatasync per 8 MiB costs little next to writing them.
+# Also record progress inside segments, so a killed process loses at most this much per
+# connection. These records skip the fsync (which at GB/s would cost more than the
+# writes); each segment's end is fsynced, so a power cut loses at most the segments in
+# flight.
 CHECKPOINT_BYTES = 8 * 1024 * 1024
 
 ProgressCallback = Callable[[int, int], None]
@@ -73,8 +85,8 @@ class FetchContext:
     on_progress: ProgressCallback
     slot: Callable[[], AbstractAsyncContextManager[None]]
     """A global connection slot, held for one segment."""
-    throttle: Callable[[int], Awaitable[None]]
-    """Waits until this many more bytes may be received (bandwidth caps)."""
+    throttle: ModelThrottle | None
+    """The bandwidth caps received bytes draw from (None: never capped)."""
     segment_bytes: int = 32 * 1024 * 1024
     connections: int = 4
 
@@ -159,74 +171,197 @@ async def _fetch_segment(
     hasher: _PrefixHasher,
     segment: Segment,
 ) -> None:
-    whole_file = segment.start == 0 and segment.end == file.size_bytes
-    end = None if whole_file else segment.end
-    async with ctx.source.open_file(target, file, start=segment.start, end=end) as stream:
-        if stream.start != segment.start:
-            raise ProtocolViolationError(
-                f"{target.repo_id}/{file.path}: the server ignores byte ranges",
-                hint="Use an endpoint that supports Range requests (every Hub mirror does).",
-            )
-        writer = _SegmentWriter(partial, segment, ctx, hasher)
-        try:
-            async for chunk in stream.chunks():
-                await ctx.throttle(len(chunk))
-                await writer.add(chunk)
-        finally:
-            # Whatever arrived before a failure is in the right place: keep it.
-            await writer.flush()
-    if writer.offset < segment.end:
-        raise IncompleteTransferError(
-            f"{target.repo_id}/{file.path}: the body ended at byte {writer.offset}, "
-            f"expected {segment.end}"
-        )
-    await run_to_completion(partial.checkpoint)
+    loop = asyncio.get_running_loop()
+
+    def written(size: int) -> None:
+        ctx.on_progress(partial.present.total, size)
+        hasher.wake()
+
+    def notify(size: int) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed under an abandoned thread
+            loop.call_soon_threadsafe(written, size)
+
+    stop = _SegmentStop()
+    receiver = _SegmentReceiver(target, file, ctx, partial, segment, stop, notify)
+    future = start_thread(receiver.run, name=f"segment {file.path}@{segment.start}")
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if stop.request():
+            # It writes: the blob's lock must not be released before it has stopped.
+            while not future.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([future])
+        else:
+            # Still waiting for the server: it writes nothing once it sees the stop.
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        raise
 
 
-class _SegmentWriter:
-    """Batches a segment's bytes and writes them at their offset in a worker thread."""
+class _BufferPool:
+    """Receive buffers handed from one segment to the next.
+
+    Fresh multi-MiB buffers per segment would cost page faults on every byte and, once
+    glibc serves them from per-thread arenas, memory that is never given back.
+    """
+
+    def __init__(self, size: int, keep: int) -> None:
+        self._size = size
+        self._keep = keep
+        self._spare: list[bytearray] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> memoryview:
+        """A buffer of ``size`` bytes (contents undefined)."""
+        with self._lock:
+            if self._spare:
+                return memoryview(self._spare.pop())
+        return memoryview(bytearray(self._size))
+
+    def give_back(self, buffer: object) -> None:
+        """Return a buffer from :meth:`take` for reuse."""
+        if isinstance(buffer, bytearray) and len(buffer) == self._size:
+            with self._lock:
+                if len(self._spare) < self._keep:
+                    self._spare.append(buffer)
+
+
+_RECEIVE_BUFFERS = _BufferPool(RECEIVE_BUFFER_BYTES, keep=16)
+
+
+class _SegmentStop:
+    """Lets the event loop stop a segment's thread: at once while it waits for the server's
+    answer, and after its current write once it has started writing."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._body: BodyReader | None = None
+
+    def enter_body(self, body: BodyReader) -> bool:
+        """Called by the thread before its first write; False when it must not write."""
+        with self._lock:
+            if self.event.is_set():
+                return False
+            self._body = body
+            return True
+
+    def request(self) -> bool:
+        """Ask the thread to stop; True when it may be writing (so it must be waited for)."""
+        with self._lock:
+            self.event.set()
+            body = self._body
+        if body is not None:
+            body.abort()  # a read blocked on a silent server returns now
+        return body is not None
+
+
+class _SegmentReceiver:
+    """Receives one segment in its own thread and writes it at its offset."""
 
     def __init__(
-        self, partial: _PartialFile, segment: Segment, ctx: FetchContext, hasher: _PrefixHasher
+        self,
+        target: Target,
+        file: RemoteFile,
+        ctx: FetchContext,
+        partial: _PartialFile,
+        segment: Segment,
+        stop: _SegmentStop,
+        notify: Callable[[int], None],
     ) -> None:
+        self._target = target
+        self._file = file
+        self._ctx = ctx
         self._partial = partial
         self._segment = segment
-        self._ctx = ctx
-        self._hasher = hasher
-        self._chunks: list[bytes] = []
-        self._buffered = 0
+        self._stop = stop
+        self._notify = notify
+        self._buffer = memoryview(bytearray(0))
+        self._fill = 0
         self.offset = segment.start
         """The next byte of the file this segment will write."""
 
-    async def add(self, chunk: bytes) -> None:
-        """Take the next received bytes."""
-        if self.offset + self._buffered + len(chunk) > self._segment.end:
-            raise ProtocolViolationError(
-                f"{self._partial.file.path}: the server sent more bytes than asked for"
-            )
-        self._chunks.append(chunk)
-        self._buffered += len(chunk)
-        if self._buffered >= WRITE_BATCH_BYTES:
-            await self.flush()
-
-    async def flush(self) -> None:
-        """Write what is buffered."""
-        if not self._chunks:
+    def run(self) -> None:
+        """Fetch the segment (blocking); returns early, keeping what arrived, when stopped."""
+        segment, file = self._segment, self._file
+        whole_file = segment.start == 0 and segment.end == file.size_bytes
+        end = None if whole_file else segment.end
+        with self._ctx.source.open_file(self._target, file, start=segment.start, end=end) as stream:
+            if stream.start != segment.start:
+                raise ProtocolViolationError(
+                    f"{self._target.repo_id}/{file.path}: the server ignores byte ranges",
+                    hint="Use an endpoint that supports Range requests (every Hub mirror does).",
+                )
+            if not self._stop.enter_body(stream.body):
+                return
+            self._receive(stream.body)
+        if self._stop.event.is_set():
             return
-        # Handed over as received: pwritev writes the list without joining it first.
-        chunks, size = self._chunks, self._buffered
-        self._chunks, self._buffered = [], 0
-        start = self.offset
+        if self.offset < segment.end:
+            raise IncompleteTransferError(
+                f"{self._target.repo_id}/{file.path}: the body ended at byte {self.offset}, "
+                f"expected {segment.end}"
+            )
+        self._partial.checkpoint(durable=True)
+
+    def _receive(self, body: BodyReader) -> None:
+        self._buffer = _RECEIVE_BUFFERS.take()[: self._segment.size]
         try:
-            await run_to_completion(self._partial.write_at, start, chunks, size)
+            self._receive_into_buffer(body)
         finally:
-            # Even when paused mid-write: write_at counted the bytes if they were written.
-            written_to = min(self._partial.present_end_from(start), self._segment.end)
-            self.offset = max(self.offset, written_to)
-        self._ctx.on_progress(self._partial.present.total, size)
-        self._hasher.wake()
+            self._flush()
+            _RECEIVE_BUFFERS.give_back(self._buffer.obj)
+            self._buffer = memoryview(bytearray(0))
+
+    def _receive_into_buffer(self, body: BodyReader) -> None:
+        stopped, throttle = self._stop.event, self._ctx.throttle
+        flushed_at = time.monotonic()
+        while not stopped.is_set():
+            room = min(len(self._buffer) - self._fill, self._segment.end - self._next_byte)
+            if room == 0:
+                break
+            if throttle is not None and throttle.is_limited():
+                room = min(room, CAPPED_READ_BYTES)
+            try:
+                n = body.readinto(self._buffer[self._fill : self._fill + room])
+            except ModelwardError:
+                if stopped.is_set():
+                    return  # the stop dropped the connection
+                raise
+            if n == 0:
+                return
+            self._fill += n
+            if throttle is not None and not throttle.acquire(n, stopped):
+                return
+            now = time.monotonic()
+            if self._fill == len(self._buffer) or now - flushed_at >= FLUSH_INTERVAL_S:
+                self._flush()
+                flushed_at = now
+        if not stopped.is_set() and self._sent_more(body):
+            raise ProtocolViolationError(
+                f"{self._file.path}: the server sent more bytes than asked for"
+            )
+
+    @property
+    def _next_byte(self) -> int:
+        return self.offset + self._fill
+
+    @staticmethod
+    def _sent_more(body: BodyReader) -> bool:
+        if body.remaining is not None:
+            return body.remaining > 0
+        return body.readinto(memoryview(bytearray(1))) > 0
+
+    def _flush(self) -> None:
+        # Whatever arrived before a failure or a stop is in the right place: keep it.
+        if not self._fill:
+            return
+        data, self._fill = self._buffer[: self._fill], 0
+        self._partial.write_at(self.offset, data)
+        self.offset += len(data)
+        self._notify(len(data))
         if self._partial.checkpoint_due():
-            await run_to_completion(self._partial.checkpoint)
+            self._partial.checkpoint(durable=False)
 
 
 class _PartialFile:
@@ -241,19 +376,19 @@ class _PartialFile:
         self.present = present
         self._lock = threading.Lock()
         self._checkpoint_lock = threading.Lock()
-        self._checkpointed = present.total
+        self._recorded = present.total
+        self._durable, self._durable_total = tuple(present), present.total
         self._fd = -1
 
     def open(self) -> None:
         """Open for writing at offsets and reading back (blocking)."""
         self._fd = os.open(self.layout.incomplete_path(self.file.blob_name), os.O_RDWR)
 
-    def write_at(self, offset: int, chunks: list[bytes], size: int) -> None:
-        """Write ``chunks`` (``size`` bytes) at ``offset`` and count them (blocking)."""
-        if len(chunks) > MAX_IOVECS:
-            chunks = [b"".join(chunks)]
+    def write_at(self, offset: int, data: memoryview) -> None:
+        """Write ``data`` at ``offset`` and count it (blocking)."""
+        size = len(data)
         try:
-            written = os.pwritev(self._fd, chunks, offset)
+            written = os.pwrite(self._fd, data, offset)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientSpaceError(
@@ -272,34 +407,36 @@ class _PartialFile:
         with self._lock:
             self.present.add(offset, offset + size)
 
-    def present_end_from(self, offset: int) -> int:
-        """End of the present range that contains ``offset`` (``offset`` if none does)."""
-        with self._lock:
-            return next((e for s, e in self.present if s <= offset < e), offset)
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        """Read back written bytes (blocking; served from the page cache)."""
-        return os.pread(self._fd, length, offset)
+    def read_into(self, offset: int, view: memoryview) -> memoryview:
+        """Read back written bytes into ``view`` (blocking; served from the page cache)."""
+        n = os.preadv(self._fd, [view], offset)
+        return view[:n]
 
     def checkpoint_due(self) -> bool:
-        """True when enough was written since the last checkpoint to record it."""
-        return self.present.total - self._checkpointed >= CHECKPOINT_BYTES
+        """True when enough was written since the last record to record it again."""
+        return self.present.total - self._recorded >= CHECKPOINT_BYTES
 
-    def checkpoint(self) -> None:
-        """Make everything written so far durable, then record it (blocking)."""
+    def checkpoint(self, *, durable: bool) -> None:
+        """Record what is written (blocking). ``durable`` fsyncs the data first, so the
+        record holds even after a power cut; otherwise it holds until the machine restarts.
+        """
         if self._fd < 0:
             return
         with self._checkpoint_lock:  # one at a time; the record must never go backwards
-            self._checkpoint_locked()
+            self._checkpoint_locked(durable)
 
-    def _checkpoint_locked(self) -> None:
+    def _checkpoint_locked(self, durable: bool) -> None:
         with self._lock:
-            done = tuple(self.present)
+            written = tuple(self.present)
             total = self.present.total
-        if total <= self._checkpointed and total:
+        if durable:
+            if total <= self._durable_total and total:
+                return
+            os.fdatasync(self._fd)
+            self._durable, self._durable_total = written, total
+        elif total <= self._recorded:
             return
-        os.fdatasync(self._fd)
-        self._checkpointed = total
+        self._recorded = total
         save_partial(
             self.layout,
             PartialRecord(
@@ -307,8 +444,11 @@ class _PartialFile:
                 self.file.size_bytes,
                 self.target.commit,
                 self.file.path,
-                done=done,
+                done=self._durable,
+                written=written,
+                boot_id=current_boot_id(),
             ),
+            durable=durable,
         )
 
     def close(self) -> None:
@@ -316,20 +456,24 @@ class _PartialFile:
         if self._fd < 0:
             return
         with contextlib.suppress(OSError):  # the file may already be gone after a cancel
-            self.checkpoint()
+            self.checkpoint(durable=True)
         os.close(self._fd)
         self._fd = -1
 
 
 class _PrefixHasher:
-    """Hashes the file's contiguous prefix as it grows, and each 16 MiB block with it."""
+    """Hashes the file's contiguous prefix as it grows, and each 16 MiB block with it.
+
+    The whole-file hash and the block hashes of the same bytes run in two threads, so on
+    a machine with two cores neither waits for the other.
+    """
 
     def __init__(self, file: RemoteFile, partial: _PartialFile) -> None:
         self._file = file
         self._partial = partial
         self._content = ContentHasher(file)
-        self._block = hashlib.sha256()
-        self._block_fill = 0
+        self._blocks = BlockHasher()
+        self._buffer = memoryview(bytearray(min(HASH_READ_BYTES, file.size_bytes)))
         self.block_hashes: list[str] = []
         self._wakeup = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"hash {file.path}")
@@ -368,23 +512,14 @@ class _PrefixHasher:
                 await self._wakeup.wait()
                 continue
             length = min(HASH_READ_BYTES, limit - self.bytes_hashed)
-            await run_to_completion(self._hash_next, self.bytes_hashed, length)
-        if self._block_fill:
-            self.block_hashes.append(self._block.hexdigest())
-
-    def _hash_next(self, offset: int, length: int) -> None:
-        data = self._partial.read_at(offset, length)
-        self._content.update(data)
-        view = memoryview(data)
-        while view:
-            take = min(len(view), BLOCK_BYTES - self._block_fill)
-            self._block.update(view[:take])
-            self._block_fill += take
-            view = view[take:]
-            if self._block_fill == BLOCK_BYTES:
-                self.block_hashes.append(self._block.hexdigest())
-                self._block = hashlib.sha256()
-                self._block_fill = 0
+            data = await run_to_completion(
+                self._partial.read_into, self.bytes_hashed, self._buffer[:length]
+            )
+            await asyncio.gather(
+                run_to_completion(self._content.update, data),
+                run_to_completion(self._blocks.update, data),
+            )
+        self.block_hashes = self._blocks.hexdigests()
 
 
 def _prepare_partial(
@@ -398,17 +533,17 @@ def _prepare_partial(
     present = memory.present
     if present is not None and not (intact and _file_id(path) == memory.file_id):
         present = None  # the file went away or was replaced (a cancel, another writer)
-    elif present is not None:
-        # Remembered ranges may not be on disk yet; they must be before the record says so.
-        with path.open("r+b") as fh:
-            os.fdatasync(fh.fileno())
     if present is None:
         record = load_partial(layout, file.blob_name)
         usable = record is not None and record.size_bytes == file.size_bytes and intact
-        # Only ranges fsynced before the record was written are trusted; without a
-        # record nothing in the file is known to be right.
-        present = RangeSet(record.done if usable and record else ())
-    if not present.total:
+        # Without a record nothing in the file is known to be right.
+        present = RangeSet(record.trusted_ranges() if usable and record else ())
+    if present.total:
+        # Remembered or page-cache ranges may not be on disk yet; they must be before the
+        # record below calls them durable.
+        with path.open("r+b") as fh:
+            os.fdatasync(fh.fileno())
+    else:
         path.unlink(missing_ok=True)
     # Sparse: blocks are allocated as segments land, not up front.
     with path.open("ab") as fh:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,3 +26,35 @@ async def run_to_completion(fn: Callable[..., T], *args: Any) -> T:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait([future])
         raise
+
+
+def start_thread(fn: Callable[..., T], *args: Any, name: str) -> asyncio.Future[T]:
+    """Run blocking ``fn`` in a thread of its own; its outcome lands in the returned future.
+
+    For work that holds a thread for long (a connection's whole segment), so it never
+    waits in, or starves, the shared executor that short blocking calls use.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = fn(*args)
+        except BaseException as exc:  # handed to the awaiting task, whatever it is
+            outcome: tuple[T | None, BaseException | None] = (None, exc)
+        else:
+            outcome = (result, None)
+        # The loop may be gone when an abandoned thread finishes; nobody awaits it then.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future

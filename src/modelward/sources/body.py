@@ -1,0 +1,143 @@
+"""Reading a response body into the caller's buffer, straight from the socket when possible.
+
+httpx hands a body over in 64 KiB pieces, each passing through h11 and httpx's stream
+wrappers; at loopback or LAN speeds that per-piece work, not the network, caps a connection
+far below what it carries. Once the headers are in and h11 has handed over the body bytes
+it buffered with them, the rest of a ``Content-Length`` body is exactly the next bytes on
+the socket, so they are received with ``recv_into`` into large buffers. The connection is
+closed afterwards: h11 never saw those bytes, so it cannot be reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from collections.abc import Iterator
+
+import httpx
+
+from modelward.errors import IncompleteTransferError
+from modelward.sources.http_errors import translate_transport_error
+
+
+class BodyReader:
+    """A response body read into caller buffers (blocking; one thread reads at a time)."""
+
+    def __init__(self, response: httpx.Response, what: str) -> None:
+        self._response = response
+        self._what = what
+        self._chunks: Iterator[bytes] = response.iter_raw()
+        self._pending = memoryview(b"")
+        self._remaining = _declared_length(response)
+        stream = response.extensions.get("network_stream")
+        self._abort_socket = _socket_of(stream)
+        # The fast path needs a body whose end is known and a socket whose reads yield
+        # exactly this response's bytes.
+        self._socket = _direct_socket(stream) if self._remaining is not None else None
+        if self._socket is not None:
+            self._socket.settimeout(_read_timeout(response))
+        self._primed = False
+
+    @property
+    def remaining(self) -> int | None:
+        """Body bytes still to come, when the response declared its length."""
+        return None if self._remaining is None else self._remaining + len(self._pending)
+
+    def readinto(self, view: memoryview) -> int:
+        """Fill the start of ``view``; return the byte count (0 at the end of the body)."""
+        if not view:
+            return 0
+        if self._pending:
+            return self._take_pending(view)
+        if self._socket is not None and self._primed:
+            return self._recv_into(self._socket, view)
+        # The first read drains what h11 buffered with the headers; after it, h11's buffer
+        # is empty and the socket holds the rest.
+        self._primed = True
+        chunk = self._next_chunk()
+        if not chunk:
+            return 0
+        if self._remaining is not None:
+            self._remaining -= len(chunk)
+        self._pending = memoryview(chunk)
+        return self._take_pending(view)
+
+    def abort(self) -> None:
+        """Make a read blocked in another thread return now (the connection is dropped)."""
+        if self._abort_socket is not None:
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, also under TLS: it only has to wake the reader.
+                socket.socket.shutdown(self._abort_socket, socket.SHUT_RDWR)
+
+    def _take_pending(self, view: memoryview) -> int:
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _next_chunk(self) -> bytes:
+        try:
+            return next(self._chunks, b"")
+        except httpx.HTTPError as exc:
+            raise translate_transport_error(exc, self._what) from exc
+
+    def _recv_into(self, sock: socket.socket, view: memoryview) -> int:
+        assert self._remaining is not None
+        if self._remaining == 0:
+            return 0
+        try:
+            n = sock.recv_into(view[: self._remaining])
+        except TimeoutError as exc:
+            raise IncompleteTransferError(
+                f"{self._what}: the server stopped sending (read timeout)"
+            ) from exc
+        except OSError as exc:
+            raise IncompleteTransferError(f"{self._what}: the connection failed ({exc})") from exc
+        if n == 0:
+            raise IncompleteTransferError(
+                f"{self._what}: the connection ended early, {self._remaining} bytes short"
+            )
+        self._remaining -= n
+        return n
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    """The body's length when its bytes arrive unframed and unencoded, else None."""
+    headers = response.headers
+    if "Transfer-Encoding" in headers:
+        return None
+    if headers.get("Content-Encoding", "identity").lower() != "identity":
+        return None
+    length = headers.get("Content-Length", "")
+    return int(length) if length.isdigit() else None
+
+
+def _read_timeout(response: httpx.Response) -> float | None:
+    timeouts = response.request.extensions.get("timeout", {})
+    value = timeouts.get("read") if isinstance(timeouts, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _extra(stream: object, name: str) -> object:
+    """One of httpcore's ``network_stream`` extras (None when there is no such stream)."""
+    get_extra_info = getattr(stream, "get_extra_info", None)
+    return get_extra_info(name) if callable(get_extra_info) else None
+
+
+def _socket_of(stream: object) -> socket.socket | None:
+    sock = _extra(stream, "socket")
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _direct_socket(stream: object) -> socket.socket | None:
+    """The socket whose reads yield the body itself: plain TCP, or the TLS session's own
+    ``SSLSocket``. Not a TLS tunnel through an HTTPS proxy, whose inner session is an
+    ``ssl.SSLObject`` over the outer socket."""
+    sock = _socket_of(stream)
+    if sock is None:
+        return None
+    ssl_object = _extra(stream, "ssl_object")
+    if isinstance(sock, ssl.SSLSocket):
+        return None if isinstance(ssl_object, ssl.SSLObject) else sock
+    return sock if ssl_object is None else None
