@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import stat
@@ -114,11 +115,20 @@ class Watched:
     samples: list[Sample] = field(default_factory=list)
     timed_out: bool = False
     stopped_by_watcher: bool = False
+    cpu_s: float = 0.0
+    """User + system CPU of the process and the children it waited for."""
 
     @property
     def peak_hwm_kb(self) -> int:
         """The highest VmHWM seen (0 when memory was not sampled)."""
         return max((s.hwm_kb for s in self.samples), default=0)
+
+
+def _kill_unreaped(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL without reaping (Popen's kill polls, which could steal the exit from wait4)."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
 
 
 # A watcher gets each sample and returns True to have the process killed with SIGKILL.
@@ -140,11 +150,16 @@ def watch(
     the wall time.
     """
     ended: list[float] = []
+    cpu: list[float] = []
     done = threading.Event()
 
     def waiter() -> None:
-        proc.wait()
+        # wait4 rather than wait(): it also reports the CPU the process (and the children
+        # it reaped, such as curl under the sequential loop's shell) used.
+        _, status, usage = os.wait4(proc.pid, 0)
         ended.append(time.monotonic())
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu.append(usage.ru_utime + usage.ru_stime)
         done.set()
 
     threading.Thread(target=waiter, daemon=True).start()
@@ -158,11 +173,12 @@ def watch(
             result.samples.append(sample)
         if trigger is not None and trigger(sample):
             result.stopped_by_watcher = True
-            kill9(proc)
+            _kill_unreaped(proc)
         elif now - started > timeout_s:
             result.timed_out = True
-            kill9(proc)
+            _kill_unreaped(proc)
     done.wait(30)
     result.returncode = proc.returncode
     result.wall_s = (ended[0] if ended else time.monotonic()) - started
+    result.cpu_s = cpu[0] if cpu else 0.0
     return result

@@ -53,10 +53,12 @@ def throughput_table(res: Results, runs: list[Timed]) -> list[str]:
         times = ", ".join(f"{r.wall_s:.2f}" if r.ok else f"FAIL ({r.note})" for r in mine)
         ratio = f"{rate / base:.2f}x" if rate and base else "-"
         median_s = f"{res.repo_size / rate:.2f}" if rate else "-"
+        cpu = [r.cpu_s for r in mine if r.ok and r.cpu_s]
+        cpu_s = f"{statistics.median(cpu):.2f}" if cpu else "-"
         rows.append(
-            [c.label, c.does, median_s, f"{rate / 1e6:,.0f}" if rate else "-", ratio, times]
+            [c.label, c.does, median_s, f"{rate / 1e6:,.0f}" if rate else "-", ratio, cpu_s, times]
         )
-    header = ["client", "does", "median s", "MB/s", "vs curl", "each run, s"]
+    header = ["client", "does", "median s", "MB/s", "vs curl", "CPU s", "each run, s"]
     return _table(header, rows)
 
 

@@ -24,6 +24,7 @@ class Timed:
     peak_rss_kb: int
     rss_at_quarter_kb: int
     note: str = ""
+    cpu_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,9 @@ class Runner:
         ok = watched.returncode == 0 and complete
         note = "" if ok else failure_note(watched, log)
         quarter = rss_at_fraction(watched.samples, self.hub.repo_size // 4)
-        return Timed(client.key, watched.wall_s, ok, sent, watched.peak_hwm_kb, quarter, note)
+        return Timed(
+            client.key, watched.wall_s, ok, sent, watched.peak_hwm_kb, quarter, note, watched.cpu_s
+        )
 
     def kill_and_resume(self, client: Client, fraction: float = 0.5) -> KillResume:
         """Start ``client``, kill -9 once ``fraction`` of the repo is on disk, rerun it."""

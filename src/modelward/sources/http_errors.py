@@ -1,7 +1,7 @@
 """Translating HTTP failures into modelward errors.
 
-The only place that catches httpx exceptions; everything after it sees modelward errors
-whose ``retryable`` flag decides what the retry loop does.
+Every caught httpx exception is turned into a modelward error here; everything after it sees
+modelward errors whose ``retryable`` flag decides what the retry loop does.
 """
 
 from __future__ import annotations

@@ -209,21 +209,33 @@ def _ranges(raw: object) -> tuple[tuple[int, int], ...]:
     return tuple((int(s), int(e)) for s, e in raw)
 
 
-def save_block_table(
-    layout: RepoLayout, blob_name: str, block_bytes: int, hashes: list[str]
-) -> None:
-    """Record the sha256 of each fixed-size block of a verified blob, for later repair."""
+@dataclass(frozen=True, slots=True)
+class BlockTable:
+    """The digest of each fixed-size block of a verified blob, to find and refetch damage."""
+
+    block_bytes: int
+    algorithm: str
+    hashes: tuple[str, ...]
+
+
+def save_block_table(layout: RepoLayout, blob_name: str, table: BlockTable) -> None:
+    """Record a verified blob's block table."""
     write_json_atomic(
-        layout.block_table_path(blob_name), {"block_bytes": block_bytes, "sha256": hashes}
+        layout.block_table_path(blob_name),
+        {"block_bytes": table.block_bytes, "algorithm": table.algorithm, "hashes": table.hashes},
     )
 
 
-def load_block_table(layout: RepoLayout, blob_name: str) -> tuple[int, list[str]] | None:
-    """Return (block size, block hashes) of a blob, if recorded."""
+def load_block_table(layout: RepoLayout, blob_name: str) -> BlockTable | None:
+    """Return a blob's block table, if one was recorded."""
     data = read_json(layout.block_table_path(blob_name))
     if not isinstance(data, dict):
         return None
     try:
-        return int(data["block_bytes"]), [str(h) for h in data["sha256"]]
+        if "hashes" in data:
+            algorithm, hashes = str(data["algorithm"]), data["hashes"]
+        else:  # the first format: sha256 only
+            algorithm, hashes = "sha256", data["sha256"]
+        return BlockTable(int(data["block_bytes"]), algorithm, tuple(str(h) for h in hashes))
     except (KeyError, TypeError, ValueError):
         return None

@@ -7,12 +7,13 @@ A file is split into segments fetched over several connections at once and writt
 their offsets into ``blobs/{blob}.modelward.incomplete``. Each connection runs in a thread
 of its own that receives into a large buffer and writes it with ``pwrite``, so the bytes
 never pass through the event loop; the loop only schedules, and hears of progress. When a
-segment completes (and every 8 MiB within one), the file is fsynced and the ranges on disk
-are recorded, so a crash (even ``kill -9`` or a power cut) loses at most the segments in
-flight. The sha256 (or git blob id) is computed as the contiguous prefix grows, reading
-back from the page cache, so verification overlaps the transfer; a second thread hashes
-each 16 MiB block of the same bytes for later repair. Nothing is promoted before the
-whole-file checksum matches.
+segment completes, the file is fsynced and the ranges on disk are recorded, so even a
+power cut loses at most the segments in flight; every 8 MiB within a segment the ranges
+are recorded without an fsync, so a killed process loses at most 8 MiB per connection.
+The sha256 (or git blob id) is computed as the contiguous prefix grows, reading back from
+the page cache, so verification overlaps the transfer; the same pass records a digest of
+each 16 MiB block for later repair. Nothing is promoted before the whole-file checksum
+matches.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from modelward.sources.body import BodyReader
 from modelward.store.hashing import BLOCK_BYTES, BlockHasher, ContentHasher
 from modelward.store.layout import RepoLayout
 from modelward.store.records import (
+    BlockTable,
     PartialRecord,
     current_boot_id,
     load_partial,
@@ -65,7 +67,7 @@ RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 CAPPED_READ_BYTES = 256 * 1024
 # On slow links, write (and report) what arrived at least this often.
 FLUSH_INTERVAL_S = 0.25
-HASH_READ_BYTES = 8 * 1024 * 1024
+HASH_READ_BYTES = 4 * 1024 * 1024
 # Also record progress inside segments, so a killed process loses at most this much per
 # connection. These records skip the fsync (which at GB/s would cost more than the
 # writes); each segment's end is fsynced, so a power cut loses at most the segments in
@@ -135,7 +137,7 @@ async def fetch_blob(
             f"{target.repo_id}/{file.path}: received data does not match the published "
             f"checksum {file.blob_name[:12]}… ({hasher.bytes_hashed} of {file.size_bytes} bytes)"
         )
-    await run_to_completion(_promote, ctx.layout, file, hasher.block_hashes)
+    await run_to_completion(_promote, ctx.layout, file, hasher.block_table)
 
 
 async def _fetch_segments(
@@ -462,11 +464,7 @@ class _PartialFile:
 
 
 class _PrefixHasher:
-    """Hashes the file's contiguous prefix as it grows, and each 16 MiB block with it.
-
-    The whole-file hash and the block hashes of the same bytes run in two threads, so on
-    a machine with two cores neither waits for the other.
-    """
+    """Hashes the file's contiguous prefix as it grows, and each 16 MiB block with it."""
 
     def __init__(self, file: RemoteFile, partial: _PartialFile) -> None:
         self._file = file
@@ -474,7 +472,7 @@ class _PrefixHasher:
         self._content = ContentHasher(file)
         self._blocks = BlockHasher()
         self._buffer = memoryview(bytearray(min(HASH_READ_BYTES, file.size_bytes)))
-        self.block_hashes: list[str] = []
+        self.block_table = BlockTable(BLOCK_BYTES, self._blocks.algorithm, ())
         self._wakeup = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"hash {file.path}")
 
@@ -490,6 +488,11 @@ class _PrefixHasher:
     def matches(self) -> bool:
         """True when the whole file was hashed and matches the published checksum."""
         return self._content.matches()
+
+    def _hash_next(self, offset: int, length: int) -> None:
+        data = self._partial.read_into(offset, self._buffer[:length])
+        self._content.update(data)
+        self._blocks.update(data)
 
     async def finish(self) -> None:
         """Wait until every byte of the file is hashed."""
@@ -512,14 +515,10 @@ class _PrefixHasher:
                 await self._wakeup.wait()
                 continue
             length = min(HASH_READ_BYTES, limit - self.bytes_hashed)
-            data = await run_to_completion(
-                self._partial.read_into, self.bytes_hashed, self._buffer[:length]
-            )
-            await asyncio.gather(
-                run_to_completion(self._content.update, data),
-                run_to_completion(self._blocks.update, data),
-            )
-        self.block_hashes = self._blocks.hexdigests()
+            await run_to_completion(self._hash_next, self.bytes_hashed, length)
+        self.block_table = BlockTable(
+            BLOCK_BYTES, self._blocks.algorithm, tuple(self._blocks.hexdigests())
+        )
 
 
 def _prepare_partial(
@@ -562,7 +561,7 @@ def _file_id(path: Path) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
-def _promote(layout: RepoLayout, file: RemoteFile, block_hashes: list[str]) -> None:
-    save_block_table(layout, file.blob_name, BLOCK_BYTES, block_hashes)
+def _promote(layout: RepoLayout, file: RemoteFile, blocks: BlockTable) -> None:
+    save_block_table(layout, file.blob_name, blocks)
     promote_blob(layout, file)
     layout.partial_record_path(file.blob_name).unlink(missing_ok=True)
