@@ -356,3 +356,24 @@ async def test_a_waiting_high_priority_model_lends_its_rank_to_a_shared_blob(
         await downloader.start_download("ti2v-encoder", priority=Priority.HIGH)
         await asyncio.gather(done(TI2V), done("t2v-a14b"), done("ti2v-encoder"))
     assert finished["ti2v-encoder"] < finished["t2v-a14b"]
+
+
+async def test_progress_is_recorded_while_segments_are_still_running(
+    hub: DevHub, runtime: Runtime
+) -> None:
+    # Slow enough that no segment of the biggest file ends within the test: whatever the
+    # record holds was written by the 8 MiB records or the once-a-second fsync.
+    _path, size, etag = _biggest(hub)
+    hub.set_faults(FaultPlan([Fault.rate(150_000)]))
+    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+    await runtime.downloader.start_download(TI2V)
+    deadline = time.monotonic() + 20
+    record = None
+    while time.monotonic() < deadline:
+        record = load_partial(layout, etag)
+        if record is not None and record.done:
+            break
+        await asyncio.sleep(0.1)
+    assert record is not None and record.done, "no fsynced range was recorded"
+    assert sum(e - s for s, e in record.done) < size
+    assert await runtime.downloader.pause_download(TI2V)

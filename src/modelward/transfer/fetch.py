@@ -6,14 +6,14 @@ scheduling and priorities live in :mod:`modelward.transfer.downloader`.
 A file is split into segments fetched over several connections at once and written at
 their offsets into ``blobs/{blob}.modelward.incomplete``. Each connection runs in a thread
 of its own that receives into a large buffer and writes it with ``pwrite``, so the bytes
-never pass through the event loop; the loop only schedules, and hears of progress. When a
-segment completes, the file is fsynced and the ranges on disk are recorded, so even a
-power cut loses at most the segments in flight; every 8 MiB within a segment the ranges
-are recorded without an fsync, so a killed process loses at most 8 MiB per connection.
-The sha256 (or git blob id) is computed as the contiguous prefix grows, reading back from
-the page cache, so verification overlaps the transfer; the same pass records a digest of
-each 16 MiB block for later repair. Nothing is promoted before the whole-file checksum
-matches.
+never pass through the event loop; the loop only schedules, and hears of progress. Every
+8 MiB and at each segment's end the ranges on disk are recorded without an fsync (trusted
+until the machine restarts), so a killed process loses at most 8 MiB per connection; once
+a second the file is fsynced and the record marked durable, so a power cut loses at most
+the last second. The sha256 (or git blob id) is computed as the contiguous prefix grows,
+reading back from the page cache, so verification overlaps the transfer; the same pass
+records a digest of each 16 MiB block for later repair. Nothing is promoted before the
+whole-file checksum matches.
 """
 
 from __future__ import annotations
@@ -68,11 +68,13 @@ CAPPED_READ_BYTES = 256 * 1024
 # On slow links, write (and report) what arrived at least this often.
 FLUSH_INTERVAL_S = 0.25
 HASH_READ_BYTES = 4 * 1024 * 1024
-# Also record progress inside segments, so a killed process loses at most this much per
-# connection. These records skip the fsync (which at GB/s would cost more than the
-# writes); each segment's end is fsynced, so a power cut loses at most the segments in
-# flight.
+# Progress is recorded every 8 MiB of a file without an fsync (which at GB/s would cost
+# more than the writes), so a killed process loses at most that much per connection; the
+# record is trusted only while the machine has not restarted.
 CHECKPOINT_BYTES = 8 * 1024 * 1024
+# Once a second the file is fsynced and recorded as durable, so a power cut loses at most
+# the last second of each file.
+DURABLE_INTERVAL_S = 1.0
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes of this file on disk, bytes newly received)."""
@@ -120,12 +122,18 @@ async def fetch_blob(
     ctx.on_progress(present.total, 0)
     partial = _PartialFile(ctx.layout, target, file, present)
     hasher: _PrefixHasher | None = None
+    durability: asyncio.Task[None] | None = None
     try:
         await run_to_completion(partial.open)
         hasher = _PrefixHasher(file, partial)
+        durability = asyncio.create_task(_keep_durable(partial), name=f"fsync {file.path}")
         await _fetch_segments(target, file, ctx, partial, hasher)
         await hasher.finish()
     finally:
+        if durability is not None:
+            durability.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await durability
         if hasher is not None:
             await hasher.stop()
         await run_to_completion(partial.close)
@@ -138,6 +146,15 @@ async def fetch_blob(
             f"checksum {file.blob_name[:12]}… ({hasher.bytes_hashed} of {file.size_bytes} bytes)"
         )
     await run_to_completion(_promote, ctx.layout, file, hasher.block_table)
+
+
+async def _keep_durable(partial: _PartialFile) -> None:
+    """fsync and record what was written, once per ``DURABLE_INTERVAL_S``, off the
+    connections: an fsync per segment end held every connection up while the disk caught
+    up."""
+    while True:
+        await asyncio.sleep(DURABLE_INTERVAL_S)
+        await run_to_completion(partial.checkpoint_durable)
 
 
 async def _fetch_segments(
@@ -189,14 +206,14 @@ async def _fetch_segment(
     try:
         await asyncio.shield(future)
     except asyncio.CancelledError:
+        # Whatever the thread ends with is moot now; mark it seen so asyncio does not log it.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
         if stop.request():
             # It writes: the blob's lock must not be released before it has stopped.
             while not future.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait([future])
-        else:
-            # Still waiting for the server: it writes nothing once it sees the stop.
-            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        # Otherwise it still waits for the server and writes nothing once it sees the stop.
         raise
 
 
@@ -304,7 +321,7 @@ class _SegmentReceiver:
                 f"{self._target.repo_id}/{file.path}: the body ended at byte {self.offset}, "
                 f"expected {segment.end}"
             )
-        self._partial.checkpoint(durable=True)
+        self._partial.checkpoint(durable=False)
 
     def _receive(self, body: BodyReader) -> None:
         self._buffer = _RECEIVE_BUFFERS.take()[: self._segment.size]
@@ -417,6 +434,10 @@ class _PartialFile:
     def checkpoint_due(self) -> bool:
         """True when enough was written since the last record to record it again."""
         return self.present.total - self._recorded >= CHECKPOINT_BYTES
+
+    def checkpoint_durable(self) -> None:
+        """fsync what is written and record it (blocking)."""
+        self.checkpoint(durable=True)
 
     def checkpoint(self, *, durable: bool) -> None:
         """Record what is written (blocking). ``durable`` fsyncs the data first, so the
