@@ -41,7 +41,9 @@ class Settings(BaseModel):
     port: int = Field(default=8321, ge=0, le=65535)
     max_retries: int = Field(default=3, ge=0, le=100)
     connections: int = Field(default=16, ge=1, le=256, description="Global connection limit.")
-    connections_per_file: int = Field(default=4, ge=1, le=64)
+    connections_per_file: int = Field(
+        default=8, ge=1, le=64, description="Connections one file may use at once."
+    )
     segment_bytes: int = Field(
         default=32 * 1024 * 1024,
         ge=64 * 1024,

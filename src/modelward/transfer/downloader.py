@@ -63,7 +63,7 @@ class EnhancedModelDownloader:
         hf_token: str | None = None,
         policy: RetryPolicy | None = None,
         connections: int = 16,
-        connections_per_file: int = 4,
+        connections_per_file: int = 8,
         segment_bytes: int = 32 * 1024 * 1024,
         bandwidth_limit_bytes_per_s: float = 0,
         bus: EventBus | None = None,

@@ -92,7 +92,7 @@ class FetchContext:
     throttle: ModelThrottle | None
     """The bandwidth caps received bytes draw from (None: never capped)."""
     segment_bytes: int = 32 * 1024 * 1024
-    connections: int = 4
+    connections: int = 8
 
 
 @dataclass(slots=True)
