@@ -27,7 +27,9 @@ class BodyReader:
     def __init__(self, response: httpx.Response, what: str) -> None:
         self._response = response
         self._what = what
-        self._chunks: Iterator[bytes] = response.iter_raw()
+        # Decoded: a server that compresses despite ``Accept-Encoding: identity`` still
+        # delivers the file's bytes (such a body has no usable length and skips the socket).
+        self._chunks: Iterator[bytes] = response.iter_bytes()
         self._pending = memoryview(b"")
         self._remaining = _declared_length(response)
         stream = response.extensions.get("network_stream")

@@ -33,13 +33,6 @@ _BLOCK_DIGESTS: dict[str, Callable[[], _Digest]] = {
 }
 
 
-def block_digest(algorithm: str, data: bytes | memoryview) -> str:
-    """The digest of one block with a block table's ``algorithm``."""
-    digest = _BLOCK_DIGESTS[algorithm]()
-    digest.update(data)
-    return digest.hexdigest()
-
-
 class ContentHasher:
     """Incremental hash of a file's content, in the form its source publishes."""
 

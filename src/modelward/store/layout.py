@@ -109,5 +109,9 @@ class RepoLayout:
         return self.records_dir / "blocks" / f"{blob_name}.json"
 
     def partial_record_path(self, blob_name: str) -> Path:
-        """The resume record of a blob still arriving."""
+        """The resume record of a blob still arriving (fsynced ranges)."""
         return self.home / "partials" / self.folder / f"{blob_name}.json"
+
+    def partial_live_path(self, blob_name: str) -> Path:
+        """The page-cache ranges of a blob still arriving, written without fsync."""
+        return self.home / "partials" / self.folder / f"{blob_name}.live.json"

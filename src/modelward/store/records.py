@@ -7,12 +7,13 @@ and a lost record only costs a re-check.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import secrets
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,8 @@ class PartialRecord:
     Two kinds of ranges: ``done`` was fsynced and survives anything; ``written`` is in the
     page cache, which survives a killed process but not a power cut. ``written`` is trusted
     only while the machine has not restarted since (same ``boot_id``), so a process kill
-    loses nothing, and the costly fsync is needed only once per segment.
+    loses almost nothing while the costly fsync runs only once a second. The two are kept in
+    separate files, so a power cut during a ``written`` update never harms ``done``.
     """
 
     blob_name: str
@@ -170,9 +172,16 @@ class PartialRecord:
     def trusted_ranges(self) -> tuple[tuple[int, int], ...]:
         """The ranges whose bytes are sure to be in the file now."""
         boot = current_boot_id()
-        if self.written and boot is not None and boot == self.boot_id:
-            return self.written
-        return self.done
+        if not self.written or boot is None or boot != self.boot_id:
+            return self.done
+        # Either record may be the newer one: together they are what the file holds.
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(self.done + self.written):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return tuple(merged)
 
 
 @functools.cache
@@ -184,10 +193,18 @@ def current_boot_id() -> str | None:
         return None
 
 
-def save_partial(layout: RepoLayout, record: PartialRecord, *, durable: bool = True) -> None:
-    """Persist the resume record of a blob (``durable``: fsynced before it replaces the
-    old one)."""
-    write_json_atomic(layout.partial_record_path(record.blob_name), asdict(record), durable=durable)
+def save_partial(layout: RepoLayout, record: PartialRecord) -> None:
+    """Persist a blob's resume record, fsynced (its ``done`` ranges must be on disk)."""
+    write_json_atomic(layout.partial_record_path(record.blob_name), asdict(record))
+
+
+def save_written(layout: RepoLayout, blob_name: str, written: tuple[tuple[int, int], ...]) -> None:
+    """Record the ranges written so far, without an fsync (trusted until a restart)."""
+    write_json_atomic(
+        layout.partial_live_path(blob_name),
+        {"written": written, "boot_id": current_boot_id()},
+        durable=False,
+    )
 
 
 def load_partial(layout: RepoLayout, blob_name: str) -> PartialRecord | None:
@@ -198,9 +215,22 @@ def load_partial(layout: RepoLayout, blob_name: str) -> PartialRecord | None:
     try:
         done = _ranges(data.pop("done", []))
         written = _ranges(data.pop("written", []))
-        return PartialRecord(**data, done=done, written=written)
+        record = PartialRecord(**data, done=done, written=written)
     except (TypeError, ValueError):
         return None
+    live = read_json(layout.partial_live_path(blob_name))
+    if isinstance(live, dict) and live.get("boot_id") == current_boot_id():
+        with contextlib.suppress(TypeError, ValueError):
+            record = replace(
+                record, written=_ranges(live.get("written")), boot_id=str(live["boot_id"])
+            )
+    return record
+
+
+def remove_partial_records(layout: RepoLayout, blob_name: str) -> None:
+    """Forget a blob's resume records (after promotion, or with its partial file)."""
+    layout.partial_record_path(blob_name).unlink(missing_ok=True)
+    layout.partial_live_path(blob_name).unlink(missing_ok=True)
 
 
 def _ranges(raw: object) -> tuple[tuple[int, int], ...]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from modelward.errors import CorruptEntryError
 from modelward.sources.files import RemoteFile
 from modelward.store.layout import RepoLayout
+from modelward.store.records import remove_partial_records
 
 
 def fsync_file(path: Path) -> None:
@@ -78,7 +79,7 @@ def snapshot_link_ok(layout: RepoLayout, commit: str, file: RemoteFile) -> bool:
 def remove_partial(layout: RepoLayout, blob_name: str) -> None:
     """Delete a blob's partial file and its resume record."""
     layout.incomplete_path(blob_name).unlink(missing_ok=True)
-    layout.partial_record_path(blob_name).unlink(missing_ok=True)
+    remove_partial_records(layout, blob_name)
 
 
 def read_ref(layout: RepoLayout, revision: str) -> str | None:

@@ -30,7 +30,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from modelward.errors import (
     IncompleteTransferError,
@@ -38,6 +37,7 @@ from modelward.errors import (
     IntegrityError,
     ModelwardError,
     ProtocolViolationError,
+    StoreError,
     first_error,
 )
 from modelward.sources import RemoteFile, Source, Target
@@ -47,10 +47,11 @@ from modelward.store.layout import RepoLayout
 from modelward.store.records import (
     BlockTable,
     PartialRecord,
-    current_boot_id,
     load_partial,
+    remove_partial_records,
     save_block_table,
     save_partial,
+    save_written,
 )
 from modelward.store.space import free_bytes
 from modelward.store.writer import promote_blob, remove_partial
@@ -59,9 +60,9 @@ from modelward.transfer.threads import run_to_completion, start_thread
 from modelward.transfer.throttle import ModelThrottle
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
-# Large buffers: a write per 4 MiB, and socket reads as large as the kernel has data for.
+# Large buffers: a write per 4 MiB, and plain-socket reads as large as the kernel has data
+# for (a TLS socket hands over one record, ~16 KiB, per read).
 RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 # Under a cap, draws from the bucket stay small so the rate stays smooth.
 CAPPED_READ_BYTES = 256 * 1024
@@ -154,7 +155,13 @@ async def _keep_durable(partial: _PartialFile) -> None:
     up."""
     while True:
         await asyncio.sleep(DURABLE_INTERVAL_S)
-        await run_to_completion(partial.checkpoint_durable)
+        try:
+            await run_to_completion(partial.checkpoint_durable)
+        except OSError as exc:
+            # The writes will meet the same disk error and report it; this only stops
+            # making records the failing disk cannot keep.
+            logger.warning("cannot fsync %s: %s", partial.file.path, exc)
+            return
 
 
 async def _fetch_segments(
@@ -256,23 +263,30 @@ class _SegmentStop:
         self.event = threading.Event()
         self._lock = threading.Lock()
         self._body: BodyReader | None = None
+        self._entered = False
 
     def enter_body(self, body: BodyReader) -> bool:
         """Called by the thread before its first write; False when it must not write."""
         with self._lock:
             if self.event.is_set():
                 return False
-            self._body = body
+            self._body, self._entered = body, True
             return True
+
+    def leave_body(self) -> None:
+        """Called by the thread when the response is closed: its socket may serve another
+        request now and must not be shut down."""
+        with self._lock:
+            self._body = None
 
     def request(self) -> bool:
         """Ask the thread to stop; True when it may be writing (so it must be waited for)."""
         with self._lock:
             self.event.set()
-            body = self._body
+            body, entered = self._body, self._entered
         if body is not None:
             body.abort()  # a read blocked on a silent server returns now
-        return body is not None
+        return entered
 
 
 class _SegmentReceiver:
@@ -302,6 +316,21 @@ class _SegmentReceiver:
 
     def run(self) -> None:
         """Fetch the segment (blocking); returns early, keeping what arrived, when stopped."""
+        try:
+            self._run()
+        except OSError as exc:  # network failures arrive as modelward errors: this is disk
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # also a short write
+                raise InsufficientSpaceError(
+                    f"the disk filled up while writing {self._file.path}",
+                    needed_bytes=self._file.size_bytes - self._partial.present.total,
+                    free_bytes=free_bytes(self._partial.layout.blobs_dir),
+                ) from exc
+            raise StoreError(
+                f"cannot write {self._file.path} into the store: {exc.strerror or exc}",
+                hint="Check the disk and the permissions of the cache directory.",
+            ) from exc
+
+    def _run(self) -> None:
         segment, file = self._segment, self._file
         whole_file = segment.start == 0 and segment.end == file.size_bytes
         end = None if whole_file else segment.end
@@ -313,7 +342,10 @@ class _SegmentReceiver:
                 )
             if not self._stop.enter_body(stream.body):
                 return
-            self._receive(stream.body)
+            try:
+                self._receive(stream.body)
+            finally:
+                self._stop.leave_body()
         if self._stop.event.is_set():
             return
         if self.offset < segment.end:
@@ -394,9 +426,10 @@ class _PartialFile:
         self.file = file
         self.present = present
         self._lock = threading.Lock()
-        self._checkpoint_lock = threading.Lock()
+        self._durable_lock = threading.Lock()
+        self._written_lock = threading.Lock()
         self._recorded = present.total
-        self._durable, self._durable_total = tuple(present), present.total
+        self._durable_total = present.total
         self._fd = -1
 
     def open(self) -> None:
@@ -404,24 +437,11 @@ class _PartialFile:
         self._fd = os.open(self.layout.incomplete_path(self.file.blob_name), os.O_RDWR)
 
     def write_at(self, offset: int, data: memoryview) -> None:
-        """Write ``data`` at ``offset`` and count it (blocking)."""
+        """Write ``data`` at ``offset`` and count it (blocking; OSError when it fails)."""
         size = len(data)
-        try:
-            written = os.pwrite(self._fd, data, offset)
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise InsufficientSpaceError(
-                    f"the disk filled up while writing {self.file.path}",
-                    needed_bytes=self.file.size_bytes - self.present.total,
-                    free_bytes=free_bytes(self.layout.blobs_dir),
-                ) from exc
-            raise
+        written = os.pwrite(self._fd, data, offset)
         if written != size:  # a write to a regular file only falls short when the disk is full
-            raise InsufficientSpaceError(
-                f"the disk filled up while writing {self.file.path}",
-                needed_bytes=self.file.size_bytes - self.present.total,
-                free_bytes=free_bytes(self.layout.blobs_dir),
-            )
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         # Writers run in several threads; the lock keeps their range updates whole.
         with self._lock:
             self.present.add(offset, offset + size)
@@ -445,34 +465,42 @@ class _PartialFile:
         """
         if self._fd < 0:
             return
-        with self._checkpoint_lock:  # one at a time; the record must never go backwards
-            self._checkpoint_locked(durable)
-
-    def _checkpoint_locked(self, durable: bool) -> None:
-        with self._lock:
-            written = tuple(self.present)
-            total = self.present.total
         if durable:
-            if total <= self._durable_total and total:
-                return
-            os.fdatasync(self._fd)
-            self._durable, self._durable_total = written, total
-        elif total <= self._recorded:
+            with self._durable_lock:  # one at a time; the record must never go backwards
+                self._record_durable()
+        # A light record already being written covers nearly as much: skip rather than
+        # queue a connection behind it.
+        elif self._written_lock.acquire(blocking=False):
+            try:
+                self._record_written()
+            finally:
+                self._written_lock.release()
+
+    def _snapshot(self) -> tuple[tuple[tuple[int, int], ...], int]:
+        with self._lock:
+            return tuple(self.present), self.present.total
+
+    def _record_durable(self) -> None:
+        written, total = self._snapshot()
+        if total <= self._durable_total:
             return
-        self._recorded = total
-        save_partial(
-            self.layout,
-            PartialRecord(
-                self.file.blob_name,
-                self.file.size_bytes,
-                self.target.commit,
-                self.file.path,
-                done=self._durable,
-                written=written,
-                boot_id=current_boot_id(),
-            ),
-            durable=durable,
+        os.fdatasync(self._fd)
+        record = PartialRecord(
+            self.file.blob_name,
+            self.file.size_bytes,
+            self.target.commit,
+            self.file.path,
+            done=written,
         )
+        save_partial(self.layout, record)
+        self._durable_total = total
+
+    def _record_written(self) -> None:
+        written, total = self._snapshot()
+        if total <= self._recorded:
+            return
+        save_written(self.layout, self.file.blob_name, written)
+        self._recorded = total
 
     def close(self) -> None:
         """Record what is durable and close (blocking; idempotent)."""
@@ -492,7 +520,7 @@ class _PrefixHasher:
         self._partial = partial
         self._content = ContentHasher(file)
         self._blocks = BlockHasher()
-        self._buffer = memoryview(bytearray(min(HASH_READ_BYTES, file.size_bytes)))
+        self._buffer = memoryview(bytearray(0))  # allocated when there is something to hash
         self.block_table = BlockTable(BLOCK_BYTES, self._blocks.algorithm, ())
         self._wakeup = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"hash {file.path}")
@@ -511,6 +539,8 @@ class _PrefixHasher:
         return self._content.matches()
 
     def _hash_next(self, offset: int, length: int) -> None:
+        if not self._buffer:
+            self._buffer = memoryview(bytearray(min(HASH_READ_BYTES, self._file.size_bytes)))
         data = self._partial.read_into(offset, self._buffer[:length])
         self._content.update(data)
         self._blocks.update(data)
@@ -585,4 +615,4 @@ def _file_id(path: Path) -> tuple[int, int]:
 def _promote(layout: RepoLayout, file: RemoteFile, blocks: BlockTable) -> None:
     save_block_table(layout, file.blob_name, blocks)
     promote_blob(layout, file)
-    layout.partial_record_path(file.blob_name).unlink(missing_ok=True)
+    remove_partial_records(layout, file.blob_name)

@@ -27,7 +27,8 @@ class TokenBucket:
         self._updated = time.monotonic()
         self._lock = threading.Lock()
         self._turn = threading.Lock()
-        """Held by the one draw that waits, so draws are served in turn and none starves."""
+        """Held by the one draw that waits for tokens, so waiting draws take turns rather
+        than splitting the refill into slivers; a stopped draw gives up its place."""
 
     @property
     def rate_bytes_per_s(self) -> float:
@@ -53,7 +54,10 @@ class TokenBucket:
         """Wait until ``n`` bytes may pass (blocking); False when ``stop`` was set first."""
         if self._rate <= 0:
             return True
-        with self._turn:
+        while not self._turn.acquire(timeout=MAX_NAP_S):
+            if stop.is_set():
+                return False
+        try:
             while True:
                 with self._lock:
                     self._refill()
@@ -66,6 +70,8 @@ class TokenBucket:
                     nap = min((wanted - self._tokens) / self._rate, MAX_NAP_S)
                 if stop.wait(nap):
                     return False
+        finally:
+            self._turn.release()
 
 
 class Throttle:
