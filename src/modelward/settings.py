@@ -40,7 +40,7 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=0, le=65535)
     max_retries: int = Field(default=3, ge=0, le=100)
-    connections: int = Field(default=16, ge=1, le=256, description="Global connection limit.")
+    connections: int = Field(default=32, ge=1, le=256, description="Global connection limit.")
     connections_per_file: int = Field(
         default=8, ge=1, le=64, description="Connections one file may use at once."
     )

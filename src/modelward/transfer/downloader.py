@@ -62,7 +62,7 @@ class EnhancedModelDownloader:
         endpoint: str,
         hf_token: str | None = None,
         policy: RetryPolicy | None = None,
-        connections: int = 16,
+        connections: int = 32,
         connections_per_file: int = 8,
         segment_bytes: int = 32 * 1024 * 1024,
         bandwidth_limit_bytes_per_s: float = 0,

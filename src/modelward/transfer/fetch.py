@@ -252,7 +252,7 @@ class _BufferPool:
                     self._spare.append(buffer)
 
 
-_RECEIVE_BUFFERS = _BufferPool(RECEIVE_BUFFER_BYTES, keep=16)
+_RECEIVE_BUFFERS = _BufferPool(RECEIVE_BUFFER_BYTES, keep=32)
 
 
 class _SegmentStop:
