@@ -61,9 +61,9 @@ from modelward.transfer.throttle import ModelThrottle
 
 logger = logging.getLogger(__name__)
 
-# Large buffers: a write per 4 MiB, and plain-socket reads as large as the kernel has data
+# Large buffers: a write per 2 MiB, and plain-socket reads as large as the kernel has data
 # for (a TLS socket hands over one record, ~16 KiB, per read).
-RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024
 # Under a cap, draws from the bucket stay small so the rate stays smooth.
 CAPPED_READ_BYTES = 256 * 1024
 # On slow links, write (and report) what arrived at least this often.
