@@ -1,0 +1,184 @@
+"""Structural checks: what can be seen of a model's files without hashing them.
+
+Each check reads kilobytes, not gigabytes: the start of a file (to catch an HTML or JSON
+error page saved under a weight name), a safetensors header (whose offsets must account
+for exactly the file's size), a JSON file, a sharded model's index (every shard it names
+must be there). Damage in the middle of the tensor data needs the full level (sha256).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Mapping
+from pathlib import Path
+
+from modelward.health.issues import IntegrityIssue, IssueKind
+
+HEAD_BYTES = 4096
+# The safetensors format refuses headers above 100 MB; anything larger is damage.
+MAX_SAFETENSORS_HEADER = 100 * 1000 * 1000
+MAX_JSON_BYTES = 64 * 1024 * 1024
+PICKLE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
+WEIGHT_SUFFIXES = (".safetensors", ".gguf", *PICKLE_SUFFIXES)
+INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json", ".pth.index.json")
+DTYPE_BYTES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1,
+    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4,
+    "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+
+
+def check_structure(
+    snapshot_dir: Path, expected_sizes: Mapping[str, int | None]
+) -> list[IntegrityIssue]:
+    """Check every file a model should have under ``snapshot_dir`` (repo path → size, None
+    when unknown) and that its shard indexes name only files that are there (blocking)."""
+    issues: list[IntegrityIssue] = []
+    for repo_path, size in expected_sizes.items():
+        issue = check_file(snapshot_dir / repo_path, repo_path, size)
+        if issue is not None:
+            issues.append(issue)
+    for repo_path in expected_sizes:
+        if repo_path.endswith(INDEX_SUFFIXES):
+            issues += _check_shard_set(snapshot_dir, repo_path, expected_sizes)
+    return issues
+
+
+def check_file(path: Path, repo_path: str, expected_size: int | None) -> IntegrityIssue | None:
+    """The first problem found with one file, or None (blocking; reads only its start)."""
+
+    def issue(kind: IssueKind, detail: str) -> IntegrityIssue:
+        return IntegrityIssue(repo_path, kind, detail)
+
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except FileNotFoundError:
+        return issue(IssueKind.MISSING, "the file is not in the snapshot")
+    except OSError as exc:
+        return issue(IssueKind.MISSING, f"the file cannot be read: {exc.strerror or exc}")
+    if repo_path.endswith(WEIGHT_SUFFIXES) and looks_like_error_page(head):
+        return issue(
+            IssueKind.ERROR_PAGE,
+            f"holds a {_page_kind(head)} error page ({size} bytes), not weights",
+        )
+    if expected_size is not None and size != expected_size:
+        kind = IssueKind.TRUNCATED if size < expected_size else IssueKind.SIZE_MISMATCH
+        return issue(kind, f"{size} bytes on disk, {expected_size} expected")
+    if repo_path.endswith(".safetensors"):
+        problem = _safetensors_problem(path, head, size)
+        return issue(*problem) if problem else None
+    if repo_path.endswith(".json"):
+        return _json_issue(path, repo_path, size)
+    if repo_path.endswith(PICKLE_SUFFIXES) and not _looks_like_torch_file(head):
+        return issue(IssueKind.BAD_HEADER, "neither a torch zip archive nor a pickle stream")
+    return None
+
+
+def looks_like_error_page(head: bytes) -> bool:
+    """True when a file starts like an HTML page or a JSON error answer."""
+    text = head.lstrip()[:512].lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+        return True
+    return text.startswith(b"{") and b'"error' in text
+
+
+def _page_kind(head: bytes) -> str:
+    return "JSON" if head.lstrip().startswith(b"{") else "HTML"
+
+
+def _safetensors_problem(path: Path, head: bytes, size: int) -> tuple[IssueKind, str] | None:
+    if size < 8:
+        return IssueKind.TRUNCATED, f"{size} bytes, shorter than a safetensors length prefix"
+    (header_len,) = struct.unpack("<Q", head[:8])
+    if header_len == 0 or header_len > MAX_SAFETENSORS_HEADER:
+        return IssueKind.BAD_HEADER, f"the header length field reads {header_len}"
+    if 8 + header_len > size:
+        return IssueKind.TRUNCATED, f"the header needs {8 + header_len} bytes, the file has {size}"
+    raw = head[8 : 8 + header_len]
+    if len(raw) < header_len:
+        with path.open("rb") as fh:
+            fh.seek(8)
+            raw = fh.read(header_len)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return IssueKind.BAD_HEADER, "the header is not valid JSON"
+    if not isinstance(header, dict):
+        return IssueKind.BAD_HEADER, "the header is not a JSON object"
+    data_end = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        end = _tensor_end(entry)
+        if end is None:
+            return IssueKind.BAD_HEADER, f"tensor {name!r} has a malformed entry"
+        data_end = max(data_end, end)
+    expected = 8 + header_len + data_end
+    if size < expected:
+        return IssueKind.TRUNCATED, f"the header describes {expected} bytes, the file has {size}"
+    if size > expected:
+        return IssueKind.SIZE_MISMATCH, f"{size - expected} bytes after the last tensor"
+    return None
+
+
+def _tensor_end(entry: object) -> int | None:
+    """The end offset of a well-formed tensor entry, else None."""
+    if not isinstance(entry, dict):
+        return None
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+        return None
+    if not (isinstance(offsets, list) and len(offsets) == 2):
+        return None
+    start, end = offsets
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end):
+        return None
+    item = DTYPE_BYTES.get(dtype) if isinstance(dtype, str) else None
+    if item is not None and math.prod(shape) * item != end - start:
+        return None
+    return end
+
+
+def _json_issue(path: Path, repo_path: str, size: int) -> IntegrityIssue | None:
+    if size > MAX_JSON_BYTES:
+        return None  # not a config; left to the full check
+    try:
+        json.loads(path.read_bytes())
+    except (UnicodeDecodeError, ValueError):
+        return IntegrityIssue(repo_path, IssueKind.BAD_HEADER, "not valid JSON")
+    return None
+
+
+def _looks_like_torch_file(head: bytes) -> bool:
+    # torch.save writes a zip archive; older files are a bare pickle (protocol 2+).
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+
+
+def _check_shard_set(
+    snapshot_dir: Path, index_path: str, expected_sizes: Mapping[str, int | None]
+) -> list[IntegrityIssue]:
+    try:
+        index = json.loads((snapshot_dir / index_path).read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []  # the file check has reported it already
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict):
+        return [IntegrityIssue(index_path, IssueKind.BAD_HEADER, "the index has no weight_map")]
+    folder = index_path.rpartition("/")[0]
+    issues = []
+    for shard in sorted({str(s) for s in weight_map.values()}):
+        shard_path = f"{folder}/{shard}" if folder else shard
+        if shard_path not in expected_sizes or not (snapshot_dir / shard_path).is_file():
+            issues.append(
+                IntegrityIssue(
+                    index_path,
+                    IssueKind.INCOMPLETE_SHARD_SET,
+                    f"names shard {shard_path}, which is not there",
+                )
+            )
+    return issues

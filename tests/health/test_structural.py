@@ -1,0 +1,149 @@
+"""Structural checks on a real downloaded model, damaged on disk one way at a time."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from modelward.devhub import DevHub
+from modelward.health import IntegrityIssue, IssueKind, check_file, check_structure
+from modelward.runtime import Runtime
+from modelward.store import RepoLayout
+from tests.conftest import TI2V, TI2V_REPO
+
+
+@dataclass
+class Model:
+    """A downloaded model: its snapshot folder and each file's expected size."""
+
+    snapshot: Path
+    sizes: dict[str, int | None]
+
+    def blob(self, repo_path: str) -> Path:
+        """The real file behind a snapshot link, made writable so a test can damage it."""
+        path = Path(os.path.realpath(self.snapshot / repo_path))
+        path.chmod(0o644)
+        return path
+
+    def issues(self) -> list[IntegrityIssue]:
+        return check_structure(self.snapshot, self.sizes)
+
+    def shard(self) -> str:
+        """A safetensors shard that an index names."""
+        index = next(p for p in self.sizes if p.endswith(".safetensors.index.json"))
+        weight_map = json.loads((self.snapshot / index).read_text())["weight_map"]
+        return f"{index.rpartition('/')[0]}/{sorted(set(weight_map.values()))[0]}"
+
+
+@pytest.fixture
+async def model(hub: DevHub, runtime: Runtime) -> Model:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    target = await runtime.downloader.source(TI2V).resolve(runtime.catalog.get(TI2V))
+    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+    sizes: dict[str, int | None] = {f.path: f.size_bytes for f in target.files}
+    return Model(layout.snapshot_dir(target.commit), sizes)
+
+
+def _kinds(issues: list[IntegrityIssue]) -> set[tuple[str, IssueKind]]:
+    return {(i.path, i.kind) for i in issues}
+
+
+async def test_a_healthy_model_has_no_structural_issue(model: Model) -> None:
+    assert model.issues() == []
+
+
+async def test_a_truncated_shard_is_truncated(model: Model) -> None:
+    shard = model.shard()
+    blob = model.blob(shard)
+    os.truncate(blob, blob.stat().st_size - 100)
+    assert _kinds(model.issues()) == {(shard, IssueKind.TRUNCATED)}
+    # Without the published size the header alone still tells.
+    issue = check_file(model.snapshot / shard, shard, None)
+    assert issue is not None and issue.kind is IssueKind.TRUNCATED
+
+
+async def test_extra_bytes_are_a_size_mismatch(model: Model) -> None:
+    shard = model.shard()
+    with model.blob(shard).open("ab") as fh:
+        fh.write(b"\0" * 64)
+    assert _kinds(model.issues()) == {(shard, IssueKind.SIZE_MISMATCH)}
+    issue = check_file(model.snapshot / shard, shard, None)
+    assert issue is not None and issue.kind is IssueKind.SIZE_MISMATCH
+
+
+async def test_a_zeroed_header_is_a_bad_header(model: Model) -> None:
+    shard = model.shard()
+    with model.blob(shard).open("r+b") as fh:
+        fh.write(b"\0" * 64)
+    assert _kinds(model.issues()) == {(shard, IssueKind.BAD_HEADER)}
+
+
+async def test_a_header_whose_offsets_do_not_fit_is_a_bad_header(model: Model) -> None:
+    shard = model.shard()
+    blob = model.blob(shard)
+    with blob.open("r+b") as fh:
+        (length,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(length))
+        name = next(k for k in header if k != "__metadata__")
+        header[name]["shape"] = [3, 5, 7]  # no longer the size its offsets span
+        raw = json.dumps(header, separators=(",", ":")).encode()
+        raw += b" " * (length - len(raw))
+        assert len(raw) == length
+        fh.seek(8)
+        fh.write(raw)
+    assert _kinds(model.issues()) == {(shard, IssueKind.BAD_HEADER)}
+
+
+async def test_an_html_page_under_a_weight_name_is_an_error_page(model: Model) -> None:
+    shard = model.shard()
+    model.blob(shard).write_bytes(b"<!DOCTYPE html><html><body>Access denied</body></html>")
+    assert _kinds(model.issues()) == {(shard, IssueKind.ERROR_PAGE)}
+
+
+async def test_a_deleted_shard_is_missing_and_leaves_its_set_incomplete(model: Model) -> None:
+    shard = model.shard()
+    (model.snapshot / shard).unlink()
+    index = next(p for p in model.sizes if p.endswith(".safetensors.index.json"))
+    assert _kinds(model.issues()) == {
+        (shard, IssueKind.MISSING),
+        (index, IssueKind.INCOMPLETE_SHARD_SET),
+    }
+
+
+async def test_a_broken_config_is_reported(model: Model) -> None:
+    config = next(p for p in model.sizes if p.endswith("config.json"))
+    blob = model.blob(config)
+    blob.write_bytes(b"{" + b" " * (blob.stat().st_size - 1))
+    assert _kinds(model.issues()) == {(config, IssueKind.BAD_HEADER)}
+
+
+async def test_bytes_flipped_in_the_tensor_data_need_the_full_check(model: Model) -> None:
+    shard = model.shard()
+    blob = model.blob(shard)
+    with blob.open("r+b") as fh:
+        fh.seek(blob.stat().st_size // 2)
+        fh.write(b"\xff" * 16)
+    assert model.issues() == []  # same size, sound header: only a checksum can see it
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (b"PK\x03\x04" + bytes(100), None),
+        (b"\x80\x02" + bytes(100), None),
+        (b"\x00garbage" * 10, IssueKind.BAD_HEADER),
+        (b'{"error": "Repository not found"}', IssueKind.ERROR_PAGE),
+    ],
+)
+def test_pickle_weights_are_checked_by_their_first_bytes(
+    tmp_path: Path, content: bytes, kind: IssueKind | None
+) -> None:
+    path = tmp_path / "vae.pth"
+    path.write_bytes(content)
+    issue = check_file(path, "vae.pth", len(content))
+    assert (issue.kind if issue else None) is kind
