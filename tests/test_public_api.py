@@ -15,6 +15,7 @@ PACKAGES = [
     "modelward.sources",
     "modelward.store",
     "modelward.transfer",
+    "modelward.health",
     "modelward.devhub",
     "modelward.api",
     "modelward.cli",

@@ -9,6 +9,13 @@ __version__ = "0.1.0"
 from modelward.catalog import Catalog, ModelSpec, load_catalog
 from modelward.errors import ModelwardError
 from modelward.events import Event, EventBus
+from modelward.health import (
+    IntegrityIssue,
+    IntegrityResult,
+    IssueKind,
+    ModelHealthMonitor,
+    VerifyLevel,
+)
 from modelward.runtime import Runtime
 from modelward.settings import Settings
 from modelward.status import (
@@ -34,13 +41,18 @@ __all__ = [
     "EnhancedModelDownloader",
     "Event",
     "EventBus",
+    "IntegrityIssue",
+    "IntegrityResult",
+    "IssueKind",
     "ModelAvailabilityStatus",
+    "ModelHealthMonitor",
     "ModelManager",
     "ModelSpec",
     "ModelwardError",
     "RetryPolicy",
     "Runtime",
     "Settings",
+    "VerifyLevel",
     "__version__",
     "load_catalog",
     "model_status",

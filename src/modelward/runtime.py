@@ -11,6 +11,7 @@ from types import TracebackType
 from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
+from modelward.health import ModelHealthMonitor
 from modelward.settings import Settings
 from modelward.sources import build_clients
 from modelward.store import ModelManager
@@ -46,6 +47,7 @@ class Runtime:
             bus=self.bus,
             db=self.db,
         )
+        self.health = ModelHealthMonitor(self.manager)
 
     async def __aenter__(self) -> Runtime:
         return self

@@ -25,6 +25,7 @@ from modelward.cli.options import (
 from modelward.cli.output import console, err_console, fail
 from modelward.cli.pull import print_results, pull_with_bars
 from modelward.cli.rates import parse_rate
+from modelward.cli.verify import verify
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
@@ -212,6 +213,7 @@ def demo(
 
 for _command in control.COMMANDS:
     app.command()(_command)
+app.command()(verify)
 
 hub_app = typer.Typer(
     help="The bundled local hub (synthetic Wan2.2-shaped repos).", no_args_is_help=True

@@ -10,6 +10,8 @@ class IssueKind(StrEnum):
     """The kinds of damage a check can name."""
 
     MISSING = "missing"
+    MODIFIED = "modified"
+    """Changed on disk since it was verified; only the full level can say whether it is bad."""
     TRUNCATED = "truncated"
     SIZE_MISMATCH = "size-mismatch"
     CHECKSUM_MISMATCH = "checksum-mismatch"

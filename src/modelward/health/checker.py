@@ -1,0 +1,158 @@
+"""Checking a model's files at a chosen level: quick (stat), structural (headers), full
+(checksums).
+
+Each level includes the cheaper ones. quick compares each blob's stat (size, inode,
+mtime) with the moment it was verified, cheap enough for every model request; structural
+adds the checks of :mod:`modelward.health.structural`, which read kilobytes; full hashes
+every file against the checksum its source publishes, on both cores when there are
+several files, and records the blobs that match as verified again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+
+from modelward.health.issues import IntegrityIssue, IssueKind
+from modelward.health.structural import check_structure
+from modelward.sources import RemoteFile, Target
+from modelward.store.hashing import file_matches
+from modelward.store.layout import RepoLayout
+from modelward.store.records import BlobStat, VerifiedRecord
+from modelward.store.writer import snapshot_link_ok
+
+HASH_THREADS = 2
+
+
+class VerifyLevel(StrEnum):
+    """How deep a check looks; each level includes the cheaper ones."""
+
+    QUICK = "quick"
+    STRUCTURAL = "structural"
+    FULL = "full"
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrityResult:
+    """The seed's IntegrityResult: what a check of one model found."""
+
+    model_id: str
+    level: VerifyLevel
+    is_healthy: bool
+    integrity_score: float
+    """Share of the model's bytes in files without an issue (0..1)."""
+    issues: tuple[IntegrityIssue, ...]
+    checked_at: float
+    """When the check ended (seconds since the epoch)."""
+    files_checked: int
+    bytes_hashed: int = 0
+
+
+def check_integrity(
+    model_id: str,
+    layout: RepoLayout,
+    target: Target,
+    level: VerifyLevel,
+    on_hashed: Callable[[int], None] | None = None,
+) -> IntegrityResult:
+    """Check ``target``'s files in ``layout`` at ``level`` (blocking; run in a thread).
+
+    ``on_hashed`` hears of the bytes of every file the full level has hashed (for progress).
+    """
+    record = VerifiedRecord(layout)
+    issues: dict[str, IntegrityIssue] = {}
+    for file in target.files:
+        issue = _quick_issue(layout, record, target, file)
+        if issue is not None:
+            issues[file.path] = issue
+    if level in (VerifyLevel.STRUCTURAL, VerifyLevel.FULL):
+        sizes: dict[str, int | None] = {f.path: f.size_bytes for f in target.files}
+        for issue in check_structure(layout.snapshot_dir(target.commit), sizes):
+            known = issues.get(issue.path)
+            if known is None or known.kind is not IssueKind.MISSING:
+                issues[issue.path] = issue  # more precise than a stat can be
+    hashed = 0
+    if level is VerifyLevel.FULL:
+        candidates = [f for f in target.files if _settles(issues.get(f.path))]
+        for file, issue, size in _hash_all(layout, candidates, on_hashed):
+            hashed += size
+            if issue is None:
+                record.mark(file.blob_name)
+                issues.pop(file.path, None)  # a modified stat with the right content
+            else:
+                record.forget(file.blob_name)
+                issues[file.path] = issue
+    return _result(model_id, level, target.files, tuple(issues.values()), hashed)
+
+
+def _settles(issue: IntegrityIssue | None) -> bool:
+    """True when a deeper level may still clear or name the file's problem."""
+    return issue is None or issue.kind is IssueKind.MODIFIED
+
+
+def _quick_issue(
+    layout: RepoLayout, record: VerifiedRecord, target: Target, file: RemoteFile
+) -> IntegrityIssue | None:
+    blob = layout.blob_path(file.blob_name)
+    try:
+        stat = BlobStat.of(blob)
+    except OSError:
+        return IntegrityIssue(file.path, IssueKind.MISSING, "the blob is not in the store")
+    if stat.size_bytes != file.size_bytes:
+        kind = IssueKind.TRUNCATED if stat.size_bytes < file.size_bytes else IssueKind.SIZE_MISMATCH
+        return IntegrityIssue(
+            file.path, kind, f"{stat.size_bytes} bytes on disk, {file.size_bytes} expected"
+        )
+    if not snapshot_link_ok(layout, target.commit, file):
+        return IntegrityIssue(file.path, IssueKind.MISSING, "the snapshot link is missing")
+    if not record.is_verified(file.blob_name):
+        return IntegrityIssue(
+            file.path,
+            IssueKind.MODIFIED,
+            "changed on disk since it was verified (or never verified): run a full check",
+        )
+    return None
+
+
+def _hash_all(
+    layout: RepoLayout, files: Iterable[RemoteFile], on_hashed: Callable[[int], None] | None
+) -> list[tuple[RemoteFile, IntegrityIssue | None, int]]:
+    def one(file: RemoteFile) -> tuple[RemoteFile, IntegrityIssue | None, int]:
+        ok = file_matches(layout.blob_path(file.blob_name), file)
+        if on_hashed is not None:
+            on_hashed(file.size_bytes)
+        if ok:
+            return file, None, file.size_bytes
+        algorithm = "sha256" if file.sha256 else "git blob id"
+        detail = f"the {algorithm} differs from the published {file.blob_name[:12]}…"
+        return file, IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail), file.size_bytes
+
+    # hashlib releases the GIL: two files hash on two cores at once.
+    with ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="verify") as pool:
+        return list(pool.map(one, files))
+
+
+def _result(
+    model_id: str,
+    level: VerifyLevel,
+    files: tuple[RemoteFile, ...],
+    issues: tuple[IntegrityIssue, ...],
+    hashed: int,
+) -> IntegrityResult:
+    damaged = {i.path for i in issues}
+    total = sum(f.size_bytes for f in files)
+    healthy = [f for f in files if f.path not in damaged]
+    score = sum(f.size_bytes for f in healthy) / total if total else (0.0 if issues else 1.0)
+    return IntegrityResult(
+        model_id=model_id,
+        level=level,
+        is_healthy=not issues,
+        integrity_score=round(score, 4),
+        issues=issues,
+        checked_at=time.time(),
+        files_checked=len(files),
+        bytes_hashed=hashed,
+    )

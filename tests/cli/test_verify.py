@@ -1,0 +1,52 @@
+"""``modelward verify`` as a user runs it: damage a pulled model, find it, pull to mend."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from modelward.devhub import DevHub
+from modelward.store import RepoLayout
+from tests.cli.test_commands import _run
+from tests.conftest import TI2V, TI2V_REPO
+
+
+def test_verify_finds_damage_and_a_pull_mends_it(tmp_path: Path, threaded_hub: DevHub) -> None:
+    cache = str(tmp_path / "cache")
+    nothing = _run(tmp_path, threaded_hub, "verify", "--cache-dir", cache)
+    assert nothing.returncode == 0 and "nothing downloaded" in nothing.stdout
+    assert _run(tmp_path, threaded_hub, "pull", TI2V, "--cache-dir", cache).returncode == 0
+    healthy = _run(tmp_path, threaded_hub, "verify", TI2V, "--full", "--cache-dir", cache)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "healthy" in healthy.stdout
+
+    manifest = threaded_hub.manifest(TI2V_REPO)
+    big = max((f for f in manifest.files if f.is_lfs), key=lambda f: f.size)
+    blob = RepoLayout(Path(cache), tmp_path / "home", TI2V_REPO).blob_path(big.etag)
+    blob.chmod(0o644)
+    with blob.open("r+b") as fh:
+        fh.seek(big.size // 2)
+        fh.write(b"\xff" * 4096)
+
+    args = ("verify", TI2V, "--level", "quick", "--json", "--cache-dir", cache)
+    quick = _run(tmp_path, threaded_hub, *args)
+    assert quick.returncode == 1
+    [result] = json.loads(quick.stdout)
+    assert [(i["path"], i["kind"]) for i in result["issues"]] == [(big.path, "modified")]
+
+    full = _run(tmp_path, threaded_hub, "verify", TI2V, "--full", "--cache-dir", cache)
+    assert full.returncode == 1
+    assert "checksum-mismatch" in full.stdout and "next step" in full.stdout
+
+    assert _run(tmp_path, threaded_hub, "pull", TI2V, "--cache-dir", cache).returncode == 0
+    mended = _run(tmp_path, threaded_hub, "verify", TI2V, "--full", "--cache-dir", cache)
+    assert mended.returncode == 0, mended.stdout
+    assert os.stat(blob).st_size == big.size
+
+
+def test_verify_of_an_unknown_model_fails_with_a_next_step(
+    tmp_path: Path, threaded_hub: DevHub
+) -> None:
+    result = _run(tmp_path, threaded_hub, "verify", "nope")
+    assert result.returncode == 1 and "next step" in result.stderr
