@@ -11,7 +11,7 @@ from types import TracebackType
 from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
-from modelward.health import ModelHealthMonitor
+from modelward.health import ModelHealthMonitor, Quarantine
 from modelward.settings import Settings
 from modelward.sources import build_clients
 from modelward.store import ModelManager
@@ -47,7 +47,11 @@ class Runtime:
             bus=self.bus,
             db=self.db,
         )
-        self.health = ModelHealthMonitor(self.manager)
+        self.health = ModelHealthMonitor(
+            self.manager,
+            self.downloader,
+            Quarantine(settings.home, settings.quarantine_cap_bytes),
+        )
 
     async def __aenter__(self) -> Runtime:
         return self

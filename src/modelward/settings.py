@@ -52,6 +52,9 @@ class Settings(BaseModel):
     bandwidth_limit_bytes_per_s: int = Field(
         default=0, ge=0, description="Cap on the total download rate (0 = none)."
     )
+    quarantine_cap_bytes: int = Field(
+        default=20 * 1024**3, ge=0, description="Most bytes quarantine keeps (oldest go first)."
+    )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)

@@ -50,3 +50,28 @@ def test_verify_of_an_unknown_model_fails_with_a_next_step(
 ) -> None:
     result = _run(tmp_path, threaded_hub, "verify", "nope")
     assert result.returncode == 1 and "next step" in result.stderr
+
+
+def test_repair_then_quarantine_list_and_purge(tmp_path: Path, threaded_hub: DevHub) -> None:
+    cache = str(tmp_path / "cache")
+    assert _run(tmp_path, threaded_hub, "pull", TI2V, "--cache-dir", cache).returncode == 0
+    healthy = _run(tmp_path, threaded_hub, "repair", TI2V, "--cache-dir", cache)
+    assert healthy.returncode == 0 and "nothing to repair" in healthy.stdout
+
+    manifest = threaded_hub.manifest(TI2V_REPO)
+    big = max((f for f in manifest.files if f.is_lfs), key=lambda f: f.size)
+    blob = RepoLayout(Path(cache), tmp_path / "home", TI2V_REPO).blob_path(big.etag)
+    blob.chmod(0o644)
+    with blob.open("r+b") as fh:
+        fh.seek(100)
+        fh.write(b"\0" * 10)
+    repaired = _run(tmp_path, threaded_hub, "repair", TI2V, "--cache-dir", cache)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "quarantine" in repaired.stdout and big.path in repaired.stdout
+
+    listed = _run(tmp_path, threaded_hub, "quarantine", "list", "--json")
+    [entry] = json.loads(listed.stdout)
+    assert entry["path"] == big.path and entry["reason"].startswith("bad-header")
+    purged = _run(tmp_path, threaded_hub, "quarantine", "purge", "--yes")
+    assert purged.returncode == 0 and f"freed {big.size:,} bytes" in purged.stdout
+    assert json.loads(_run(tmp_path, threaded_hub, "quarantine", "list", "--json").stdout) == []

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from modelward.cli import control
+from modelward.cli.health import quarantine_app, repair, verify
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -25,7 +26,6 @@ from modelward.cli.options import (
 from modelward.cli.output import console, err_console, fail
 from modelward.cli.pull import print_results, pull_with_bars
 from modelward.cli.rates import parse_rate
-from modelward.cli.verify import verify
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
@@ -214,6 +214,8 @@ def demo(
 for _command in control.COMMANDS:
     app.command()(_command)
 app.command()(verify)
+app.command()(repair)
+app.add_typer(quarantine_app, name="quarantine")
 
 hub_app = typer.Typer(
     help="The bundled local hub (synthetic Wan2.2-shaped repos).", no_args_is_help=True

@@ -2,7 +2,9 @@
 
 from modelward.health.checker import IntegrityResult, VerifyLevel, check_integrity
 from modelward.health.issues import IntegrityIssue, IssueKind
-from modelward.health.monitor import ModelHealthMonitor
+from modelward.health.monitor import ModelHealthMonitor, RepairResult
+from modelward.health.quarantine import Quarantine, QuarantineEntry
+from modelward.health.repair import RepairPlan
 from modelward.health.structural import check_file, check_structure
 
 __all__ = [
@@ -10,6 +12,10 @@ __all__ = [
     "IntegrityResult",
     "IssueKind",
     "ModelHealthMonitor",
+    "Quarantine",
+    "QuarantineEntry",
+    "RepairPlan",
+    "RepairResult",
     "VerifyLevel",
     "check_file",
     "check_integrity",

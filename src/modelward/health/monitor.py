@@ -4,17 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from modelward.health.checker import IntegrityResult, VerifyLevel, check_integrity
 from modelward.health.issues import IntegrityIssue, IssueKind
+from modelward.health.quarantine import Quarantine
+from modelward.health.repair import RepairPlan, prepare_repair
+from modelward.sources import RemoteFile
 from modelward.store.manager import ModelManager
+from modelward.transfer import EnhancedModelDownloader
+
+
+@dataclass(frozen=True, slots=True)
+class RepairResult:
+    """The seed's RepairResult: what ``verify_and_repair_model`` found and did."""
+
+    model_id: str
+    success: bool
+    issues_found: tuple[IntegrityIssue, ...]
+    plans: tuple[RepairPlan, ...]
+    """Per damaged file: the byte ranges fetched again and its quarantine entry."""
+    bytes_fetched: int
+    error_message: str | None = None
+    error_hint: str | None = None
 
 
 class ModelHealthMonitor:
-    """Checks what the store holds for each model, offline (from the recorded manifest)."""
+    """Checks what the store holds for each model, offline (from the recorded manifest),
+    and repairs it through the downloader."""
 
-    def __init__(self, manager: ModelManager) -> None:
+    def __init__(
+        self, manager: ModelManager, downloader: EnhancedModelDownloader, quarantine: Quarantine
+    ) -> None:
         self.manager = manager
+        self.downloader = downloader
+        self.quarantine = quarantine
         self.last_results: dict[str, IntegrityResult] = {}
         """The latest result per model, shown with its age (``checked_at``)."""
 
@@ -36,3 +60,36 @@ class ModelHealthMonitor:
             result = await asyncio.to_thread(check_integrity, model_id, layout, target, level)
         self.last_results[model_id] = result
         return result
+
+    async def verify_and_repair_model(self, model_id: str) -> RepairResult:
+        """Fully check ``model_id``; quarantine each damaged file and fetch only its damaged
+        blocks (the whole file without a block table); missing files are fetched too."""
+        check = await self.check_model_integrity(model_id, VerifyLevel.FULL)
+        if check.is_healthy:
+            return RepairResult(model_id, True, (), (), 0)
+        target = await asyncio.to_thread(self.manager.known_target, model_id)
+        plans: list[RepairPlan] = []
+        if target is not None:
+            layout = self.manager.repo_layout(target.repo_id)
+            by_path: dict[str, RemoteFile] = {f.path: f for f in target.files}
+            for issue in check.issues:
+                file = by_path.get(issue.path)
+                if file is None or issue.kind is IssueKind.MISSING:
+                    continue  # a missing file needs no quarantine: the download fetches it
+                reason = f"{issue.kind.value}: {issue.detail}"
+                plans.append(
+                    await asyncio.to_thread(
+                        prepare_repair, layout, target, file, self.quarantine, reason
+                    )
+                )
+        download = await self.downloader.download_with_retry(model_id)
+        after = await self.check_model_integrity(model_id, VerifyLevel.QUICK)
+        return RepairResult(
+            model_id,
+            download.success and after.is_healthy,
+            check.issues,
+            tuple(plans),
+            download.bytes_fetched,
+            download.error_message,
+            download.error_hint,
+        )

@@ -1,0 +1,188 @@
+"""``modelward verify``, ``repair`` and ``quarantine``: find damage, mend it, see what was
+set aside."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from modelward.cli.options import (
+    CacheDirOpt,
+    CatalogOpt,
+    JsonOpt,
+    VerboseOpt,
+    build_settings,
+    setup_logging,
+)
+from modelward.cli.output import console, err_console, fail
+from modelward.errors import ModelwardError
+from modelward.health import IntegrityResult, RepairResult, VerifyLevel
+from modelward.health.quarantine import Quarantine, describe
+from modelward.runtime import Runtime
+from modelward.settings import Settings
+
+
+def verify(
+    models: Annotated[list[str] | None, typer.Argument(help="Model ids (default: all).")] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Hash every file against its published checksum.")
+    ] = False,
+    level: Annotated[
+        VerifyLevel | None,
+        typer.Option(help="quick (stat), structural (headers, the default) or full (sha256)."),
+    ] = None,
+    catalog: CatalogOpt = None,
+    cache_dir: CacheDirOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Check downloaded models for damage; exit 1 when any is unhealthy."""
+    setup_logging(verbose)
+    chosen = VerifyLevel.FULL if full else (level or VerifyLevel.STRUCTURAL)
+    try:
+        settings = build_settings(catalog, cache_dir)
+        results = asyncio.run(_verify(settings, models, chosen))
+    except ModelwardError as error:
+        raise fail(error) from None
+    if as_json:
+        payload = [dataclasses.asdict(r) for r in results]
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    else:
+        _print(results)
+    if not all(r.is_healthy for r in results):
+        raise typer.Exit(1)
+
+
+async def _verify(
+    settings: Settings, model_ids: list[str] | None, level: VerifyLevel
+) -> list[IntegrityResult]:
+    async with Runtime(settings) as runtime:
+        ids = model_ids or runtime.catalog.ids()
+        for model_id in ids:
+            runtime.catalog.get(model_id)  # every id is checked before any work
+        if model_ids is None:  # all: only what has been downloaded at all
+            ids = [m for m in ids if runtime.manager.known_target(m) is not None]
+        results = []
+        for model_id in ids:
+            with console.status(f"checking {model_id} ({level.value})…"):
+                results.append(await runtime.health.check_model_integrity(model_id, level))
+        return results
+
+
+def _print(results: list[IntegrityResult]) -> None:
+    if not results:
+        console.print("nothing downloaded yet: run `modelward pull MODEL` first")
+        return
+    table = Table(title="modelward verify")
+    for column in ("model", "level", "health", "score", "issues"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        health = "[green]healthy[/]" if r.is_healthy else "[red]damaged[/]"
+        issues = "\n".join(f"{i.path}: {i.kind.value}, {i.detail}" for i in r.issues) or "-"
+        table.add_row(r.model_id, r.level.value, health, f"{r.integrity_score:.0%}", issues)
+    console.print(table)
+    if not all(r.is_healthy for r in results):
+        console.print(
+            "[bold]next step:[/] `modelward verify MODEL --full` names checksum damage; "
+            "`modelward pull MODEL` fetches files that are missing."
+        )
+
+
+def repair(
+    model: Annotated[str, typer.Argument(help="The model to repair.")],
+    catalog: CatalogOpt = None,
+    cache_dir: CacheDirOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Fully check a model, quarantine damaged files and fetch only their damaged blocks."""
+    setup_logging(verbose)
+    try:
+        settings = build_settings(catalog, cache_dir)
+        result = asyncio.run(_repair(settings, model))
+    except ModelwardError as error:
+        raise fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps(dataclasses.asdict(result), indent=2, default=str) + "\n")
+    elif not result.issues_found:
+        console.print(f"[green]✓[/] {model}: healthy, nothing to repair")
+    else:
+        for plan in result.plans:
+            where = (
+                f", damaged copy in quarantine {plan.quarantine_id}" if plan.quarantine_id else ""
+            )
+            console.print(f"  {plan.path}: fetched {plan.refetch_bytes:,} bytes again{where}")
+        mark = "[green]✓[/]" if result.success else "[red]✗[/]"
+        console.print(
+            f"{mark} {model}: {len(result.issues_found)} issue(s), "
+            f"{result.bytes_fetched:,} bytes fetched"
+        )
+    if not result.success:
+        if result.error_message:
+            err_console.print(f"[bold red]error[/]: {result.error_message}")
+            if result.error_hint:
+                err_console.print(f"[bold]next step:[/] {result.error_hint}")
+        raise typer.Exit(1)
+
+
+async def _repair(settings: Settings, model_id: str) -> RepairResult:
+    async with Runtime(settings) as runtime:
+        runtime.catalog.get(model_id)
+        with console.status(f"checking and repairing {model_id}…"):
+            return await runtime.health.verify_and_repair_model(model_id)
+
+
+quarantine_app = typer.Typer(help="Files set aside as damaged.", no_args_is_help=True)
+
+
+@quarantine_app.command("list")
+def quarantine_list(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> None:
+    """Show what is in quarantine, and why."""
+    quarantine = _quarantine(catalog)
+    entries = quarantine.entries()
+    if as_json:
+        payload = [dataclasses.asdict(e) for e in entries]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    for entry in entries:
+        console.print(describe(entry), markup=False)
+    console.print(
+        f"{len(entries)} file(s), {quarantine.used_bytes():,} bytes "
+        f"(cap {quarantine.cap_bytes:,}) in {quarantine.root}"
+    )
+
+
+@quarantine_app.command("purge")
+def quarantine_purge(
+    entry_ids: Annotated[
+        list[str] | None, typer.Argument(help="Entries to delete (default: all).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Delete quarantined files for good."""
+    quarantine = _quarantine(catalog)
+    chosen = [e for e in quarantine.entries() if entry_ids is None or e.entry_id in entry_ids]
+    if not chosen:
+        console.print("nothing to purge")
+        return
+    size = sum(e.size_bytes for e in chosen)
+    if not yes and not typer.confirm(f"Delete {len(chosen)} file(s), {size:,} bytes?"):
+        raise typer.Exit(1)
+    freed = quarantine.purge([e.entry_id for e in chosen])
+    console.print(f"freed {freed:,} bytes")
+
+
+def _quarantine(catalog: list[Path] | None) -> Quarantine:
+    try:
+        settings = build_settings(catalog)
+    except ModelwardError as error:
+        raise fail(error) from None
+    return Quarantine(settings.home, settings.quarantine_cap_bytes)

@@ -1,0 +1,114 @@
+"""Quarantine: damaged blobs are moved aside with a record of why, never silently deleted.
+
+Entries live under ``MODELWARD_HOME/quarantine/{id}/`` (the file and ``record.json``).
+The folder has a size cap: when a new entry would pass it, the oldest entries are purged
+first, and ``purge`` empties it on request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from modelward.store.records import read_json, write_json_atomic
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """One quarantined file and why it is there."""
+
+    entry_id: str
+    repo_id: str
+    path: str
+    """The file's path in its repo."""
+    blob_name: str
+    reason: str
+    size_bytes: int
+    quarantined_at: float
+
+
+class Quarantine:
+    """The quarantine folder of one ``MODELWARD_HOME``."""
+
+    def __init__(self, home: Path, cap_bytes: int) -> None:
+        self.root = home / "quarantine"
+        self.cap_bytes = cap_bytes
+
+    def put(
+        self, source: Path, *, repo_id: str, path: str, blob_name: str, reason: str
+    ) -> QuarantineEntry:
+        """Move ``source`` into quarantine (blocking; same file system: a rename)."""
+        size = source.stat().st_size
+        self._make_room(size)
+        entry = QuarantineEntry(
+            entry_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}",
+            repo_id=repo_id,
+            path=path,
+            blob_name=blob_name,
+            reason=reason,
+            size_bytes=size,
+            quarantined_at=time.time(),
+        )
+        folder = self.root / entry.entry_id
+        folder.mkdir(parents=True)
+        # The record first: a crash between the two leaves a record without a file, never
+        # a file nobody can explain.
+        write_json_atomic(folder / "record.json", asdict(entry))
+        shutil.move(source, folder / "file")
+        return entry
+
+    def entries(self) -> list[QuarantineEntry]:
+        """Every entry, oldest first (blocking)."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for folder in self.root.iterdir():
+            data = read_json(folder / "record.json")
+            if isinstance(data, dict):
+                try:
+                    found.append(QuarantineEntry(**data))
+                except TypeError:
+                    continue
+        return sorted(found, key=lambda e: e.quarantined_at)
+
+    def used_bytes(self) -> int:
+        """Bytes the quarantined files take."""
+        return sum(_size(self.root / e.entry_id / "file") for e in self.entries())
+
+    def purge(self, entry_ids: list[str] | None = None) -> int:
+        """Delete the given entries (all when None); return the bytes freed (blocking)."""
+        freed = 0
+        for entry in self.entries():
+            if entry_ids is None or entry.entry_id in entry_ids:
+                freed += _size(self.root / entry.entry_id / "file")
+                shutil.rmtree(self.root / entry.entry_id, ignore_errors=True)
+        return freed
+
+    def _make_room(self, incoming: int) -> None:
+        entries = self.entries()
+        used = sum(_size(self.root / e.entry_id / "file") for e in entries)
+        for entry in entries:
+            if used + incoming <= self.cap_bytes:
+                break
+            used -= _size(self.root / entry.entry_id / "file")
+            shutil.rmtree(self.root / entry.entry_id, ignore_errors=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def describe(entry: QuarantineEntry) -> str:
+    """One line for a person."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.quarantined_at))
+    return (
+        f"{entry.entry_id}  {entry.repo_id}/{entry.path}  {entry.size_bytes:,} bytes  "
+        f"{when}  {entry.reason}"
+    )

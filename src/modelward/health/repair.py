@@ -1,0 +1,103 @@
+"""Repair: set a damaged blob aside and fetch only what is wrong with it.
+
+With a block table and a blob of the right size, the blocks whose digest still matches
+are copied into the blob's ``.incomplete`` file and recorded as done, so the ordinary
+resumable download fetches only the damaged blocks with Range requests, hashes the whole
+file and promotes it only if its sha256 matches. Without a table (or when the size is
+wrong) the file is fetched whole. Either way the damaged blob goes to quarantine first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+from modelward.health.quarantine import Quarantine
+from modelward.sources import RemoteFile, Target
+from modelward.store.hashing import BlockHasher
+from modelward.store.layout import RepoLayout
+from modelward.store.records import (
+    BlockTable,
+    PartialRecord,
+    VerifiedRecord,
+    load_block_table,
+    save_partial,
+)
+from modelward.store.writer import remove_partial
+
+READ_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RepairPlan:
+    """What will be fetched again for one damaged file."""
+
+    path: str
+    damaged_ranges: tuple[tuple[int, int], ...]
+    """Byte ranges to fetch; the whole file when no block table could narrow it down."""
+    quarantine_id: str | None
+    """Where the damaged copy went (None when there was no copy to keep)."""
+
+    @property
+    def refetch_bytes(self) -> int:
+        """Bytes the repair asks the source for."""
+        return sum(end - start for start, end in self.damaged_ranges)
+
+
+def damaged_ranges(
+    layout: RepoLayout, file: RemoteFile, table: BlockTable
+) -> list[tuple[int, int]]:
+    """The blocks of the blob whose digest differs from its table (blocking; reads it once)."""
+    hasher = BlockHasher(table.algorithm)
+    with layout.blob_path(file.blob_name).open("rb") as fh:
+        while chunk := fh.read(READ_BYTES):
+            hasher.update(chunk)
+    digests = hasher.hexdigests()
+    bad = []
+    for index, expected in enumerate(table.hashes):
+        if index >= len(digests) or digests[index] != expected:
+            start = index * table.block_bytes
+            bad.append((start, min(start + table.block_bytes, file.size_bytes)))
+    return bad
+
+
+def prepare_repair(
+    layout: RepoLayout, target: Target, file: RemoteFile, quarantine: Quarantine, reason: str
+) -> RepairPlan:
+    """Quarantine ``file``'s damaged blob and leave a partial file that a download resumes
+    from, holding every block still known good (blocking)."""
+    blob = layout.blob_path(file.blob_name)
+    VerifiedRecord(layout).forget(file.blob_name)
+    remove_partial(layout, file.blob_name)
+    if not blob.is_file():
+        return RepairPlan(file.path, ((0, file.size_bytes),), None)
+    table = load_block_table(layout, file.blob_name)
+    bad: list[tuple[int, int]] = [(0, file.size_bytes)]
+    if table is not None and blob.stat().st_size == file.size_bytes:
+        bad = damaged_ranges(layout, file, table) or bad
+    whole = bad == [(0, file.size_bytes)]
+    if not whole:
+        partial = layout.incomplete_path(file.blob_name)
+        shutil.copyfile(blob, partial)  # copy_file_range on Linux: no pass through Python
+        with partial.open("r+b") as fh:
+            os.fsync(fh.fileno())
+        good = _complement(bad, file.size_bytes)
+        save_partial(
+            layout, PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path, good)
+        )
+    entry = quarantine.put(
+        blob, repo_id=target.repo_id, path=file.path, blob_name=file.blob_name, reason=reason
+    )
+    return RepairPlan(file.path, tuple(bad), entry.entry_id)
+
+
+def _complement(ranges: list[tuple[int, int]], size: int) -> tuple[tuple[int, int], ...]:
+    good, position = [], 0
+    for start, end in sorted(ranges):
+        if start > position:
+            good.append((position, start))
+        position = max(position, end)
+    if position < size:
+        good.append((position, size))
+    return tuple(good)

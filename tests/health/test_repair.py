@@ -1,0 +1,103 @@
+"""verify_and_repair_model: damage on disk, repaired from the local hub, the bad copy kept."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from modelward.devhub import DevHub
+from modelward.health import IssueKind
+from modelward.runtime import Runtime
+from modelward.store import RepoLayout
+from modelward.store.hashing import BLOCK_BYTES
+from tests.conftest import TI2V, TI2V_REPO, make_settings, sha256_of
+
+
+@pytest.fixture(scope="module")
+def big_hub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bighub")
+
+
+@pytest.fixture
+async def big_hub(big_hub_root: Path) -> AsyncIterator[DevHub]:
+    """TI2V alone at a scale where the largest shard spans several 16 MiB blocks."""
+    server = DevHub(root=big_hub_root, scale="200MB", repos=[TI2V_REPO])
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def _damage(path: Path, offset: int, length: int) -> None:
+    real = Path(os.path.realpath(path))
+    real.chmod(0o644)
+    with real.open("r+b") as fh:
+        fh.seek(offset)
+        original = fh.read(length)
+        fh.seek(offset)
+        fh.write(bytes(b ^ 0xFF for b in original))
+
+
+async def test_a_4_kib_corruption_refetches_only_its_block(tmp_path: Path, big_hub: DevHub) -> None:
+    async with Runtime(make_settings(tmp_path, big_hub.url)) as runtime:
+        assert (await runtime.downloader.download_with_retry(TI2V)).success
+        big = max((f for f in big_hub.manifest(TI2V_REPO).files if f.is_lfs), key=lambda f: f.size)
+        assert big.size > 2 * BLOCK_BYTES
+        layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+        offset = BLOCK_BYTES + 12_345  # inside the second block
+        _damage(layout.blob_path(big.etag), offset, 4096)
+
+        check = await runtime.health.check_model_integrity(TI2V)
+        assert not check.is_healthy  # the stat changed: the structural level sees that much
+        big_hub.clear_log()
+        result = await runtime.health.verify_and_repair_model(TI2V)
+
+    assert result.success, (result.error_message, result.error_hint)
+    assert [(i.path, i.kind) for i in result.issues_found] == [
+        (big.path, IssueKind.CHECKSUM_MISMATCH)
+    ]
+    [plan] = result.plans
+    assert plan.damaged_ranges == ((BLOCK_BYTES, 2 * BLOCK_BYTES),)
+    sent = sum(
+        r.bytes_sent
+        for r in big_hub.request_log
+        if r.status in (200, 206) and "/api/" not in r.path
+    )
+    assert sent == BLOCK_BYTES == result.bytes_fetched
+    assert sha256_of(layout.blob_path(big.etag)) == big.etag
+    entry = runtime.health.quarantine.entries()[0]
+    assert entry.path == big.path and "checksum" in entry.reason
+    kept = runtime.health.quarantine.root / entry.entry_id / "file"
+    assert kept.stat().st_size == big.size and sha256_of(kept) != big.etag
+
+
+async def test_a_truncated_file_without_a_block_table_is_fetched_whole(
+    hub: DevHub, runtime: Runtime
+) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+    victim = max((f for f in hub.manifest(TI2V_REPO).files if f.is_lfs), key=lambda f: f.size)
+    layout.block_table_path(victim.etag).unlink()
+    blob = layout.blob_path(victim.etag)
+    blob.chmod(0o644)
+    os.truncate(blob, victim.size // 2)
+
+    hub.clear_log()
+    result = await runtime.health.verify_and_repair_model(TI2V)
+    assert result.success
+    assert [(i.path, i.kind) for i in result.issues_found] == [(victim.path, IssueKind.TRUNCATED)]
+    assert result.plans[0].damaged_ranges == ((0, victim.size),)
+    assert sha256_of(blob) == victim.etag
+    assert (await runtime.health.check_model_integrity(TI2V)).is_healthy
+    assert len(runtime.health.quarantine.entries()) == 1
+
+
+async def test_a_healthy_model_needs_no_repair(hub: DevHub, runtime: Runtime) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    result = await runtime.health.verify_and_repair_model(TI2V)
+    assert result.success and not result.plans and result.bytes_fetched == 0
+    assert runtime.health.quarantine.entries() == []
