@@ -194,6 +194,16 @@ class StoreError(ModelwardError):
     code = "store-error"
 
 
+class UnsafeFileError(StoreError):
+    """A pickle-format weight file carries code that would run when it is loaded."""
+
+    code = "unsafe-file"
+    default_hint = (
+        "The file was quarantined, not installed (`modelward quarantine list`). Use the "
+        "model's safetensors weights, or ask its publisher."
+    )
+
+
 class InsufficientSpaceError(StoreError):
     """The disk holding the store has too little free space."""
 

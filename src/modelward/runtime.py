@@ -11,7 +11,7 @@ from types import TracebackType
 from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
-from modelward.health import ModelHealthMonitor, Quarantine
+from modelward.health import ModelHealthMonitor, PickleScreen, Quarantine
 from modelward.settings import Settings
 from modelward.sources import build_clients
 from modelward.store import ModelManager
@@ -30,6 +30,7 @@ class Runtime:
         self.clients = build_clients(
             connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s
         )
+        self.quarantine = Quarantine(settings.home, settings.quarantine_cap_bytes)
         self.downloader = EnhancedModelDownloader(
             self.manager,
             self.clients,
@@ -46,12 +47,9 @@ class Runtime:
             bandwidth_limit_bytes_per_s=settings.bandwidth_limit_bytes_per_s,
             bus=self.bus,
             db=self.db,
+            screen=PickleScreen(self.quarantine),
         )
-        self.health = ModelHealthMonitor(
-            self.manager,
-            self.downloader,
-            Quarantine(settings.home, settings.quarantine_cap_bytes),
-        )
+        self.health = ModelHealthMonitor(self.manager, self.downloader, self.quarantine)
 
     async def __aenter__(self) -> Runtime:
         return self

@@ -3,6 +3,7 @@
 from modelward.health.checker import IntegrityResult, VerifyLevel, check_integrity
 from modelward.health.issues import IntegrityIssue, IssueKind
 from modelward.health.monitor import ModelHealthMonitor, RepairResult
+from modelward.health.pickles import PickleScreen, dangerous_imports
 from modelward.health.quarantine import Quarantine, QuarantineEntry
 from modelward.health.repair import RepairPlan
 from modelward.health.structural import check_file, check_structure
@@ -12,6 +13,7 @@ __all__ = [
     "IntegrityResult",
     "IssueKind",
     "ModelHealthMonitor",
+    "PickleScreen",
     "Quarantine",
     "QuarantineEntry",
     "RepairPlan",
@@ -20,4 +22,5 @@ __all__ = [
     "check_file",
     "check_integrity",
     "check_structure",
+    "dangerous_imports",
 ]

@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import filelock
@@ -68,12 +68,14 @@ class EnhancedModelDownloader:
         bandwidth_limit_bytes_per_s: float = 0,
         bus: EventBus | None = None,
         db: Database | None = None,
+        screen: Callable[[Path, Target, RemoteFile], None] | None = None,
     ) -> None:
         self.manager = manager
         self.bus = bus or EventBus()
         self.progress = ProgressTracker()
         self.bus.subscribe(self.progress)
         self._clients = clients
+        self._screen = screen
         self._endpoint = endpoint
         self._hf_token = hf_token
         self._policy = policy or RetryPolicy()
@@ -441,6 +443,7 @@ class EnhancedModelDownloader:
             throttle=self.throttle.for_model(job.model_id),
             segment_bytes=self._segment_bytes,
             connections=self._connections_per_file,
+            screen=self._screen,
         )
 
         async def attempt() -> None:

@@ -92,6 +92,9 @@ class FetchContext:
     """A global connection slot, held for one segment."""
     throttle: ModelThrottle | None
     """The bandwidth caps received bytes draw from (None: never capped)."""
+    screen: Callable[[Path, Target, RemoteFile], None] | None = None
+    """Looks at a verified partial file before promotion; raises to refuse it (it must
+    then have moved the file away)."""
     segment_bytes: int = 32 * 1024 * 1024
     connections: int = 8
 
@@ -146,6 +149,15 @@ async def fetch_blob(
             f"{target.repo_id}/{file.path}: received data does not match the published "
             f"checksum {file.blob_name[:12]}… ({hasher.bytes_hashed} of {file.size_bytes} bytes)"
         )
+    if ctx.screen is not None:
+        try:
+            await run_to_completion(
+                ctx.screen, ctx.layout.incomplete_path(file.blob_name), target, file
+            )
+        except ModelwardError:
+            memory.present = None
+            await run_to_completion(remove_partial, ctx.layout, file.blob_name)
+            raise
     await run_to_completion(_promote, ctx.layout, file, hasher.block_table)
 
 
