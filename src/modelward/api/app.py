@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from modelward._version import __version__
-from modelward.api.routes import bandwidth, downloads, events, models, queue
+from modelward.api.routes import bandwidth, downloads, events, health, models, queue
 from modelward.api.schemas import ErrorPublic, HealthzPublic
 from modelward.api.stream import StreamTiming
 from modelward.errors import (
@@ -117,6 +117,6 @@ def create_app(
         """The service is up."""
         return HealthzPublic(status="ok", version=__version__)
 
-    for module in (models, downloads, queue, bandwidth, events):
+    for module in (models, downloads, queue, bandwidth, health, events):
         app.include_router(module.router, prefix="/api/v1")
     return app

@@ -228,3 +228,74 @@ class ModelBandwidthPublic(BaseModel):
 
     model_id: str
     limit_mbps: float
+
+
+class IntegrityIssuePublic(BaseModel):
+    """One problem with one file of a model."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    path: str
+    kind: str
+    detail: str
+
+
+class IntegrityPublic(BaseModel):
+    """What an integrity check of a model found."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    level: str
+    is_healthy: bool
+    integrity_score: float
+    issues: list[IntegrityIssuePublic]
+    checked_at: float
+    files_checked: int
+    bytes_hashed: int
+
+
+class RepairPlanPublic(BaseModel):
+    """What a repair fetched again for one file, and where its damaged copy went."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    path: str
+    damaged_ranges: list[tuple[int, int]]
+    refetch_bytes: int
+    quarantine_id: str | None
+
+
+class RepairPublic(BaseModel):
+    """What verify-and-repair found and did."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    success: bool
+    issues_found: list[IntegrityIssuePublic]
+    plans: list[RepairPlanPublic]
+    bytes_fetched: int
+    error_message: str | None
+    error_hint: str | None
+
+
+class QuarantineEntryPublic(BaseModel):
+    """A file set aside as damaged or unsafe, and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    entry_id: str
+    repo_id: str
+    path: str
+    blob_name: str
+    reason: str
+    size_bytes: int
+    quarantined_at: float
+
+
+class PurgePublic(BaseModel):
+    """What a quarantine purge deleted."""
+
+    purged: int
+    freed_bytes: int
