@@ -50,6 +50,7 @@ class Runtime:
             screen=PickleScreen(self.quarantine),
         )
         self.health = ModelHealthMonitor(self.manager, self.downloader, self.quarantine)
+        self.downloader.attach_repairer(self.health.verify_and_repair_model)
 
     async def __aenter__(self) -> Runtime:
         return self

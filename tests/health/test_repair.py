@@ -101,3 +101,20 @@ async def test_a_healthy_model_needs_no_repair(hub: DevHub, runtime: Runtime) ->
     result = await runtime.health.verify_and_repair_model(TI2V)
     assert result.success and not result.plans and result.bytes_fetched == 0
     assert runtime.health.quarantine.entries() == []
+
+
+async def test_seed_corruption_detection(hub: DevHub, runtime: Runtime) -> None:
+    # The seed's test_corruption_detection, through the names it uses.
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+    victim = max((f for f in hub.manifest(TI2V_REPO).files if f.is_lfs), key=lambda f: f.size)
+    _damage(layout.blob_path(victim.etag), victim.size // 3, 64)
+
+    integrity_result = await runtime.health.check_model_integrity(TI2V)
+    assert not integrity_result.is_healthy
+    assert "corruption" in integrity_result.issues
+    assert "missing" not in integrity_result.issues
+
+    repair_result = await runtime.downloader.verify_and_repair_model(TI2V)
+    assert repair_result.success
+    assert (await runtime.health.check_model_integrity(TI2V)).is_healthy

@@ -1,7 +1,7 @@
 """Health: what is wrong with the files of a model on disk, found as cheaply as possible."""
 
 from modelward.health.checker import IntegrityResult, VerifyLevel, check_integrity
-from modelward.health.issues import IntegrityIssue, IssueKind
+from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
 from modelward.health.monitor import ModelHealthMonitor, RepairResult
 from modelward.health.pickles import PickleScreen, dangerous_imports
 from modelward.health.quarantine import Quarantine, QuarantineEntry
@@ -12,6 +12,7 @@ __all__ = [
     "IntegrityIssue",
     "IntegrityResult",
     "IssueKind",
+    "IssueList",
     "ModelHealthMonitor",
     "PickleScreen",
     "Quarantine",

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
-from modelward.health.issues import IntegrityIssue, IssueKind
+from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
 from modelward.health.structural import check_structure
 from modelward.sources import RemoteFile, Target
 from modelward.store.hashing import file_matches
@@ -44,7 +44,8 @@ class IntegrityResult:
     is_healthy: bool
     integrity_score: float
     """Share of the model's bytes in files without an issue (0..1)."""
-    issues: tuple[IntegrityIssue, ...]
+    issues: IssueList
+    """Each problem; ``"corruption" in result.issues`` asks whether any file is damaged."""
     checked_at: float
     """When the check ended (seconds since the epoch)."""
     files_checked: int
@@ -85,7 +86,7 @@ def check_integrity(
             else:
                 record.forget(file.blob_name)
                 issues[file.path] = issue
-    return _result(model_id, level, target.files, tuple(issues.values()), hashed)
+    return _result(model_id, level, target.files, IssueList(issues.values()), hashed)
 
 
 def _settles(issue: IntegrityIssue | None) -> bool:
@@ -139,7 +140,7 @@ def _result(
     model_id: str,
     level: VerifyLevel,
     files: tuple[RemoteFile, ...],
-    issues: tuple[IntegrityIssue, ...],
+    issues: IssueList,
     hashed: int,
 ) -> IntegrityResult:
     damaged = {i.path for i in issues}

@@ -21,6 +21,19 @@ class IssueKind(StrEnum):
     UNEXPECTED_FILE = "unexpected-file"
 
 
+CORRUPTION_KINDS = frozenset(
+    {
+        IssueKind.TRUNCATED,
+        IssueKind.SIZE_MISMATCH,
+        IssueKind.CHECKSUM_MISMATCH,
+        IssueKind.BAD_HEADER,
+        IssueKind.ERROR_PAGE,
+        IssueKind.MODIFIED,
+    }
+)
+"""Kinds that mean the bytes on disk are not the published ones."""
+
+
 @dataclass(frozen=True, slots=True)
 class IntegrityIssue:
     """One problem with one file, said so that a person knows what is wrong."""
@@ -29,3 +42,24 @@ class IntegrityIssue:
     """The file's path in the repo."""
     kind: IssueKind
     detail: str
+
+    @property
+    def category(self) -> str:
+        """``corruption`` for damaged bytes, else ``missing``."""
+        return "corruption" if self.kind in CORRUPTION_KINDS else "missing"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.category} ({self.kind.value}): {self.detail}"
+
+
+class IssueList(tuple[IntegrityIssue, ...]):
+    """The issues of a check. ``"corruption" in issues`` (or ``"missing"``, a kind such as
+    ``"checksum-mismatch"``, or a file path) asks whether any issue is of that sort, as the
+    seed's tests do."""
+
+    __slots__ = ()
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return any(item in (i.category, i.kind.value, i.path) for i in self)
+        return super().__contains__(item)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from modelward.health.checker import IntegrityResult, VerifyLevel, check_integrity
-from modelward.health.issues import IntegrityIssue, IssueKind
+from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
 from modelward.health.quarantine import Quarantine
 from modelward.health.repair import RepairPlan, prepare_repair
 from modelward.sources import RemoteFile
@@ -54,7 +54,9 @@ class ModelHealthMonitor:
                 IssueKind.MISSING,
                 "never downloaded: run `modelward pull " + model_id + "`",
             )
-            result = IntegrityResult(model_id, level, False, 0.0, (issue,), time.time(), 0)
+            result = IntegrityResult(
+                model_id, level, False, 0.0, IssueList([issue]), time.time(), 0
+            )
         else:
             layout = self.manager.repo_layout(target.repo_id)
             result = await asyncio.to_thread(check_integrity, model_id, layout, target, level)

@@ -11,8 +11,9 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import filelock
 
@@ -47,6 +48,9 @@ from modelward.transfer.slots import ConnectionSlots
 from modelward.transfer.threads import run_to_completion
 from modelward.transfer.throttle import Throttle
 
+if TYPE_CHECKING:  # health builds on transfer; the seed still names repair here
+    from modelward.health.monitor import RepairResult
+
 logger = logging.getLogger(__name__)
 LOCK_POLL_S = 0.5
 
@@ -76,6 +80,7 @@ class EnhancedModelDownloader:
         self.bus.subscribe(self.progress)
         self._clients = clients
         self._screen = screen
+        self._repairer: Callable[[str], Awaitable[RepairResult]] | None = None
         self._endpoint = endpoint
         self._hf_token = hf_token
         self._policy = policy or RetryPolicy()
@@ -165,6 +170,20 @@ class EnhancedModelDownloader:
                 hint=f"Start it with 'modelward pull {model_id}'.",
             )
         return await asyncio.shield(job.task)
+
+    def attach_repairer(self, repairer: Callable[[str], Awaitable[RepairResult]]) -> None:
+        """Give ``verify_and_repair_model`` the health monitor that does the work."""
+        self._repairer = repairer
+
+    async def verify_and_repair_model(self, model_id: str) -> RepairResult:
+        """Fully check ``model_id``, quarantine what is damaged and fetch only damaged blocks
+        (the seed's entry point; :class:`~modelward.health.ModelHealthMonitor` does it)."""
+        if self._repairer is None:
+            raise ConfigError(
+                "this downloader has no health monitor to repair with",
+                hint="Use the downloader of a modelward Runtime (Runtime(settings).downloader).",
+            )
+        return await self._repairer(model_id)
 
     async def pause_download(self, model_id: str) -> bool:
         """Stop transferring, keeping partial data; the model stays paused across restarts."""
