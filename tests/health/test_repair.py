@@ -53,6 +53,11 @@ async def test_a_4_kib_corruption_refetches_only_its_block(tmp_path: Path, big_h
 
         check = await runtime.health.check_model_integrity(TI2V)
         assert not check.is_healthy  # the stat changed: the structural level sees that much
+        report = await runtime.health.detect_corruption(TI2V)
+        assert report.corruption_detected and report.repair_bytes == BLOCK_BYTES
+        [damaged] = report.files
+        assert damaged.path == big.path and damaged.kind is IssueKind.CHECKSUM_MISMATCH
+        assert damaged.damaged_ranges == ((BLOCK_BYTES, 2 * BLOCK_BYTES),)
         big_hub.clear_log()
         result = await runtime.health.verify_and_repair_model(TI2V)
 
@@ -98,6 +103,8 @@ async def test_a_truncated_file_without_a_block_table_is_fetched_whole(
 
 async def test_a_healthy_model_needs_no_repair(hub: DevHub, runtime: Runtime) -> None:
     assert (await runtime.downloader.download_with_retry(TI2V)).success
+    report = await runtime.health.detect_corruption(TI2V)
+    assert not report.corruption_detected and report.files == ()
     result = await runtime.health.verify_and_repair_model(TI2V)
     assert result.success and not result.plans and result.bytes_fetched == 0
     assert runtime.health.quarantine.entries() == []

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from modelward.health.checker import IntegrityResult, VerifyLevel, check_integrity
 from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
 from modelward.health.quarantine import Quarantine
-from modelward.health.repair import RepairPlan, prepare_repair
+from modelward.health.repair import RepairPlan, prepare_repair, repairable_ranges
 from modelward.sources import RemoteFile
 from modelward.store.manager import ModelManager
 from modelward.transfer import EnhancedModelDownloader
@@ -27,6 +27,37 @@ class RepairResult:
     bytes_fetched: int
     error_message: str | None = None
     error_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CorruptedFile:
+    """One damaged file and what repairing it would fetch."""
+
+    path: str
+    kind: IssueKind
+    detail: str
+    damaged_ranges: tuple[tuple[int, int], ...]
+    """The byte ranges a repair fetches again (the whole file without a block table)."""
+
+    @property
+    def repair_bytes(self) -> int:
+        """Bytes a repair asks the source for."""
+        return sum(end - start for start, end in self.damaged_ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class CorruptionReport:
+    """The seed's CorruptionReport: which files are damaged and what repair would cost."""
+
+    model_id: str
+    corruption_detected: bool
+    files: tuple[CorruptedFile, ...]
+    checked_at: float
+
+    @property
+    def repair_bytes(self) -> int:
+        """Bytes a repair of every damaged file asks the source for."""
+        return sum(f.repair_bytes for f in self.files)
 
 
 class ModelHealthMonitor:
@@ -62,6 +93,23 @@ class ModelHealthMonitor:
             result = await asyncio.to_thread(check_integrity, model_id, layout, target, level)
         self.last_results[model_id] = result
         return result
+
+    async def detect_corruption(self, model_id: str) -> CorruptionReport:
+        """Fully check ``model_id`` and, for each damaged file, find the blocks a repair
+        would fetch (missing files are not corruption; ``modelward pull`` fetches them)."""
+        check = await self.check_model_integrity(model_id, VerifyLevel.FULL)
+        target = await asyncio.to_thread(self.manager.known_target, model_id)
+        files: list[CorruptedFile] = []
+        if target is not None:
+            layout = self.manager.repo_layout(target.repo_id)
+            by_path: dict[str, RemoteFile] = {f.path: f for f in target.files}
+            for issue in check.issues:
+                file = by_path.get(issue.path)
+                if file is None or issue.category != "corruption":
+                    continue
+                ranges = await asyncio.to_thread(repairable_ranges, layout, file)
+                files.append(CorruptedFile(issue.path, issue.kind, issue.detail, ranges))
+        return CorruptionReport(model_id, bool(files), tuple(files), check.checked_at)
 
     async def verify_and_repair_model(self, model_id: str) -> RepairResult:
         """Fully check ``model_id``; quarantine each damaged file and fetch only its damaged

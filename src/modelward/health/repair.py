@@ -62,6 +62,16 @@ def damaged_ranges(
     return bad
 
 
+def repairable_ranges(layout: RepoLayout, file: RemoteFile) -> tuple[tuple[int, int], ...]:
+    """What a repair of ``file``'s blob would fetch: its damaged blocks when its block table
+    and size allow, else the whole file (blocking)."""
+    blob = layout.blob_path(file.blob_name)
+    table = load_block_table(layout, file.blob_name)
+    if table is None or not blob.is_file() or blob.stat().st_size != file.size_bytes:
+        return ((0, file.size_bytes),)
+    return tuple(damaged_ranges(layout, file, table)) or ((0, file.size_bytes),)
+
+
 def prepare_repair(
     layout: RepoLayout, target: Target, file: RemoteFile, quarantine: Quarantine, reason: str
 ) -> RepairPlan:
@@ -72,10 +82,7 @@ def prepare_repair(
     remove_partial(layout, file.blob_name)
     if not blob.is_file():
         return RepairPlan(file.path, ((0, file.size_bytes),), None)
-    table = load_block_table(layout, file.blob_name)
-    bad: list[tuple[int, int]] = [(0, file.size_bytes)]
-    if table is not None and blob.stat().st_size == file.size_bytes:
-        bad = damaged_ranges(layout, file, table) or bad
+    bad = list(repairable_ranges(layout, file))
     whole = bad == [(0, file.size_bytes)]
     if not whole:
         partial = layout.incomplete_path(file.blob_name)
