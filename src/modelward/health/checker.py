@@ -109,7 +109,7 @@ def _quick_issue(
         )
     if not snapshot_link_ok(layout, target.commit, file):
         return IntegrityIssue(file.path, IssueKind.MISSING, "the snapshot link is missing")
-    if not record.is_verified(file.blob_name):
+    if not record.is_verified(file.blob_name, stat):
         return IntegrityIssue(
             file.path,
             IssueKind.MODIFIED,

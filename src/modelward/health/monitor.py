@@ -10,7 +10,8 @@ from modelward.health.checker import IntegrityResult, VerifyLevel, check_integri
 from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
 from modelward.health.quarantine import Quarantine
 from modelward.health.repair import RepairPlan, prepare_repair, repairable_ranges
-from modelward.sources import RemoteFile
+from modelward.sources import RemoteFile, Target
+from modelward.store.layout import RepoLayout
 from modelward.store.manager import ModelManager
 from modelward.transfer import EnhancedModelDownloader
 
@@ -77,6 +78,49 @@ class ModelHealthMonitor:
         self, model_id: str, level: VerifyLevel = VerifyLevel.STRUCTURAL
     ) -> IntegrityResult:
         """Check ``model_id``'s files at ``level`` (hashing runs off the event loop)."""
+        result, _target = await self._check(model_id, level)
+        return result
+
+    async def detect_corruption(self, model_id: str) -> CorruptionReport:
+        """Fully check ``model_id`` and, for each damaged file, find the blocks a repair
+        would fetch (missing files are not corruption; ``modelward pull`` fetches them)."""
+        check, target = await self._check(model_id, VerifyLevel.FULL)
+        files: list[CorruptedFile] = []
+        for layout, _target, issue, file in self._damaged(check, target):
+            ranges = await asyncio.to_thread(repairable_ranges, layout, file)
+            files.append(CorruptedFile(issue.path, issue.kind, issue.detail, ranges))
+        return CorruptionReport(model_id, bool(files), tuple(files), check.checked_at)
+
+    async def verify_and_repair_model(self, model_id: str) -> RepairResult:
+        """Fully check ``model_id``; quarantine each damaged file and fetch only its damaged
+        blocks (the whole file without a block table); missing files are fetched too."""
+        check, target = await self._check(model_id, VerifyLevel.FULL)
+        if check.is_healthy:
+            return RepairResult(model_id, True, (), (), 0)
+        plans: list[RepairPlan] = []
+        # Missing files need no quarantine: the download below fetches them.
+        for layout, known, issue, file in self._damaged(check, target):
+            reason = f"{issue.kind.value}: {issue.detail}"
+            plans.append(
+                await asyncio.to_thread(
+                    prepare_repair, layout, known, file, self.quarantine, reason
+                )
+            )
+        download = await self.downloader.download_with_retry(model_id)
+        after = await self.check_model_integrity(model_id, VerifyLevel.QUICK)
+        return RepairResult(
+            model_id,
+            download.success and after.is_healthy,
+            check.issues,
+            tuple(plans),
+            download.bytes_fetched,
+            download.error_message,
+            download.error_hint,
+        )
+
+    async def _check(
+        self, model_id: str, level: VerifyLevel
+    ) -> tuple[IntegrityResult, Target | None]:
         spec = self.manager.spec(model_id)  # UnknownModelError names the catalog's models
         target = await asyncio.to_thread(self.manager.known_target, model_id)
         if target is None:
@@ -92,54 +136,18 @@ class ModelHealthMonitor:
             layout = self.manager.repo_layout(target.repo_id)
             result = await asyncio.to_thread(check_integrity, model_id, layout, target, level)
         self.last_results[model_id] = result
-        return result
+        return result, target
 
-    async def detect_corruption(self, model_id: str) -> CorruptionReport:
-        """Fully check ``model_id`` and, for each damaged file, find the blocks a repair
-        would fetch (missing files are not corruption; ``modelward pull`` fetches them)."""
-        check = await self.check_model_integrity(model_id, VerifyLevel.FULL)
-        target = await asyncio.to_thread(self.manager.known_target, model_id)
-        files: list[CorruptedFile] = []
-        if target is not None:
-            layout = self.manager.repo_layout(target.repo_id)
-            by_path: dict[str, RemoteFile] = {f.path: f for f in target.files}
-            for issue in check.issues:
-                file = by_path.get(issue.path)
-                if file is None or issue.category != "corruption":
-                    continue
-                ranges = await asyncio.to_thread(repairable_ranges, layout, file)
-                files.append(CorruptedFile(issue.path, issue.kind, issue.detail, ranges))
-        return CorruptionReport(model_id, bool(files), tuple(files), check.checked_at)
-
-    async def verify_and_repair_model(self, model_id: str) -> RepairResult:
-        """Fully check ``model_id``; quarantine each damaged file and fetch only its damaged
-        blocks (the whole file without a block table); missing files are fetched too."""
-        check = await self.check_model_integrity(model_id, VerifyLevel.FULL)
-        if check.is_healthy:
-            return RepairResult(model_id, True, (), (), 0)
-        target = await asyncio.to_thread(self.manager.known_target, model_id)
-        plans: list[RepairPlan] = []
-        if target is not None:
-            layout = self.manager.repo_layout(target.repo_id)
-            by_path: dict[str, RemoteFile] = {f.path: f for f in target.files}
-            for issue in check.issues:
-                file = by_path.get(issue.path)
-                if file is None or issue.kind is IssueKind.MISSING:
-                    continue  # a missing file needs no quarantine: the download fetches it
-                reason = f"{issue.kind.value}: {issue.detail}"
-                plans.append(
-                    await asyncio.to_thread(
-                        prepare_repair, layout, target, file, self.quarantine, reason
-                    )
-                )
-        download = await self.downloader.download_with_retry(model_id)
-        after = await self.check_model_integrity(model_id, VerifyLevel.QUICK)
-        return RepairResult(
-            model_id,
-            download.success and after.is_healthy,
-            check.issues,
-            tuple(plans),
-            download.bytes_fetched,
-            download.error_message,
-            download.error_hint,
-        )
+    def _damaged(
+        self, check: IntegrityResult, target: Target | None
+    ) -> list[tuple[RepoLayout, Target, IntegrityIssue, RemoteFile]]:
+        """The files whose bytes are damaged (not merely missing), with their layout."""
+        if target is None:
+            return []
+        layout = self.manager.repo_layout(target.repo_id)
+        by_path: dict[str, RemoteFile] = {f.path: f for f in target.files}
+        return [
+            (layout, target, issue, by_path[issue.path])
+            for issue in check.issues
+            if issue.category == "corruption" and issue.path in by_path
+        ]

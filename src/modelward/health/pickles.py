@@ -11,9 +11,8 @@ from picklescan.scanner import SafetyLevel, scan_bytes
 
 from modelward.errors import UnsafeFileError
 from modelward.health.quarantine import Quarantine
+from modelward.health.structural import PICKLE_SUFFIXES
 from modelward.sources import RemoteFile, Target
-
-PICKLE_SUFFIXES = frozenset({".pth", ".pt", ".bin", ".ckpt", ".pkl", ".pickle"})
 
 
 def dangerous_imports(path: Path, repo_path: str) -> list[str]:
@@ -39,7 +38,7 @@ class PickleScreen:
 
     def __call__(self, partial: Path, target: Target, file: RemoteFile) -> None:
         """Raise UnsafeFileError (after quarantining ``partial``) when it is unsafe."""
-        if PurePosixPath(file.path).suffix not in PICKLE_SUFFIXES:
+        if not file.path.endswith(PICKLE_SUFFIXES):
             return
         found = dangerous_imports(partial, file.path)
         if not found:

@@ -77,32 +77,31 @@ class Quarantine:
 
     def used_bytes(self) -> int:
         """Bytes the quarantined files take."""
-        return sum(_size(self.root / e.entry_id / "file") for e in self.entries())
+        return sum(self._size(e) for e in self.entries())
 
     def purge(self, entry_ids: list[str] | None = None) -> int:
         """Delete the given entries (all when None); return the bytes freed (blocking)."""
         freed = 0
         for entry in self.entries():
             if entry_ids is None or entry.entry_id in entry_ids:
-                freed += _size(self.root / entry.entry_id / "file")
+                freed += self._size(entry)
                 shutil.rmtree(self.root / entry.entry_id, ignore_errors=True)
         return freed
 
     def _make_room(self, incoming: int) -> None:
         entries = self.entries()
-        used = sum(_size(self.root / e.entry_id / "file") for e in entries)
+        used = sum(self._size(e) for e in entries)
         for entry in entries:
             if used + incoming <= self.cap_bytes:
                 break
-            used -= _size(self.root / entry.entry_id / "file")
+            used -= self._size(entry)
             shutil.rmtree(self.root / entry.entry_id, ignore_errors=True)
 
-
-def _size(path: Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
+    def _size(self, entry: QuarantineEntry) -> int:
+        try:
+            return os.stat(self.root / entry.entry_id / "file").st_size
+        except OSError:
+            return 0
 
 
 def describe(entry: QuarantineEntry) -> str:

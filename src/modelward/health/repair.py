@@ -25,6 +25,7 @@ from modelward.store.records import (
     save_partial,
 )
 from modelward.store.writer import remove_partial
+from modelward.transfer.ranges import RangeSet
 
 READ_BYTES = 8 * 1024 * 1024
 
@@ -89,7 +90,7 @@ def prepare_repair(
         shutil.copyfile(blob, partial)  # copy_file_range on Linux: no pass through Python
         with partial.open("r+b") as fh:
             os.fsync(fh.fileno())
-        good = _complement(bad, file.size_bytes)
+        good = tuple((g.start, g.end) for g in RangeSet(bad).gaps(file.size_bytes))
         save_partial(
             layout, PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path, good)
         )
@@ -97,14 +98,3 @@ def prepare_repair(
         blob, repo_id=target.repo_id, path=file.path, blob_name=file.blob_name, reason=reason
     )
     return RepairPlan(file.path, tuple(bad), entry.entry_id)
-
-
-def _complement(ranges: list[tuple[int, int]], size: int) -> tuple[tuple[int, int], ...]:
-    good, position = [], 0
-    for start, end in sorted(ranges):
-        if start > position:
-            good.append((position, start))
-        position = max(position, end)
-    if position < size:
-        good.append((position, size))
-    return tuple(good)

@@ -20,7 +20,8 @@ HEAD_BYTES = 4096
 # The safetensors format refuses headers above 100 MB; anything larger is damage.
 MAX_SAFETENSORS_HEADER = 100 * 1000 * 1000
 MAX_JSON_BYTES = 64 * 1024 * 1024
-PICKLE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
+PICKLE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".pkl", ".pickle")
+"""Weights saved with pickle: loading one runs what it imports."""
 WEIGHT_SUFFIXES = (".safetensors", ".gguf", *PICKLE_SUFFIXES)
 INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json", ".pth.index.json")
 DTYPE_BYTES = {

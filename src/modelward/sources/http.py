@@ -82,10 +82,8 @@ class ByteStream:
 
     start: int
     """Offset of the first byte the body carries (0 when the server ignored the range)."""
-    total_size: int | None
     etag: str | None
     commit: str | None
-    first_hop_headers: httpx.Headers
     body: BodyReader
 
 
@@ -130,10 +128,8 @@ def open_range(
         first = response.history[0].headers if response.history else response.headers
         yield ByteStream(
             start=_body_start(response, start, what),
-            total_size=_total_size(response),
             etag=_strip_etag(first.get("X-Linked-Etag") or response.headers.get("ETag")),
             commit=first.get("X-Repo-Commit"),
-            first_hop_headers=first,
             body=BodyReader(response, what),
         )
     finally:
@@ -151,11 +147,3 @@ def _body_start(response: httpx.Response, requested: int, what: str) -> int:
         return got
     # A 200 to a ranged request means the server (or If-Range) wants us to start over.
     return 0
-
-
-def _total_size(response: httpx.Response) -> int | None:
-    match = _CONTENT_RANGE_RE.match(response.headers.get("Content-Range", ""))
-    if match and match.group(3) != "*":
-        return int(match.group(3))
-    length = response.headers.get("Content-Length")
-    return int(length) if length and length.isdigit() and response.status_code == 200 else None

@@ -120,14 +120,16 @@ class VerifiedRecord:
         self._cached = data if isinstance(data, dict) else {}
         return self._cached
 
-    def is_verified(self, blob_name: str) -> bool:
-        """True when the blob is unchanged since it was last verified."""
+    def is_verified(self, blob_name: str, stat: BlobStat | None = None) -> bool:
+        """True when the blob is unchanged since it was last verified (``stat``: its stat
+        now, when the caller has it)."""
         data = self._cached if self._cached is not None else self._load()
         entry = data.get(blob_name)
         if not entry:
             return False
         try:
-            return BlobStat.of(self._layout.blob_path(blob_name)) == BlobStat(**entry)
+            now = stat if stat is not None else BlobStat.of(self._layout.blob_path(blob_name))
+            return now == BlobStat(**entry)
         except (OSError, TypeError):
             return False
 

@@ -142,8 +142,7 @@ async def fetch_blob(
             await hasher.stop()
         await run_to_completion(partial.close)
     if not hasher.matches():
-        memory.present = None
-        await run_to_completion(remove_partial, ctx.layout, file.blob_name)
+        await _discard(ctx, file, memory)
         ctx.on_progress(0, 0)  # the bytes are gone: a retry after this has made no progress
         raise IntegrityError(
             f"{target.repo_id}/{file.path}: received data does not match the published "
@@ -155,10 +154,15 @@ async def fetch_blob(
                 ctx.screen, ctx.layout.incomplete_path(file.blob_name), target, file
             )
         except ModelwardError:
-            memory.present = None
-            await run_to_completion(remove_partial, ctx.layout, file.blob_name)
+            await _discard(ctx, file, memory)
             raise
     await run_to_completion(_promote, ctx.layout, file, hasher.block_table)
+
+
+async def _discard(ctx: FetchContext, file: RemoteFile, memory: AttemptMemory) -> None:
+    """Forget a partial file that must not be promoted, on disk and in memory."""
+    memory.present = None
+    await run_to_completion(remove_partial, ctx.layout, file.blob_name)
 
 
 async def _keep_durable(partial: _PartialFile) -> None:
