@@ -1,4 +1,4 @@
-"""modelward's database: the download queue now; usage and history in later layers.
+"""modelward's database: the download queue, health check results and generation metrics.
 
 SQLite in ``MODELWARD_HOME`` by default, through SQLAlchemy Core with portable SQL so a
 shared deployment can point ``database_url`` at PostgreSQL. The store stays the truth about
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     Column,
     Float,
     Integer,
@@ -48,6 +50,37 @@ downloads = Table(
 )
 
 
+health_checks = Table(
+    "health_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", String(128), nullable=False, index=True),
+    Column("level", String(16), nullable=False),
+    Column("is_healthy", Boolean, nullable=False),
+    Column("integrity_score", Float, nullable=False),
+    Column("issues", JSON, nullable=False),
+    Column("checked_at", Float, nullable=False, index=True),
+    Column("files_checked", Integer, nullable=False),
+    Column("bytes_hashed", Integer, nullable=False),
+)
+
+generations = Table(
+    "generations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", String(128), nullable=False, index=True),
+    Column("at", Float, nullable=False, index=True),
+    Column("generation_time_s", Float, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("quality_issue", Boolean, nullable=False),
+    Column("error", String(500)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("num_frames", Integer),
+    Column("steps", Integer),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DownloadRow:
     """One model's place in the download queue, as stored."""
@@ -79,7 +112,8 @@ class Database:
             raise StoreError(
                 f"cannot open the database {url}: {exc}",
                 hint="Check MODELWARD_HOME is writable; a damaged database file can be "
-                "deleted (only the queue order and paused marks are lost, never a model).",
+                "deleted (the queue order, paused marks and check history are lost, "
+                "never a model).",
             ) from exc
 
     def save_download(self, row: DownloadRow) -> None:
@@ -110,6 +144,11 @@ class Database:
         """Forget a model's queue entry."""
         with self._engine.begin() as conn:
             conn.execute(delete(downloads).where(downloads.c.model_id == model_id))
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for the layers that keep their own tables here."""
+        return self._engine
 
     def close(self) -> None:
         """Release connections."""

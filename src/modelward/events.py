@@ -30,6 +30,12 @@ class EventType(StrEnum):
     BANDWIDTH_CHANGED = "bandwidth.changed"
     DOWNLOAD_CANCELLED = "download.cancelled"
     QUEUE_CHANGED = "queue.changed"
+    HEALTH_CHECKED = "health.checked"
+    HEALTH_PERFORMANCE = "health.performance"
+    HEALTH_PROPOSED = "health.proposed"
+    """A check found something to do and automation is "ask": the data says what and how."""
+    REPAIR_STARTED = "repair.started"
+    REPAIR_FINISHED = "repair.finished"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from types import TracebackType
 from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
-from modelward.health import ModelHealthMonitor, PickleScreen, Quarantine
+from modelward.health import HealthPolicy, ModelHealthMonitor, PickleScreen, Quarantine
 from modelward.settings import Settings
 from modelward.sources import build_clients
 from modelward.store import ModelManager
@@ -49,7 +49,14 @@ class Runtime:
             db=self.db,
             screen=PickleScreen(self.quarantine),
         )
-        self.health = ModelHealthMonitor(self.manager, self.downloader, self.quarantine)
+        self.health = ModelHealthMonitor(
+            self.manager,
+            self.downloader,
+            self.quarantine,
+            db=self.db,
+            bus=self.bus,
+            policy=HealthPolicy.from_settings(settings),
+        )
         self.downloader.attach_repairer(self.health.verify_and_repair_model)
 
     async def __aenter__(self) -> Runtime:
@@ -68,7 +75,9 @@ class Runtime:
         await self.downloader.restore_queue()
 
     async def aclose(self) -> None:
-        """Stop running downloads (their partial data and queue entries stay) and close."""
+        """Stop checks, repairs and running downloads (their partial data and queue entries
+        stay) and close."""
+        await self.health.aclose()
         await self.downloader.aclose()
         await self.clients.aclose()
         self.db.close()

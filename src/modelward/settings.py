@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -54,6 +55,37 @@ class Settings(BaseModel):
     )
     quarantine_cap_bytes: int = Field(
         default=20 * 1024**3, ge=0, description="Most bytes quarantine keeps (oldest go first)."
+    )
+    health_check_interval_s: float = Field(
+        default=24 * 3600.0,
+        ge=0,
+        description="Seconds between scheduled health checks (0 = only the check at start).",
+    )
+    health_check_level: Literal["quick", "structural", "scrub", "full"] = Field(
+        default="scrub", description="Level of the scheduled health checks."
+    )
+    health_check_at_start: bool = Field(
+        default=True, description="Quick and structural check of every model when serving."
+    )
+    scrub_budget_bytes: int = Field(
+        default=2 * 1024**3, ge=0, description="Bytes one scrub run reads per model."
+    )
+    automation: Literal["off", "ask", "auto"] = Field(
+        default="ask",
+        description="What health checks do about missing or damaged models: nothing (off), "
+        "recommend the download or repair (ask), or start it (auto).",
+    )
+    performance_window: int = Field(
+        default=10, ge=1, description="Recent generations judged against the baseline."
+    )
+    performance_min_baseline: int = Field(
+        default=5, ge=1, description="Earlier generations needed before judging."
+    )
+    performance_slowdown: float = Field(
+        default=0.5, gt=0, description="Degraded beyond this slowdown (0.5 = 1.5x the usual)."
+    )
+    performance_failure_rate: float = Field(
+        default=0.3, gt=0, le=1, description="Degraded beyond this rise in failure rate."
     )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)
@@ -112,6 +144,11 @@ class Settings(BaseModel):
             ("connections_per_file", "MODELWARD_CONNECTIONS_PER_FILE"),
             ("bandwidth_limit_bytes_per_s", "MODELWARD_BANDWIDTH_LIMIT"),
             ("segment_bytes", "MODELWARD_SEGMENT_BYTES"),
+            ("health_check_interval_s", "MODELWARD_HEALTH_INTERVAL"),
+            ("health_check_level", "MODELWARD_HEALTH_LEVEL"),
+            ("health_check_at_start", "MODELWARD_HEALTH_AT_START"),
+            ("scrub_budget_bytes", "MODELWARD_SCRUB_BUDGET"),
+            ("automation", "MODELWARD_AUTOMATION"),
         ):
             if env.get(env_name):
                 values[key] = env[env_name]

@@ -1,8 +1,9 @@
 """Per-model status (the seed's DetailedModelStatus), derived from the store and the jobs.
 
 Nothing here is guessed: every field comes from the files on disk, the verification
-records or a running download. Fields whose sources arrive with later layers (health
-checks, usage analytics, updates) keep their neutral defaults until then.
+records, a running download or repair, and the health monitor's records. Fields whose
+sources arrive with later layers (usage analytics, updates) keep their neutral defaults
+until then.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from modelward.errors import ModelwardError, StoreError
+from modelward.health import ModelHealthMonitor
 from modelward.sources import Target
 from modelward.store import FileState, LocalModel
 from modelward.transfer import DownloadProgress, DownloadStatus, EnhancedModelDownloader
@@ -83,9 +85,14 @@ _JOB_STATES = {
 
 
 async def model_status(
-    downloader: EnhancedModelDownloader, model_id: str, *, resolve_remote: bool = True
+    downloader: EnhancedModelDownloader,
+    model_id: str,
+    *,
+    resolve_remote: bool = True,
+    health: ModelHealthMonitor | None = None,
 ) -> DetailedModelStatus:
-    """Build the status of ``model_id`` from disk, records and the running download."""
+    """Build the status of ``model_id`` from disk, records, the running download and (with
+    ``health``) the health monitor's checks, repairs and performance records."""
     manager = downloader.manager
     spec = manager.spec(model_id)
     progress = downloader.progress.get(model_id)
@@ -118,6 +125,8 @@ async def model_status(
     if target is not None and local is not None:
         _fill_from_disk(status, target, local)
     _fill_from_job(status, progress, running)
+    if health is not None:
+        await _fill_from_health(status, health)
     if error is not None and status.availability_status is ModelAvailabilityStatus.MISSING:
         status.error_code, status.error_message, status.error_hint = (
             error.code,
@@ -149,6 +158,19 @@ def _fill_from_disk(status: DetailedModelStatus, target: Target, local: LocalMod
         status.can_resume_download = True
     if target.size_bytes:
         status.download_progress = 100.0 * local.verified_bytes / target.size_bytes
+
+
+async def _fill_from_health(status: DetailedModelStatus, health: ModelHealthMonitor) -> None:
+    deep = await asyncio.to_thread(health.history.latest_for, status.model_id)
+    if deep is not None:
+        status.last_health_check = datetime.fromtimestamp(deep.checked_at, UTC)
+    performance = await health.performance_health(status.model_id)
+    status.performance_score = performance.performance_score
+    if status.model_id in health.repairing:
+        # The repair's download shows as downloading; what a person needs to know is why.
+        status.availability_status = ModelAvailabilityStatus.REPAIRING
+        status.is_available = False
+        status.local_path = None
 
 
 def _fill_from_job(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
+from modelward.devhub import DevHub
+from modelward.runtime import Runtime
 from modelward.store import RepoLayout
 from tests.api.conftest import AUTH, StartService
-from tests.conftest import TI2V, TI2V_REPO
+from tests.conftest import TI2V, TI2V_REPO, make_settings
 
 
 def test_verify_repair_and_quarantine_routes(tmp_path: Path, start_service: StartService) -> None:
@@ -44,3 +47,69 @@ def test_verify_repair_and_quarantine_routes(tmp_path: Path, start_service: Star
     purged = api.delete("/api/v1/quarantine", headers=AUTH).json()
     assert purged == {"purged": 1, "freed_bytes": big.size}
     assert api.get("/api/v1/quarantine").json() == []
+
+
+def test_health_report_performance_and_check_history_routes(start_service: StartService) -> None:
+    live = start_service()
+    api = live.client
+    report = api.get("/api/v1/health").json()
+    assert report["models_absent"] == len(live.runtime.catalog.ids())
+    assert report["automation"] == "ask" and report["overall_health_score"] == 1.0
+    assert report["recommendations"][0]["route"].startswith("POST /api/v1/models/")
+
+    metrics = {"generation_time_s": 42.0, "width": 1280, "height": 704, "num_frames": 121}
+    path = f"/api/v1/models/{TI2V}/performance"
+    assert api.post(path, json=metrics).status_code == 401
+    for _ in range(15):
+        health = api.post(path, json=metrics, headers=AUTH)
+        assert health.status_code == 200, health.text
+    assert health.json()["status"] == "healthy" and health.json()["samples"] == 15
+    slow = {**metrics, "generation_time_s": 120.0}
+    for _ in range(10):
+        api.post(path, json=slow, headers=AUTH)
+    degraded = api.get(path).json()
+    assert degraded["is_degraded"] and degraded["suggestions"]
+    bad = api.post(path, json={"generation_time_s": -1}, headers=AUTH)
+    assert bad.status_code == 422 and bad.json()["code"] == "request-invalid"
+    assert api.get("/api/v1/models/nope/performance").status_code == 404
+
+    assert api.post(f"/api/v1/models/{TI2V}/download", headers=AUTH).status_code == 202
+    deadline = time.monotonic() + 60
+    while api.get(f"/api/v1/models/{TI2V}/download").json()["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    api.post(f"/api/v1/models/{TI2V}/verify?level=scrub", headers=AUTH)
+    [latest, *_] = api.get(f"/api/v1/models/{TI2V}/checks").json()
+    assert latest["level"] == "scrub" and latest["is_healthy"]
+    status = api.get(f"/api/v1/models/{TI2V}/status").json()
+    assert status["last_health_check"] is not None and status["performance_score"] < 1
+    report = api.get("/api/v1/health").json()
+    [ti2v] = [m for m in report["models"] if m["model_id"] == TI2V]
+    assert ti2v["condition"] == "degraded" and ti2v["last_check_level"] == "scrub"
+
+
+def test_the_service_checks_every_model_at_start_and_repairs_when_automation_is_auto(
+    tmp_path: Path, start_service: StartService, threaded_hub: DevHub
+) -> None:
+    async def pull() -> None:
+        async with Runtime(make_settings(tmp_path, threaded_hub.url)) as runtime:
+            assert (await runtime.downloader.download_with_retry(TI2V)).success
+
+    asyncio.run(pull())
+    big = max((f for f in threaded_hub.manifest(TI2V_REPO).files if f.is_lfs), key=lambda f: f.size)
+    blob = RepoLayout(tmp_path / "cache", tmp_path / "home", TI2V_REPO).blob_path(big.etag)
+    blob.chmod(0o644)
+    blob.write_bytes(blob.read_bytes()[: big.size // 2])  # truncated: a stat sees it
+
+    live = start_service(automation="auto")
+    api = live.client
+    deadline = time.monotonic() + 60
+    while not api.get("/api/v1/quarantine").json() or live.runtime.health.repairing:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    [check, *_] = api.get(f"/api/v1/models/{TI2V}/checks").json()
+    assert check["level"] == "structural" and check["is_healthy"]  # the check after repair
+    status = api.get(f"/api/v1/models/{TI2V}/status").json()
+    assert status["availability_status"] == "available" and status["integrity_score"] == 1.0
+    [entry] = api.get("/api/v1/quarantine").json()
+    assert entry["path"] == big.path and "truncated" in entry["reason"]

@@ -75,3 +75,32 @@ def test_repair_then_quarantine_list_and_purge(tmp_path: Path, threaded_hub: Dev
     purged = _run(tmp_path, threaded_hub, "quarantine", "purge", "--yes")
     assert purged.returncode == 0 and f"freed {big.size:,} bytes" in purged.stdout
     assert json.loads(_run(tmp_path, threaded_hub, "quarantine", "list", "--json").stdout) == []
+
+
+def test_health_reports_conditions_with_the_next_step(tmp_path: Path, threaded_hub: DevHub) -> None:
+    cache = str(tmp_path / "cache")
+    assert _run(tmp_path, threaded_hub, "pull", TI2V, "--cache-dir", cache).returncode == 0
+    full = _run(tmp_path, threaded_hub, "verify", TI2V, "--full", "--cache-dir", cache)
+    assert full.returncode == 0 and "sha256" in full.stdout  # the progress bar's label
+
+    healthy = _run(tmp_path, threaded_hub, "health", "--cache-dir", cache)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "overall health 100%" in healthy.stdout and "(full)" in healthy.stdout
+
+    manifest = threaded_hub.manifest(TI2V_REPO)
+    big = max((f for f in manifest.files if f.is_lfs), key=lambda f: f.size)
+    blob = RepoLayout(Path(cache), tmp_path / "home", TI2V_REPO).blob_path(big.etag)
+    blob.chmod(0o644)
+    with blob.open("r+b") as fh:
+        fh.seek(big.size // 2)
+        fh.write(b"\xff" * 4096)
+    assert _run(tmp_path, threaded_hub, "verify", TI2V, "--full", "--cache-dir", cache).returncode
+    damaged = _run(tmp_path, threaded_hub, "health", "--json", "--cache-dir", cache)
+    assert damaged.returncode == 1
+    report = json.loads(damaged.stdout)
+    assert report["models_corrupted"] == 1
+    [ti2v] = [m for m in report["models"] if m["model_id"] == TI2V]
+    assert ti2v["condition"] == "corrupted" and ti2v["issues"][0]["kind"] == "checksum-mismatch"
+    assert report["recommendations"][0]["action"] == f"modelward repair {TI2V}"
+    text = _run(tmp_path, threaded_hub, "health", "--cache-dir", cache)
+    assert f"modelward repair {TI2V}" in text.stdout and "critical" in text.stdout

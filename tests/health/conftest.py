@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,3 +50,19 @@ async def model(hub: DevHub, runtime: Runtime) -> Model:
     layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
     sizes: dict[str, int | None] = {f.path: f.size_bytes for f in target.files}
     return Model(layout.snapshot_dir(target.commit), sizes, layout, target)
+
+
+@pytest.fixture(scope="session")
+def big_hub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bighub")
+
+
+@pytest.fixture
+async def big_hub(big_hub_root: Path) -> AsyncIterator[DevHub]:
+    """TI2V alone at a scale where the largest shard spans several 16 MiB blocks."""
+    server = DevHub(root=big_hub_root, scale="200MB", repos=[TI2V_REPO])
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from modelward.devhub import DevHub
 from modelward.health import IssueKind
@@ -14,22 +11,6 @@ from modelward.runtime import Runtime
 from modelward.store import RepoLayout
 from modelward.store.hashing import BLOCK_BYTES
 from tests.conftest import TI2V, TI2V_REPO, make_settings, sha256_of
-
-
-@pytest.fixture(scope="module")
-def big_hub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("bighub")
-
-
-@pytest.fixture
-async def big_hub(big_hub_root: Path) -> AsyncIterator[DevHub]:
-    """TI2V alone at a scale where the largest shard spans several 16 MiB blocks."""
-    server = DevHub(root=big_hub_root, scale="200MB", repos=[TI2V_REPO])
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def _damage(path: Path, offset: int, length: int) -> None:

@@ -70,6 +70,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime(settings)
         await app.state.runtime.restore()  # the queue a previous run left continues
+        app.state.runtime.health.schedule_health_checks()  # in the background
         try:
             yield
         finally:

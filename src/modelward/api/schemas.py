@@ -299,3 +299,90 @@ class PurgePublic(BaseModel):
 
     purged: int
     freed_bytes: int
+
+
+class GenerationMetricsIn(BaseModel):
+    """One generation job's outcome, as a generation app reports it."""
+
+    generation_time_s: float = Field(ge=0, description="Wall time of the job in seconds.")
+    success: bool = True
+    quality_issue: bool = Field(
+        default=False, description="The job ran but the output was bad (black frames, NaNs)."
+    )
+    error: str | None = Field(default=None, max_length=2000)
+    width: int | None = Field(default=None, ge=1)
+    height: int | None = Field(default=None, ge=1)
+    num_frames: int | None = Field(default=None, ge=1)
+    steps: int | None = Field(default=None, ge=1)
+
+
+class PerformanceHealthPublic(BaseModel):
+    """A model's recent generations against its own baseline."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    status: str
+    is_degraded: bool
+    performance_score: float
+    samples: int
+    baseline_generation_time_s: float | None
+    recent_generation_time_s: float | None
+    slowdown: float | None
+    baseline_failure_rate: float
+    recent_failure_rate: float
+    recent_quality_issue_rate: float
+    reasons: list[str]
+    suggestions: list[str]
+    checked_at: float
+
+
+class HealthRecommendationPublic(BaseModel):
+    """One thing to do, with the command and route that do it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    severity: str
+    message: str
+    action: str
+    route: str | None
+    model_id: str | None
+
+
+class ModelHealthPublic(BaseModel):
+    """One model's health in the system report."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    condition: str
+    integrity_score: float
+    issues: list[IntegrityIssuePublic]
+    last_health_check: datetime | None
+    last_check_level: str | None
+    check_age_s: float | None
+    performance_score: float
+    performance_status: str
+    performance_reasons: list[str]
+    repairing: bool
+
+
+class SystemHealthReportPublic(BaseModel):
+    """The seed's SystemHealthReport, each model's health and the next scheduled check."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    overall_health_score: float
+    models_healthy: int
+    models_degraded: int
+    models_corrupted: int
+    models_incomplete: int
+    models_absent: int
+    storage_usage_percent: float
+    storage_free_bytes: int
+    quarantine_bytes: int
+    recommendations: list[HealthRecommendationPublic]
+    models: list[ModelHealthPublic]
+    last_updated: datetime
+    next_scheduled_check: datetime | None = None
+    automation: str = "ask"

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from modelward.cli import control
-from modelward.cli.health import quarantine_app, repair, verify
+from modelward.cli.health import health, quarantine_app, repair, verify
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -129,7 +129,10 @@ async def _statuses(
         for model_id in ids:
             runtime.catalog.get(model_id)
         return [
-            await model_status(runtime.downloader, m, resolve_remote=resolve_remote) for m in ids
+            await model_status(
+                runtime.downloader, m, resolve_remote=resolve_remote, health=runtime.health
+            )
+            for m in ids
         ]
 
 
@@ -215,6 +218,7 @@ for _command in control.COMMANDS:
     app.command()(_command)
 app.command()(verify)
 app.command()(repair)
+app.command()(health)
 app.add_typer(quarantine_app, name="quarantine")
 
 hub_app = typer.Typer(

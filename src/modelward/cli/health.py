@@ -1,5 +1,5 @@
-"""``modelward verify``, ``repair`` and ``quarantine``: find damage, mend it, see what was
-set aside."""
+"""``modelward verify``, ``repair``, ``health`` and ``quarantine``: find damage, mend it,
+see the whole picture and what was set aside."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from modelward.cli.options import (
@@ -23,7 +31,15 @@ from modelward.cli.options import (
 )
 from modelward.cli.output import console, err_console, fail
 from modelward.errors import ModelwardError
-from modelward.health import IntegrityResult, RepairResult, VerifyLevel
+from modelward.health import (
+    HealthCondition,
+    IntegrityResult,
+    PerformanceStatus,
+    RepairResult,
+    Severity,
+    SystemHealthReport,
+    VerifyLevel,
+)
 from modelward.health.quarantine import Quarantine, describe
 from modelward.runtime import Runtime
 from modelward.settings import Settings
@@ -36,7 +52,10 @@ def verify(
     ] = False,
     level: Annotated[
         VerifyLevel | None,
-        typer.Option(help="quick (stat), structural (headers, the default) or full (sha256)."),
+        typer.Option(
+            help="quick (stat), structural (headers, the default), scrub (structural plus "
+            "the next blocks of a rotating sample) or full (sha256)."
+        ),
     ] = None,
     catalog: CatalogOpt = None,
     cache_dir: CacheDirOpt = None,
@@ -71,9 +90,34 @@ async def _verify(
             ids = [m for m in ids if runtime.manager.known_target(m) is not None]
         results = []
         for model_id in ids:
-            with console.status(f"checking {model_id} ({level.value})…"):
-                results.append(await runtime.health.check_model_integrity(model_id, level))
+            if level is VerifyLevel.FULL:
+                results.append(await _full_with_progress(runtime, model_id))
+            else:
+                with console.status(f"checking {model_id} ({level.value})…"):
+                    results.append(await runtime.health.check_model_integrity(model_id, level))
         return results
+
+
+async def _full_with_progress(runtime: Runtime, model_id: str) -> IntegrityResult:
+    """A full check of one model with a bar of the bytes hashed (on both cores)."""
+    target = runtime.manager.known_target(model_id)
+    total = target.size_bytes if target else 0
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"{model_id} sha256", total=total)
+
+        def on_hashed(size: int) -> None:  # from the hashing threads: rich locks itself
+            progress.advance(task, size)
+
+        result = await runtime.health.check_model_integrity(model_id, VerifyLevel.FULL, on_hashed)
+        progress.update(task, completed=total)  # files a stat already condemned are not read
+    return result
 
 
 def _print(results: list[IntegrityResult]) -> None:
@@ -137,6 +181,88 @@ async def _repair(settings: Settings, model_id: str) -> RepairResult:
         runtime.catalog.get(model_id)
         with console.status(f"checking and repairing {model_id}…"):
             return await runtime.health.verify_and_repair_model(model_id)
+
+
+def health(
+    catalog: CatalogOpt = None,
+    cache_dir: CacheDirOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """The system health report: each model's condition, the overall score, disk usage and
+    what to do next; exit 1 when a model is corrupted."""
+    setup_logging(verbose)
+    try:
+        settings = build_settings(catalog, cache_dir)
+        report = asyncio.run(_report(settings))
+    except ModelwardError as error:
+        raise fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps(dataclasses.asdict(report), indent=2, default=str) + "\n")
+    else:
+        _print_report(report)
+    if report.models_corrupted:
+        raise typer.Exit(1)
+
+
+async def _report(settings: Settings) -> SystemHealthReport:
+    async with Runtime(settings) as runtime:
+        return await runtime.health.get_health_report()
+
+
+_CONDITION_STYLE = {
+    HealthCondition.HEALTHY: "green",
+    HealthCondition.DEGRADED: "yellow",
+    HealthCondition.CORRUPTED: "red",
+    HealthCondition.INCOMPLETE: "yellow",
+    HealthCondition.ABSENT: "dim",
+}
+_SEVERITY_STYLE = {Severity.CRITICAL: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def _print_report(report: SystemHealthReport) -> None:
+    console.print(
+        f"[bold]overall health {report.overall_health_score:.0%}[/]: "
+        f"{report.models_healthy} healthy, {report.models_degraded} degraded, "
+        f"{report.models_corrupted} corrupted, {report.models_incomplete} incomplete, "
+        f"{report.models_absent} not downloaded; disk {report.storage_usage_percent:.0f}% used "
+        f"({report.storage_free_bytes / 1024**3:.1f} GiB free)"
+    )
+    table = Table(title="modelward health")
+    for column in ("model", "condition", "integrity", "last check", "performance", "issues"):
+        table.add_column(column, overflow="fold")
+    for m in report.models:
+        style = _CONDITION_STYLE[m.condition]
+        condition = m.condition.value + (" (repairing)" if m.repairing else "")
+        checked = (
+            f"{format_age(m.check_age_s)} ({m.last_check_level})"
+            if m.check_age_s is not None
+            else "never"
+        )
+        performance = m.performance_status.value
+        if m.performance_status is not PerformanceStatus.LEARNING:
+            performance += f" {m.performance_score:.0%}"
+        issues = "\n".join(f"{i.path}: {i.kind.value}" for i in m.issues[:5]) or "-"
+        if len(m.issues) > 5:
+            issues += f"\n… {len(m.issues) - 5} more"
+        score = f"{m.integrity_score:.0%}" if m.condition is not HealthCondition.ABSENT else "-"
+        table.add_row(m.model_id, f"[{style}]{condition}[/]", score, checked, performance, issues)
+    console.print(table)
+    for r in report.recommendations:
+        style = _SEVERITY_STYLE[r.severity]
+        console.print(f"[{style}]{r.severity.value}[/] {r.message}", highlight=False)
+        console.print(f"    → {r.action}", markup=False, highlight=False)
+
+
+def format_age(seconds: float) -> str:
+    """A duration in the past, the way a person says it ("5 min ago")."""
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
 
 
 quarantine_app = typer.Typer(help="Files set aside as damaged.", no_args_is_help=True)

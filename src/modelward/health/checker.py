@@ -17,14 +17,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
+from modelward.health.scrub import scrub_model
 from modelward.health.structural import check_structure
 from modelward.sources import RemoteFile, Target
-from modelward.store.hashing import file_matches
+from modelward.store.hashing import BLOCK_BYTES, BlockHasher, file_matches
 from modelward.store.layout import RepoLayout
-from modelward.store.records import BlobStat, VerifiedRecord
+from modelward.store.records import (
+    BlobStat,
+    BlockTable,
+    DamagedRecord,
+    VerifiedRecord,
+    load_block_table,
+    save_block_table,
+)
 from modelward.store.writer import snapshot_link_ok
 
 HASH_THREADS = 2
+DEFAULT_SCRUB_BUDGET_BYTES = 2 * 1024**3
 
 
 class VerifyLevel(StrEnum):
@@ -32,6 +41,9 @@ class VerifyLevel(StrEnum):
 
     QUICK = "quick"
     STRUCTURAL = "structural"
+    SCRUB = "scrub"
+    """structural, plus the next blocks of a rotation over every verified blob, within a
+    byte budget (see :mod:`modelward.health.scrub`)."""
     FULL = "full"
 
 
@@ -58,33 +70,43 @@ def check_integrity(
     target: Target,
     level: VerifyLevel,
     on_hashed: Callable[[int], None] | None = None,
+    scrub_budget_bytes: int = DEFAULT_SCRUB_BUDGET_BYTES,
 ) -> IntegrityResult:
     """Check ``target``'s files in ``layout`` at ``level`` (blocking; run in a thread).
 
-    ``on_hashed`` hears of the bytes of every file the full level has hashed (for progress).
+    ``on_hashed`` hears of each chunk the full level hashes (for progress; called from the
+    hashing threads);
+    ``scrub_budget_bytes`` bounds what the scrub level reads.
     """
     record = VerifiedRecord(layout)
+    damaged = DamagedRecord(layout)
     issues: dict[str, IntegrityIssue] = {}
     for file in target.files:
-        issue = _quick_issue(layout, record, target, file)
+        issue = _quick_issue(layout, record, damaged, target, file)
         if issue is not None:
             issues[file.path] = issue
-    if level in (VerifyLevel.STRUCTURAL, VerifyLevel.FULL):
+    if level is not VerifyLevel.QUICK:
         sizes: dict[str, int | None] = {f.path: f.size_bytes for f in target.files}
         for issue in check_structure(layout.snapshot_dir(target.commit), sizes):
             known = issues.get(issue.path)
             if known is None or known.kind is not IssueKind.MISSING:
                 issues[issue.path] = issue  # more precise than a stat can be
     hashed = 0
+    if level is VerifyLevel.SCRUB:
+        scrub = scrub_model(layout, target, scrub_budget_bytes, frozenset(issues))
+        issues.update((i.path, i) for i in scrub.issues)
+        hashed = scrub.bytes_read
     if level is VerifyLevel.FULL:
         candidates = [f for f in target.files if _settles(issues.get(f.path))]
         for file, issue, size in _hash_all(layout, candidates, on_hashed):
             hashed += size
             if issue is None:
                 record.mark(file.blob_name)
+                damaged.forget(file.blob_name)
                 issues.pop(file.path, None)  # a modified stat with the right content
             else:
                 record.forget(file.blob_name)
+                damaged.mark(file.blob_name, issue.detail)
                 issues[file.path] = issue
     return _result(model_id, level, target.files, IssueList(issues.values()), hashed)
 
@@ -95,7 +117,11 @@ def _settles(issue: IntegrityIssue | None) -> bool:
 
 
 def _quick_issue(
-    layout: RepoLayout, record: VerifiedRecord, target: Target, file: RemoteFile
+    layout: RepoLayout,
+    record: VerifiedRecord,
+    damaged: DamagedRecord,
+    target: Target,
+    file: RemoteFile,
 ) -> IntegrityIssue | None:
     blob = layout.blob_path(file.blob_name)
     try:
@@ -110,6 +136,9 @@ def _quick_issue(
     if not snapshot_link_ok(layout, target.commit, file):
         return IntegrityIssue(file.path, IssueKind.MISSING, "the snapshot link is missing")
     if not record.is_verified(file.blob_name, stat):
+        reason = damaged.reason(file.blob_name, stat)
+        if reason is not None:  # found damaged by an earlier check and unchanged since
+            return IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, reason)
         return IntegrityIssue(
             file.path,
             IssueKind.MODIFIED,
@@ -122,10 +151,14 @@ def _hash_all(
     layout: RepoLayout, files: Iterable[RemoteFile], on_hashed: Callable[[int], None] | None
 ) -> list[tuple[RemoteFile, IntegrityIssue | None, int]]:
     def one(file: RemoteFile) -> tuple[RemoteFile, IntegrityIssue | None, int]:
-        ok = file_matches(layout.blob_path(file.blob_name), file)
-        if on_hashed is not None:
-            on_hashed(file.size_bytes)
+        # Blobs without a block table (adopted, or from an older modelward) get one in the
+        # same pass, so later scrubs and repairs can work block by block.
+        blocks = BlockHasher() if load_block_table(layout, file.blob_name) is None else None
+        ok = file_matches(layout.blob_path(file.blob_name), file, blocks, on_hashed)
         if ok:
+            if blocks is not None:
+                table = BlockTable(BLOCK_BYTES, blocks.algorithm, tuple(blocks.hexdigests()))
+                save_block_table(layout, file.blob_name, table)
             return file, None, file.size_bytes
         algorithm = "sha256" if file.sha256 else "git blob id"
         detail = f"the {algorithm} differs from the published {file.blob_name[:12]}…"

@@ -1,19 +1,84 @@
-"""The seed's ModelHealthMonitor: integrity checks of catalog models, by model id."""
+"""The seed's ModelHealthMonitor: integrity and performance of catalog models, checks at
+start and on a schedule, the system health report, and repair."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 
-from modelward.health.checker import IntegrityResult, VerifyLevel, check_integrity
+from modelward.db import Database
+from modelward.errors import StoreLockedError
+from modelward.events import Event, EventBus, EventType
+from modelward.health.checker import (
+    DEFAULT_SCRUB_BUDGET_BYTES,
+    IntegrityResult,
+    VerifyLevel,
+    check_integrity,
+)
+from modelward.health.history import HealthHistory
 from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
+from modelward.health.performance import (
+    GenerationLog,
+    GenerationMetrics,
+    PerformanceHealth,
+    PerformanceThresholds,
+    assess_performance,
+)
 from modelward.health.quarantine import Quarantine
 from modelward.health.repair import RepairPlan, prepare_repair, repairable_ranges
+from modelward.health.report import (
+    HealthCondition,
+    ModelFacts,
+    StorageFacts,
+    SystemHealthReport,
+    build_report,
+    model_health,
+)
+from modelward.health.schedule import HealthScheduler, UsagePattern
+from modelward.settings import Settings
 from modelward.sources import RemoteFile, Target
 from modelward.store.layout import RepoLayout
 from modelward.store.manager import ModelManager
-from modelward.transfer import EnhancedModelDownloader
+from modelward.transfer import DownloadStatus, EnhancedModelDownloader
+
+logger = logging.getLogger(__name__)
+
+USAGE_WINDOW_S = 28 * 24 * 3600.0
+"""How far back generations count when finding quiet hours."""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPolicy:
+    """What the monitor checks, when, and what it does about what it finds (from settings)."""
+
+    automation: str = "ask"
+    """off: report only; ask: propose downloads and repairs; auto: start them."""
+    at_start: bool = True
+    interval_s: float = 24 * 3600.0
+    level: VerifyLevel = VerifyLevel.SCRUB
+    scrub_budget_bytes: int = DEFAULT_SCRUB_BUDGET_BYTES
+    thresholds: PerformanceThresholds = field(default_factory=PerformanceThresholds)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HealthPolicy:
+        """The policy the settings describe."""
+        return cls(
+            automation=settings.automation,
+            at_start=settings.health_check_at_start,
+            interval_s=settings.health_check_interval_s,
+            level=VerifyLevel(settings.health_check_level),
+            scrub_budget_bytes=settings.scrub_budget_bytes,
+            thresholds=PerformanceThresholds(
+                window=settings.performance_window,
+                min_baseline=settings.performance_min_baseline,
+                slowdown=settings.performance_slowdown,
+                failure_rate=settings.performance_failure_rate,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +128,42 @@ class CorruptionReport:
 
 class ModelHealthMonitor:
     """Checks what the store holds for each model, offline (from the recorded manifest),
-    and repairs it through the downloader."""
+    judges generation performance, and repairs through the downloader."""
 
     def __init__(
-        self, manager: ModelManager, downloader: EnhancedModelDownloader, quarantine: Quarantine
+        self,
+        manager: ModelManager,
+        downloader: EnhancedModelDownloader,
+        quarantine: Quarantine,
+        *,
+        db: Database,
+        bus: EventBus,
+        policy: HealthPolicy | None = None,
     ) -> None:
         self.manager = manager
         self.downloader = downloader
         self.quarantine = quarantine
+        self.policy = policy or HealthPolicy()
+        self.history = HealthHistory(db)
+        self.generations = GenerationLog(db)
+        self.bus = bus
         self.last_results: dict[str, IntegrityResult] = {}
-        """The latest result per model, shown with its age (``checked_at``)."""
+        """The latest result per model in this process, shown with its age (``checked_at``)."""
+        self.repairing: set[str] = set()
+        """Models a repair is running for."""
+        self._performance: dict[str, PerformanceHealth] = {}
+        self._background: set[asyncio.Task[object]] = set()
+        self._scheduler: HealthScheduler | None = None
 
     async def check_model_integrity(
-        self, model_id: str, level: VerifyLevel = VerifyLevel.STRUCTURAL
+        self,
+        model_id: str,
+        level: VerifyLevel = VerifyLevel.STRUCTURAL,
+        on_hashed: Callable[[int], None] | None = None,
     ) -> IntegrityResult:
-        """Check ``model_id``'s files at ``level`` (hashing runs off the event loop)."""
-        result, _target = await self._check(model_id, level)
+        """Check ``model_id``'s files at ``level`` (hashing runs off the event loop);
+        ``on_hashed`` hears of each chunk the full level hashes (from worker threads)."""
+        result, _target = await self._check(model_id, level, on_hashed)
         return result
 
     async def detect_corruption(self, model_id: str) -> CorruptionReport:
@@ -94,6 +179,35 @@ class ModelHealthMonitor:
     async def verify_and_repair_model(self, model_id: str) -> RepairResult:
         """Fully check ``model_id``; quarantine each damaged file and fetch only its damaged
         blocks (the whole file without a block table); missing files are fetched too."""
+        self.manager.spec(model_id)
+        if model_id in self.repairing:
+            raise StoreLockedError(
+                f"a repair of {model_id} is already running",
+                hint="Wait for it to finish; its progress is on the event stream.",
+            )
+        if self.downloader.is_running(model_id):
+            raise StoreLockedError(
+                f"{model_id} is downloading; a repair would race with it",
+                hint="Wait for the download to finish (it verifies every file), "
+                f"or pause it first: `modelward pause {model_id}`.",
+            )
+        self.repairing.add(model_id)
+        self._emit(EventType.REPAIR_STARTED, model_id)
+        try:
+            result = await self._repair(model_id)
+        finally:
+            self.repairing.discard(model_id)
+        self._emit(
+            EventType.REPAIR_FINISHED,
+            model_id,
+            success=result.success,
+            bytes_fetched=result.bytes_fetched,
+            files=[p.path for p in result.plans],
+            error=result.error_message,
+        )
+        return result
+
+    async def _repair(self, model_id: str) -> RepairResult:
         check, target = await self._check(model_id, VerifyLevel.FULL)
         if check.is_healthy:
             return RepairResult(model_id, True, (), (), 0)
@@ -107,7 +221,7 @@ class ModelHealthMonitor:
                 )
             )
         download = await self.downloader.download_with_retry(model_id)
-        after = await self.check_model_integrity(model_id, VerifyLevel.QUICK)
+        after = await self.check_model_integrity(model_id, VerifyLevel.STRUCTURAL)
         return RepairResult(
             model_id,
             download.success and after.is_healthy,
@@ -118,8 +232,178 @@ class ModelHealthMonitor:
             download.error_hint,
         )
 
+    async def monitor_model_performance(
+        self, model_id: str, generation_metrics: GenerationMetrics
+    ) -> PerformanceHealth:
+        """Record one generation of ``model_id`` and judge its recent generations against
+        its own baseline; a model that turns degraded gets a structural check at once."""
+        self.manager.spec(model_id)
+        await asyncio.to_thread(self.generations.add, model_id, generation_metrics)
+        before = self._performance.get(model_id)
+        health = await self.performance_health(model_id)
+        if health.is_degraded and not (before and before.is_degraded):
+            # Damaged weights are one cause of slow or failing generations; rule it out.
+            await self.check_model_integrity(model_id, VerifyLevel.STRUCTURAL)
+        self._emit(
+            EventType.HEALTH_PERFORMANCE,
+            model_id,
+            status=health.status.value,
+            performance_score=health.performance_score,
+            changed=before is None or before.status is not health.status,
+            reasons=list(health.reasons),
+            suggestions=list(health.suggestions),
+        )
+        return health
+
+    async def performance_health(self, model_id: str) -> PerformanceHealth:
+        """``model_id``'s performance against its baseline, from the recorded generations."""
+        self.manager.spec(model_id)
+        limits = self.policy.thresholds
+        history = await asyncio.to_thread(
+            self.generations.history, model_id, limits.window + 20 * limits.min_baseline
+        )
+        health = assess_performance(model_id, history, limits)
+        self._performance[model_id] = health
+        return health
+
+    def schedule_health_checks(self) -> None:
+        """Start checking in the background: quick and structural checks of every model now
+        (when the policy says so), then a check at the policy's level every interval, moved
+        to a quiet hour once usage is known; findings are acted on per the automation."""
+        if self._scheduler is None:
+            self._scheduler = HealthScheduler(
+                at_start=self.check_all if self.policy.at_start else None,
+                scheduled=self.run_scheduled_checks,
+                interval_s=self.policy.interval_s,
+                last_run=lambda: asyncio.to_thread(self.history.last_run_at),
+                usage=self.usage_pattern,
+            )
+        self._scheduler.start()
+
+    @property
+    def scheduling(self) -> bool:
+        """True while scheduled checks run in the background."""
+        return self._scheduler is not None and self._scheduler.running
+
+    @property
+    def next_scheduled_check(self) -> float | None:
+        """When the next scheduled check starts (None when none is planned)."""
+        return self._scheduler.next_run_at if self._scheduler else None
+
+    async def check_all(self) -> dict[str, IntegrityResult]:
+        """Quick and structural check of every catalog model, then act on the findings."""
+        return await self._check_each(VerifyLevel.STRUCTURAL, absent_too=True)
+
+    async def run_scheduled_checks(self) -> dict[str, IntegrityResult]:
+        """Check every downloaded model at the policy's level, then act on the findings."""
+        return await self._check_each(self.policy.level, absent_too=False)
+
+    async def usage_pattern(self) -> UsagePattern | None:
+        """Generations per hour of the day over the last weeks, once there are any."""
+        hourly, days = await asyncio.to_thread(
+            self.generations.hourly_counts, time.time() - USAGE_WINDOW_S
+        )
+        return UsagePattern(tuple(hourly), days) if days else None
+
+    async def get_health_report(self) -> SystemHealthReport:
+        """Every catalog model's condition now (a quick check, explained by its latest
+        deeper check), performance, disk usage and what to do, most urgent first."""
+        deep = await asyncio.to_thread(self.history.latest, deep_only=True)
+        facts = []
+        for model_id in self.manager.catalog.ids():
+            now = None
+            if await asyncio.to_thread(self.manager.known_target, model_id) is not None:
+                now, _target = await self._check(model_id, VerifyLevel.QUICK, save=False)
+            facts.append(
+                ModelFacts(
+                    model_id,
+                    now,
+                    deep.get(model_id),
+                    await self.performance_health(model_id),
+                    model_id in self.repairing,
+                )
+            )
+        storage = await asyncio.to_thread(self._storage)
+        return build_report(facts, storage, absent_advice=self.policy.automation != "off")
+
+    async def join_background(self) -> None:
+        """Wait until the repairs that automation started have ended."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop scheduled checks and background repairs."""
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _check_each(
+        self, level: VerifyLevel, *, absent_too: bool
+    ) -> dict[str, IntegrityResult]:
+        results: dict[str, IntegrityResult] = {}
+        for model_id in self.manager.catalog.ids():
+            if self.downloader.is_running(model_id) or model_id in self.repairing:
+                continue  # its files are changing; the job verifies them itself
+            known = await asyncio.to_thread(self.manager.known_target, model_id)
+            if known is None:
+                if absent_too:
+                    await self._act(model_id, HealthCondition.ABSENT)
+                continue
+            result = await self.check_model_integrity(model_id, level)
+            results[model_id] = result
+            deep = result if level is not VerifyLevel.QUICK else None
+            await self._act(
+                model_id, model_health(ModelFacts(model_id, result, deep, None)).condition
+            )
+        return results
+
+    async def _act(self, model_id: str, condition: HealthCondition) -> None:
+        """Do what the automation setting says about a model found in ``condition``."""
+        if condition is HealthCondition.CORRUPTED:
+            action, route = f"modelward repair {model_id}", f"POST /api/v1/models/{model_id}/repair"
+        elif condition in (HealthCondition.INCOMPLETE, HealthCondition.ABSENT):
+            action, route = f"modelward pull {model_id}", f"POST /api/v1/models/{model_id}/download"
+        else:
+            return
+        entry = self.downloader.queue.get(model_id)
+        if entry is not None and entry.status is DownloadStatus.PAUSED:
+            return  # a person paused it: that choice stands
+        mode = self.policy.automation
+        if mode == "ask":
+            self._emit(
+                EventType.HEALTH_PROPOSED,
+                model_id,
+                condition=condition.value,
+                action=action,
+                route=route,
+            )
+        elif mode == "auto" and condition is HealthCondition.CORRUPTED:
+            self._spawn(self.verify_and_repair_model(model_id), f"repair {model_id}")
+        elif mode == "auto":
+            await self.downloader.start_download(model_id)
+
+    def _spawn(self, work: Coroutine[object, object, object], name: str) -> None:
+        task: asyncio.Task[object] = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+    def _storage(self) -> StorageFacts:
+        root = self.manager.cache_dir
+        while not root.exists() and root != root.parent:
+            root = root.parent  # the store may not exist yet: its file system does
+        usage = shutil.disk_usage(root)
+        return StorageFacts(usage.total, usage.free, self.quarantine.used_bytes())
+
     async def _check(
-        self, model_id: str, level: VerifyLevel
+        self,
+        model_id: str,
+        level: VerifyLevel,
+        on_hashed: Callable[[int], None] | None = None,
+        *,
+        save: bool = True,
     ) -> tuple[IntegrityResult, Target | None]:
         spec = self.manager.spec(model_id)  # UnknownModelError names the catalog's models
         target = await asyncio.to_thread(self.manager.known_target, model_id)
@@ -134,8 +418,26 @@ class ModelHealthMonitor:
             )
         else:
             layout = self.manager.repo_layout(target.repo_id)
-            result = await asyncio.to_thread(check_integrity, model_id, layout, target, level)
+            result = await asyncio.to_thread(
+                check_integrity,
+                model_id,
+                layout,
+                target,
+                level,
+                on_hashed,
+                self.policy.scrub_budget_bytes,
+            )
         self.last_results[model_id] = result
+        if save and level is not VerifyLevel.QUICK and target is not None:
+            await asyncio.to_thread(self.history.save, result)
+            self._emit(
+                EventType.HEALTH_CHECKED,
+                model_id,
+                level=level.value,
+                is_healthy=result.is_healthy,
+                integrity_score=result.integrity_score,
+                issues=[str(i) for i in result.issues],
+            )
         return result, target
 
     def _damaged(
@@ -151,3 +453,11 @@ class ModelHealthMonitor:
             for issue in check.issues
             if issue.category == "corruption" and issue.path in by_path
         ]
+
+    def _emit(self, type_: str, model_id: str, **data: object) -> None:
+        self.bus.publish(Event(type_, model_id, dict(data)))
+
+
+def _log_failure(task: asyncio.Task[object]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("%s failed", task.get_name(), exc_info=task.exception())

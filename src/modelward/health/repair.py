@@ -19,6 +19,7 @@ from modelward.store.hashing import BlockHasher
 from modelward.store.layout import RepoLayout
 from modelward.store.records import (
     BlockTable,
+    DamagedRecord,
     PartialRecord,
     VerifiedRecord,
     load_block_table,
@@ -80,6 +81,7 @@ def prepare_repair(
     from, holding every block still known good (blocking)."""
     blob = layout.blob_path(file.blob_name)
     VerifiedRecord(layout).forget(file.blob_name)
+    DamagedRecord(layout).forget(file.blob_name)  # its bytes go to quarantine
     remove_partial(layout, file.blob_name)
     if not blob.is_file():
         return RepairPlan(file.path, ((0, file.size_bytes),), None)

@@ -33,6 +33,13 @@ _BLOCK_DIGESTS: dict[str, Callable[[], _Digest]] = {
 }
 
 
+def block_digest(algorithm: str, data: bytes | memoryview) -> str:
+    """The digest of one block, as a block table of ``algorithm`` records it."""
+    digest = _BLOCK_DIGESTS[algorithm]()
+    digest.update(data)
+    return digest.hexdigest()
+
+
 class ContentHasher:
     """Incremental hash of a file's content, in the form its source publishes."""
 
@@ -91,8 +98,15 @@ class BlockHasher:
         return [*self._hashes, self._block.hexdigest()] if self._fill else list(self._hashes)
 
 
-def hash_prefix(path: Path, hasher: ContentHasher, length: int) -> None:
-    """Feed the first ``length`` bytes of ``path`` to ``hasher`` (blocking; run in a thread)."""
+def hash_prefix(
+    path: Path,
+    hasher: ContentHasher,
+    length: int,
+    blocks: BlockHasher | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> None:
+    """Feed the first ``length`` bytes of ``path`` to ``hasher`` (and ``blocks``, when given,
+    in the same pass; ``on_chunk`` hears of each chunk's size; blocking, run in a thread)."""
     remaining = length
     with path.open("rb") as fh:
         while remaining > 0:
@@ -100,16 +114,26 @@ def hash_prefix(path: Path, hasher: ContentHasher, length: int) -> None:
             if not chunk:
                 break
             hasher.update(chunk)
+            if blocks is not None:
+                blocks.update(chunk)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
             remaining -= len(chunk)
 
 
-def file_matches(path: Path, file: RemoteFile) -> bool:
-    """True when the file at ``path`` has the size and checksum of ``file`` (blocking)."""
+def file_matches(
+    path: Path,
+    file: RemoteFile,
+    blocks: BlockHasher | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> bool:
+    """True when the file at ``path`` has the size and checksum of ``file`` (blocking);
+    ``blocks`` is fed the same bytes, for a block table; ``on_chunk`` hears of progress."""
     try:
         if path.stat().st_size != file.size_bytes:
             return False
     except OSError:
         return False
     hasher = ContentHasher(file)
-    hash_prefix(path, hasher, file.size_bytes)
+    hash_prefix(path, hasher, file.size_bytes, blocks, on_chunk)
     return hasher.matches()

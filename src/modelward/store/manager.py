@@ -20,7 +20,12 @@ from modelward.catalog import Catalog, ModelSpec
 from modelward.sources import RemoteFile, Target
 from modelward.store.hashing import file_matches
 from modelward.store.layout import RepoLayout
-from modelward.store.records import VerifiedRecord, load_manifest, save_manifest
+from modelward.store.records import (
+    DamagedRecord,
+    VerifiedRecord,
+    load_manifest,
+    save_manifest,
+)
 from modelward.store.writer import link_snapshot, read_ref, snapshot_link_ok, write_ref
 
 
@@ -160,7 +165,11 @@ class ModelManager:
         if not verified and blob.is_file():
             if not verify_unknown:
                 return LocalFile(file, FileState.PARTIAL, _size(blob))
+            # A blob a check found damaged is not hashed again until it changes.
+            if DamagedRecord(layout).reason(file.blob_name) is not None:
+                return LocalFile(file, FileState.DAMAGED, _size(blob))
             if not file_matches(blob, file):
+                DamagedRecord(layout).mark(file.blob_name, "the checksum differs")
                 return LocalFile(file, FileState.DAMAGED, _size(blob))
             record.mark(file.blob_name)
             verified = True
@@ -177,6 +186,7 @@ class ModelManager:
         """Record a freshly promoted blob as verified and link it into the snapshot."""
         layout = self.repo_layout(target.repo_id)
         VerifiedRecord(layout).mark(file.blob_name)
+        DamagedRecord(layout).forget(file.blob_name)
         link_snapshot(layout, target.commit, file)
 
     def link(self, target: Target, file: RemoteFile) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -107,46 +108,78 @@ class BlobStat:
         return cls(size_bytes=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
 
 
-class VerifiedRecord:
-    """Which blobs of a repo were verified, and their stat at that moment."""
+class _StatRecord:
+    """Blobs of a repo with their stat at the moment something was learnt about them."""
 
-    def __init__(self, layout: RepoLayout) -> None:
-        self._path = layout.verified_path
+    def __init__(self, layout: RepoLayout, path: Path) -> None:
+        self._path = path
         self._layout = layout
-        self._cached: dict[str, dict[str, int]] | None = None
+        self._cached: dict[str, dict[str, Any]] | None = None
 
-    def _load(self) -> dict[str, dict[str, int]]:
+    def _load(self) -> dict[str, dict[str, Any]]:
         data = read_json(self._path)
         self._cached = data if isinstance(data, dict) else {}
         return self._cached
 
-    def is_verified(self, blob_name: str, stat: BlobStat | None = None) -> bool:
-        """True when the blob is unchanged since it was last verified (``stat``: its stat
-        now, when the caller has it)."""
+    def _entry(self, blob_name: str, stat: BlobStat | None) -> dict[str, Any] | None:
+        """The blob's entry when the blob is unchanged since it was recorded."""
         data = self._cached if self._cached is not None else self._load()
         entry = data.get(blob_name)
-        if not entry:
-            return False
+        if not isinstance(entry, dict):
+            return None
         try:
             now = stat if stat is not None else BlobStat.of(self._layout.blob_path(blob_name))
-            return now == BlobStat(**entry)
-        except (OSError, TypeError):
-            return False
+            recorded = BlobStat(entry["size_bytes"], entry["mtime_ns"], entry["inode"])
+        except (OSError, KeyError, TypeError):
+            return None
+        return entry if now == recorded else None
 
-    def mark(self, blob_name: str) -> None:
-        """Record that the blob now on disk was verified."""
+    def _put(self, blob_name: str, extra: dict[str, Any]) -> None:
         stat = BlobStat.of(self._layout.blob_path(blob_name))
         with _write_lock:
             data = self._load()
-            data[blob_name] = asdict(stat)
+            data[blob_name] = {**asdict(stat), **extra}
             write_json_atomic(self._path, data)
 
     def forget(self, blob_name: str) -> None:
-        """Drop the record of a blob (it was removed or found damaged)."""
+        """Drop the record of a blob."""
         with _write_lock:
             data = self._load()
             if data.pop(blob_name, None) is not None:
                 write_json_atomic(self._path, data)
+
+
+class VerifiedRecord(_StatRecord):
+    """Which blobs of a repo were verified, and their stat at that moment."""
+
+    def __init__(self, layout: RepoLayout) -> None:
+        super().__init__(layout, layout.verified_path)
+
+    def is_verified(self, blob_name: str, stat: BlobStat | None = None) -> bool:
+        """True when the blob is unchanged since it was last verified (``stat``: its stat
+        now, when the caller has it)."""
+        return self._entry(blob_name, stat) is not None
+
+    def mark(self, blob_name: str) -> None:
+        """Record that the blob now on disk was verified."""
+        self._put(blob_name, {})
+
+
+class DamagedRecord(_StatRecord):
+    """Blobs a check found damaged, with their stat then, so that status and quick checks
+    know without hashing gigabytes again until the file changes."""
+
+    def __init__(self, layout: RepoLayout) -> None:
+        super().__init__(layout, layout.records_dir / "damaged.json")
+
+    def reason(self, blob_name: str, stat: BlobStat | None = None) -> str | None:
+        """Why the blob was found damaged, while it is unchanged since; else ``None``."""
+        entry = self._entry(blob_name, stat)
+        return str(entry.get("reason", "damaged")) if entry is not None else None
+
+    def mark(self, blob_name: str, reason: str) -> None:
+        """Record that the blob now on disk is damaged, and why."""
+        self._put(blob_name, {"reason": reason, "found_at": time.time()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,24 @@
-"""Routes for integrity: check a model, repair it, see and purge the quarantine."""
+"""Routes for health: check a model, repair it, report generation performance, the system
+health report, and the quarantine."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
+    GenerationMetricsIn,
     IntegrityPublic,
+    PerformanceHealthPublic,
     PurgePublic,
     QuarantineEntryPublic,
     RepairPublic,
+    SystemHealthReportPublic,
 )
-from modelward.health import VerifyLevel
+from modelward.health import GenerationMetrics, VerifyLevel
 
 router = APIRouter(tags=["health"])
 
@@ -47,3 +52,46 @@ async def quarantine_purge(runtime: RuntimeDep) -> PurgePublic:
     count = len(await asyncio.to_thread(runtime.quarantine.entries))
     freed = await asyncio.to_thread(runtime.quarantine.purge)
     return PurgePublic(purged=count, freed_bytes=freed)
+
+
+@router.get("/health", response_model=SystemHealthReportPublic)
+async def health_report(runtime: RuntimeDep) -> SystemHealthReportPublic:
+    """Every model's condition now, the overall score, disk usage and what to do next."""
+    report = await runtime.health.get_health_report()
+    public = SystemHealthReportPublic.model_validate(report)
+    next_at = runtime.health.next_scheduled_check
+    public.next_scheduled_check = datetime.fromtimestamp(next_at, UTC) if next_at else None
+    public.automation = runtime.health.policy.automation
+    return public
+
+
+@router.get("/models/{model_id}/checks", response_model=list[IntegrityPublic])
+async def check_history(
+    model_id: str, runtime: RuntimeDep, limit: int = 20
+) -> list[IntegrityPublic]:
+    """The model's latest recorded checks (structural, scrub or full), newest first."""
+    runtime.catalog.get(model_id)
+    results = await asyncio.to_thread(runtime.health.history.recent, model_id, min(limit, 200))
+    return [IntegrityPublic.model_validate(r) for r in results]
+
+
+@router.post(
+    "/models/{model_id}/performance",
+    response_model=PerformanceHealthPublic,
+    dependencies=[TokenDep],
+)
+async def report_generation(
+    model_id: str, metrics: GenerationMetricsIn, runtime: RuntimeDep
+) -> PerformanceHealthPublic:
+    """Record one generation's outcome; returns the model's performance health."""
+    health = await runtime.health.monitor_model_performance(
+        model_id, GenerationMetrics(**metrics.model_dump())
+    )
+    return PerformanceHealthPublic.model_validate(health)
+
+
+@router.get("/models/{model_id}/performance", response_model=PerformanceHealthPublic)
+async def performance(model_id: str, runtime: RuntimeDep) -> PerformanceHealthPublic:
+    """The model's recent generations against its own baseline."""
+    health = await runtime.health.performance_health(model_id)
+    return PerformanceHealthPublic.model_validate(health)

@@ -32,7 +32,9 @@ async def list_statuses(runtime: RuntimeDep) -> ModelStatusesPublic:
     """Status of every catalog model."""
     data = [
         ModelStatusPublic.model_validate(
-            dataclasses.asdict(await model_status(runtime.downloader, spec.id))
+            dataclasses.asdict(
+                await model_status(runtime.downloader, spec.id, health=runtime.health)
+            )
         )
         for spec in runtime.catalog
     ]
@@ -48,7 +50,7 @@ def get_model(model_id: str, runtime: RuntimeDep) -> ModelPublic:
 @router.get("/{model_id}/status", response_model=ModelStatusPublic)
 async def get_status(model_id: str, runtime: RuntimeDep) -> ModelStatusPublic:
     """The model's detailed status."""
-    result = await model_status(runtime.downloader, model_id)
+    result = await model_status(runtime.downloader, model_id, health=runtime.health)
     return ModelStatusPublic.model_validate(dataclasses.asdict(result))
 
 

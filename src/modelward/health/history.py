@@ -1,0 +1,111 @@
+"""Check results kept in the database, so every process sees the latest ones with their age."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from modelward.db import Database, health_checks
+from modelward.health.checker import IntegrityResult, VerifyLevel
+from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
+
+KEEP_PER_MODEL = 200
+"""Results kept per model; older ones are dropped (the latest is what matters)."""
+
+
+class HealthHistory:
+    """Saves and loads integrity results (blocking; async callers use a worker thread)."""
+
+    def __init__(self, db: Database) -> None:
+        self._engine = db.engine
+
+    def save(self, result: IntegrityResult) -> None:
+        """Keep ``result`` and drop the model's oldest results beyond ``KEEP_PER_MODEL``."""
+        with self._engine.begin() as conn:
+            conn.execute(insert(health_checks).values(**_row(result)))
+            cutoff = conn.execute(
+                select(health_checks.c.id)
+                .where(health_checks.c.model_id == result.model_id)
+                .order_by(health_checks.c.id.desc())
+                .offset(KEEP_PER_MODEL)
+                .limit(1)
+            ).scalar()
+            if cutoff is not None:
+                conn.execute(
+                    delete(health_checks).where(
+                        health_checks.c.model_id == result.model_id, health_checks.c.id <= cutoff
+                    )
+                )
+
+    def latest(self, *, deep_only: bool = False) -> dict[str, IntegrityResult]:
+        """The newest result per model (``deep_only``: ignoring quick checks)."""
+        newest = select(func.max(health_checks.c.id)).group_by(health_checks.c.model_id)
+        if deep_only:
+            newest = newest.where(health_checks.c.level != VerifyLevel.QUICK.value)
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(health_checks).where(health_checks.c.id.in_(newest))).all()
+        return {row.model_id: _result(row._mapping) for row in rows}
+
+    def latest_for(self, model_id: str, *, deep_only: bool = True) -> IntegrityResult | None:
+        """The model's newest result (``deep_only``: ignoring quick checks)."""
+        query = select(health_checks).where(health_checks.c.model_id == model_id)
+        if deep_only:
+            query = query.where(health_checks.c.level != VerifyLevel.QUICK.value)
+        with self._engine.connect() as conn:
+            row = conn.execute(query.order_by(health_checks.c.id.desc()).limit(1)).first()
+        return _result(row._mapping) if row is not None else None
+
+    def recent(self, model_id: str, limit: int = 20) -> list[IntegrityResult]:
+        """The model's newest results, newest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(health_checks)
+                .where(health_checks.c.model_id == model_id)
+                .order_by(health_checks.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [_result(row._mapping) for row in rows]
+
+    def last_run_at(self) -> float | None:
+        """When the newest deeper-than-quick check of any model ended."""
+        with self._engine.connect() as conn:
+            value = conn.execute(
+                select(func.max(health_checks.c.checked_at)).where(
+                    health_checks.c.level != VerifyLevel.QUICK.value
+                )
+            ).scalar()
+        return float(value) if value is not None else None
+
+
+def _row(result: IntegrityResult) -> dict[str, Any]:
+    return {
+        "model_id": result.model_id,
+        "level": result.level.value,
+        "is_healthy": result.is_healthy,
+        "integrity_score": result.integrity_score,
+        "issues": [
+            {"path": i.path, "kind": i.kind.value, "detail": i.detail} for i in result.issues
+        ],
+        "checked_at": result.checked_at,
+        "files_checked": result.files_checked,
+        "bytes_hashed": result.bytes_hashed,
+    }
+
+
+def _result(row: Any) -> IntegrityResult:
+    issues = IssueList(
+        IntegrityIssue(str(i["path"]), IssueKind(i["kind"]), str(i["detail"]))
+        for i in row["issues"]
+        if i.get("kind") in IssueKind._value2member_map_
+    )
+    return IntegrityResult(
+        model_id=row["model_id"],
+        level=VerifyLevel(row["level"]),
+        is_healthy=bool(row["is_healthy"]),
+        integrity_score=float(row["integrity_score"]),
+        issues=issues,
+        checked_at=float(row["checked_at"]),
+        files_checked=int(row["files_checked"]),
+        bytes_hashed=int(row["bytes_hashed"]),
+    )

@@ -1,0 +1,329 @@
+"""The system health report: each model's condition, an overall score and what to do next.
+
+Built from facts gathered by the monitor (a quick check now, the latest deeper check,
+performance against baseline, disk usage, quarantine), never from guesses; every
+recommendation names the command and the service route that carry it out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from modelward.health.checker import IntegrityResult
+from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
+from modelward.health.performance import PerformanceHealth, PerformanceStatus
+
+
+class HealthCondition(StrEnum):
+    """How one model stands."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    """Usable but not as it should be: slower or failing more, or changed since verified."""
+    CORRUPTED = "corrupted"
+    INCOMPLETE = "incomplete"
+    """Some files are missing (an unfinished or interrupted download)."""
+    ABSENT = "absent"
+    """Never downloaded."""
+
+
+class Severity(StrEnum):
+    """How urgent a recommendation is."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRecommendation:
+    """One thing to do, said for a person, with the command and route that do it."""
+
+    severity: Severity
+    message: str
+    action: str
+    """The CLI command that carries it out."""
+    route: str | None = None
+    """The service route that carries it out (``METHOD /path``)."""
+    model_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelHealth:
+    """One model's health: its files now, its latest deeper check, its performance."""
+
+    model_id: str
+    condition: HealthCondition
+    integrity_score: float
+    issues: IssueList
+    last_health_check: datetime | None
+    """When the latest check deeper than stat ended."""
+    last_check_level: str | None
+    check_age_s: float | None
+    performance_score: float
+    performance_status: PerformanceStatus
+    performance_reasons: tuple[str, ...]
+    repairing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SystemHealthReport:
+    """The seed's SystemHealthReport, with each model's health behind the counts."""
+
+    overall_health_score: float
+    models_healthy: int
+    models_degraded: int
+    models_corrupted: int
+    storage_usage_percent: float
+    recommendations: list[HealthRecommendation]
+    last_updated: datetime
+    models_incomplete: int = 0
+    models_absent: int = 0
+    models: list[ModelHealth] = field(default_factory=list)
+    quarantine_bytes: int = 0
+    storage_free_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFacts:
+    """What the monitor gathered about one model for the report."""
+
+    model_id: str
+    now: IntegrityResult | None
+    """A quick check made for this report; None when the model was never downloaded."""
+    deep: IntegrityResult | None
+    """The latest structural, scrub or full check."""
+    performance: PerformanceHealth | None
+    repairing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StorageFacts:
+    """Disk usage of the store's file system and what quarantine holds."""
+
+    total_bytes: int
+    free_bytes: int
+    quarantine_bytes: int
+
+
+STORAGE_WARN_PERCENT = 90.0
+STALE_AFTER_S = 7 * 24 * 3600.0
+"""A deeper check older than this is recommended again."""
+
+
+def model_health(facts: ModelFacts) -> ModelHealth:
+    """Judge one model from its facts."""
+    perf = facts.performance
+    perf_status = perf.status if perf else PerformanceStatus.LEARNING
+    perf_score = perf.performance_score if perf else 1.0
+    deep = facts.deep
+    if facts.now is None:
+        issues, score, condition = IssueList(), 0.0, HealthCondition.ABSENT
+    else:
+        issues = _explained(facts.now.issues, deep)
+        score = facts.now.integrity_score
+        condition = _condition(issues, perf_status)
+    return ModelHealth(
+        model_id=facts.model_id,
+        condition=condition,
+        integrity_score=score,
+        issues=issues,
+        last_health_check=datetime.fromtimestamp(deep.checked_at, UTC) if deep else None,
+        last_check_level=deep.level.value if deep else None,
+        check_age_s=round(time.time() - deep.checked_at, 1) if deep else None,
+        performance_score=perf_score,
+        performance_status=perf_status,
+        performance_reasons=perf.reasons if perf else (),
+        repairing=facts.repairing,
+    )
+
+
+def build_report(
+    facts: list[ModelFacts],
+    storage: StorageFacts,
+    *,
+    absent_advice: bool = True,
+    stale_after_s: float = STALE_AFTER_S,
+) -> SystemHealthReport:
+    """The report over every catalog model (``absent_advice``: recommend pulling the ones
+    never downloaded)."""
+    models = [model_health(f) for f in facts]
+    perf = {f.model_id: f.performance for f in facts}
+    present = [m for m in models if m.condition is not HealthCondition.ABSENT]
+    overall = (
+        sum(m.integrity_score * m.performance_score for m in present) / len(present)
+        if present
+        else 1.0
+    )
+    used = storage.total_bytes - storage.free_bytes
+    percent = 100.0 * used / storage.total_bytes if storage.total_bytes else 0.0
+    recommendations: list[HealthRecommendation] = []
+    for m in models:
+        if m.condition is HealthCondition.ABSENT:
+            if absent_advice:
+                recommendations.append(
+                    HealthRecommendation(
+                        Severity.INFO,
+                        f"{m.model_id}: not downloaded",
+                        f"modelward pull {m.model_id}",
+                        f"POST /api/v1/models/{m.model_id}/download",
+                        m.model_id,
+                    )
+                )
+            continue
+        recommendations += _model_advice(m, perf.get(m.model_id), stale_after_s)
+    recommendations += _storage_advice(percent, storage)
+    order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    recommendations.sort(key=lambda r: order[r.severity])
+
+    def count(condition: HealthCondition) -> int:
+        return sum(1 for m in models if m.condition is condition)
+
+    return SystemHealthReport(
+        overall_health_score=round(overall, 4),
+        models_healthy=count(HealthCondition.HEALTHY),
+        models_degraded=count(HealthCondition.DEGRADED),
+        models_corrupted=count(HealthCondition.CORRUPTED),
+        storage_usage_percent=round(percent, 1),
+        recommendations=recommendations,
+        last_updated=datetime.now(UTC),
+        models_incomplete=count(HealthCondition.INCOMPLETE),
+        models_absent=count(HealthCondition.ABSENT),
+        models=models,
+        quarantine_bytes=storage.quarantine_bytes,
+        storage_free_bytes=storage.free_bytes,
+    )
+
+
+def _explained(now: IssueList, deep: IntegrityResult | None) -> IssueList:
+    """The issues of the quick check, each "modified" one replaced by what the latest deeper
+    check named for the same file (a stat cannot say whether the bytes are bad)."""
+    named = {i.path: i for i in deep.issues} if deep else {}
+    out: list[IntegrityIssue] = []
+    for issue in now:
+        deeper = named.get(issue.path)
+        if (
+            issue.kind is IssueKind.MODIFIED
+            and deeper is not None
+            and deeper.kind
+            not in (
+                IssueKind.MODIFIED,
+                IssueKind.MISSING,
+            )
+        ):
+            out.append(deeper)
+        else:
+            out.append(issue)
+    return IssueList(out)
+
+
+def _condition(issues: IssueList, perf: PerformanceStatus) -> HealthCondition:
+    kinds = {i.kind for i in issues}
+    if any(i.category == "corruption" and i.kind is not IssueKind.MODIFIED for i in issues):
+        return HealthCondition.CORRUPTED
+    if kinds & {IssueKind.MISSING, IssueKind.INCOMPLETE_SHARD_SET}:
+        return HealthCondition.INCOMPLETE
+    if IssueKind.MODIFIED in kinds or perf is PerformanceStatus.DEGRADED:
+        return HealthCondition.DEGRADED
+    return HealthCondition.HEALTHY
+
+
+def _model_advice(
+    m: ModelHealth, perf: PerformanceHealth | None, stale_after_s: float
+) -> list[HealthRecommendation]:
+    mid = m.model_id
+    out: list[HealthRecommendation] = []
+    if m.condition is HealthCondition.CORRUPTED and not m.repairing:
+        names = ", ".join(sorted({i.path for i in m.issues if i.category == "corruption"}))
+        out.append(
+            HealthRecommendation(
+                Severity.CRITICAL,
+                f"{mid}: damaged files ({names}); only their damaged blocks need fetching",
+                f"modelward repair {mid}",
+                f"POST /api/v1/models/{mid}/repair",
+                mid,
+            )
+        )
+    elif m.condition is HealthCondition.INCOMPLETE:
+        missing = sum(1 for i in m.issues if i.category == "missing")
+        out.append(
+            HealthRecommendation(
+                Severity.WARNING,
+                f"{mid}: {missing} file(s) missing; the download resumes where it stopped",
+                f"modelward pull {mid}",
+                f"POST /api/v1/models/{mid}/download",
+                mid,
+            )
+        )
+    if any(i.kind is IssueKind.MODIFIED for i in m.issues):
+        out.append(
+            HealthRecommendation(
+                Severity.WARNING,
+                f"{mid}: files changed on disk since they were verified",
+                f"modelward verify {mid} --full",
+                f"POST /api/v1/models/{mid}/verify?level=full",
+                mid,
+            )
+        )
+    if perf is not None and perf.is_degraded:
+        for suggestion in perf.suggestions:
+            out.append(
+                HealthRecommendation(
+                    Severity.WARNING,
+                    f"{mid}: {suggestion}",
+                    f"modelward verify {mid} --full",
+                    f"POST /api/v1/models/{mid}/verify?level=full",
+                    mid,
+                )
+            )
+    if m.check_age_s is None or m.check_age_s > stale_after_s:
+        when = "never" if m.check_age_s is None else f"{m.check_age_s / 86400:.0f} days ago"
+        out.append(
+            HealthRecommendation(
+                Severity.INFO,
+                f"{mid}: last checked {when}",
+                f"modelward verify {mid}",
+                f"POST /api/v1/models/{mid}/verify",
+                mid,
+            )
+        )
+    return out
+
+
+def _storage_advice(percent: float, storage: StorageFacts) -> list[HealthRecommendation]:
+    out: list[HealthRecommendation] = []
+    gib = storage.quarantine_bytes / 1024**3
+    if percent >= STORAGE_WARN_PERCENT:
+        if storage.quarantine_bytes:
+            out.append(
+                HealthRecommendation(
+                    Severity.WARNING,
+                    f"the store's disk is {percent:.0f}% full; quarantine holds {gib:.1f} GiB "
+                    "of damaged copies that repairs have replaced",
+                    "modelward quarantine purge",
+                    "DELETE /api/v1/quarantine",
+                )
+            )
+        else:
+            out.append(
+                HealthRecommendation(
+                    Severity.WARNING,
+                    f"the store's disk is {percent:.0f}% full "
+                    f"({storage.free_bytes / 1024**3:.1f} GiB free): the next download may "
+                    "not fit",
+                    "modelward status  # then remove models you no longer use",
+                )
+            )
+    elif storage.quarantine_bytes:
+        out.append(
+            HealthRecommendation(
+                Severity.INFO,
+                f"quarantine holds {gib:.1f} GiB; purge it once the repaired models work",
+                "modelward quarantine list",
+                "GET /api/v1/quarantine",
+            )
+        )
+    return out
