@@ -68,7 +68,9 @@ class Settings(BaseModel):
         default=True, description="Quick and structural check of every model when serving."
     )
     scrub_budget_bytes: int = Field(
-        default=2 * 1024**3, ge=0, description="Bytes one scrub run reads per model."
+        default=16 * 1024**3,
+        ge=0,
+        description="Bytes one scrub run reads per model (a 130 GB model is covered in 8 runs).",
     )
     automation: Literal["off", "ask", "auto"] = Field(
         default="ask",

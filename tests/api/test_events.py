@@ -108,6 +108,24 @@ def test_stream_carries_a_download_and_its_pause(start_service: StartService) ->
     assert len(progress) <= span_s / 0.25 + 2, (len(progress), span_s)
 
 
+def test_stream_carries_health_checks_and_performance(start_service: StartService) -> None:
+    live = start_service()
+    seen: list[Frame] = []
+    with events(live) as stream:
+        live.client.post(f"/api/v1/models/{TI2V}/download", headers=AUTH)
+        stream.until(
+            lambda f: f.event == "download.state" and f.data["data"]["status"] == "completed", seen
+        )
+        live.client.post(f"/api/v1/models/{TI2V}/verify?level=full", headers=AUTH)
+        checked = stream.until(lambda f: f.event == "health.checked", seen)
+        assert checked.data["model_id"] == TI2V
+        assert checked.data["data"]["level"] == "full" and checked.data["data"]["is_healthy"]
+        metrics = {"generation_time_s": 30.0}
+        live.client.post(f"/api/v1/models/{TI2V}/performance", json=metrics, headers=AUTH)
+        perf = stream.until(lambda f: f.event == "health.performance", seen)
+        assert perf.data["data"]["status"] == "learning"
+
+
 def test_idle_stream_sends_keep_alive_comments(start_service: StartService) -> None:
     live = start_service()
     with events(live) as stream:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modelward.health import IntegrityIssue, IssueKind, check_file
+from modelward.health import IntegrityIssue, IssueKind, check_file, check_structure
 from tests.health.conftest import Model
 
 
@@ -111,3 +111,35 @@ def test_pickle_weights_are_checked_by_their_first_bytes(
     path.write_bytes(content)
     issue = check_file(path, "vae.pth", len(content))
     assert (issue.kind if issue else None) is kind
+
+
+def test_a_large_json_file_is_judged_by_its_ends(tmp_path: Path) -> None:
+    # A real-size tokenizer.json: parsing 15 MB whole is what the full level is for.
+    vocab = {f"token{i}": i for i in range(400_000)}
+    content = json.dumps({"model": {"vocab": vocab}}).encode()
+    path = tmp_path / "tokenizer.json"
+    path.write_bytes(content)
+    assert len(content) > 4 * 1024 * 1024
+    assert check_file(path, "tokenizer.json", len(content)) is None
+
+    path.write_bytes(content[: len(content) // 2])  # cut short: the end is not JSON's
+    issue = check_file(path, "tokenizer.json", None)
+    assert issue is not None and issue.kind is IssueKind.BAD_HEADER
+
+    path.write_bytes(b"<!DOCTYPE html>" + b" " * len(content))
+    issue = check_file(path, "tokenizer.json", None)
+    assert issue is not None and issue.kind is IssueKind.BAD_HEADER
+
+
+def test_an_index_is_read_once_and_its_shards_checked(tmp_path: Path) -> None:
+    index = {"weight_map": {"a": "model-1.safetensors", "b": "model-2.safetensors"}}
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    sizes: dict[str, int | None] = {"model.safetensors.index.json": None}
+    [issue, other] = check_structure(tmp_path, sizes)
+    assert {issue.detail, other.detail} == {
+        "names shard model-1.safetensors, which is not there",
+        "names shard model-2.safetensors, which is not there",
+    }
+    (tmp_path / "model.safetensors.index.json").write_text("{not json")
+    [broken] = check_structure(tmp_path, sizes)
+    assert broken.kind is IssueKind.BAD_HEADER and broken.detail == "not valid JSON"

@@ -83,7 +83,9 @@ def test_ensure_space_names_what_is_needed(tmp_path: Path) -> None:
     free = free_bytes(tmp_path / "not" / "yet")
     with pytest.raises(InsufficientSpaceError) as refused:
         ensure_space(tmp_path / "not" / "yet", free + 10**12, "ti2v-5b")
-    assert refused.value.needed_bytes == free + 10**12 and refused.value.free_bytes == free
+    assert refused.value.needed_bytes == free + 10**12
+    # Other writers on the same disk may move the free space a little between the two looks.
+    assert abs(refused.value.free_bytes - free) < 2**30
     assert "GiB" in refused.value.message and refused.value.hint
 
 

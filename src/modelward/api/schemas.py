@@ -365,6 +365,7 @@ class ModelHealthPublic(BaseModel):
     performance_status: str
     performance_reasons: list[str]
     repairing: bool
+    downloading: bool
 
 
 class SystemHealthReportPublic(BaseModel):

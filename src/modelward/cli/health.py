@@ -233,7 +233,9 @@ def _print_report(report: SystemHealthReport) -> None:
         table.add_column(column, overflow="fold")
     for m in report.models:
         style = _CONDITION_STYLE[m.condition]
-        condition = m.condition.value + (" (repairing)" if m.repairing else "")
+        condition = m.condition.value + (
+            " (repairing)" if m.repairing else " (downloading)" if m.downloading else ""
+        )
         checked = (
             f"{format_age(m.check_age_s)} ({m.last_check_level})"
             if m.check_age_s is not None

@@ -1,11 +1,13 @@
-"""Checking a model's files at a chosen level: quick (stat), structural (headers), full
-(checksums).
+"""Checking a model's files at a chosen level: quick (stat), structural (headers), scrub
+(a budgeted sample of blocks), full (checksums).
 
 Each level includes the cheaper ones. quick compares each blob's stat (size, inode,
-mtime) with the moment it was verified, cheap enough for every model request; structural
-adds the checks of :mod:`modelward.health.structural`, which read kilobytes; full hashes
-every file against the checksum its source publishes, on both cores when there are
-several files, and records the blobs that match as verified again.
+mtime) with the moment it was verified (or found damaged), cheap enough for every model
+request; structural adds the checks of :mod:`modelward.health.structural`, which read
+kilobytes; scrub adds the next blocks of :mod:`modelward.health.scrub`'s rotation; full
+hashes every file against the checksum its source publishes, on both cores when there are
+several files, records the blobs that match as verified again (with a block table when
+they had none) and the ones that do not as damaged.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from modelward.store.records import (
 from modelward.store.writer import snapshot_link_ok
 
 HASH_THREADS = 2
-DEFAULT_SCRUB_BUDGET_BYTES = 2 * 1024**3
+DEFAULT_SCRUB_BUDGET_BYTES = 16 * 1024**3
 
 
 class VerifyLevel(StrEnum):
@@ -164,9 +166,11 @@ def _hash_all(
         detail = f"the {algorithm} differs from the published {file.blob_name[:12]}…"
         return file, IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail), file.size_bytes
 
-    # hashlib releases the GIL: two files hash on two cores at once.
+    # hashlib releases the GIL: two files hash on two cores at once. Largest first, so a
+    # big file is not left to hash alone at the end while the other thread idles.
+    ordered = sorted(files, key=lambda f: f.size_bytes, reverse=True)
     with ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="verify") as pool:
-        return list(pool.map(one, files))
+        return list(pool.map(one, ordered))
 
 
 def _result(

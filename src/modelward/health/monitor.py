@@ -320,7 +320,8 @@ class ModelHealthMonitor:
                     now,
                     deep.get(model_id),
                     await self.performance_health(model_id),
-                    model_id in self.repairing,
+                    repairing=model_id in self.repairing,
+                    downloading=self.downloader.is_running(model_id),
                 )
             )
         storage = await asyncio.to_thread(self._storage)

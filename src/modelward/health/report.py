@@ -67,6 +67,7 @@ class ModelHealth:
     performance_status: PerformanceStatus
     performance_reasons: tuple[str, ...]
     repairing: bool = False
+    downloading: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ class ModelFacts:
     """The latest structural, scrub or full check."""
     performance: PerformanceHealth | None
     repairing: bool = False
+    downloading: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ def model_health(facts: ModelFacts) -> ModelHealth:
         performance_status=perf_status,
         performance_reasons=perf.reasons if perf else (),
         repairing=facts.repairing,
+        downloading=facts.downloading,
     )
 
 
@@ -163,7 +166,7 @@ def build_report(
     recommendations: list[HealthRecommendation] = []
     for m in models:
         if m.condition is HealthCondition.ABSENT:
-            if absent_advice:
+            if absent_advice and not m.downloading:
                 recommendations.append(
                     HealthRecommendation(
                         Severity.INFO,
@@ -247,7 +250,7 @@ def _model_advice(
                 mid,
             )
         )
-    elif m.condition is HealthCondition.INCOMPLETE:
+    elif m.condition is HealthCondition.INCOMPLETE and not m.downloading:
         missing = sum(1 for i in m.issues if i.category == "missing")
         out.append(
             HealthRecommendation(

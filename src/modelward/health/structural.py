@@ -2,8 +2,10 @@
 
 Each check reads kilobytes, not gigabytes: the start of a file (to catch an HTML or JSON
 error page saved under a weight name), a safetensors header (whose offsets must account
-for exactly the file's size), a JSON file, a sharded model's index (every shard it names
-must be there). Damage in the middle of the tensor data needs the full level (sha256).
+for exactly the file's size), a small JSON file whole, the two ends of a large one (a
+15 MB ``tokenizer.json`` that starts and ends like JSON is left to the full level), a
+sharded model's index, read once (every shard it names must be there). Damage in the
+middle of tensor data needs the scrub or full level.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import math
 import struct
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from modelward.health.issues import IntegrityIssue, IssueKind
 
-HEAD_BYTES = 4096
+HEAD_BYTES = 1024
+"""Enough to recognise an error page or a file's magic, and most safetensors headers' start."""
 # The safetensors format refuses headers above 100 MB; anything larger is damage.
 MAX_SAFETENSORS_HEADER = 100 * 1000 * 1000
-MAX_JSON_BYTES = 64 * 1024 * 1024
+PARSE_JSON_BYTES = 256 * 1024
+"""JSON files up to this size are parsed whole (configs); larger ones only have their ends
+looked at. Shard indexes are always parsed: their weight map is what the check needs."""
 PICKLE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".pkl", ".pickle")
 """Weights saved with pickle: loading one runs what it imports."""
 WEIGHT_SUFFIXES = (".safetensors", ".gguf", *PICKLE_SUFFIXES)
@@ -38,25 +44,32 @@ def check_structure(
     """Check every file a model should have under ``snapshot_dir`` (repo path → size, None
     when unknown) and that its shard indexes name only files that are there (blocking)."""
     issues: list[IntegrityIssue] = []
+    indexes: dict[str, object] = {}
     for repo_path, size in expected_sizes.items():
-        issue = check_file(snapshot_dir / repo_path, repo_path, size)
+        issue = check_file(snapshot_dir / repo_path, repo_path, size, indexes)
         if issue is not None:
             issues.append(issue)
-    for repo_path in expected_sizes:
-        if repo_path.endswith(INDEX_SUFFIXES):
-            issues += _check_shard_set(snapshot_dir, repo_path, expected_sizes)
+    for repo_path, index in indexes.items():
+        issues += _check_shard_set(snapshot_dir, repo_path, index, expected_sizes)
     return issues
 
 
-def check_file(path: Path, repo_path: str, expected_size: int | None) -> IntegrityIssue | None:
-    """The first problem found with one file, or None (blocking; reads only its start)."""
+def check_file(
+    path: Path,
+    repo_path: str,
+    expected_size: int | None,
+    indexes: dict[str, object] | None = None,
+) -> IntegrityIssue | None:
+    """The first problem found with one file, or None (blocking; reads only its start, or
+    its ends). A shard index that parses is put in ``indexes`` under its repo path."""
 
     def issue(kind: IssueKind, detail: str) -> IntegrityIssue:
         return IntegrityIssue(repo_path, kind, detail)
 
     try:
         size = path.stat().st_size
-        with path.open("rb") as fh:
+        # Unbuffered: a buffered reader would read a whole buffer more than asked for.
+        with path.open("rb", buffering=0) as fh:
             head = fh.read(HEAD_BYTES)
     except FileNotFoundError:
         return issue(IssueKind.MISSING, "the file is not in the snapshot")
@@ -74,7 +87,7 @@ def check_file(path: Path, repo_path: str, expected_size: int | None) -> Integri
         problem = _safetensors_problem(path, head, size)
         return issue(*problem) if problem else None
     if repo_path.endswith(".json"):
-        return _json_issue(path, repo_path, size)
+        return _json_issue(path, repo_path, head, size, indexes)
     if repo_path.endswith(PICKLE_SUFFIXES) and not _looks_like_torch_file(head):
         return issue(IssueKind.BAD_HEADER, "neither a torch zip archive nor a pickle stream")
     return None
@@ -102,9 +115,9 @@ def _safetensors_problem(path: Path, head: bytes, size: int) -> tuple[IssueKind,
         return IssueKind.TRUNCATED, f"the header needs {8 + header_len} bytes, the file has {size}"
     raw = head[8 : 8 + header_len]
     if len(raw) < header_len:
-        with path.open("rb") as fh:
-            fh.seek(8)
-            raw = fh.read(header_len)
+        with path.open("rb", buffering=0) as fh:
+            fh.seek(8 + len(raw))
+            raw += _read_exactly(fh, header_len - len(raw))
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
@@ -145,13 +158,37 @@ def _tensor_end(entry: object) -> int | None:
     return end
 
 
-def _json_issue(path: Path, repo_path: str, size: int) -> IntegrityIssue | None:
-    if size > MAX_JSON_BYTES:
-        return None  # not a config; left to the full check
+def _read_exactly(fh: BinaryIO, length: int) -> bytes:
+    chunks = []
+    while length > 0 and (chunk := fh.read(length)):
+        chunks.append(chunk)
+        length -= len(chunk)
+    return b"".join(chunks)
+
+
+def _json_issue(
+    path: Path, repo_path: str, head: bytes, size: int, indexes: dict[str, object] | None
+) -> IntegrityIssue | None:
+    is_index = repo_path.endswith(INDEX_SUFFIXES)
+    if size > PARSE_JSON_BYTES and not is_index:
+        with path.open("rb", buffering=0) as fh:
+            fh.seek(max(0, size - HEAD_BYTES))
+            tail = _read_exactly(fh, HEAD_BYTES)
+        starts, ends = head.lstrip()[:1], tail.rstrip()[-1:]
+        if (starts, ends) not in ((b"{", b"}"), (b"[", b"]")):
+            return IntegrityIssue(
+                repo_path, IssueKind.BAD_HEADER, "does not start and end like a JSON document"
+            )
+        return None
+    with path.open("rb", buffering=0) as fh:
+        fh.seek(len(head))
+        rest = _read_exactly(fh, size - len(head))
     try:
-        json.loads(path.read_bytes())
+        parsed = json.loads(head + rest)
     except (UnicodeDecodeError, ValueError):
         return IntegrityIssue(repo_path, IssueKind.BAD_HEADER, "not valid JSON")
+    if is_index and indexes is not None:
+        indexes[repo_path] = parsed
     return None
 
 
@@ -161,12 +198,8 @@ def _looks_like_torch_file(head: bytes) -> bool:
 
 
 def _check_shard_set(
-    snapshot_dir: Path, index_path: str, expected_sizes: Mapping[str, int | None]
+    snapshot_dir: Path, index_path: str, index: object, expected_sizes: Mapping[str, int | None]
 ) -> list[IntegrityIssue]:
-    try:
-        index = json.loads((snapshot_dir / index_path).read_bytes())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return []  # the file check has reported it already
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict):
         return [IntegrityIssue(index_path, IssueKind.BAD_HEADER, "the index has no weight_map")]
