@@ -78,3 +78,32 @@ async def test_a_deleted_blob_is_missing_at_the_quick_level(model: Model) -> Non
     structural = _check(model, VerifyLevel.STRUCTURAL)
     assert (shard, IssueKind.MISSING) in _kinds(structural)
     assert any(i.kind is IssueKind.INCOMPLETE_SHARD_SET for i in structural.issues)
+
+
+async def test_a_stray_file_in_the_snapshot_is_named_but_not_unhealthy(model: Model) -> None:
+    stray = model.snapshot / "transformer" / "diffusion_pytorch_model-old.safetensors"
+    stray.write_bytes(b"leftover")
+    for level in (VerifyLevel.QUICK, VerifyLevel.STRUCTURAL):
+        result = _check(model, level)
+        assert result.is_healthy and result.integrity_score == 1.0
+        [issue] = result.issues
+        assert issue.kind is IssueKind.UNEXPECTED_FILE and issue.category == "unexpected"
+        assert issue.path == "transformer/diffusion_pytorch_model-old.safetensors"
+        assert str(stray) in issue.detail and "unexpected" in result.issues
+
+
+async def test_verified_shard_indexes_are_not_parsed_again(model: Model) -> None:
+    assert _check(model, VerifyLevel.STRUCTURAL).is_healthy
+    index = next(f for f in model.target.files if f.path.endswith(".safetensors.index.json"))
+    recorded = model.layout.records_dir / "indexes" / f"{index.blob_name}.json"
+    assert recorded.is_file()  # its shard names, keyed by the blob's content hash
+
+    shard = model.shard()
+    os.unlink(model.snapshot / shard)  # the recorded names still find the gap
+    kinds = _kinds(_check(model, VerifyLevel.STRUCTURAL))
+    assert (index.path, IssueKind.INCOMPLETE_SHARD_SET) in kinds
+
+    # An index changed on disk is not its blob any more: it is read and judged afresh.
+    blob = model.blob(index.path)
+    blob.write_bytes(b"{ not json".ljust(index.size_bytes))  # same size: only parsing tells
+    assert (index.path, IssueKind.BAD_HEADER) in _kinds(_check(model, VerifyLevel.STRUCTURAL))

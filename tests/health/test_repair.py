@@ -57,8 +57,16 @@ async def test_a_4_kib_corruption_refetches_only_its_block(tmp_path: Path, big_h
     assert sha256_of(layout.blob_path(big.etag)) == big.etag
     entry = runtime.health.quarantine.entries()[0]
     assert entry.path == big.path and "checksum" in entry.reason
-    kept = runtime.health.quarantine.root / entry.entry_id / "file"
-    assert kept.stat().st_size == big.size and sha256_of(kept) != big.etag
+    # Quarantine keeps the damaged block; the rest of the bad copy is the repaired file.
+    assert entry.ranges == [[BLOCK_BYTES, 2 * BLOCK_BYTES]] and entry.file_size_bytes == big.size
+    kept = (runtime.health.quarantine.root / entry.entry_id / "file").read_bytes()
+    with layout.blob_path(big.etag).open("rb") as fh:
+        fh.seek(BLOCK_BYTES)
+        good = fh.read(BLOCK_BYTES)
+    assert len(kept) == BLOCK_BYTES == entry.size_bytes
+    start, end = 12_345, 12_345 + 4096  # where _damage flipped every bit
+    assert kept[:start] == good[:start] and kept[end:] == good[end:]
+    assert all(a ^ b == 0xFF for a, b in zip(kept[start:end], good[start:end], strict=True))
 
 
 async def test_a_truncated_file_without_a_block_table_is_fetched_whole(

@@ -292,6 +292,8 @@ class QuarantineEntryPublic(BaseModel):
     reason: str
     size_bytes: int
     quarantined_at: float
+    ranges: list[tuple[int, int]] | None = None
+    file_size_bytes: int | None = None
 
 
 class PurgePublic(BaseModel):

@@ -12,15 +12,17 @@ they had none) and the ones that do not as damaged.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
 from modelward.health.scrub import scrub_model
-from modelward.health.structural import check_structure
+from modelward.health.structural import INDEX_SUFFIXES, check_structure
 from modelward.sources import RemoteFile, Target
 from modelward.store.hashing import BLOCK_BYTES, BlockHasher, file_matches
 from modelward.store.layout import RepoLayout
@@ -30,7 +32,10 @@ from modelward.store.records import (
     DamagedRecord,
     VerifiedRecord,
     load_block_table,
+    load_index_shards,
+    load_manifest,
     save_block_table,
+    save_index_shards,
 )
 from modelward.store.writer import snapshot_link_ok
 
@@ -89,10 +94,15 @@ def check_integrity(
             issues[file.path] = issue
     if level is not VerifyLevel.QUICK:
         sizes: dict[str, int | None] = {f.path: f.size_bytes for f in target.files}
-        for issue in check_structure(layout.snapshot_dir(target.commit), sizes):
+        indexes = _known_indexes(layout, target, issues)
+        cached = set(indexes)
+        for issue in check_structure(layout.snapshot_dir(target.commit), sizes, indexes):
             known = issues.get(issue.path)
             if known is None or known.kind is not IssueKind.MISSING:
                 issues[issue.path] = issue  # more precise than a stat can be
+        _remember_indexes(layout, target, indexes, cached, issues)
+    # A folder listing: cheap enough for the quick level too.
+    issues.update((i.path, i) for i in _unexpected_files(layout, target))
     hashed = 0
     if level is VerifyLevel.SCRUB:
         scrub = scrub_model(layout, target, scrub_budget_bytes, frozenset(issues))
@@ -111,6 +121,60 @@ def check_integrity(
                 damaged.mark(file.blob_name, issue.detail)
                 issues[file.path] = issue
     return _result(model_id, level, target.files, IssueList(issues.values()), hashed)
+
+
+def _known_indexes(
+    layout: RepoLayout, target: Target, issues: Mapping[str, IntegrityIssue]
+) -> dict[str, object]:
+    """Shard indexes whose blobs are verified and whose shard names are recorded: a big
+    model's indexes are the largest reads of a structural check, and never change."""
+    known: dict[str, object] = {}
+    for file in target.files:
+        if file.path.endswith(INDEX_SUFFIXES) and file.path not in issues:
+            shards = load_index_shards(layout, file.blob_name)
+            if shards is not None:
+                known[file.path] = {"weight_map": {s: s for s in shards}}
+    return known
+
+
+def _remember_indexes(
+    layout: RepoLayout,
+    target: Target,
+    indexes: Mapping[str, object],
+    known: set[str],
+    issues: Mapping[str, IntegrityIssue],
+) -> None:
+    by_path: dict[str, RemoteFile] = {f.path: f for f in target.files}
+    for path, index in indexes.items():
+        file = by_path.get(path)
+        weight_map = index.get("weight_map") if isinstance(index, dict) else None
+        # Only an index whose blob is verified speaks for its blob name (its content hash).
+        if file is None or path in known or path in issues or not isinstance(weight_map, dict):
+            continue
+        save_index_shards(layout, file.blob_name, sorted({str(v) for v in weight_map.values()}))
+
+
+def _unexpected_files(layout: RepoLayout, target: Target) -> list[IntegrityIssue]:
+    """Files in the snapshot folder that the repo does not have at this commit. Files of
+    the repo that this model's include/exclude leave out are expected: another catalog
+    entry on the same repo may use them."""
+    recorded = load_manifest(layout, target.commit)
+    known = {f.path for f in (recorded or target).files}
+    root = layout.snapshot_dir(target.commit)
+    found = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(folder, name).relative_to(root).as_posix()
+            if path not in known:
+                found.append(
+                    IntegrityIssue(
+                        path,
+                        IssueKind.UNEXPECTED_FILE,
+                        f"not part of {target.repo_id} at {target.commit[:12]}; a loader that "
+                        f"globs the folder may pick it up: remove {root / path}",
+                    )
+                )
+    return found
 
 
 def _settles(issue: IntegrityIssue | None) -> bool:
@@ -181,13 +245,14 @@ def _result(
     hashed: int,
 ) -> IntegrityResult:
     damaged = {i.path for i in issues}
+    problems = [i for i in issues if i.kind is not IssueKind.UNEXPECTED_FILE]
     total = sum(f.size_bytes for f in files)
     healthy = [f for f in files if f.path not in damaged]
-    score = sum(f.size_bytes for f in healthy) / total if total else (0.0 if issues else 1.0)
+    score = sum(f.size_bytes for f in healthy) / total if total else (0.0 if problems else 1.0)
     return IntegrityResult(
         model_id=model_id,
         level=level,
-        is_healthy=not issues,
+        is_healthy=not problems,
         integrity_score=round(score, 4),
         issues=issues,
         checked_at=time.time(),

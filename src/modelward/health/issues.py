@@ -19,6 +19,8 @@ class IssueKind(StrEnum):
     ERROR_PAGE = "error-page"
     INCOMPLETE_SHARD_SET = "incomplete-shard-set"
     UNEXPECTED_FILE = "unexpected-file"
+    """In the snapshot folder but not in the repo at that commit (a stray or leftover file
+    that a loader globbing the folder may pick up); it does not make the model unhealthy."""
 
 
 CORRUPTION_KINDS = frozenset(
@@ -45,8 +47,11 @@ class IntegrityIssue:
 
     @property
     def category(self) -> str:
-        """``corruption`` for damaged bytes, else ``missing``."""
-        return "corruption" if self.kind in CORRUPTION_KINDS else "missing"
+        """``corruption`` for damaged bytes, ``unexpected`` for a stray file, else
+        ``missing``."""
+        if self.kind in CORRUPTION_KINDS:
+            return "corruption"
+        return "unexpected" if self.kind is IssueKind.UNEXPECTED_FILE else "missing"
 
     def __str__(self) -> str:
         return f"{self.path}: {self.category} ({self.kind.value}): {self.detail}"

@@ -1,8 +1,11 @@
-"""Quarantine: damaged blobs are moved aside with a record of why, never silently deleted.
+"""Quarantine: damaged bytes are set aside with a record of why, never silently deleted.
 
-Entries live under ``MODELWARD_HOME/quarantine/{id}/`` (the file and ``record.json``).
-The folder has a size cap: when a new entry would pass it, the oldest entries are purged
-first, and ``purge`` empties it on request.
+Entries live under ``MODELWARD_HOME/quarantine/{id}/`` (``file`` and ``record.json``).
+``file`` is the whole damaged blob, or, when a block repair reuses the blob's good blocks,
+only its damaged blocks (one after another; the record names their ranges), since the rest
+of the damaged file is byte for byte the repaired one. The folder has a size cap: when a
+new entry would pass it, the oldest entries are purged first, and ``purge`` empties it on
+request.
 """
 
 from __future__ import annotations
@@ -28,7 +31,12 @@ class QuarantineEntry:
     blob_name: str
     reason: str
     size_bytes: int
+    """Bytes kept in quarantine."""
     quarantined_at: float
+    ranges: list[list[int]] | None = None
+    """The byte ranges of the damaged file that ``file`` holds, in order; None: all of it."""
+    file_size_bytes: int | None = None
+    """The damaged file's size (when only some of its ranges are kept)."""
 
 
 class Quarantine:
@@ -59,6 +67,45 @@ class Quarantine:
         # a file nobody can explain.
         write_json_atomic(folder / "record.json", asdict(entry))
         shutil.move(source, folder / "file")
+        return entry
+
+    def put_ranges(
+        self,
+        source: Path,
+        ranges: tuple[tuple[int, int], ...],
+        *,
+        repo_id: str,
+        path: str,
+        blob_name: str,
+        reason: str,
+    ) -> QuarantineEntry:
+        """Copy ``ranges`` of ``source`` into quarantine, durably; ``source`` stays."""
+        size = sum(end - start for start, end in ranges)
+        self._make_room(size)
+        entry = QuarantineEntry(
+            entry_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}",
+            repo_id=repo_id,
+            path=path,
+            blob_name=blob_name,
+            reason=reason,
+            size_bytes=size,
+            quarantined_at=time.time(),
+            ranges=[[start, end] for start, end in ranges],
+            file_size_bytes=source.stat().st_size,
+        )
+        folder = self.root / entry.entry_id
+        folder.mkdir(parents=True)
+        write_json_atomic(folder / "record.json", asdict(entry))
+        with source.open("rb") as src, (folder / "file").open("wb") as dst:
+            for start, end in ranges:
+                src.seek(start)
+                remaining = end - start
+                while remaining and (chunk := src.read(min(remaining, 8 * 1024 * 1024))):
+                    dst.write(chunk)
+                    remaining -= len(chunk)
+            dst.flush()
+            # The caller overwrites these bytes next: they must be on disk first.
+            os.fsync(dst.fileno())
         return entry
 
     def entries(self) -> list[QuarantineEntry]:
@@ -107,7 +154,7 @@ class Quarantine:
 def describe(entry: QuarantineEntry) -> str:
     """One line for a person."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.quarantined_at))
-    return (
-        f"{entry.entry_id}  {entry.repo_id}/{entry.path}  {entry.size_bytes:,} bytes  "
-        f"{when}  {entry.reason}"
-    )
+    kept = f"{entry.size_bytes:,} bytes"
+    if entry.ranges is not None:
+        kept += f" (its {len(entry.ranges)} damaged block(s) of {entry.file_size_bytes:,})"
+    return f"{entry.entry_id}  {entry.repo_id}/{entry.path}  {kept}  {when}  {entry.reason}"

@@ -10,7 +10,7 @@ wrong) the file is fetched whole. Either way the damaged blob goes to quarantine
 from __future__ import annotations
 
 import os
-import shutil
+import stat
 from dataclasses import dataclass
 
 from modelward.health.quarantine import Quarantine
@@ -85,18 +85,28 @@ def prepare_repair(
     remove_partial(layout, file.blob_name)
     if not blob.is_file():
         return RepairPlan(file.path, ((0, file.size_bytes),), None)
-    bad = list(repairable_ranges(layout, file))
-    whole = bad == [(0, file.size_bytes)]
-    if not whole:
-        partial = layout.incomplete_path(file.blob_name)
-        shutil.copyfile(blob, partial)  # copy_file_range on Linux: no pass through Python
-        with partial.open("r+b") as fh:
-            os.fsync(fh.fileno())
-        good = tuple((g.start, g.end) for g in RangeSet(bad).gaps(file.size_bytes))
-        save_partial(
-            layout, PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path, good)
+    bad = tuple(repairable_ranges(layout, file))
+    if bad == ((0, file.size_bytes),):
+        entry = quarantine.put(
+            blob, repo_id=target.repo_id, path=file.path, blob_name=file.blob_name, reason=reason
         )
-    entry = quarantine.put(
-        blob, repo_id=target.repo_id, path=file.path, blob_name=file.blob_name, reason=reason
+        return RepairPlan(file.path, bad, entry.entry_id)
+    # Only the damaged blocks go to quarantine: the rest of the blob is good and becomes the
+    # partial file the download resumes, by a rename. A copy of the whole blob would cost
+    # its size in time and free disk (30 GB for a big shard) to keep bytes that are fine.
+    entry = quarantine.put_ranges(
+        blob,
+        bad,
+        repo_id=target.repo_id,
+        path=file.path,
+        blob_name=file.blob_name,
+        reason=reason,
     )
-    return RepairPlan(file.path, tuple(bad), entry.entry_id)
+    partial = layout.incomplete_path(file.blob_name)
+    os.replace(blob, partial)
+    partial.chmod(partial.stat().st_mode | stat.S_IWUSR)  # blobs are kept read-only
+    good = tuple((g.start, g.end) for g in RangeSet(bad).gaps(file.size_bytes))
+    save_partial(
+        layout, PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path, good)
+    )
+    return RepairPlan(file.path, bad, entry.entry_id)

@@ -271,6 +271,18 @@ def _model_advice(
                 mid,
             )
         )
+    stray = [i for i in m.issues if i.kind is IssueKind.UNEXPECTED_FILE]
+    if stray:
+        out.append(
+            HealthRecommendation(
+                Severity.INFO,
+                f"{mid}: {len(stray)} file(s) in the snapshot that the repo does not have "
+                f"({', '.join(i.path for i in stray[:3])})",
+                "remove them: " + "; ".join(i.detail.rpartition("remove ")[2] for i in stray[:3]),
+                None,
+                mid,
+            )
+        )
     if perf is not None and perf.is_degraded:
         for suggestion in perf.suggestions:
             out.append(

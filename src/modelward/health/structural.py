@@ -39,18 +39,27 @@ DTYPE_BYTES = {
 
 
 def check_structure(
-    snapshot_dir: Path, expected_sizes: Mapping[str, int | None]
+    snapshot_dir: Path,
+    expected_sizes: Mapping[str, int | None],
+    indexes: dict[str, object] | None = None,
 ) -> list[IntegrityIssue]:
     """Check every file a model should have under ``snapshot_dir`` (repo path → size, None
-    when unknown) and that its shard indexes name only files that are there (blocking)."""
+    when unknown) and that its shard indexes name only files that are there (blocking).
+
+    ``indexes`` may hold shard indexes already known (repo path → parsed JSON; their files
+    are not read again) and receives every index parsed here."""
     issues: list[IntegrityIssue] = []
-    indexes: dict[str, object] = {}
+    indexes = {} if indexes is None else indexes
+    known = set(indexes)
     for repo_path, size in expected_sizes.items():
+        if repo_path in known:
+            continue
         issue = check_file(snapshot_dir / repo_path, repo_path, size, indexes)
         if issue is not None:
             issues.append(issue)
     for repo_path, index in indexes.items():
-        issues += _check_shard_set(snapshot_dir, repo_path, index, expected_sizes)
+        if repo_path in expected_sizes:
+            issues += _check_shard_set(snapshot_dir, repo_path, index, expected_sizes)
     return issues
 
 

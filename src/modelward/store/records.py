@@ -304,3 +304,19 @@ def load_block_table(layout: RepoLayout, blob_name: str) -> BlockTable | None:
         return BlockTable(int(data["block_bytes"]), algorithm, tuple(str(h) for h in hashes))
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def save_index_shards(layout: RepoLayout, blob_name: str, shards: list[str]) -> None:
+    """Record the shard names a verified shard index blob lists (its content never changes:
+    the blob is named by its hash), so structural checks need not parse it again."""
+    write_json_atomic(
+        layout.records_dir / "indexes" / f"{blob_name}.json", {"shards": shards}, durable=False
+    )
+
+
+def load_index_shards(layout: RepoLayout, blob_name: str) -> list[str] | None:
+    """The shard names recorded for an index blob, if any."""
+    data = read_json(layout.records_dir / "indexes" / f"{blob_name}.json")
+    if not isinstance(data, dict) or not isinstance(data.get("shards"), list):
+        return None
+    return [str(s) for s in data["shards"]]
