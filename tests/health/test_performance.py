@@ -96,3 +96,10 @@ async def test_the_monitor_keeps_metrics_across_restarts_and_publishes_changes(
         assert health.status is PerformanceStatus.HEALTHY
         flips = [e.data["status"] for e in events if e.data.get("changed")]
         assert flips[-2:] == ["degraded", "healthy"]
+
+
+def test_a_workload_never_seen_before_is_not_judged_slow() -> None:
+    small = _runs(100.0, 20, width=832, height=480, num_frames=81, steps=40)
+    first_large = _runs(400.0, 10, width=1280, height=704, num_frames=121, steps=40)
+    health = assess_performance("m", small + first_large, LIMITS)
+    assert health.status is PerformanceStatus.HEALTHY and health.slowdown is None

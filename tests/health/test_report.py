@@ -102,3 +102,22 @@ async def test_a_model_under_repair_is_repairing_and_never_available(
         assert kinds.index(EventType.REPAIR_STARTED) < kinds.index(EventType.REPAIR_FINISHED)
         finished = next(e for e in events if e.type == EventType.REPAIR_FINISHED)
         assert finished.data["success"] and finished.data["files"] == [big.path]
+
+
+async def test_a_file_put_right_after_a_check_is_not_blamed(model: Model, runtime: Runtime) -> None:
+    shard = model.shard()
+    blob = model.blob(shard)
+    original = blob.read_bytes()
+    with blob.open("r+b") as fh:
+        fh.write(b"\0" * 8)
+    assert "bad-header" in (await runtime.health.check_model_integrity(TI2V)).issues
+    quick = await runtime.health.check_model_integrity(TI2V, VerifyLevel.QUICK)
+    assert [i.kind.value for i in quick.issues] == ["bad-header"]  # remembered, not re-read
+
+    blob.write_bytes(original)  # put right by hand: the stat moved on
+    report = await runtime.health.get_health_report()
+    ti2v = next(m for m in report.models if m.model_id == TI2V)
+    assert [i.kind.value for i in ti2v.issues] == ["modified"]
+    assert ti2v.condition is HealthCondition.DEGRADED
+    assert not any(r.action.startswith("modelward repair") for r in report.recommendations)
+    assert (await runtime.health.check_model_integrity(TI2V, VerifyLevel.FULL)).is_healthy

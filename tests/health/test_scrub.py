@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import os
 from pathlib import Path
@@ -94,3 +96,25 @@ async def test_a_full_check_records_block_tables_that_scrub_needs(
         after = scrub_model(layout, target, 2**40)
         assert after.unscrubbable == () and after.bytes_read == target.size_bytes
         assert after.cycles == 1 and not after.issues
+
+
+async def test_two_models_on_one_commit_keep_their_own_rotation(
+    tmp_path: Path, big_hub: DevHub
+) -> None:
+    async with Runtime(make_settings(tmp_path, big_hub.url)) as runtime:
+        assert (await runtime.downloader.download_with_retry(TI2V)).success
+        whole = runtime.manager.known_target(TI2V)
+        assert whole is not None
+        layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
+        shards = dataclasses.replace(
+            whole,
+            model_id="ti2v-shards",
+            files=tuple(f for f in whole.files if f.path.endswith(".safetensors")),
+        )
+        cursor = layout.records_dir / "scrub" / f"{TI2V}@{whole.commit}.json"
+        assert scrub_model(layout, whole, BLOCK_BYTES).bytes_read
+        position = json.loads(cursor.read_text())
+        assert scrub_model(layout, shards, BLOCK_BYTES).bytes_read
+        assert json.loads(cursor.read_text()) == position  # the other rotation left it be
+        names = sorted(p.name for p in cursor.parent.iterdir())
+        assert names == sorted([cursor.name, f"ti2v-shards@{whole.commit}.json"])

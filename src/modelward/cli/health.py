@@ -132,11 +132,16 @@ def _print(results: list[IntegrityResult]) -> None:
         issues = "\n".join(f"{i.path}: {i.kind.value}, {i.detail}" for i in r.issues) or "-"
         table.add_row(r.model_id, r.level.value, health, f"{r.integrity_score:.0%}", issues)
     console.print(table)
-    if not all(r.is_healthy for r in results):
+    damaged = [r for r in results if any(i.category == "corruption" for i in r.issues)]
+    if damaged:
+        names = " ".join(r.model_id for r in damaged)
         console.print(
-            "[bold]next step:[/] `modelward verify MODEL --full` names checksum damage; "
-            "`modelward pull MODEL` fetches files that are missing."
+            f"[bold]next step:[/] `modelward repair MODEL` ({names}) quarantines the damaged "
+            'bytes and fetches only the damaged blocks; a file only "modified" may be '
+            "fine: `modelward verify MODEL --full` tells."
         )
+    elif not all(r.is_healthy for r in results):
+        console.print("[bold]next step:[/] `modelward pull MODEL` fetches the missing files.")
 
 
 def repair(
@@ -162,7 +167,8 @@ def repair(
             where = (
                 f", damaged copy in quarantine {plan.quarantine_id}" if plan.quarantine_id else ""
             )
-            console.print(f"  {plan.path}: fetched {plan.refetch_bytes:,} bytes again{where}")
+            done = "fetched" if result.success else "was to fetch"
+            console.print(f"  {plan.path}: {done} {plan.refetch_bytes:,} bytes again{where}")
         mark = "[green]✓[/]" if result.success else "[red]✗[/]"
         console.print(
             f"{mark} {model}: {len(result.issues_found)} issue(s), "

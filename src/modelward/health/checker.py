@@ -24,17 +24,14 @@ from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
 from modelward.health.scrub import scrub_model
 from modelward.health.structural import INDEX_SUFFIXES, check_structure
 from modelward.sources import RemoteFile, Target
-from modelward.store.hashing import BLOCK_BYTES, BlockHasher, file_matches
+from modelward.store.blobcheck import check_blob
 from modelward.store.layout import RepoLayout
 from modelward.store.records import (
     BlobStat,
-    BlockTable,
     DamagedRecord,
     VerifiedRecord,
-    load_block_table,
     load_index_shards,
     load_manifest,
-    save_block_table,
     save_index_shards,
 )
 from modelward.store.writer import snapshot_link_ok
@@ -100,6 +97,7 @@ def check_integrity(
             known = issues.get(issue.path)
             if known is None or known.kind is not IssueKind.MISSING:
                 issues[issue.path] = issue  # more precise than a stat can be
+                _remember_damage(layout, damaged, target, issue)
         _remember_indexes(layout, target, indexes, cached, issues)
     # A folder listing: cheap enough for the quick level too.
     issues.update((i.path, i) for i in _unexpected_files(layout, target))
@@ -110,17 +108,36 @@ def check_integrity(
         hashed = scrub.bytes_read
     if level is VerifyLevel.FULL:
         candidates = [f for f in target.files if _settles(issues.get(f.path))]
-        for file, issue, size in _hash_all(layout, candidates, on_hashed):
-            hashed += size
-            if issue is None:
-                record.mark(file.blob_name)
+        for file, issue, stat in _hash_all(layout, candidates, on_hashed):
+            hashed += file.size_bytes
+            if issue is None and stat is not None:
+                record.mark(file.blob_name, stat)
                 damaged.forget(file.blob_name)
                 issues.pop(file.path, None)  # a modified stat with the right content
-            else:
+            elif issue is not None:
                 record.forget(file.blob_name)
-                damaged.mark(file.blob_name, issue.detail)
+                if stat is not None and issue.kind is IssueKind.CHECKSUM_MISMATCH:
+                    damaged.mark(file.blob_name, issue.detail, issue.kind.value, stat)
                 issues[file.path] = issue
     return _result(model_id, level, target.files, IssueList(issues.values()), hashed)
+
+
+def _remember_damage(
+    layout: RepoLayout, damaged: DamagedRecord, target: Target, issue: IntegrityIssue
+) -> None:
+    """Record what the structural level found in a blob, so that quick checks (and the
+    status) name it while the file stays as it is, rather than only "modified"."""
+    if issue.kind not in (IssueKind.BAD_HEADER, IssueKind.ERROR_PAGE):
+        return  # sizes are the quick level's to see; missing files have no blob
+    file = next((f for f in target.files if f.path == issue.path), None)
+    if file is None:
+        return
+    try:
+        stat = BlobStat.of(layout.blob_path(file.blob_name))
+    except OSError:
+        return
+    if stat.size_bytes == file.size_bytes:
+        damaged.mark(file.blob_name, issue.detail, issue.kind.value, stat)
 
 
 def _known_indexes(
@@ -202,9 +219,13 @@ def _quick_issue(
     if not snapshot_link_ok(layout, target.commit, file):
         return IntegrityIssue(file.path, IssueKind.MISSING, "the snapshot link is missing")
     if not record.is_verified(file.blob_name, stat):
-        reason = damaged.reason(file.blob_name, stat)
-        if reason is not None:  # found damaged by an earlier check and unchanged since
-            return IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, reason)
+        found = damaged.finding(file.blob_name, stat)
+        if found is not None:  # found damaged by an earlier check and unchanged since
+            try:
+                kind = IssueKind(found[0])
+            except ValueError:  # a kind this version does not know
+                kind = IssueKind.CHECKSUM_MISMATCH
+            return IntegrityIssue(file.path, kind, found[1])
         return IntegrityIssue(
             file.path,
             IssueKind.MODIFIED,
@@ -215,20 +236,25 @@ def _quick_issue(
 
 def _hash_all(
     layout: RepoLayout, files: Iterable[RemoteFile], on_hashed: Callable[[int], None] | None
-) -> list[tuple[RemoteFile, IntegrityIssue | None, int]]:
-    def one(file: RemoteFile) -> tuple[RemoteFile, IntegrityIssue | None, int]:
-        # Blobs without a block table (adopted, or from an older modelward) get one in the
-        # same pass, so later scrubs and repairs can work block by block.
-        blocks = BlockHasher() if load_block_table(layout, file.blob_name) is None else None
-        ok = file_matches(layout.blob_path(file.blob_name), file, blocks, on_hashed)
-        if ok:
-            if blocks is not None:
-                table = BlockTable(BLOCK_BYTES, blocks.algorithm, tuple(blocks.hexdigests()))
-                save_block_table(layout, file.blob_name, table)
-            return file, None, file.size_bytes
+) -> list[tuple[RemoteFile, IntegrityIssue | None, BlobStat | None]]:
+    """Hash each file; with each, its issue (None: it matches) and its stat taken before it
+    was read (None when it could not be read or changed while being read)."""
+
+    def one(file: RemoteFile) -> tuple[RemoteFile, IntegrityIssue | None, BlobStat | None]:
+        check = check_blob(layout, file, on_hashed)
+        if check.error is not None:
+            reason = check.error.strerror or check.error
+            detail = f"cannot be read ({reason}): the disk may be failing"
+            return file, IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail), None
+        if check.changed:
+            detail = "changed while it was being checked: check again"
+            return file, IntegrityIssue(file.path, IssueKind.MODIFIED, detail), None
+        if check.matches:
+            return file, None, check.stat
         algorithm = "sha256" if file.sha256 else "git blob id"
         detail = f"the {algorithm} differs from the published {file.blob_name[:12]}…"
-        return file, IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail), file.size_bytes
+        issue = IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail)
+        return file, issue, check.stat
 
     # hashlib releases the GIL: two files hash on two cores at once. Largest first, so a
     # big file is not left to hash alone at the end while the other thread idles.

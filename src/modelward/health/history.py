@@ -67,16 +67,6 @@ class HealthHistory:
             ).all()
         return [_result(row._mapping) for row in rows]
 
-    def last_run_at(self) -> float | None:
-        """When the newest deeper-than-quick check of any model ended."""
-        with self._engine.connect() as conn:
-            value = conn.execute(
-                select(func.max(health_checks.c.checked_at)).where(
-                    health_checks.c.level != VerifyLevel.QUICK.value
-                )
-            ).scalar()
-        return float(value) if value is not None else None
-
 
 def _row(result: IntegrityResult) -> dict[str, Any]:
     return {

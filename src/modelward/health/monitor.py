@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 from modelward.db import Database
-from modelward.errors import StoreLockedError
+from modelward.errors import ModelwardError, StoreLockedError
 from modelward.events import Event, EventBus, EventType
 from modelward.health.checker import (
     DEFAULT_SCRUB_BUDGET_BYTES,
@@ -43,6 +43,7 @@ from modelward.settings import Settings
 from modelward.sources import RemoteFile, Target
 from modelward.store.layout import RepoLayout
 from modelward.store.manager import ModelManager
+from modelward.store.records import read_json, write_json_atomic
 from modelward.transfer import DownloadStatus, EnhancedModelDownloader
 
 logger = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ class ModelHealthMonitor:
         self._performance: dict[str, PerformanceHealth] = {}
         self._background: set[asyncio.Task[object]] = set()
         self._scheduler: HealthScheduler | None = None
+        self._schedule_record = manager.home / "records" / "scheduled-checks.json"
 
     async def check_model_integrity(
         self,
@@ -195,6 +197,10 @@ class ModelHealthMonitor:
         self._emit(EventType.REPAIR_STARTED, model_id)
         try:
             result = await self._repair(model_id)
+        except BaseException as exc:
+            # The stream must not show a repair running forever.
+            self._emit(EventType.REPAIR_FINISHED, model_id, success=False, error=str(exc))
+            raise
         finally:
             self.repairing.discard(model_id)
         self._emit(
@@ -211,6 +217,25 @@ class ModelHealthMonitor:
         check, target = await self._check(model_id, VerifyLevel.FULL)
         if check.is_healthy:
             return RepairResult(model_id, True, (), (), 0)
+        try:
+            # Nothing is taken apart unless the good bytes can be fetched now.
+            await self.downloader.source(model_id).resolve(self.manager.spec(model_id))
+        except ModelwardError as error:
+            return RepairResult(
+                model_id,
+                False,
+                check.issues,
+                (),
+                0,
+                error.message,
+                f"{error.hint or ''} Nothing was changed; repair again once the source "
+                "is reachable.".strip(),
+            )
+        if self.downloader.is_running(model_id):  # started during the full check
+            raise StoreLockedError(
+                f"{model_id} started downloading while it was being checked",
+                hint="Wait for the download to finish (it verifies every file), then repair.",
+            )
         plans: list[RepairPlan] = []
         # Missing files need no quarantine: the download below fetches them.
         for layout, known, issue, file in self._damaged(check, target):
@@ -275,7 +300,7 @@ class ModelHealthMonitor:
                 at_start=self.check_all if self.policy.at_start else None,
                 scheduled=self.run_scheduled_checks,
                 interval_s=self.policy.interval_s,
-                last_run=lambda: asyncio.to_thread(self.history.last_run_at),
+                last_run=self.last_scheduled_run,
                 usage=self.usage_pattern,
             )
         self._scheduler.start()
@@ -296,7 +321,18 @@ class ModelHealthMonitor:
 
     async def run_scheduled_checks(self) -> dict[str, IntegrityResult]:
         """Check every downloaded model at the policy's level, then act on the findings."""
-        return await self._check_each(self.policy.level, absent_too=False)
+        results = await self._check_each(self.policy.level, absent_too=False)
+        await asyncio.to_thread(
+            write_json_atomic, self._schedule_record, {"last_run": time.time()}, durable=False
+        )
+        return results
+
+    async def last_scheduled_run(self) -> float | None:
+        """When the last scheduled round ended (in any process); checks run by hand or at
+        start do not count, or daily restarts would put off scheduled rounds for ever."""
+        data = await asyncio.to_thread(read_json, self._schedule_record)
+        value = data.get("last_run") if isinstance(data, dict) else None
+        return float(value) if isinstance(value, int | float) else None
 
     async def usage_pattern(self) -> UsagePattern | None:
         """Generations per hour of the day over the last weeks, once there are any."""
@@ -347,17 +383,22 @@ class ModelHealthMonitor:
         for model_id in self.manager.catalog.ids():
             if self.downloader.is_running(model_id) or model_id in self.repairing:
                 continue  # its files are changing; the job verifies them itself
-            known = await asyncio.to_thread(self.manager.known_target, model_id)
-            if known is None:
-                if absent_too:
-                    await self._act(model_id, HealthCondition.ABSENT)
+            try:
+                known = await asyncio.to_thread(self.manager.known_target, model_id)
+                if known is None:
+                    if absent_too:
+                        await self._act(model_id, HealthCondition.ABSENT)
+                    continue
+                result = await self.check_model_integrity(model_id, level)
+            except (ModelwardError, OSError) as exc:
+                # One model's trouble (an unreadable records folder, a vanished disk) must
+                # not leave the others unchecked.
+                logger.warning("health check of %s failed: %s", model_id, exc)
                 continue
-            result = await self.check_model_integrity(model_id, level)
             results[model_id] = result
             deep = result if level is not VerifyLevel.QUICK else None
-            await self._act(
-                model_id, model_health(ModelFacts(model_id, result, deep, None)).condition
-            )
+            condition = model_health(ModelFacts(model_id, result, deep, None)).condition
+            await self._act(model_id, condition)
         return results
 
     async def _act(self, model_id: str, condition: HealthCondition) -> None:
@@ -396,7 +437,7 @@ class ModelHealthMonitor:
         while not root.exists() and root != root.parent:
             root = root.parent  # the store may not exist yet: its file system does
         usage = shutil.disk_usage(root)
-        return StorageFacts(usage.total, usage.free, self.quarantine.used_bytes())
+        return StorageFacts(usage.used, usage.free, self.quarantine.used_bytes())
 
     async def _check(
         self,
@@ -428,7 +469,8 @@ class ModelHealthMonitor:
                 on_hashed,
                 self.policy.scrub_budget_bytes,
             )
-        self.last_results[model_id] = result
+        if save:
+            self.last_results[model_id] = result
         if save and level is not VerifyLevel.QUICK and target is not None:
             await asyncio.to_thread(self.history.save, result)
             self._emit(

@@ -109,15 +109,15 @@ def assess_performance(
             recent_generation_time_s=_median_time(recent),
             slowdown=None,
             baseline_failure_rate=0.0,
-            recent_failure_rate=_rate(recent, "fail"),
-            recent_quality_issue_rate=_rate(recent, "quality"),
+            recent_failure_rate=_failure_rate(recent),
+            recent_quality_issue_rate=_quality_issue_rate(recent),
             reasons=(f"{len(history)} of the {needed} generations needed to learn its normal",),
             suggestions=(),
             checked_at=time.time(),
         )
     slowdown = _slowdown(baseline, recent)
-    base_fail, recent_fail = _rate(baseline, "fail"), _rate(recent, "fail")
-    quality = _rate(recent, "quality")
+    base_fail, recent_fail = _failure_rate(baseline), _failure_rate(recent)
+    quality = _quality_issue_rate(recent)
     reasons: list[str] = []
     suggestions: list[str] = []
     if slowdown is not None and slowdown > 1 + limits.slowdown:
@@ -159,21 +159,21 @@ def assess_performance(
 
 
 def _slowdown(baseline: list[GenerationMetrics], recent: list[GenerationMetrics]) -> float | None:
-    """Median ratio of each recent successful time to its workload's baseline median."""
+    """Median ratio of each recent successful time to its workload's baseline median.
+
+    A workload the baseline never saw (a first 720p job after many 480p ones) is not
+    comparable and is left out; it becomes part of the baseline later."""
     by_workload: dict[tuple[int | None, ...], list[float]] = defaultdict(list)
     for m in baseline:
         if m.success:
             by_workload[m.workload].append(m.generation_time_s)
-    overall = _median_time(baseline)
     ratios = []
     for m in recent:
-        if not m.success:
-            continue
         same = by_workload.get(m.workload)
-        # A workload never seen before is compared with the model's overall median.
-        reference = statistics.median(same) if same else overall
-        if reference:
-            ratios.append(m.generation_time_s / reference)
+        if m.success and same:
+            reference = statistics.median(same)
+            if reference > 0:
+                ratios.append(m.generation_time_s / reference)
     return statistics.median(ratios) if ratios else None
 
 
@@ -182,11 +182,12 @@ def _median_time(metrics: list[GenerationMetrics]) -> float | None:
     return round(statistics.median(times), 3) if times else None
 
 
-def _rate(metrics: list[GenerationMetrics], what: str) -> float:
-    if not metrics:
-        return 0.0
-    hits = sum(1 for m in metrics if (not m.success if what == "fail" else m.quality_issue))
-    return hits / len(metrics)
+def _failure_rate(metrics: list[GenerationMetrics]) -> float:
+    return sum(1 for m in metrics if not m.success) / len(metrics) if metrics else 0.0
+
+
+def _quality_issue_rate(metrics: list[GenerationMetrics]) -> float:
+    return sum(1 for m in metrics if m.quality_issue) / len(metrics) if metrics else 0.0
 
 
 class GenerationLog:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from modelward.store.records import read_json, write_json_atomic
+from modelward.store.writer import fsync_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +51,10 @@ class Quarantine:
         self, source: Path, *, repo_id: str, path: str, blob_name: str, reason: str
     ) -> QuarantineEntry:
         """Move ``source`` into quarantine (blocking; same file system: a rename)."""
-        size = source.stat().st_size
-        self._make_room(size)
-        entry = QuarantineEntry(
-            entry_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}",
-            repo_id=repo_id,
-            path=path,
-            blob_name=blob_name,
-            reason=reason,
-            size_bytes=size,
-            quarantined_at=time.time(),
+        entry = self._new_entry(
+            repo_id, path, blob_name, reason, size=source.stat().st_size, ranges=None
         )
-        folder = self.root / entry.entry_id
-        folder.mkdir(parents=True)
-        # The record first: a crash between the two leaves a record without a file, never
-        # a file nobody can explain.
-        write_json_atomic(folder / "record.json", asdict(entry))
-        shutil.move(source, folder / "file")
+        shutil.move(source, self.root / entry.entry_id / "file")
         return entry
 
     def put_ranges(
@@ -80,22 +68,16 @@ class Quarantine:
         reason: str,
     ) -> QuarantineEntry:
         """Copy ``ranges`` of ``source`` into quarantine, durably; ``source`` stays."""
-        size = sum(end - start for start, end in ranges)
-        self._make_room(size)
-        entry = QuarantineEntry(
-            entry_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}",
-            repo_id=repo_id,
-            path=path,
-            blob_name=blob_name,
-            reason=reason,
-            size_bytes=size,
-            quarantined_at=time.time(),
-            ranges=[[start, end] for start, end in ranges],
-            file_size_bytes=source.stat().st_size,
+        entry = self._new_entry(
+            repo_id,
+            path,
+            blob_name,
+            reason,
+            size=sum(end - start for start, end in ranges),
+            ranges=ranges,
+            file_size=source.stat().st_size,
         )
         folder = self.root / entry.entry_id
-        folder.mkdir(parents=True)
-        write_json_atomic(folder / "record.json", asdict(entry))
         with source.open("rb") as src, (folder / "file").open("wb") as dst:
             for start, end in ranges:
                 src.seek(start)
@@ -106,6 +88,39 @@ class Quarantine:
             dst.flush()
             # The caller overwrites these bytes next: they must be on disk first.
             os.fsync(dst.fileno())
+        fsync_dir(folder)
+        return entry
+
+    def _new_entry(
+        self,
+        repo_id: str,
+        path: str,
+        blob_name: str,
+        reason: str,
+        *,
+        size: int,
+        ranges: tuple[tuple[int, int], ...] | None,
+        file_size: int | None = None,
+    ) -> QuarantineEntry:
+        """Make room, then create the entry's folder and its record (before any bytes: a
+        crash between the two leaves a record without a file, never a file nobody can
+        explain)."""
+        self._make_room(size)
+        entry = QuarantineEntry(
+            entry_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}",
+            repo_id=repo_id,
+            path=path,
+            blob_name=blob_name,
+            reason=reason,
+            size_bytes=size,
+            quarantined_at=time.time(),
+            ranges=[[start, end] for start, end in ranges] if ranges is not None else None,
+            file_size_bytes=file_size,
+        )
+        folder = self.root / entry.entry_id
+        folder.mkdir(parents=True)
+        write_json_atomic(folder / "record.json", asdict(entry))
+        fsync_dir(self.root)
         return entry
 
     def entries(self) -> list[QuarantineEntry]:

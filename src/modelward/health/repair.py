@@ -1,10 +1,12 @@
-"""Repair: set a damaged blob aside and fetch only what is wrong with it.
+"""Repair: set a damaged blob's bad bytes aside and fetch only what is wrong with it.
 
-With a block table and a blob of the right size, the blocks whose digest still matches
-are copied into the blob's ``.incomplete`` file and recorded as done, so the ordinary
-resumable download fetches only the damaged blocks with Range requests, hashes the whole
-file and promotes it only if its sha256 matches. Without a table (or when the size is
-wrong) the file is fetched whole. Either way the damaged blob goes to quarantine first.
+With a block table and a blob of the right size, the damaged blocks are copied to
+quarantine, the blocks whose digest still matches are recorded as done and the blob is
+renamed to its ``.incomplete`` file, so the ordinary resumable download fetches only the
+damaged blocks with Range requests, hashes the whole file and promotes it only if its
+sha256 matches. Without a table (or when the size is wrong) the whole blob goes to
+quarantine and the file is fetched whole. All of it happens under the blob's lock, so a
+download writing the same blob (in this process or another) is never pulled from under.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ import os
 import stat
 from dataclasses import dataclass
 
+import filelock
+
+from modelward.errors import StoreLockedError
 from modelward.health.quarantine import Quarantine
 from modelward.sources import RemoteFile, Target
 from modelward.store.hashing import BlockHasher
 from modelward.store.layout import RepoLayout
+from modelward.store.locks import blob_file_lock
 from modelward.store.records import (
     BlockTable,
     DamagedRecord,
@@ -25,7 +31,7 @@ from modelward.store.records import (
     load_block_table,
     save_partial,
 )
-from modelward.store.writer import remove_partial
+from modelward.store.writer import fsync_dir, remove_partial
 from modelward.transfer.ranges import RangeSet
 
 READ_BYTES = 8 * 1024 * 1024
@@ -77,15 +83,32 @@ def repairable_ranges(layout: RepoLayout, file: RemoteFile) -> tuple[tuple[int, 
 def prepare_repair(
     layout: RepoLayout, target: Target, file: RemoteFile, quarantine: Quarantine, reason: str
 ) -> RepairPlan:
-    """Quarantine ``file``'s damaged blob and leave a partial file that a download resumes
+    """Quarantine ``file``'s damaged bytes and leave a partial file that a download resumes
     from, holding every block still known good (blocking)."""
+    lock = blob_file_lock(layout, file.blob_name)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise StoreLockedError(
+            f"{target.repo_id}/{file.path} is being written by a download",
+            hint="Wait for that download to finish (it verifies the file), then check again.",
+        ) from None
+    try:
+        return _prepare(layout, target, file, quarantine, reason)
+    finally:
+        lock.release()
+
+
+def _prepare(
+    layout: RepoLayout, target: Target, file: RemoteFile, quarantine: Quarantine, reason: str
+) -> RepairPlan:
     blob = layout.blob_path(file.blob_name)
     VerifiedRecord(layout).forget(file.blob_name)
-    DamagedRecord(layout).forget(file.blob_name)  # its bytes go to quarantine
+    DamagedRecord(layout).forget(file.blob_name)  # its bad bytes go to quarantine
     remove_partial(layout, file.blob_name)
     if not blob.is_file():
         return RepairPlan(file.path, ((0, file.size_bytes),), None)
-    bad = tuple(repairable_ranges(layout, file))
+    bad = repairable_ranges(layout, file)
     if bad == ((0, file.size_bytes),):
         entry = quarantine.put(
             blob, repo_id=target.repo_id, path=file.path, blob_name=file.blob_name, reason=reason
@@ -102,11 +125,16 @@ def prepare_repair(
         blob_name=file.blob_name,
         reason=reason,
     )
-    partial = layout.incomplete_path(file.blob_name)
-    os.replace(blob, partial)
-    partial.chmod(partial.stat().st_mode | stat.S_IWUSR)  # blobs are kept read-only
+    # The record first, durably: a crash before the rename leaves the damaged blob (found
+    # and repaired again next time) and a record that names no partial file, which a
+    # download ignores; a crash after it leaves a partial file whose good blocks count.
     good = tuple((g.start, g.end) for g in RangeSet(bad).gaps(file.size_bytes))
     save_partial(
         layout, PartialRecord(file.blob_name, file.size_bytes, target.commit, file.path, good)
     )
+    partial = layout.incomplete_path(file.blob_name)
+    os.replace(blob, partial)
+    fsync_dir(partial.parent)
+    # The download writes into it; a blob may have been left read-only by another tool.
+    partial.chmod(partial.stat().st_mode | stat.S_IWUSR)
     return RepairPlan(file.path, bad, entry.entry_id)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from modelward.health.checker import IntegrityResult
-from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
+from modelward.health.issues import IssueKind, IssueList
 from modelward.health.performance import PerformanceHealth, PerformanceStatus
 
 
@@ -94,7 +94,8 @@ class ModelFacts:
 
     model_id: str
     now: IntegrityResult | None
-    """A quick check made for this report; None when the model was never downloaded."""
+    """A quick check made for this report (it names what deeper checks found in files
+    unchanged since); None when the model was never downloaded."""
     deep: IntegrityResult | None
     """The latest structural, scrub or full check."""
     performance: PerformanceHealth | None
@@ -106,8 +107,9 @@ class ModelFacts:
 class StorageFacts:
     """Disk usage of the store's file system and what quarantine holds."""
 
-    total_bytes: int
+    used_bytes: int
     free_bytes: int
+    """Free for an unprivileged writer (the root-reserved blocks are neither)."""
     quarantine_bytes: int
 
 
@@ -125,7 +127,7 @@ def model_health(facts: ModelFacts) -> ModelHealth:
     if facts.now is None:
         issues, score, condition = IssueList(), 0.0, HealthCondition.ABSENT
     else:
-        issues = _explained(facts.now.issues, deep)
+        issues = facts.now.issues
         score = facts.now.integrity_score
         condition = _condition(issues, perf_status)
     return ModelHealth(
@@ -161,8 +163,8 @@ def build_report(
         if present
         else 1.0
     )
-    used = storage.total_bytes - storage.free_bytes
-    percent = 100.0 * used / storage.total_bytes if storage.total_bytes else 0.0
+    usable = storage.used_bytes + storage.free_bytes
+    percent = 100.0 * storage.used_bytes / usable if usable else 0.0  # as df shows it
     recommendations: list[HealthRecommendation] = []
     for m in models:
         if m.condition is HealthCondition.ABSENT:
@@ -199,28 +201,6 @@ def build_report(
         quarantine_bytes=storage.quarantine_bytes,
         storage_free_bytes=storage.free_bytes,
     )
-
-
-def _explained(now: IssueList, deep: IntegrityResult | None) -> IssueList:
-    """The issues of the quick check, each "modified" one replaced by what the latest deeper
-    check named for the same file (a stat cannot say whether the bytes are bad)."""
-    named = {i.path: i for i in deep.issues} if deep else {}
-    out: list[IntegrityIssue] = []
-    for issue in now:
-        deeper = named.get(issue.path)
-        if (
-            issue.kind is IssueKind.MODIFIED
-            and deeper is not None
-            and deeper.kind
-            not in (
-                IssueKind.MODIFIED,
-                IssueKind.MISSING,
-            )
-        ):
-            out.append(deeper)
-        else:
-            out.append(issue)
-    return IssueList(out)
 
 
 def _condition(issues: IssueList, perf: PerformanceStatus) -> HealthCondition:

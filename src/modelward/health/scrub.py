@@ -9,6 +9,7 @@ small record per repo; losing it only restarts the rotation.
 
 from __future__ import annotations
 
+import bisect
 import os
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from modelward.sources import RemoteFile, Target
 from modelward.store.hashing import block_digest
 from modelward.store.layout import RepoLayout
 from modelward.store.records import (
+    BlobStat,
     DamagedRecord,
     VerifiedRecord,
     load_block_table,
@@ -56,11 +58,16 @@ def scrub_model(
             unscrubbable.append(file.path)
         else:
             files.append(file)
-    cursor_path = layout.records_dir / "scrub" / f"{target.commit}.json"
+    # One rotation per model: two catalog entries selecting different files of one commit
+    # would otherwise keep moving each other's position.
+    cursor_path = layout.records_dir / "scrub" / f"{target.model_id}@{target.commit}.json"
     cursor = _load_cursor(cursor_path)
     names = [f.blob_name for f in files]
-    index = names.index(cursor.blob) if cursor.blob in names else 0
-    block = cursor.block if cursor.blob in names else 0
+    # A blob gone since (repaired, removed) hands over to the next name, not to the start.
+    index = bisect.bisect_left(names, cursor.blob) if cursor.blob else 0
+    block = cursor.block if index < len(names) and names[index] == cursor.blob else 0
+    if index == len(names):
+        index = 0
     cycles = cursor.cycles
     read = checked = 0
     issues: list[IntegrityIssue] = []
@@ -73,7 +80,10 @@ def scrub_model(
         if result.issue is not None:
             issues.append(result.issue)
             record.forget(file.blob_name)
-            DamagedRecord(layout).mark(file.blob_name, result.issue.detail)
+            if result.stat is not None:
+                DamagedRecord(layout).mark(
+                    file.blob_name, result.issue.detail, result.issue.kind.value, result.stat
+                )
         if result.next_block is not None:  # the budget ran out inside this file
             block = result.next_block
             break
@@ -96,6 +106,8 @@ class _FileScrub:
     issue: IntegrityIssue | None
     next_block: int | None
     """Where to continue when the budget ended inside the file; None when done with it."""
+    stat: BlobStat | None = None
+    """The blob's stat before it was read (None when it could not be read)."""
 
 
 def _scrub_file(
@@ -103,9 +115,15 @@ def _scrub_file(
 ) -> _FileScrub:
     table = load_block_table(layout, file.blob_name)
     assert table is not None  # the caller only passes files with a table
-    buffer = bytearray(table.block_bytes)
+    path = layout.blob_path(file.blob_name)
     read = 0
-    fd = os.open(layout.blob_path(file.blob_name), os.O_RDONLY)
+    try:
+        stat = BlobStat.of(path)
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        detail = f"cannot be opened ({exc.strerror or exc})"
+        return _FileScrub(0, 0, IntegrityIssue(file.path, IssueKind.MISSING, detail), None)
+    buffer = bytearray(table.block_bytes)
     try:
         for index in range(first, len(table.hashes)):
             offset = index * table.block_bytes
@@ -113,9 +131,18 @@ def _scrub_file(
             # The budget is a ceiling; only a run's first block may exceed it, so that a
             # budget smaller than a block still makes progress.
             if read + length > budget and not (first_in_run and read == 0):
-                return _FileScrub(read, index - first, None, index)
+                return _FileScrub(read, index - first, None, index, stat)
             view = memoryview(buffer)[:length]
-            got = os.preadv(fd, [view], offset)
+            try:
+                got = os.preadv(fd, [view], offset)
+            except OSError as exc:  # a bad sector: what scrubbing is for
+                detail = (
+                    f"block {index} (bytes {offset}-{offset + length}) cannot be read "
+                    f"({exc.strerror or exc}): the disk may be failing; `modelward repair` "
+                    "fetches it again"
+                )
+                issue = IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail)
+                return _FileScrub(read, index - first + 1, issue, None, stat)
             read += got
             if got != length or block_digest(table.algorithm, view) != table.hashes[index]:
                 detail = (
@@ -123,8 +150,8 @@ def _scrub_file(
                     "recorded when it was verified: run `modelward repair`"
                 )
                 issue = IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail)
-                return _FileScrub(read, index - first + 1, issue, None)
-        return _FileScrub(read, len(table.hashes) - first, None, None)
+                return _FileScrub(read, index - first + 1, issue, None, stat)
+        return _FileScrub(read, len(table.hashes) - first, None, None, stat)
     finally:
         os.close(fd)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from modelward.catalog import Catalog, ModelSpec
 from modelward.sources import RemoteFile, Target
-from modelward.store.hashing import file_matches
+from modelward.store.blobcheck import check_blob
 from modelward.store.layout import RepoLayout
 from modelward.store.records import (
     DamagedRecord,
@@ -168,10 +168,9 @@ class ModelManager:
             # A blob a check found damaged is not hashed again until it changes.
             if DamagedRecord(layout).reason(file.blob_name) is not None:
                 return LocalFile(file, FileState.DAMAGED, _size(blob))
-            if not file_matches(blob, file):
-                DamagedRecord(layout).mark(file.blob_name, "the checksum differs")
-                return LocalFile(file, FileState.DAMAGED, _size(blob))
-            record.mark(file.blob_name)
+            state = _verify_found_blob(layout, record, file)
+            if state is not None:
+                return LocalFile(file, state, _size(blob))
             verified = True
         if verified:
             linked = snapshot_link_ok(layout, target.commit, file)
@@ -196,6 +195,23 @@ class ModelManager:
     def finish(self, target: Target) -> None:
         """Point the revision at the target's commit once all of its files are in place."""
         write_ref(self.repo_layout(target.repo_id), target.revision, target.commit)
+
+
+def _verify_found_blob(
+    layout: RepoLayout, record: VerifiedRecord, file: RemoteFile
+) -> FileState | None:
+    """Hash a blob found without a record (another tool's, or adopted): None when it is
+    verified now (and recorded), else its state."""
+    check = check_blob(layout, file)
+    if check.changed:
+        return FileState.PARTIAL  # something is writing it: not ours to judge yet
+    if check.stat is None:
+        return FileState.DAMAGED  # unreadable
+    if not check.matches:
+        DamagedRecord(layout).mark(file.blob_name, "the checksum differs", stat=check.stat)
+        return FileState.DAMAGED
+    record.mark(file.blob_name, check.stat)
+    return None
 
 
 def _size(path: Path) -> int:

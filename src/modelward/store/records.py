@@ -134,8 +134,10 @@ class _StatRecord:
             return None
         return entry if now == recorded else None
 
-    def _put(self, blob_name: str, extra: dict[str, Any]) -> None:
-        stat = BlobStat.of(self._layout.blob_path(blob_name))
+    def _put(self, blob_name: str, extra: dict[str, Any], stat: BlobStat | None) -> None:
+        # The stat must be the one taken before the bytes were read: stamping the stat of
+        # whatever is on disk now would vouch for a file that changed meanwhile.
+        stat = stat if stat is not None else BlobStat.of(self._layout.blob_path(blob_name))
         with _write_lock:
             data = self._load()
             data[blob_name] = {**asdict(stat), **extra}
@@ -160,9 +162,10 @@ class VerifiedRecord(_StatRecord):
         now, when the caller has it)."""
         return self._entry(blob_name, stat) is not None
 
-    def mark(self, blob_name: str) -> None:
-        """Record that the blob now on disk was verified."""
-        self._put(blob_name, {})
+    def mark(self, blob_name: str, stat: BlobStat | None = None) -> None:
+        """Record that the blob was verified (``stat``: its stat before it was read; default:
+        its stat now)."""
+        self._put(blob_name, {}, stat)
 
 
 class DamagedRecord(_StatRecord):
@@ -174,12 +177,27 @@ class DamagedRecord(_StatRecord):
 
     def reason(self, blob_name: str, stat: BlobStat | None = None) -> str | None:
         """Why the blob was found damaged, while it is unchanged since; else ``None``."""
-        entry = self._entry(blob_name, stat)
-        return str(entry.get("reason", "damaged")) if entry is not None else None
+        found = self.finding(blob_name, stat)
+        return found[1] if found is not None else None
 
-    def mark(self, blob_name: str, reason: str) -> None:
-        """Record that the blob now on disk is damaged, and why."""
-        self._put(blob_name, {"reason": reason, "found_at": time.time()})
+    def finding(self, blob_name: str, stat: BlobStat | None = None) -> tuple[str, str] | None:
+        """The kind of damage found (an issue kind's value) and why, while the blob is
+        unchanged since; else ``None``."""
+        entry = self._entry(blob_name, stat)
+        if entry is None:
+            return None
+        return str(entry.get("kind", "checksum-mismatch")), str(entry.get("reason", "damaged"))
+
+    def mark(
+        self,
+        blob_name: str,
+        reason: str,
+        kind: str = "checksum-mismatch",
+        stat: BlobStat | None = None,
+    ) -> None:
+        """Record that the blob is damaged, how and why (``stat``: its stat before it was
+        read; default: its stat now)."""
+        self._put(blob_name, {"kind": kind, "reason": reason, "found_at": time.time()}, stat)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,11 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_dir(path: Path) -> None:
+    """Flush a directory's entries, so a rename in it survives a power cut."""
+    fsync_file(path)  # an O_RDONLY descriptor of a directory can be fsynced on Linux
+
+
 def promote_blob(layout: RepoLayout, file: RemoteFile) -> Path:
     """Move a verified ``.incomplete`` file to its blob path (atomic rename)."""
     partial = layout.incomplete_path(file.blob_name)
