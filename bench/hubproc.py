@@ -81,7 +81,7 @@ class Hub:
 READY_TIMEOUT_S = 600.0
 
 
-def _read_ready_line(proc: subprocess.Popen[bytes], timeout_s: float) -> bytes:
+def read_ready_line(proc: subprocess.Popen[bytes], timeout_s: float) -> bytes:
     """The hub's first stdout line, or b"" if it exits or stays silent for ``timeout_s``."""
     lines: list[bytes] = []
     assert proc.stdout is not None
@@ -97,10 +97,15 @@ def start_hub(
 ) -> Hub:
     """Start the hub and wait (up to 10 minutes: it may materialise GBs) for its ready line."""
     cmd = [python, "-m", "bench.hub_server", "--root", str(root), "--scale", scale]
+    return start_hub_command(registry, cmd, env, log)
+
+
+def start_hub_command(registry: Registry, cmd: list[str], env: dict[str, str], log: Path) -> Hub:
+    """Run a hub command that prints one JSON ready line, and wait for that line."""
     with log.open("ab") as err:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err)
     registry.track(proc)
-    line = _read_ready_line(proc, READY_TIMEOUT_S)
+    line = read_ready_line(proc, READY_TIMEOUT_S)
     if not line:
         stop(proc)
         tail = log.read_text(errors="replace")[-2000:]

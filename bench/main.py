@@ -32,7 +32,8 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name, from /proc/cpuinfo."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
             for line in fh:
@@ -43,7 +44,8 @@ def _cpu_model() -> str:
     return platform.processor() or "?"
 
 
-def _git_head() -> str:
+def git_head() -> str:
+    """The checkout's commit (marked dirty when changed)."""
     out = subprocess.run(
         ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
         capture_output=True,
@@ -58,10 +60,10 @@ def environment(opts: Options, env: dict[str, str]) -> dict[str, str]:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     override = os.environ.get("PYTHONPATH", "")
     return {
-        "machine": f"{_cpu_model()}, {os.cpu_count()} cores, {mem / 2**30:.0f} GiB RAM",
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores, {mem / 2**30:.0f} GiB RAM",
         "os": f"{platform.platform()}",
         "python": platform.python_version(),
-        "checkout": _git_head(),
+        "checkout": git_head(),
         "modelward imported from": _child_import_path(opts, env)
         + (f" (PYTHONPATH={override})" if override else ""),
         "curl": tool_version("curl"),

@@ -342,8 +342,9 @@ class ModelHealthMonitor:
         return UsagePattern(tuple(hourly), days) if days else None
 
     async def get_health_report(self) -> SystemHealthReport:
-        """Every catalog model's condition now (a quick check, explained by its latest
-        deeper check), performance, disk usage and what to do, most urgent first."""
+        """Every catalog model's condition now (a quick check, which names what deeper
+        checks found in files unchanged since), the age of its latest deeper check, its
+        performance, disk usage and what to do, most urgent first."""
         deep = await asyncio.to_thread(self.history.latest, deep_only=True)
         facts = []
         for model_id in self.manager.catalog.ids():
