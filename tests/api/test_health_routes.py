@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from modelward.devhub import DevHub
+from modelward.devhub import DevHub, Fault
 from modelward.runtime import Runtime
 from modelward.store import RepoLayout
 from tests.api.conftest import AUTH, StartService
@@ -84,6 +84,7 @@ def test_health_report_performance_and_check_history_routes(start_service: Start
     api.post(f"/api/v1/models/{TI2V}/verify?level=scrub", headers=AUTH)
     [latest, *_] = api.get(f"/api/v1/models/{TI2V}/checks").json()
     assert latest["level"] == "scrub" and latest["is_healthy"]
+    assert api.get(f"/api/v1/models/{TI2V}/checks?limit=-1").status_code == 422
     status = api.get(f"/api/v1/models/{TI2V}/status").json()
     assert status["last_health_check"] is not None and status["performance_score"] < 1
     report = api.get("/api/v1/health").json()
@@ -116,3 +117,34 @@ def test_the_service_checks_every_model_at_start_and_repairs_when_automation_is_
     assert status["availability_status"] == "available" and status["integrity_score"] == 1.0
     [entry] = api.get("/api/v1/quarantine").json()
     assert entry["path"] == big.path and "truncated" in entry["reason"]
+
+
+def test_a_repair_can_run_in_the_background(
+    tmp_path: Path, start_service: StartService, threaded_hub: DevHub
+) -> None:
+    live = start_service()
+    api = live.client
+    assert api.post(f"/api/v1/models/{TI2V}/download", headers=AUTH).status_code == 202
+    live.wait_for_progress(TI2V, lambda p: p["status"] == "completed")
+    big = max((f for f in threaded_hub.manifest(TI2V_REPO).files if f.is_lfs), key=lambda f: f.size)
+    blob = RepoLayout(tmp_path / "cache", tmp_path / "home", TI2V_REPO).blob_path(big.etag)
+    blob.chmod(0o644)
+    with blob.open("r+b") as fh:
+        fh.seek(big.size // 2)
+        fh.write(b"\x07" * 64)
+    threaded_hub.set_faults([Fault.rate(3_000_000)])  # long enough to see it running
+    started = api.post(f"/api/v1/models/{TI2V}/repair?wait=false", headers=AUTH)
+    assert started.status_code == 202, started.text
+    assert started.json()["status"] == "repairing"
+    again = api.post(f"/api/v1/models/{TI2V}/repair?wait=false", headers=AUTH)
+    assert again.status_code == 409 and again.json()["code"] == "store-locked"
+    seen = {api.get(f"/api/v1/models/{TI2V}/status").json()["availability_status"]}
+    threaded_hub.clear_faults()
+    deadline = time.monotonic() + 60
+    while live.runtime.health.repairing:
+        assert time.monotonic() < deadline
+        seen.add(api.get(f"/api/v1/models/{TI2V}/status").json()["availability_status"])
+        time.sleep(0.05)
+    assert "repairing" in seen
+    status = api.get(f"/api/v1/models/{TI2V}/status").json()
+    assert status["availability_status"] == "available"

@@ -10,6 +10,7 @@ from modelward.health import IssueKind
 from modelward.runtime import Runtime
 from modelward.store import RepoLayout
 from modelward.store.hashing import BLOCK_BYTES
+from modelward.store.records import DamagedRecord
 from tests.conftest import TI2V, TI2V_REPO, make_settings, sha256_of
 
 
@@ -39,6 +40,9 @@ async def test_a_4_kib_corruption_refetches_only_its_block(tmp_path: Path, big_h
         [damaged] = report.files
         assert damaged.path == big.path and damaged.kind is IssueKind.CHECKSUM_MISMATCH
         assert damaged.damaged_ranges == ((BLOCK_BYTES, 2 * BLOCK_BYTES),)
+        # The full pass compared the blocks too: a repair need not read the file again.
+        recorded = DamagedRecord(layout).ranges(big.etag)
+        assert recorded == ((BLOCK_BYTES, 2 * BLOCK_BYTES),)
         big_hub.clear_log()
         result = await runtime.health.verify_and_repair_model(TI2V)
 

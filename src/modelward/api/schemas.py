@@ -280,6 +280,14 @@ class RepairPublic(BaseModel):
     error_hint: str | None
 
 
+class RepairAccepted(BaseModel):
+    """A repair started in the background."""
+
+    model_id: str
+    status: str = "repairing"
+    status_url: str
+
+
 class QuarantineEntryPublic(BaseModel):
     """A file set aside as damaged or unsafe, and why."""
 

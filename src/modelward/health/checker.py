@@ -37,6 +37,9 @@ from modelward.store.records import (
 from modelward.store.writer import snapshot_link_ok
 
 HASH_THREADS = 2
+_Hashed = tuple[
+    RemoteFile, IntegrityIssue | None, BlobStat | None, tuple[tuple[int, int], ...] | None
+]
 DEFAULT_SCRUB_BUDGET_BYTES = 16 * 1024**3
 
 
@@ -75,12 +78,15 @@ def check_integrity(
     level: VerifyLevel,
     on_hashed: Callable[[int], None] | None = None,
     scrub_budget_bytes: int = DEFAULT_SCRUB_BUDGET_BYTES,
+    *,
+    compare_blocks: bool = False,
 ) -> IntegrityResult:
     """Check ``target``'s files in ``layout`` at ``level`` (blocking; run in a thread).
 
     ``on_hashed`` hears of each chunk the full level hashes (for progress; called from the
     hashing threads);
-    ``scrub_budget_bytes`` bounds what the scrub level reads.
+    ``scrub_budget_bytes`` bounds what the scrub level reads; ``compare_blocks`` makes the
+    full level record which blocks of a damaged blob differ (for a repair that follows).
     """
     record = VerifiedRecord(layout)
     damaged = DamagedRecord(layout)
@@ -108,7 +114,7 @@ def check_integrity(
         hashed = scrub.bytes_read
     if level is VerifyLevel.FULL:
         candidates = [f for f in target.files if _settles(issues.get(f.path))]
-        for file, issue, stat in _hash_all(layout, candidates, on_hashed):
+        for file, issue, stat, blocks in _hash_all(layout, candidates, on_hashed, compare_blocks):
             hashed += file.size_bytes
             if issue is None and stat is not None:
                 record.mark(file.blob_name, stat)
@@ -117,7 +123,7 @@ def check_integrity(
             elif issue is not None:
                 record.forget(file.blob_name)
                 if stat is not None and issue.kind is IssueKind.CHECKSUM_MISMATCH:
-                    damaged.mark(file.blob_name, issue.detail, issue.kind.value, stat)
+                    damaged.mark(file.blob_name, issue.detail, issue.kind.value, stat, blocks)
                 issues[file.path] = issue
     return _result(model_id, level, target.files, IssueList(issues.values()), hashed)
 
@@ -235,26 +241,30 @@ def _quick_issue(
 
 
 def _hash_all(
-    layout: RepoLayout, files: Iterable[RemoteFile], on_hashed: Callable[[int], None] | None
-) -> list[tuple[RemoteFile, IntegrityIssue | None, BlobStat | None]]:
-    """Hash each file; with each, its issue (None: it matches) and its stat taken before it
-    was read (None when it could not be read or changed while being read)."""
+    layout: RepoLayout,
+    files: Iterable[RemoteFile],
+    on_hashed: Callable[[int], None] | None,
+    compare_blocks: bool,
+) -> list[_Hashed]:
+    """Hash each file; with each, its issue (None: it matches), its stat taken before it
+    was read (None when it could not be read or changed meanwhile) and, when compared, its
+    damaged blocks."""
 
-    def one(file: RemoteFile) -> tuple[RemoteFile, IntegrityIssue | None, BlobStat | None]:
-        check = check_blob(layout, file, on_hashed)
+    def one(file: RemoteFile) -> _Hashed:
+        check = check_blob(layout, file, on_hashed, compare_blocks=compare_blocks)
         if check.error is not None:
             reason = check.error.strerror or check.error
             detail = f"cannot be read ({reason}): the disk may be failing"
-            return file, IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail), None
+            return file, IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail), None, None
         if check.changed:
             detail = "changed while it was being checked: check again"
-            return file, IntegrityIssue(file.path, IssueKind.MODIFIED, detail), None
+            return file, IntegrityIssue(file.path, IssueKind.MODIFIED, detail), None, None
         if check.matches:
-            return file, None, check.stat
+            return file, None, check.stat, None
         algorithm = "sha256" if file.sha256 else "git blob id"
         detail = f"the {algorithm} differs from the published {file.blob_name[:12]}…"
         issue = IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail)
-        return file, issue, check.stat
+        return file, issue, check.stat, check.damaged_blocks
 
     # hashlib releases the GIL: two files hash on two cores at once. Largest first, so a
     # big file is not left to hash alone at the end while the other thread idles.

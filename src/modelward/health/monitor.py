@@ -4,6 +4,7 @@ start and on a schedule, the system health report, and repair."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import time
@@ -171,7 +172,7 @@ class ModelHealthMonitor:
     async def detect_corruption(self, model_id: str) -> CorruptionReport:
         """Fully check ``model_id`` and, for each damaged file, find the blocks a repair
         would fetch (missing files are not corruption; ``modelward pull`` fetches them)."""
-        check, target = await self._check(model_id, VerifyLevel.FULL)
+        check, target = await self._check(model_id, VerifyLevel.FULL, compare_blocks=True)
         files: list[CorruptedFile] = []
         for layout, _target, issue, file in self._damaged(check, target):
             ranges = await asyncio.to_thread(repairable_ranges, layout, file)
@@ -181,6 +182,16 @@ class ModelHealthMonitor:
     async def verify_and_repair_model(self, model_id: str) -> RepairResult:
         """Fully check ``model_id``; quarantine each damaged file and fetch only its damaged
         blocks (the whole file without a block table); missing files are fetched too."""
+        self._claim_repair(model_id)
+        return await self._run_repair(model_id)
+
+    def start_repair(self, model_id: str) -> None:
+        """Start ``verify_and_repair_model`` in the background (it reports on the event
+        stream); refuses at once, like it, when a repair or download of the model runs."""
+        self._claim_repair(model_id)
+        self._spawn(self._run_repair(model_id), f"repair {model_id}")
+
+    def _claim_repair(self, model_id: str) -> None:
         self.manager.spec(model_id)
         if model_id in self.repairing:
             raise StoreLockedError(
@@ -194,6 +205,8 @@ class ModelHealthMonitor:
                 f"or pause it first: `modelward pause {model_id}`.",
             )
         self.repairing.add(model_id)
+
+    async def _run_repair(self, model_id: str) -> RepairResult:
         self._emit(EventType.REPAIR_STARTED, model_id)
         try:
             result = await self._repair(model_id)
@@ -214,7 +227,8 @@ class ModelHealthMonitor:
         return result
 
     async def _repair(self, model_id: str) -> RepairResult:
-        check, target = await self._check(model_id, VerifyLevel.FULL)
+        # Blocks are compared in the same pass, so a 30 GB shard is not read twice.
+        check, target = await self._check(model_id, VerifyLevel.FULL, compare_blocks=True)
         if check.is_healthy:
             return RepairResult(model_id, True, (), (), 0)
         try:
@@ -423,7 +437,7 @@ class ModelHealthMonitor:
                 route=route,
             )
         elif mode == "auto" and condition is HealthCondition.CORRUPTED:
-            self._spawn(self.verify_and_repair_model(model_id), f"repair {model_id}")
+            self.start_repair(model_id)
         elif mode == "auto":
             await self.downloader.start_download(model_id)
 
@@ -447,6 +461,7 @@ class ModelHealthMonitor:
         on_hashed: Callable[[int], None] | None = None,
         *,
         save: bool = True,
+        compare_blocks: bool = False,
     ) -> tuple[IntegrityResult, Target | None]:
         spec = self.manager.spec(model_id)  # UnknownModelError names the catalog's models
         target = await asyncio.to_thread(self.manager.known_target, model_id)
@@ -462,13 +477,16 @@ class ModelHealthMonitor:
         else:
             layout = self.manager.repo_layout(target.repo_id)
             result = await asyncio.to_thread(
-                check_integrity,
-                model_id,
-                layout,
-                target,
-                level,
-                on_hashed,
-                self.policy.scrub_budget_bytes,
+                functools.partial(
+                    check_integrity,
+                    model_id,
+                    layout,
+                    target,
+                    level,
+                    on_hashed,
+                    self.policy.scrub_budget_bytes,
+                    compare_blocks=compare_blocks,
+                )
             )
         if save:
             self.last_results[model_id] = result

@@ -20,7 +20,7 @@ import filelock
 from modelward.errors import StoreLockedError
 from modelward.health.quarantine import Quarantine
 from modelward.sources import RemoteFile, Target
-from modelward.store.hashing import BlockHasher
+from modelward.store.hashing import BlockHasher, differing_blocks
 from modelward.store.layout import RepoLayout
 from modelward.store.locks import blob_file_lock
 from modelward.store.records import (
@@ -61,23 +61,21 @@ def damaged_ranges(
     with layout.blob_path(file.blob_name).open("rb") as fh:
         while chunk := fh.read(READ_BYTES):
             hasher.update(chunk)
-    digests = hasher.hexdigests()
-    bad = []
-    for index, expected in enumerate(table.hashes):
-        if index >= len(digests) or digests[index] != expected:
-            start = index * table.block_bytes
-            bad.append((start, min(start + table.block_bytes, file.size_bytes)))
-    return bad
+    return differing_blocks(table.hashes, hasher.hexdigests(), table.block_bytes, file.size_bytes)
 
 
 def repairable_ranges(layout: RepoLayout, file: RemoteFile) -> tuple[tuple[int, int], ...]:
     """What a repair of ``file``'s blob would fetch: its damaged blocks when its block table
-    and size allow, else the whole file (blocking)."""
+    and size allow, else the whole file (blocking). Blocks a full check already compared
+    (and the blob unchanged since) are not read again."""
     blob = layout.blob_path(file.blob_name)
     table = load_block_table(layout, file.blob_name)
     if table is None or not blob.is_file() or blob.stat().st_size != file.size_bytes:
         return ((0, file.size_bytes),)
-    return tuple(damaged_ranges(layout, file, table)) or ((0, file.size_bytes),)
+    known = DamagedRecord(layout).ranges(file.blob_name)
+    if known is None:
+        known = tuple(damaged_ranges(layout, file, table))
+    return known or ((0, file.size_bytes),)
 
 
 def prepare_repair(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from modelward.sources.files import RemoteFile
-from modelward.store.hashing import BLOCK_BYTES, BlockHasher, file_matches
+from modelward.store.hashing import BLOCK_BYTES, BlockHasher, differing_blocks, file_matches
 from modelward.store.layout import RepoLayout
 from modelward.store.records import BlobStat, BlockTable, load_block_table, save_block_table
 
@@ -26,14 +26,29 @@ class BlobCheck:
     changed: bool = False
     """The blob changed while it was being read (something is writing it)."""
     error: OSError | None = None
+    damaged_blocks: tuple[tuple[int, int], ...] | None = None
+    """When blocks were compared and the blob does not match: the ranges of the blocks
+    whose digest differs from its table."""
 
 
 def check_blob(
-    layout: RepoLayout, file: RemoteFile, on_chunk: Callable[[int], None] | None = None
+    layout: RepoLayout,
+    file: RemoteFile,
+    on_chunk: Callable[[int], None] | None = None,
+    *,
+    compare_blocks: bool = False,
 ) -> BlobCheck:
-    """Hash ``file``'s blob in ``layout`` (blocking; run in a thread)."""
+    """Hash ``file``'s blob in ``layout`` (blocking; run in a thread). ``compare_blocks``
+    also digests its blocks against its table in the same pass, so a repair that follows
+    knows the damaged blocks without reading the file again."""
     path = layout.blob_path(file.blob_name)
-    blocks = BlockHasher() if load_block_table(layout, file.blob_name) is None else None
+    table = load_block_table(layout, file.blob_name)
+    if table is None:
+        blocks: BlockHasher | None = BlockHasher()
+    elif compare_blocks and table.block_bytes == BLOCK_BYTES:
+        blocks = BlockHasher(table.algorithm)
+    else:
+        blocks = None
     try:
         before = BlobStat.of(path)
         ok = file_matches(path, file, blocks, on_chunk)
@@ -42,7 +57,12 @@ def check_blob(
         return BlobCheck(False, None, error=exc)
     if before != after:
         return BlobCheck(False, None, changed=True)
-    if ok and blocks is not None:
-        table = BlockTable(BLOCK_BYTES, blocks.algorithm, tuple(blocks.hexdigests()))
-        save_block_table(layout, file.blob_name, table)
+    if blocks is not None and table is None and ok:
+        new = BlockTable(BLOCK_BYTES, blocks.algorithm, tuple(blocks.hexdigests()))
+        save_block_table(layout, file.blob_name, new)
+    if blocks is not None and table is not None and not ok:
+        bad = differing_blocks(
+            table.hashes, blocks.hexdigests(), table.block_bytes, before.size_bytes
+        )
+        return BlobCheck(False, before, damaged_blocks=tuple(bad))
     return BlobCheck(ok, before)

@@ -98,6 +98,18 @@ class BlockHasher:
         return [*self._hashes, self._block.hexdigest()] if self._fill else list(self._hashes)
 
 
+def differing_blocks(
+    expected: tuple[str, ...], digests: list[str], block_bytes: int, size: int
+) -> list[tuple[int, int]]:
+    """The byte ranges of the blocks whose digest is not the expected one."""
+    bad = []
+    for index, digest in enumerate(expected):
+        if index >= len(digests) or digests[index] != digest:
+            start = index * block_bytes
+            bad.append((start, min(start + block_bytes, size)))
+    return bad
+
+
 def hash_prefix(
     path: Path,
     hasher: ContentHasher,

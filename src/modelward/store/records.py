@@ -188,16 +188,30 @@ class DamagedRecord(_StatRecord):
             return None
         return str(entry.get("kind", "checksum-mismatch")), str(entry.get("reason", "damaged"))
 
+    def ranges(self, blob_name: str) -> tuple[tuple[int, int], ...] | None:
+        """The damaged blocks' byte ranges a full check found, while the blob is unchanged
+        since; else ``None``."""
+        entry = self._entry(blob_name, None)
+        raw = entry.get("ranges") if entry is not None else None
+        try:
+            return _ranges(raw) if raw is not None else None
+        except (TypeError, ValueError):
+            return None
+
     def mark(
         self,
         blob_name: str,
         reason: str,
         kind: str = "checksum-mismatch",
         stat: BlobStat | None = None,
+        ranges: tuple[tuple[int, int], ...] | None = None,
     ) -> None:
         """Record that the blob is damaged, how and why (``stat``: its stat before it was
-        read; default: its stat now)."""
-        self._put(blob_name, {"kind": kind, "reason": reason, "found_at": time.time()}, stat)
+        read, default: its stat now; ``ranges``: its damaged blocks, when compared)."""
+        extra: dict[str, Any] = {"kind": kind, "reason": reason, "found_at": time.time()}
+        if ranges is not None:
+            extra["ranges"] = [list(r) for r in ranges]
+        self._put(blob_name, extra, stat)
 
 
 @dataclass(frozen=True, slots=True)

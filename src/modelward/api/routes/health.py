@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response, status
 
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
@@ -15,6 +16,7 @@ from modelward.api.schemas import (
     PerformanceHealthPublic,
     PurgePublic,
     QuarantineEntryPublic,
+    RepairAccepted,
     RepairPublic,
     SystemHealthReportPublic,
 )
@@ -32,9 +34,25 @@ async def verify(
     return IntegrityPublic.model_validate(result)
 
 
-@router.post("/models/{model_id}/repair", response_model=RepairPublic, dependencies=[TokenDep])
-async def repair(model_id: str, runtime: RuntimeDep) -> RepairPublic:
-    """Fully check the model, quarantine damaged files and fetch only their damaged blocks."""
+@router.post(
+    "/models/{model_id}/repair",
+    response_model=RepairPublic | RepairAccepted,
+    dependencies=[TokenDep],
+    responses={202: {"model": RepairAccepted}},
+)
+async def repair(
+    model_id: str, runtime: RuntimeDep, response: Response, wait: bool = True
+) -> RepairPublic | RepairAccepted:
+    """Fully check the model, quarantine damaged bytes and fetch only the damaged blocks.
+
+    ``wait=false`` answers 202 at once and repairs in the background: the model's status
+    says ``repairing`` meanwhile and ``repair.finished`` on the event stream says how it
+    ended (a big whole-file repair takes longer than an HTTP client likes to wait).
+    """
+    if not wait:
+        runtime.health.start_repair(model_id)
+        response.status_code = status.HTTP_202_ACCEPTED
+        return RepairAccepted(model_id=model_id, status_url=f"/api/v1/models/{model_id}/status")
     result = await runtime.health.verify_and_repair_model(model_id)
     return RepairPublic.model_validate(result)
 
@@ -67,11 +85,11 @@ async def health_report(runtime: RuntimeDep) -> SystemHealthReportPublic:
 
 @router.get("/models/{model_id}/checks", response_model=list[IntegrityPublic])
 async def check_history(
-    model_id: str, runtime: RuntimeDep, limit: int = 20
+    model_id: str, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
 ) -> list[IntegrityPublic]:
     """The model's latest recorded checks (structural, scrub or full), newest first."""
     runtime.catalog.get(model_id)
-    results = await asyncio.to_thread(runtime.health.history.recent, model_id, min(limit, 200))
+    results = await asyncio.to_thread(runtime.health.history.recent, model_id, limit)
     return [IntegrityPublic.model_validate(r) for r in results]
 
 
