@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from modelward.availability import IntelligentFallbackManager
 from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
@@ -58,6 +59,12 @@ class Runtime:
             policy=HealthPolicy.from_settings(settings),
         )
         self.downloader.attach_repairer(self.health.verify_and_repair_model)
+        self.fallback = IntelligentFallbackManager(
+            self.downloader,
+            self.health,
+            vram_gb=settings.vram_gb,
+            unhashed_tail_bytes=settings.connections_per_file * settings.segment_bytes,
+        )
 
     async def __aenter__(self) -> Runtime:
         return self

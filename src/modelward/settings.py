@@ -89,6 +89,11 @@ class Settings(BaseModel):
     performance_failure_rate: float = Field(
         default=0.3, gt=0, le=1, description="Degraded beyond this rise in failure rate."
     )
+    vram_gb: float | None = Field(
+        default=None,
+        gt=0,
+        description="GPU memory a job has when it does not say (default: read from the GPU).",
+    )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -151,6 +156,7 @@ class Settings(BaseModel):
             ("health_check_at_start", "MODELWARD_HEALTH_AT_START"),
             ("scrub_budget_bytes", "MODELWARD_SCRUB_BUDGET"),
             ("automation", "MODELWARD_AUTOMATION"),
+            ("vram_gb", "MODELWARD_VRAM_GB"),
         ):
             if env.get(env_name):
                 values[key] = env[env_name]

@@ -1,0 +1,33 @@
+"""Availability: which model a job can use now, and what to do when it cannot."""
+
+from modelward.availability.fallback import (
+    ErrorCategory,
+    ErrorContext,
+    FallbackStrategy,
+    FallbackType,
+    IntelligentFallbackManager,
+    NoAlternativeError,
+)
+from modelward.availability.requirements import (
+    GenerationRequirements,
+    ModelSuggestion,
+    QualityDifference,
+)
+from modelward.availability.scoring import Fit, exclusion, fit
+from modelward.availability.wait import EstimatedWaitTime
+
+__all__ = [
+    "ErrorCategory",
+    "ErrorContext",
+    "EstimatedWaitTime",
+    "FallbackStrategy",
+    "FallbackType",
+    "Fit",
+    "GenerationRequirements",
+    "IntelligentFallbackManager",
+    "ModelSuggestion",
+    "NoAlternativeError",
+    "QualityDifference",
+    "exclusion",
+    "fit",
+]

@@ -1,0 +1,386 @@
+"""The seed's IntelligentFallbackManager: what a job can use when its model is not there.
+
+Every decision reads live facts: each model's state (store, jobs, health), the measured
+download speed and queue, free disk, the GPU memory the job has, and whether the source
+answers. The strategies, most useful first: use the model with smaller demands
+(REDUCE_REQUIREMENTS), an alternative that is ready (ALTERNATIVE_MODEL), wait for the
+model that is on its way (QUEUE_AND_WAIT), fetch or repair it (DOWNLOAD_AND_RETRY), and
+only when nothing else can work a clearly labelled mock (MOCK_GENERATION) with the steps
+that would make the real model available.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from modelward.availability.requirements import GenerationRequirements, ModelSuggestion
+from modelward.availability.scoring import Fit, exclusion, fit
+from modelward.availability.wait import EstimatedWaitTime, estimate, ready, stuck
+from modelward.catalog import ModelSpec
+from modelward.errors import ModelwardError
+from modelward.health import ModelHealthMonitor
+from modelward.status import DetailedModelStatus, ModelAvailabilityStatus, model_status
+from modelward.transfer import DownloadStatus, EnhancedModelDownloader
+
+MIN_ALTERNATIVE_SCORE = 0.5
+"""Below this an alternative is too far from the job to offer on its own."""
+REACHABLE_TIMEOUT_S = 10.0
+ON_THE_WAY = (
+    ModelAvailabilityStatus.QUEUED,
+    ModelAvailabilityStatus.DOWNLOADING,
+    ModelAvailabilityStatus.VERIFYING,
+    ModelAvailabilityStatus.REPAIRING,
+)
+
+
+class FallbackType(StrEnum):
+    """The seed's strategy types, plus asking less of the requested model."""
+
+    ALTERNATIVE_MODEL = "alternative_model"
+    QUEUE_AND_WAIT = "queue_and_wait"
+    DOWNLOAD_AND_RETRY = "download_and_retry"
+    MOCK_GENERATION = "mock_generation"
+    REDUCE_REQUIREMENTS = "reduce_requirements"
+
+
+class ErrorCategory(StrEnum):
+    """What went wrong, as the app (or modelward) saw it."""
+
+    MODEL_UNAVAILABLE = "model-unavailable"
+    VRAM_INSUFFICIENT = "vram-insufficient"
+    LOAD_FAILED = "load-failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorContext:
+    """The seed's ErrorContext: the job's requirements and what failed."""
+
+    requirements: GenerationRequirements = field(default_factory=GenerationRequirements)
+    category: ErrorCategory = ErrorCategory.MODEL_UNAVAILABLE
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackStrategy:
+    """The seed's FallbackStrategy, with the facts behind it."""
+
+    strategy_type: FallbackType
+    recommended_action: str
+    alternative_model: str | None = None
+    estimated_wait_time: timedelta | None = None
+    user_message: str = ""
+    can_queue_request: bool = False
+    wait: EstimatedWaitTime | None = None
+    suggestion: ModelSuggestion | None = None
+    changes: tuple[str, ...] = ()
+    """What the job must change (REDUCE_REQUIREMENTS, or to use the alternative)."""
+    steps: tuple[str, ...] = ()
+    """Manual steps that would make the requested model available."""
+
+
+class NoAlternativeError(ModelwardError):
+    """No catalog model can serve the job instead of the requested one."""
+
+    code = "no-alternative"
+    default_hint = "Relax the requirements (quality, inputs, GPU memory) or add models."
+
+
+class IntelligentFallbackManager:
+    """Suggests alternatives, decides strategies and estimates waits from live facts."""
+
+    def __init__(
+        self,
+        downloader: EnhancedModelDownloader,
+        health: ModelHealthMonitor,
+        *,
+        vram_gb: float | None = None,
+        unhashed_tail_bytes: int = 8 * 32 * 1024 * 1024,
+    ) -> None:
+        self.downloader = downloader
+        self.health = health
+        self.catalog = downloader.manager.catalog
+        self.vram_gb = vram_gb
+        """GPU memory a job has when its requirements do not say (a setting or the GPU)."""
+        self._tail_bytes = unhashed_tail_bytes
+
+    async def suggest_alternative_model(
+        self, requested_model: str, requirements: GenerationRequirements
+    ) -> ModelSuggestion:
+        """The best other catalog model for the job, ready ones first among close scores;
+        raises :class:`NoAlternativeError` naming why each model was left out."""
+        requested = self.catalog.get(requested_model)
+        req = self._with_vram(requirements)
+        ranked, excluded = await self._ranked(requested, req)
+        if not ranked:
+            raise NoAlternativeError(
+                f"no other model can serve this job instead of {requested_model}: "
+                + "; ".join(excluded)
+            )
+        best, status = ranked[0]
+        return _suggestion(best, status, requested)
+
+    async def estimate_wait_time(self, model_id: str) -> EstimatedWaitTime:
+        """When ``model_id`` should be ready: remaining bytes at the measured speed, behind
+        the downloads ahead of it, plus the hashing tail; None seconds when it will not get
+        ready by itself (paused, failed, damaged), with the reason."""
+        status = await self._status(model_id)
+        return await self._wait(status)
+
+    async def get_fallback_strategy(
+        self, failed_model: str, error_context: ErrorContext
+    ) -> FallbackStrategy:
+        """What the job should do now that ``failed_model`` cannot serve it."""
+        spec = self.catalog.get(failed_model)
+        req = self._with_vram(error_context.requirements)
+        status = await self._status(failed_model)
+        reduced = self._reduced(spec, status, req, error_context)
+        if reduced is not None:
+            return reduced
+        ranked, _excluded = await self._ranked(spec, req)
+        ready_alt = next(
+            ((f, s) for f, s in ranked if s.is_available and f.score >= MIN_ALTERNATIVE_SCORE),
+            None,
+        )
+        wait = await self._wait(status)
+        if status.availability_status in ON_THE_WAY:
+            within = req.max_wait is None or (
+                wait.seconds is not None and wait.seconds <= req.max_wait.total_seconds()
+            )
+            if within or ready_alt is None:
+                return _queue_and_wait(failed_model, wait)
+        if ready_alt is not None:
+            return _alternative(ready_alt, spec, wait, status)
+        fetch = await self._fetch_strategy(spec, status, wait)
+        if fetch is not None:
+            return fetch
+        return self._mock(spec, status, ranked)
+
+    def _with_vram(self, req: GenerationRequirements) -> GenerationRequirements:
+        if req.vram_gb is None and self.vram_gb is not None:
+            return dataclasses.replace(req, vram_gb=self.vram_gb)
+        return req
+
+    async def _status(self, model_id: str) -> DetailedModelStatus:
+        return await model_status(
+            self.downloader, model_id, resolve_remote=False, health=self.health
+        )
+
+    async def _ranked(
+        self, requested: ModelSpec, req: GenerationRequirements
+    ) -> tuple[list[tuple[Fit, DetailedModelStatus]], list[str]]:
+        """Every other model that can serve the job, best first; and why the rest cannot."""
+        fits: list[tuple[Fit, DetailedModelStatus]] = []
+        excluded: list[str] = []
+        for candidate in self.catalog:
+            if candidate.id == requested.id:
+                continue
+            scored = fit(candidate, requested, req)
+            if scored is None:
+                excluded.append(exclusion(candidate, requested, req) or candidate.id)
+                continue
+            fits.append((scored, await self._status(candidate.id)))
+        # A ready model gets a small lead: "usable now" matters, but not more than fit.
+        fits.sort(
+            key=lambda fs: (-(fs[0].score + (0.1 if fs[1].is_available else 0.0)), fs[0].model_id)
+        )
+        return fits, excluded
+
+    async def _wait(self, status: DetailedModelStatus) -> EstimatedWaitTime:
+        model_id = status.model_id
+        state = status.availability_status
+        remaining = max(0, status.size_bytes - status.present_bytes)
+        if state is ModelAvailabilityStatus.AVAILABLE:
+            return ready(model_id)
+        if state is ModelAvailabilityStatus.PAUSED:
+            return stuck(model_id, remaining, f"paused: `modelward resume {model_id}` continues")
+        if state is ModelAvailabilityStatus.FAILED:
+            why = status.error_message or "the download failed"
+            return stuck(model_id, remaining, f"{why}: `modelward pull {model_id}` tries again")
+        if state is ModelAvailabilityStatus.CORRUPTED:
+            return stuck(model_id, remaining, f"damaged: `modelward repair {model_id}` mends it")
+        entries = await self.downloader.queue_entries()
+        order = [e.model_id for e in entries]
+        position = order.index(model_id) if model_id in order else None
+        ahead = order[:position] if position is not None else order
+        bytes_ahead = 0
+        speed = 0.0
+        for other in entries:
+            progress = await self.downloader.get_download_progress(other.model_id)
+            if other.status is DownloadStatus.DOWNLOADING:
+                speed += progress.speed_bytes_per_s  # running downloads share the link
+            if other.model_id in ahead:
+                bytes_ahead += max(0, progress.total_bytes - progress.downloaded_bytes)
+        if model_id in order:
+            own = await self.downloader.get_download_progress(model_id)
+            if own.total_bytes:
+                remaining = max(0, own.total_bytes - own.downloaded_bytes)
+        return estimate(
+            model_id,
+            remaining_bytes=remaining,
+            bytes_ahead=bytes_ahead,
+            queue_position=position,
+            measured_bytes_per_s=speed,
+            unhashed_tail_bytes=min(remaining, self._tail_bytes),
+        )
+
+    def _reduced(
+        self,
+        spec: ModelSpec,
+        status: DetailedModelStatus,
+        req: GenerationRequirements,
+        context: ErrorContext,
+    ) -> FallbackStrategy | None:
+        """REDUCE_REQUIREMENTS when the model is here and asking less of it would work."""
+        if not status.is_available or req.vram_gb is None or spec.vram_min_gb is None:
+            return None
+        recommended = spec.vram_recommended_gb or spec.vram_min_gb
+        short = context.category is ErrorCategory.VRAM_INSUFFICIENT or req.vram_gb < recommended
+        if not short or req.vram_gb < spec.vram_min_gb:
+            return None
+        changes = ["enable CPU offload of the model and the text encoder"]
+        lower = [r for r in spec.capabilities.resolutions if req.resolution and r != req.resolution]
+        if req.resolution and lower:
+            changes.append(f"or render at a lower resolution ({min(lower)})")
+        return FallbackStrategy(
+            FallbackType.REDUCE_REQUIREMENTS,
+            recommended_action=f"run {spec.id} with CPU offload",
+            user_message=(
+                f"{spec.id} wants {recommended:g} GB of GPU memory and the job has "
+                f"{req.vram_gb:g} GB; with CPU offload it runs in {spec.vram_min_gb:g} GB, "
+                "more slowly."
+            ),
+            changes=tuple(changes),
+        )
+
+    async def _fetch_strategy(
+        self, spec: ModelSpec, status: DetailedModelStatus, wait: EstimatedWaitTime
+    ) -> FallbackStrategy | None:
+        """DOWNLOAD_AND_RETRY when the source answers and the disk has room."""
+        state = status.availability_status
+        if state not in (
+            ModelAvailabilityStatus.MISSING,
+            ModelAvailabilityStatus.PAUSED,
+            ModelAvailabilityStatus.FAILED,
+            ModelAvailabilityStatus.CORRUPTED,
+        ):
+            return None
+        try:
+            # The source's answer both proves it reachable and gives the real size.
+            target = await asyncio.wait_for(
+                self.downloader.source(spec.id).resolve(spec), REACHABLE_TIMEOUT_S
+            )
+        except (ModelwardError, TimeoutError):
+            return None
+        remaining = max(0, target.size_bytes - status.present_bytes)
+        free = await asyncio.to_thread(_free_bytes, self.downloader.manager.cache_dir)
+        if state is not ModelAvailabilityStatus.CORRUPTED and remaining > free:
+            return None
+        if state is ModelAvailabilityStatus.CORRUPTED:
+            action, route = f"modelward repair {spec.id}", f"POST /api/v1/models/{spec.id}/repair"
+            what = "repair it (only its damaged blocks are fetched)"
+        else:
+            action, route = f"modelward pull {spec.id}", f"POST /api/v1/models/{spec.id}/download"
+            what = f"fetch the {remaining / 1e9:.1f} GB it still needs"
+        if wait.seconds is None:  # paused or failed: once started, it is a plain download
+            wait = estimate(
+                spec.id,
+                remaining_bytes=remaining,
+                bytes_ahead=0,
+                queue_position=None,
+                measured_bytes_per_s=0.0,
+                unhashed_tail_bytes=min(remaining, self._tail_bytes),
+            )
+        return FallbackStrategy(
+            FallbackType.DOWNLOAD_AND_RETRY,
+            recommended_action=f"{action}  (or {route}), then run the job again",
+            estimated_wait_time=wait.estimate,
+            user_message=f"{spec.id} is {state.value}; {what}: {wait.reason}.",
+            can_queue_request=True,
+            wait=wait,
+        )
+
+    def _mock(
+        self,
+        spec: ModelSpec,
+        status: DetailedModelStatus,
+        ranked: list[tuple[Fit, DetailedModelStatus]],
+    ) -> FallbackStrategy:
+        steps = [
+            f"check the network and the endpoint, then `modelward pull {spec.id}`",
+            f"make room: {spec.id} needs {status.size_bytes / 1e9:.0f} GB on the disk of the store",
+        ]
+        if ranked:
+            other = ranked[0][0].model_id
+            steps.append(f"or pull an alternative that fits the job: `modelward pull {other}`")
+        return FallbackStrategy(
+            FallbackType.MOCK_GENERATION,
+            recommended_action="use the mock generator for now (its output is not real)",
+            user_message=(
+                f"{spec.id} is {status.availability_status.value} and cannot be fetched now; "
+                "no ready model can serve the job. The output will be a labelled mock."
+            ),
+            steps=tuple(steps),
+        )
+
+
+def _suggestion(best: Fit, status: DetailedModelStatus, requested: ModelSpec) -> ModelSuggestion:
+    parts = [f"{best.model_id} can take this job's inputs like {requested.id}"]
+    parts += list(best.reasons)
+    parts.append("ready now" if status.is_available else f"{status.availability_status.value}")
+    return ModelSuggestion(
+        suggested_model=best.model_id,
+        compatibility_score=best.score,
+        performance_difference=best.performance_difference,
+        availability_status=status.availability_status,
+        reason="; ".join(parts),
+        estimated_quality_difference=best.quality_difference,
+        needs=best.needs,
+    )
+
+
+def _queue_and_wait(model_id: str, wait: EstimatedWaitTime) -> FallbackStrategy:
+    return FallbackStrategy(
+        FallbackType.QUEUE_AND_WAIT,
+        recommended_action=f"queue the job; it runs when {model_id} is ready",
+        estimated_wait_time=wait.estimate,
+        user_message=f"{model_id} is on its way: {wait.reason}.",
+        can_queue_request=True,
+        wait=wait,
+    )
+
+
+def _alternative(
+    chosen: tuple[Fit, DetailedModelStatus],
+    requested: ModelSpec,
+    wait: EstimatedWaitTime,
+    status: DetailedModelStatus,
+) -> FallbackStrategy:
+    best, alt_status = chosen
+    suggestion = _suggestion(best, alt_status, requested)
+    on_the_way = status.availability_status in ON_THE_WAY
+    later = f"; {requested.id} itself: {wait.reason}" if on_the_way else ""
+    return FallbackStrategy(
+        FallbackType.ALTERNATIVE_MODEL,
+        recommended_action=f"run the job on {best.model_id}",
+        alternative_model=best.model_id,
+        estimated_wait_time=wait.estimate if on_the_way else None,
+        user_message=(
+            f"{requested.id} is {status.availability_status.value}; {suggestion.reason}{later}."
+        ),
+        can_queue_request=on_the_way,
+        suggestion=suggestion,
+        changes=best.needs,
+    )
+
+
+def _free_bytes(path: Path) -> int:
+    root = path
+    while not root.exists() and root != root.parent:
+        root = root.parent  # the store may not exist yet: its file system does
+    return shutil.disk_usage(root).free
