@@ -1,4 +1,5 @@
-"""modelward's database: the download queue, health check results and generation metrics.
+"""modelward's database: the download queue, health check results, generation metrics and
+generation requests waiting for a model.
 
 SQLite in ``MODELWARD_HOME`` by default, through SQLAlchemy Core with portable SQL so a
 shared deployment can point ``database_url`` at PostgreSQL. The store stays the truth about
@@ -78,6 +79,19 @@ generations = Table(
     Column("height", Integer),
     Column("num_frames", Integer),
     Column("steps", Integer),
+)
+
+
+generation_requests = Table(
+    "generation_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("model_id", String(128), nullable=False, index=True),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )
 
 

@@ -36,6 +36,11 @@ class EventType(StrEnum):
     """A check found something to do and automation is "ask": the data says what and how."""
     REPAIR_STARTED = "repair.started"
     REPAIR_FINISHED = "repair.finished"
+    REQUEST_QUEUED = "request.queued"
+    REQUEST_RELEASED = "request.released"
+    """The request's model is ready: the app may run it now."""
+    REQUEST_EXPIRED = "request.expired"
+    REQUEST_CANCELLED = "request.cancelled"
 
 
 @dataclass(frozen=True, slots=True)

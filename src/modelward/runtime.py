@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from modelward.availability import IntelligentFallbackManager
+from modelward.availability import IntelligentFallbackManager, RequestQueue
 from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
@@ -59,9 +59,12 @@ class Runtime:
             policy=HealthPolicy.from_settings(settings),
         )
         self.downloader.attach_repairer(self.health.verify_and_repair_model)
+        self.requests = RequestQueue(self.db, self.bus)
+        self.requests.watch()
         self.fallback = IntelligentFallbackManager(
             self.downloader,
             self.health,
+            self.requests,
             vram_gb=settings.vram_gb,
             unhashed_tail_bytes=settings.connections_per_file * settings.segment_bytes,
         )
@@ -78,8 +81,10 @@ class Runtime:
         await self.aclose()
 
     async def restore(self) -> None:
-        """Continue the download queue a previous run left (the service does this at start)."""
+        """Continue the download queue a previous run left, and its generation requests
+        (the service does this at start)."""
         await self.downloader.restore_queue()
+        await self.fallback.restore_requests()
 
     async def aclose(self) -> None:
         """Stop checks, repairs and running downloads (their partial data and queue entries

@@ -5,9 +5,12 @@ from modelward.availability.fallback import (
     ErrorContext,
     FallbackStrategy,
     FallbackType,
+    GenerationRequest,
     IntelligentFallbackManager,
     NoAlternativeError,
+    QueueResult,
 )
+from modelward.availability.requests import QueuedRequest, RequestQueue, RequestState
 from modelward.availability.requirements import (
     GenerationRequirements,
     ModelSuggestion,
@@ -23,11 +26,16 @@ __all__ = [
     "FallbackStrategy",
     "FallbackType",
     "Fit",
+    "GenerationRequest",
     "GenerationRequirements",
     "IntelligentFallbackManager",
     "ModelSuggestion",
     "NoAlternativeError",
     "QualityDifference",
+    "QueueResult",
+    "QueuedRequest",
+    "RequestQueue",
+    "RequestState",
     "exclusion",
     "fit",
 ]

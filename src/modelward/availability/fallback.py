@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
+from modelward.availability.requests import DEFAULT_TTL_S, RequestQueue
 from modelward.availability.requirements import GenerationRequirements, ModelSuggestion
 from modelward.availability.scoring import Fit, exclusion, fit
 from modelward.availability.wait import EstimatedWaitTime, estimate, ready, stuck
@@ -84,6 +86,32 @@ class FallbackStrategy:
     """Manual steps that would make the requested model available."""
 
 
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """The seed's GenerationRequest: what an app wants generated (kept as given)."""
+
+    prompt: str = ""
+    image: str | None = None
+    """Path or URL of the input image, for image-to-video."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Anything else the app needs back (resolution, frames, steps, seed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueResult:
+    """The seed's QueueResult: where a request waits, and for how long."""
+
+    success: bool
+    request_id: str | None
+    model_id: str
+    state: str
+    """queued, released (the model is ready: run it), or refused."""
+    position: int | None
+    expires_at: float | None
+    estimated_wait: EstimatedWaitTime | None
+    message: str
+
+
 class NoAlternativeError(ModelwardError):
     """No catalog model can serve the job instead of the requested one."""
 
@@ -98,6 +126,7 @@ class IntelligentFallbackManager:
         self,
         downloader: EnhancedModelDownloader,
         health: ModelHealthMonitor,
+        requests: RequestQueue,
         *,
         vram_gb: float | None = None,
         unhashed_tail_bytes: int = 8 * 32 * 1024 * 1024,
@@ -108,6 +137,7 @@ class IntelligentFallbackManager:
         self.vram_gb = vram_gb
         """GPU memory a job has when its requirements do not say (a setting or the GPU)."""
         self._tail_bytes = unhashed_tail_bytes
+        self.requests = requests
 
     async def suggest_alternative_model(
         self, requested_model: str, requirements: GenerationRequirements
@@ -160,6 +190,61 @@ class IntelligentFallbackManager:
         if fetch is not None:
             return fetch
         return self._mock(spec, status, ranked)
+
+    async def queue_request_for_downloading_model(
+        self, model_id: str, request: GenerationRequest, ttl_s: float = DEFAULT_TTL_S
+    ) -> QueueResult:
+        """Keep ``request`` until ``model_id`` is ready, then release it (event
+        ``request.released``; :meth:`RequestQueue.wait` in-process). A missing model's
+        download (a damaged one's repair) is started; a paused one is left to its owner."""
+        status = await self._status(model_id)
+        state = status.availability_status
+        if state is ModelAvailabilityStatus.PAUSED:
+            return QueueResult(
+                success=False,
+                request_id=None,
+                model_id=model_id,
+                state="refused",
+                position=None,
+                expires_at=None,
+                estimated_wait=None,
+                message=f"{model_id} is paused: `modelward resume {model_id}`, then queue again",
+            )
+        if state in (ModelAvailabilityStatus.MISSING, ModelAvailabilityStatus.FAILED):
+            await self.downloader.start_download(model_id)
+        elif state is ModelAvailabilityStatus.CORRUPTED:
+            self.health.start_repair(model_id)
+        queued = await self.requests.put(model_id, dataclasses.asdict(request), ttl_s)
+        if status.is_available:
+            [queued] = await self.requests.release(model_id) or [queued]
+            return QueueResult(
+                success=True,
+                request_id=queued.request_id,
+                model_id=model_id,
+                state=queued.state.value,
+                position=None,
+                expires_at=queued.expires_at,
+                estimated_wait=ready(model_id),
+                message=f"{model_id} is ready: run it now",
+            )
+        wait = await self.estimate_wait_time(model_id)
+        return QueueResult(
+            success=True,
+            request_id=queued.request_id,
+            model_id=model_id,
+            state=queued.state.value,
+            position=queued.position,
+            expires_at=queued.expires_at,
+            estimated_wait=wait,
+            message=f"queued for {model_id}: {wait.reason}",
+        )
+
+    async def restore_requests(self) -> None:
+        """After a restart: expire what is past its time and release what is ready."""
+        await self.requests.expire()
+        for model_id in sorted({r.model_id for r in await self.requests.pending()}):
+            if model_id in self.catalog and (await self._status(model_id)).is_available:
+                await self.requests.release(model_id)
 
     def _with_vram(self, req: GenerationRequirements) -> GenerationRequirements:
         if req.vram_gb is None and self.vram_gb is not None:
