@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from modelward.availability import IntelligentFallbackManager, RequestQueue
+from modelward.availability import (
+    IntelligentFallbackManager,
+    ModelIntegrationBridge,
+    RequestQueue,
+)
 from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
@@ -68,6 +72,7 @@ class Runtime:
             vram_gb=settings.vram_gb,
             unhashed_tail_bytes=settings.connections_per_file * settings.segment_bytes,
         )
+        self.bridge = ModelIntegrationBridge(self.fallback, self.health)
 
     async def __aenter__(self) -> Runtime:
         return self

@@ -125,6 +125,7 @@ async def model_status(
     if target is not None and local is not None:
         _fill_from_disk(status, target, local)
     _fill_from_job(status, progress, running)
+    status.is_loaded = manager.in_use(model_id)
     if health is not None:
         await _fill_from_health(status, health)
     if error is not None and status.availability_status is ModelAvailabilityStatus.MISSING:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -90,6 +91,20 @@ class ModelManager:
         self.catalog = catalog
         self.cache_dir = cache_dir
         self.home = home
+        self._in_use: Counter[str] = Counter()
+
+    def acquire(self, model_id: str) -> None:
+        """Mark ``model_id`` in use (loaded by a job); nothing may remove it meanwhile."""
+        self._in_use[model_id] += 1
+
+    def release(self, model_id: str) -> None:
+        """Undo one :meth:`acquire`."""
+        if self._in_use[model_id] > 0:
+            self._in_use[model_id] -= 1
+
+    def in_use(self, model_id: str) -> bool:
+        """True while a job of this process holds the model."""
+        return self._in_use[model_id] > 0
 
     def spec(self, model_id: str) -> ModelSpec:
         """The catalog entry of ``model_id``."""

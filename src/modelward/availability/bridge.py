@@ -1,0 +1,145 @@
+"""The seed's ModelIntegrationBridge: what a generation app calls around each job.
+
+``async with bridge.use_model("t2v-a14b", requirements) as lease:`` gives the local
+snapshot path of a model that can serve the job now (the requested one, or the
+alternative the fallback manager chose), or none and the strategy (queue and wait,
+download and retry, a labelled mock). The model is marked in use for the duration, and on
+exit the job's duration and outcome (plus what the app adds with :meth:`ModelLease.report`)
+are recorded for performance health and analytics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from modelward.availability.fallback import (
+    ErrorContext,
+    FallbackStrategy,
+    FallbackType,
+    IntelligentFallbackManager,
+)
+from modelward.availability.requirements import GenerationRequirements
+from modelward.health import GenerationMetrics, ModelHealthMonitor
+from modelward.status import model_status
+
+
+@dataclass(slots=True)
+class ModelLease:
+    """What a job may use, for as long as the ``use_model`` block runs."""
+
+    requested_model: str
+    model_id: str | None
+    """The model the job runs on (None: no real model; see ``strategy``)."""
+    path: str | None
+    """Its local snapshot folder, for ``from_pretrained(path)``."""
+    is_mock: bool
+    strategy: FallbackStrategy | None
+    """Why the job does not run on the requested model, and what else would work."""
+    upgrade: str | None
+    """How to get the requested model, when the job runs on something else."""
+    metrics: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def is_requested_model(self) -> bool:
+        """True when the job runs on the model it asked for."""
+        return self.model_id == self.requested_model
+
+    def report(
+        self,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        num_frames: int | None = None,
+        steps: int | None = None,
+        quality_issue: bool = False,
+    ) -> None:
+        """Tell the bridge about the job, for comparing like with like (and bad outputs)."""
+        self.metrics.update(
+            width=width,
+            height=height,
+            num_frames=num_frames,
+            steps=steps,
+            quality_issue=quality_issue,
+        )
+
+
+class ModelIntegrationBridge:
+    """Hands jobs a usable model, or the strategy; records how each job went."""
+
+    def __init__(self, fallback: IntelligentFallbackManager, health: ModelHealthMonitor) -> None:
+        self.fallback = fallback
+        self.health = health
+        self.manager = fallback.downloader.manager
+
+    @asynccontextmanager
+    async def use_model(
+        self,
+        model_id: str,
+        requirements: GenerationRequirements | None = None,
+        *,
+        allow_mock: bool = True,
+    ) -> AsyncIterator[ModelLease]:
+        """A lease on a model for one job (see the module docstring)."""
+        lease = await self._lease(model_id, requirements or GenerationRequirements(), allow_mock)
+        if lease.model_id is not None:
+            self.manager.acquire(lease.model_id)
+        started = time.monotonic()
+        try:
+            yield lease
+        except BaseException as exc:
+            await self._record(lease, time.monotonic() - started, error=repr(exc)[:500])
+            raise
+        else:
+            await self._record(lease, time.monotonic() - started, error=None)
+        finally:
+            if lease.model_id is not None:
+                self.manager.release(lease.model_id)
+
+    async def _lease(
+        self, model_id: str, req: GenerationRequirements, allow_mock: bool
+    ) -> ModelLease:
+        status = await model_status(
+            self.fallback.downloader, model_id, resolve_remote=False, health=self.health
+        )
+        if status.is_available:
+            return ModelLease(model_id, model_id, status.local_path, False, None, None)
+        strategy = await self.fallback.get_fallback_strategy(model_id, ErrorContext(req))
+        upgrade = (
+            f"{model_id} is {status.availability_status.value}: `modelward pull {model_id}` "
+            "fetches it; new jobs use it as soon as it is ready, without a restart"
+        )
+        if strategy.strategy_type is FallbackType.ALTERNATIVE_MODEL and strategy.alternative_model:
+            alt = await model_status(
+                self.fallback.downloader,
+                strategy.alternative_model,
+                resolve_remote=False,
+                health=self.health,
+            )
+            if alt.is_available:
+                return ModelLease(model_id, alt.model_id, alt.local_path, False, strategy, upgrade)
+        if allow_mock and strategy.strategy_type is FallbackType.MOCK_GENERATION:
+            return ModelLease(model_id, None, None, True, strategy, upgrade)
+        return ModelLease(model_id, None, None, False, strategy, upgrade)
+
+    async def _record(self, lease: ModelLease, seconds: float, error: str | None) -> None:
+        if lease.model_id is None:
+            return  # a mock or no job: nothing about a real model to learn
+        extra = lease.metrics
+        metrics = GenerationMetrics(
+            generation_time_s=seconds,
+            success=error is None,
+            quality_issue=bool(extra.get("quality_issue", False)),
+            error=error,
+            width=_int(extra.get("width")),
+            height=_int(extra.get("height")),
+            num_frames=_int(extra.get("num_frames")),
+            steps=_int(extra.get("steps")),
+        )
+        await self.health.monitor_model_performance(lease.model_id, metrics)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
