@@ -104,3 +104,19 @@ def test_health_reports_conditions_with_the_next_step(tmp_path: Path, threaded_h
     assert report["recommendations"][0]["action"] == f"modelward repair {TI2V}"
     text = _run(tmp_path, threaded_hub, "health", "--cache-dir", cache)
     assert f"modelward repair {TI2V}" in text.stdout and "critical" in text.stdout
+
+
+def test_suggest_names_the_alternative_and_what_to_do_now(
+    tmp_path: Path, threaded_hub: DevHub
+) -> None:
+    cache = str(tmp_path / "cache")
+    out = _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--cache-dir", cache)
+    assert out.returncode == 0, out.stderr
+    assert "alternative: ti2v-5b" in out.stdout and "download_and_retry" in out.stdout
+    data = json.loads(
+        _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--vram", "32", "--json").stdout
+    )
+    assert data["suggestion"]["suggested_model"] == "ti2v-5b"
+    assert any("CPU offload" in n for n in data["suggestion"]["needs"])
+    bad = _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--quality", "ultra")
+    assert bad.returncode == 1 and "--quality must be one of" in bad.stderr

@@ -11,9 +11,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from modelward._version import __version__
-from modelward.api.routes import bandwidth, downloads, events, health, models, queue
+from modelward.api.routes import (
+    availability,
+    bandwidth,
+    downloads,
+    events,
+    health,
+    models,
+    queue,
+)
 from modelward.api.schemas import ErrorPublic, HealthzPublic
 from modelward.api.stream import StreamTiming
+from modelward.availability import NoAlternativeError
+from modelward.availability.requests import UnknownRequestError
 from modelward.errors import (
     AuthRequiredError,
     CatalogError,
@@ -36,6 +46,8 @@ logger = logging.getLogger(__name__)
 _STATUS_BY_ERROR: tuple[tuple[type[ModelwardError], int], ...] = (
     (UnauthorizedError, 401),
     (UnknownModelError, 404),
+    (UnknownRequestError, 404),
+    (NoAlternativeError, 404),
     (CatalogError, 422),
     (ConfigError, 422),
     (AuthRequiredError, 502),
@@ -118,6 +130,6 @@ def create_app(
         """The service is up."""
         return HealthzPublic(status="ok", version=__version__)
 
-    for module in (models, downloads, queue, bandwidth, health, events):
+    for module in (models, downloads, queue, bandwidth, health, availability, events):
         app.include_router(module.router, prefix="/api/v1")
     return app

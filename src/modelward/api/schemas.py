@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -397,3 +398,121 @@ class SystemHealthReportPublic(BaseModel):
     last_updated: datetime
     next_scheduled_check: datetime | None = None
     automation: str = "ask"
+
+
+class RequirementsIn(BaseModel):
+    """What a generation job gives and needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quality: Literal["low", "medium", "high"] = "high"
+    speed: Literal["slow", "medium", "fast"] = "medium"
+    inputs: list[Literal["text", "image"]] = Field(default=["text"], min_length=1)
+    resolution: str | None = Field(default=None, pattern=r"^\d{2,5}x\d{2,5}$")
+    vram_gb: float | None = Field(default=None, gt=0)
+    max_wait_s: float | None = Field(default=None, gt=0)
+
+
+class SuggestionPublic(BaseModel):
+    """An alternative model and what choosing it means."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    suggested_model: str
+    compatibility_score: float
+    performance_difference: float
+    availability_status: str
+    reason: str
+    estimated_quality_difference: str
+    needs: list[str]
+
+
+class WaitPublic(BaseModel):
+    """When a model should be ready, and how sure that is."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    seconds: float | None
+    low_seconds: float | None
+    high_seconds: float | None
+    remaining_bytes: int
+    bytes_ahead: int
+    queue_position: int | None
+    speed_bytes_per_s: float
+    speed_measured: bool
+    verification_seconds: float
+    reason: str
+
+
+class StrategyPublic(BaseModel):
+    """What a job should do when its model cannot serve it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    strategy_type: str
+    recommended_action: str
+    alternative_model: str | None
+    estimated_wait_time: timedelta | None
+    user_message: str
+    can_queue_request: bool
+    wait: WaitPublic | None
+    suggestion: SuggestionPublic | None
+    changes: list[str]
+    steps: list[str]
+
+
+class GenerateIn(BaseModel):
+    """A demo generation job: the model, the prompt, and what the job needs."""
+
+    model_id: str
+    prompt: str = Field(default="", max_length=10_000)
+    image: str | None = Field(default=None, max_length=4096)
+    params: dict[str, object] = Field(default_factory=dict)
+    requirements: RequirementsIn = Field(default_factory=RequirementsIn)
+    queue: bool = Field(default=True, description="Queue the job when its model is on its way.")
+    ttl_s: float = Field(default=6 * 3600.0, gt=0, description="How long a queued job waits.")
+
+
+class GeneratePublic(BaseModel):
+    """What a demo job did: which model it ran on (or the mock), or why it did not run."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    requested_model: str
+    used_model: str | None
+    is_mock: bool
+    output_path: str | None
+    message: str
+    upgrade: str | None
+    strategy: StrategyPublic | None
+
+
+class QueuedRequestPublic(BaseModel):
+    """A generation request waiting for its model (or released to it)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    request_id: str
+    model_id: str
+    payload: dict[str, object]
+    state: str
+    created_at: float
+    expires_at: float
+    position: int | None
+
+
+class QueueResultPublic(BaseModel):
+    """Where a queued job waits, and for how long."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    success: bool
+    request_id: str | None
+    model_id: str
+    state: str
+    position: int | None
+    expires_at: float | None
+    estimated_wait: WaitPublic | None
+    message: str
+    strategy: StrategyPublic | None = None

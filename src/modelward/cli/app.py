@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from modelward.cli import control
+from modelward.cli.availability import suggest
 from modelward.cli.health import health, quarantine_app, repair, verify
 from modelward.cli.options import (
     CacheDirOpt,
@@ -219,6 +220,7 @@ for _command in control.COMMANDS:
 app.command()(verify)
 app.command()(repair)
 app.command()(health)
+app.command()(suggest)
 app.add_typer(quarantine_app, name="quarantine")
 
 hub_app = typer.Typer(
