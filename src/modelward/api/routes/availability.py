@@ -7,7 +7,7 @@ import dataclasses
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
@@ -62,36 +62,20 @@ def _query_requirements(
     )
 
 
+QueryRequirements = Annotated[RequirementsIn, Depends(_query_requirements)]
+
+
 @router.get("/models/{model_id}/alternative", response_model=SuggestionPublic)
-async def suggest(
-    model_id: str,
-    runtime: RuntimeDep,
-    quality: Literal["low", "medium", "high"] = "high",
-    speed: Literal["slow", "medium", "fast"] = "medium",
-    inputs: Annotated[list[Literal["text", "image"]] | None, Query()] = None,
-    resolution: Annotated[str | None, Query(pattern=r"^\d{2,5}x\d{2,5}$")] = None,
-    vram_gb: Annotated[float | None, Query(gt=0)] = None,
-) -> SuggestionPublic:
+async def suggest(model_id: str, runtime: RuntimeDep, req: QueryRequirements) -> SuggestionPublic:
     """The best other model for a job that asked for ``model_id``, and what choosing it
     means (404 ``no-alternative`` says why none can)."""
-    req = _query_requirements(quality, speed, inputs, resolution, vram_gb)
     suggestion = await runtime.fallback.suggest_alternative_model(model_id, _requirements(req))
     return SuggestionPublic.model_validate(suggestion)
 
 
 @router.get("/models/{model_id}/strategy", response_model=StrategyPublic)
-async def strategy(
-    model_id: str,
-    runtime: RuntimeDep,
-    quality: Literal["low", "medium", "high"] = "high",
-    speed: Literal["slow", "medium", "fast"] = "medium",
-    inputs: Annotated[list[Literal["text", "image"]] | None, Query()] = None,
-    resolution: Annotated[str | None, Query(pattern=r"^\d{2,5}x\d{2,5}$")] = None,
-    vram_gb: Annotated[float | None, Query(gt=0)] = None,
-    max_wait_s: Annotated[float | None, Query(gt=0)] = None,
-) -> StrategyPublic:
+async def strategy(model_id: str, runtime: RuntimeDep, req: QueryRequirements) -> StrategyPublic:
     """What a job for ``model_id`` should do now, decided from live facts."""
-    req = _query_requirements(quality, speed, inputs, resolution, vram_gb, max_wait_s)
     decided = await runtime.fallback.get_fallback_strategy(
         model_id, ErrorContext(_requirements(req))
     )
