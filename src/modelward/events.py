@@ -41,6 +41,11 @@ class EventType(StrEnum):
     """The request's model is ready: the app may run it now."""
     REQUEST_EXPIRED = "request.expired"
     REQUEST_CANCELLED = "request.cancelled"
+    MODEL_STATE = "model.state"
+    """A model's derived state changed (data: state, previous, is_available, local_path)."""
+    MODEL_REMOVED = "model.removed"
+    RECOVERY = "recovery"
+    """The error recovery took an action (data: category, action, success, message)."""
 
 
 @dataclass(frozen=True, slots=True)

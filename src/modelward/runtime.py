@@ -9,9 +9,12 @@ from __future__ import annotations
 from types import TracebackType
 
 from modelward.availability import (
+    EnhancedErrorRecovery,
     IntelligentFallbackManager,
+    ModelAvailabilityManager,
     ModelIntegrationBridge,
     RequestQueue,
+    VramProbe,
 )
 from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
@@ -65,14 +68,17 @@ class Runtime:
         self.downloader.attach_repairer(self.health.verify_and_repair_model)
         self.requests = RequestQueue(self.db, self.bus)
         self.requests.watch()
+        self.availability = ModelAvailabilityManager(
+            self.downloader, self.health, self.requests, bus=self.bus
+        )
+        self.availability.watch()
         self.fallback = IntelligentFallbackManager(
-            self.downloader,
-            self.health,
-            self.requests,
-            vram_gb=settings.vram_gb,
+            self.availability,
+            vram=VramProbe(settings.vram_gb),
             unhashed_tail_bytes=settings.connections_per_file * settings.segment_bytes,
         )
-        self.bridge = ModelIntegrationBridge(self.fallback, self.health)
+        self.recovery = EnhancedErrorRecovery(self.fallback)
+        self.bridge = ModelIntegrationBridge(self.availability)
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -94,6 +100,7 @@ class Runtime:
     async def aclose(self) -> None:
         """Stop checks, repairs and running downloads (their partial data and queue entries
         stay) and close."""
+        await self.availability.aclose()
         await self.health.aclose()
         await self.downloader.aclose()
         await self.clients.aclose()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from modelward.runtime import Runtime
 from modelward.store import RepoLayout
 from modelward.store.records import PartialRecord, save_partial
 from modelward.store.space import ensure_space, free_bytes
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings
+from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, small_disk
 
 
 def _biggest(hub: DevHub) -> tuple[str, int, str]:
@@ -89,24 +87,10 @@ def test_ensure_space_names_what_is_needed(tmp_path: Path) -> None:
     assert "GiB" in refused.value.message and refused.value.hint
 
 
-@contextlib.contextmanager
-def _small_disk(path: Path, size: str) -> Iterator[Path]:
-    path.mkdir(parents=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 async def test_a_download_that_cannot_fit_is_refused_before_it_starts(
     tmp_path: Path, hub: DevHub
 ) -> None:
-    with _small_disk(tmp_path / "disk", "1m") as disk:
+    with small_disk(tmp_path / "disk", "1m") as disk:
         settings = make_settings(tmp_path, hub.url, cache_dir=disk / "cache")
         async with Runtime(settings) as runtime:
             result = await runtime.downloader.download_with_retry(TI2V)
@@ -116,7 +100,7 @@ async def test_a_download_that_cannot_fit_is_refused_before_it_starts(
 
 async def test_disk_filling_up_mid_download_stops_cleanly(tmp_path: Path, hub: DevHub) -> None:
     total = hub.manifest(TI2V_REPO).total_size
-    with _small_disk(tmp_path / "disk", str(total + 2_000_000)) as disk:
+    with small_disk(tmp_path / "disk", str(total + 2_000_000)) as disk:
         settings = make_settings(tmp_path, hub.url, cache_dir=disk / "cache")
         hub.set_faults(FaultPlan([Fault.rate(300_000)]))
         async with Runtime(settings) as runtime:

@@ -125,6 +125,7 @@ class DownloadProgressPublic(BaseModel):
     retry_count: int
     max_retries: int
     error_message: str | None
+    error_code: str | None
     can_pause: bool
     can_resume: bool
     can_cancel: bool

@@ -3,14 +3,24 @@
 from modelward.availability.bridge import ModelIntegrationBridge, ModelLease
 from modelward.availability.demo import DemoGenerator, GenerationOutcome
 from modelward.availability.fallback import (
-    ErrorCategory,
-    ErrorContext,
-    FallbackStrategy,
-    FallbackType,
     GenerationRequest,
     IntelligentFallbackManager,
     NoAlternativeError,
     QueueResult,
+)
+from modelward.availability.gpu import GpuMemory, VramProbe
+from modelward.availability.manager import (
+    CleanupCandidate,
+    CleanupResult,
+    ModelAvailabilityManager,
+    ModelRequestResult,
+    ModelUsageData,
+    RetentionPolicy,
+)
+from modelward.availability.recovery import (
+    EnhancedErrorRecovery,
+    RecoveryAction,
+    RecoveryResult,
 )
 from modelward.availability.requests import QueuedRequest, RequestQueue, RequestState
 from modelward.availability.requirements import (
@@ -19,10 +29,19 @@ from modelward.availability.requirements import (
     QualityDifference,
 )
 from modelward.availability.scoring import Fit, exclusion, fit
+from modelward.availability.strategy import (
+    ErrorCategory,
+    ErrorContext,
+    FallbackStrategy,
+    FallbackType,
+)
 from modelward.availability.wait import EstimatedWaitTime
 
 __all__ = [
+    "CleanupCandidate",
+    "CleanupResult",
     "DemoGenerator",
+    "EnhancedErrorRecovery",
     "ErrorCategory",
     "ErrorContext",
     "EstimatedWaitTime",
@@ -32,16 +51,24 @@ __all__ = [
     "GenerationOutcome",
     "GenerationRequest",
     "GenerationRequirements",
+    "GpuMemory",
     "IntelligentFallbackManager",
+    "ModelAvailabilityManager",
     "ModelIntegrationBridge",
     "ModelLease",
+    "ModelRequestResult",
     "ModelSuggestion",
+    "ModelUsageData",
     "NoAlternativeError",
     "QualityDifference",
     "QueueResult",
     "QueuedRequest",
+    "RecoveryAction",
+    "RecoveryResult",
     "RequestQueue",
     "RequestState",
+    "RetentionPolicy",
+    "VramProbe",
     "exclusion",
     "fit",
 ]

@@ -15,15 +15,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from modelward.availability.fallback import (
-    ErrorContext,
-    FallbackStrategy,
-    FallbackType,
-    IntelligentFallbackManager,
-)
+from modelward.availability.manager import ModelAvailabilityManager
 from modelward.availability.requirements import GenerationRequirements
-from modelward.health import GenerationMetrics, ModelHealthMonitor
-from modelward.status import model_status
+from modelward.availability.strategy import FallbackStrategy
+from modelward.health import GenerationMetrics
 
 
 @dataclass(slots=True)
@@ -69,10 +64,10 @@ class ModelLease:
 class ModelIntegrationBridge:
     """Hands jobs a usable model, or the strategy; records how each job went."""
 
-    def __init__(self, fallback: IntelligentFallbackManager, health: ModelHealthMonitor) -> None:
-        self.fallback = fallback
-        self.health = health
-        self.manager = fallback.downloader.manager
+    def __init__(self, availability: ModelAvailabilityManager) -> None:
+        self.availability = availability
+        self.health = availability.health
+        self.manager = availability.manager
 
     @asynccontextmanager
     async def use_model(
@@ -101,28 +96,10 @@ class ModelIntegrationBridge:
     async def _lease(
         self, model_id: str, req: GenerationRequirements, allow_mock: bool
     ) -> ModelLease:
-        status = await model_status(
-            self.fallback.downloader, model_id, resolve_remote=False, health=self.health
-        )
-        if status.is_available:
-            return ModelLease(model_id, model_id, status.local_path, False, None, None)
-        strategy = await self.fallback.get_fallback_strategy(model_id, ErrorContext(req))
-        upgrade = (
-            f"{model_id} is {status.availability_status.value}: `modelward pull {model_id}` "
-            "fetches it; new jobs use it as soon as it is ready, without a restart"
-        )
-        if strategy.strategy_type is FallbackType.ALTERNATIVE_MODEL and strategy.alternative_model:
-            alt = await model_status(
-                self.fallback.downloader,
-                strategy.alternative_model,
-                resolve_remote=False,
-                health=self.health,
-            )
-            if alt.is_available:
-                return ModelLease(model_id, alt.model_id, alt.local_path, False, strategy, upgrade)
-        if allow_mock and strategy.strategy_type is FallbackType.MOCK_GENERATION:
-            return ModelLease(model_id, None, None, True, strategy, upgrade)
-        return ModelLease(model_id, None, None, False, strategy, upgrade)
+        found = await self.availability.handle_model_request(model_id, req)
+        mock = allow_mock and found.is_mock
+        upgrade = found.upgrade if found.model_id != model_id else None
+        return ModelLease(model_id, found.model_id, found.path, mock, found.strategy, upgrade)
 
     async def _record(self, lease: ModelLease, seconds: float, error: str | None) -> None:
         if lease.model_id is None:

@@ -15,20 +15,25 @@ import asyncio
 import dataclasses
 import shutil
 from dataclasses import dataclass, field
-from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from modelward.availability.requests import DEFAULT_TTL_S, RequestQueue
+from modelward.availability.gpu import VramProbe
+from modelward.availability.manager import ModelAvailabilityManager
+from modelward.availability.requests import DEFAULT_TTL_S
 from modelward.availability.requirements import GenerationRequirements, ModelSuggestion
 from modelward.availability.scoring import Fit, exclusion, fit
+from modelward.availability.strategy import (
+    ErrorCategory,
+    ErrorContext,
+    FallbackStrategy,
+    FallbackType,
+)
 from modelward.availability.wait import EstimatedWaitTime, estimate, ready, stuck
 from modelward.catalog import ModelSpec
 from modelward.errors import ModelwardError
-from modelward.health import ModelHealthMonitor
-from modelward.status import DetailedModelStatus, ModelAvailabilityStatus, model_status
-from modelward.transfer import DownloadStatus, EnhancedModelDownloader
+from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
+from modelward.transfer import DownloadStatus
 
 MIN_ALTERNATIVE_SCORE = 0.5
 """Below this an alternative is too far from the job to offer on its own."""
@@ -39,51 +44,6 @@ ON_THE_WAY = (
     ModelAvailabilityStatus.VERIFYING,
     ModelAvailabilityStatus.REPAIRING,
 )
-
-
-class FallbackType(StrEnum):
-    """The seed's strategy types, plus asking less of the requested model."""
-
-    ALTERNATIVE_MODEL = "alternative_model"
-    QUEUE_AND_WAIT = "queue_and_wait"
-    DOWNLOAD_AND_RETRY = "download_and_retry"
-    MOCK_GENERATION = "mock_generation"
-    REDUCE_REQUIREMENTS = "reduce_requirements"
-
-
-class ErrorCategory(StrEnum):
-    """What went wrong, as the app (or modelward) saw it."""
-
-    MODEL_UNAVAILABLE = "model-unavailable"
-    VRAM_INSUFFICIENT = "vram-insufficient"
-    LOAD_FAILED = "load-failed"
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorContext:
-    """The seed's ErrorContext: the job's requirements and what failed."""
-
-    requirements: GenerationRequirements = field(default_factory=GenerationRequirements)
-    category: ErrorCategory = ErrorCategory.MODEL_UNAVAILABLE
-    error_message: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FallbackStrategy:
-    """The seed's FallbackStrategy, with the facts behind it."""
-
-    strategy_type: FallbackType
-    recommended_action: str
-    alternative_model: str | None = None
-    estimated_wait_time: timedelta | None = None
-    user_message: str = ""
-    can_queue_request: bool = False
-    wait: EstimatedWaitTime | None = None
-    suggestion: ModelSuggestion | None = None
-    changes: tuple[str, ...] = ()
-    """What the job must change (REDUCE_REQUIREMENTS, or to use the alternative)."""
-    steps: tuple[str, ...] = ()
-    """Manual steps that would make the requested model available."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,20 +84,20 @@ class IntelligentFallbackManager:
 
     def __init__(
         self,
-        downloader: EnhancedModelDownloader,
-        health: ModelHealthMonitor,
-        requests: RequestQueue,
+        availability_manager: ModelAvailabilityManager,
         *,
-        vram_gb: float | None = None,
+        vram: VramProbe | None = None,
         unhashed_tail_bytes: int = 8 * 32 * 1024 * 1024,
     ) -> None:
-        self.downloader = downloader
-        self.health = health
-        self.catalog = downloader.manager.catalog
-        self.vram_gb = vram_gb
-        """GPU memory a job has when its requirements do not say (a setting or the GPU)."""
+        self.availability = availability_manager
+        self.downloader = availability_manager.downloader
+        self.health = availability_manager.health
+        self.requests = availability_manager.requests
+        self.catalog = availability_manager.catalog
+        self.vram = vram or VramProbe()
+        """GPU memory a job has when its requirements do not say: the GPU's, or a setting."""
         self._tail_bytes = unhashed_tail_bytes
-        self.requests = requests
+        availability_manager.attach_fallback(self)
 
     async def suggest_alternative_model(
         self, requested_model: str, requirements: GenerationRequirements
@@ -247,14 +207,14 @@ class IntelligentFallbackManager:
                 await self.requests.release(model_id)
 
     def _with_vram(self, req: GenerationRequirements) -> GenerationRequirements:
-        if req.vram_gb is None and self.vram_gb is not None:
-            return dataclasses.replace(req, vram_gb=self.vram_gb)
+        if req.vram_gb is None:
+            free = self.vram.free_gb()
+            if free is not None:
+                return dataclasses.replace(req, vram_gb=free)
         return req
 
     async def _status(self, model_id: str) -> DetailedModelStatus:
-        return await model_status(
-            self.downloader, model_id, resolve_remote=False, health=self.health
-        )
+        return await self.availability.status(model_id)
 
     async def _ranked(
         self, requested: ModelSpec, req: GenerationRequirements

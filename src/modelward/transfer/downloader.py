@@ -93,6 +93,11 @@ class EnhancedModelDownloader:
         self._blob_waiters: dict[str, dict[str, Job]] = {}
         """Jobs waiting for each blob lock; the holder's segments borrow their best rank."""
 
+    @property
+    def endpoint(self) -> str:
+        """The hub endpoint catalog entries without their own use."""
+        return self._endpoint
+
     def source(self, model_id: str) -> Source:
         """The source that serves ``model_id``."""
         spec = self.manager.spec(model_id)

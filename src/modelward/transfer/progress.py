@@ -42,6 +42,8 @@ class DownloadProgress:
     retry_count: int = 0
     max_retries: int = 3
     error_message: str | None = None
+    error_code: str | None = None
+    """The failure's code (``integrity-mismatch``, ``insufficient-space``...)."""
     can_pause: bool = True
     can_resume: bool = True
     can_cancel: bool = True
@@ -213,6 +215,8 @@ class ProgressTracker:
         progress.status = DownloadStatus(str(data["status"]))
         if data.get("message") is not None:
             progress.error_message = str(data["message"])
+        if data.get("code") is not None:
+            progress.error_code = str(data["code"])
         running = progress.status in (DownloadStatus.DOWNLOADING, DownloadStatus.QUEUED)
         progress.can_pause = running
         progress.can_resume = progress.status in (DownloadStatus.PAUSED, DownloadStatus.FAILED)

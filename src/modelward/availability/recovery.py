@@ -1,0 +1,590 @@
+"""The seed's EnhancedErrorRecovery: each kind of failure a generation app meets, mapped to
+the one concrete thing that fixes it, taken at once where it is safe.
+
+| category            | action                                                      |
+|---------------------|-------------------------------------------------------------|
+| network             | download again; the downloader backs off exponentially      |
+| partial download    | resume from the verified bytes on disk                      |
+| corrupted download  | download again; every byte is verified before it is used    |
+| storage full        | plan a cleanup that frees what is missing; retry once free  |
+| missing files       | fetch only the missing files                                |
+| corruption at load  | repair: only the damaged blocks are fetched                 |
+| version mismatch    | offer the update (or staying), never switch unasked         |
+| VRAM insufficient   | offload / lower resolution, or a model that fits            |
+| slow generation     | health check of the files, and the performance suggestions  |
+| quality issues      | full verification; repair what it finds                     |
+| frequent failures   | integrity check, and a replacement model to try             |
+
+When retries are spent the answer is the manual steps (Requirement 1.4); when no model is
+available at all, the setup instructions (Requirement 4.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from modelward.availability.fallback import IntelligentFallbackManager, NoAlternativeError
+from modelward.availability.manager import RetentionPolicy
+from modelward.availability.strategy import (
+    ErrorCategory,
+    ErrorContext,
+    FallbackStrategy,
+    FallbackType,
+)
+from modelward.errors import ModelwardError, StoreLockedError
+from modelward.events import Event, EventType
+from modelward.health import VerifyLevel
+from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
+from modelward.store.space import free_bytes
+from modelward.transfer import DownloadStatus
+
+_RESOLVE_TIMEOUT_S = 10.0
+_NETWORK_CODES = ("source-unavailable", "transfer-incomplete", "transfer-error", "source-error")
+
+
+class RecoveryAction(StrEnum):
+    """What the recovery did (or, for offers and guidance, proposes)."""
+
+    RETRY_WITH_BACKOFF = "retry-with-backoff"
+    RESUME_DOWNLOAD = "resume-download"
+    REDOWNLOAD_VERIFIED = "redownload-verified"
+    SUGGEST_CLEANUP = "suggest-cleanup"
+    TARGETED_REDOWNLOAD = "targeted-redownload"
+    REPAIR = "repair"
+    OFFER_VERSION_CHANGE = "offer-version-change"
+    REDUCE_OR_ALTERNATIVE = "reduce-or-alternative"
+    HEALTH_CHECK = "health-check"
+    VERIFY_INTEGRITY = "verify-integrity"
+    RECOMMEND_REPLACEMENT = "recommend-replacement"
+    USE_ALTERNATIVE = "use-alternative"
+    QUEUE_FOR_DOWNLOAD = "queue-for-download"
+    MANUAL_STEPS = "manual-steps"
+    SETUP_INSTRUCTIONS = "setup-instructions"
+    NOTHING_TO_DO = "nothing-to-do"
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryResult:
+    """The seed's RecoveryResult: what was done about a failure, and what a person may do."""
+
+    model_id: str
+    category: ErrorCategory
+    action: RecoveryAction
+    success: bool
+    """True when the action ran (or nothing was wrong); False when a person must act."""
+    message: str
+    steps: tuple[str, ...] = ()
+    """Manual steps, when the fix needs a person."""
+    strategy: FallbackStrategy | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class EnhancedErrorRecovery:
+    """Maps each failure category to its action (see the module docstring)."""
+
+    def __init__(self, fallback_manager: IntelligentFallbackManager) -> None:
+        self.fallback = fallback_manager
+        self.availability = fallback_manager.availability
+        self.downloader = fallback_manager.downloader
+        self.health = fallback_manager.health
+        self.catalog = fallback_manager.catalog
+
+    async def handle_model_unavailable(
+        self, model_id: str, context: ErrorContext | None = None
+    ) -> RecoveryResult:
+        """Recover from ``context`` (its category, or the one the facts show), and publish
+        what was done as a ``recovery`` event."""
+        context = context or ErrorContext()
+        self.catalog.get(model_id)
+        status = await self.availability.status(model_id)
+        category = context.category
+        if category in (ErrorCategory.MODEL_UNAVAILABLE, ErrorCategory.LOAD_FAILED):
+            category = await self._classify(status) or category
+        result = await self._recover(model_id, category, context, status)
+        if self.availability.bus is not None:
+            self.availability.bus.publish(
+                Event(
+                    EventType.RECOVERY,
+                    model_id,
+                    {
+                        "category": result.category.value,
+                        "action": result.action.value,
+                        "success": result.success,
+                        "message": result.message,
+                    },
+                )
+            )
+        return result
+
+    async def _recover(
+        self,
+        model_id: str,
+        category: ErrorCategory,
+        context: ErrorContext,
+        status: DetailedModelStatus,
+    ) -> RecoveryResult:
+        handlers = {
+            ErrorCategory.NETWORK: self._network,
+            ErrorCategory.PARTIAL_DOWNLOAD: self._partial,
+            ErrorCategory.CORRUPTED_DOWNLOAD: self._corrupted_download,
+            ErrorCategory.STORAGE_FULL: self._storage_full,
+            ErrorCategory.MISSING_FILES: self._missing_files,
+            ErrorCategory.CORRUPTION_AT_LOAD: self._corruption_at_load,
+            ErrorCategory.VERSION_MISMATCH: self._version_mismatch,
+            ErrorCategory.VRAM_INSUFFICIENT: self._vram,
+            ErrorCategory.SLOW_GENERATION: self._slow,
+            ErrorCategory.QUALITY_ISSUES: self._quality,
+            ErrorCategory.FREQUENT_FAILURES: self._frequent_failures,
+        }
+        handler = handlers.get(category)
+        if handler is None:
+            return await self._by_strategy(model_id, category, context, status)
+        return await handler(model_id, category, context, status)
+
+    async def _classify(self, status: DetailedModelStatus) -> ErrorCategory | None:
+        """The category the facts show for a model that is simply "not usable"."""
+        state = status.availability_status
+        if state is ModelAvailabilityStatus.CORRUPTED:
+            return ErrorCategory.CORRUPTION_AT_LOAD
+        if state is ModelAvailabilityStatus.FAILED:
+            progress = await self.downloader.get_download_progress(status.model_id)
+            code = progress.error_code or ""
+            if code == "insufficient-space":
+                return ErrorCategory.STORAGE_FULL
+            if code == "integrity-mismatch":
+                return ErrorCategory.CORRUPTED_DOWNLOAD
+            if code in _NETWORK_CODES:
+                return ErrorCategory.NETWORK
+        if state is ModelAvailabilityStatus.PAUSED:
+            return ErrorCategory.PARTIAL_DOWNLOAD
+        if state is ModelAvailabilityStatus.MISSING and status.present_bytes > 0:
+            return ErrorCategory.MISSING_FILES  # some files are here, verified; others not
+        return None
+
+    # Download failures
+
+    async def _network(
+        self, model_id: str, category: ErrorCategory, _ctx: ErrorContext, _s: DetailedModelStatus
+    ) -> RecoveryResult:
+        progress = await self.downloader.get_download_progress(model_id)
+        # A download only ends FAILED once its retries are spent: retrying blindly again
+        # would only fail again, unless the source answers now.
+        spent = progress.status is DownloadStatus.FAILED and progress.error_code in _NETWORK_CODES
+        if spent and not await self._source_answers(model_id):
+            return RecoveryResult(
+                model_id,
+                category,
+                RecoveryAction.MANUAL_STEPS,
+                success=False,
+                message=(
+                    f"{model_id} failed after {progress.retry_count} retries and the source "
+                    f"still does not answer: {progress.error_message or 'no response'}"
+                ),
+                steps=self._manual_download_steps(model_id),
+                details={"retries": progress.retry_count, "error_code": progress.error_code},
+            )
+        return await self._download(
+            model_id,
+            category,
+            RecoveryAction.RETRY_WITH_BACKOFF,
+            "downloading again; failed requests are retried with exponential backoff",
+        )
+
+    async def _partial(
+        self, model_id: str, category: ErrorCategory, _ctx: ErrorContext, s: DetailedModelStatus
+    ) -> RecoveryResult:
+        return await self._download(
+            model_id,
+            category,
+            RecoveryAction.RESUME_DOWNLOAD,
+            f"resuming from the {s.present_bytes:,} bytes already on disk",
+            resumed_from_bytes=s.present_bytes,
+        )
+
+    async def _corrupted_download(
+        self, model_id: str, category: ErrorCategory, _ctx: ErrorContext, _s: DetailedModelStatus
+    ) -> RecoveryResult:
+        return await self._download(
+            model_id,
+            category,
+            RecoveryAction.REDOWNLOAD_VERIFIED,
+            "downloading the damaged file again; no byte is used before its hash matches",
+        )
+
+    async def _storage_full(
+        self, model_id: str, category: ErrorCategory, _ctx: ErrorContext, s: DetailedModelStatus
+    ) -> RecoveryResult:
+        needed = max(0, s.size_bytes - s.present_bytes)
+        free = await asyncio.to_thread(free_bytes, self.downloader.manager.cache_dir)
+        if needed and needed <= free:
+            return await self._download(
+                model_id,
+                category,
+                RecoveryAction.RETRY_WITH_BACKOFF,
+                f"{free / 1e9:.2f} GB are free now, enough for the {needed / 1e9:.2f} GB needed",
+            )
+        plan = await self.availability.cleanup_unused_models(
+            RetentionPolicy(target_free_bytes=needed, keep=frozenset({model_id}))
+        )
+        short = needed - free
+        steps = [f"free {short / 1e9:.2f} GB on the disk of {self.downloader.manager.cache_dir}"]
+        if plan.removed:
+            names = ", ".join(c.model_id for c in plan.removed)
+            steps.append(
+                f"unused models that would free {plan.freed_bytes / 1e9:.2f} GB: {names} "
+                "(POST /api/v1/cleanup with dry_run=false removes them)"
+            )
+        steps.append("or move the store to a bigger disk (--cache-dir / HF_HUB_CACHE)")
+        steps.append(f"then `modelward pull {model_id}`")
+        return RecoveryResult(
+            model_id,
+            category,
+            RecoveryAction.SUGGEST_CLEANUP,
+            success=False,
+            message=(f"{model_id} needs {needed / 1e9:.2f} GB and {free / 1e9:.2f} GB are free"),
+            steps=tuple(steps),
+            details={
+                "needed_bytes": needed,
+                "free_bytes": free,
+                "cleanup": [c.model_id for c in plan.removed],
+                "cleanup_frees_bytes": plan.freed_bytes,
+            },
+        )
+
+    # Model loading failures
+
+    async def _missing_files(
+        self, model_id: str, category: ErrorCategory, _ctx: ErrorContext, s: DetailedModelStatus
+    ) -> RecoveryResult:
+        if not s.missing_files:
+            return _fine(model_id, category, "no file of the model is missing")
+        return await self._download(
+            model_id,
+            category,
+            RecoveryAction.TARGETED_REDOWNLOAD,
+            f"fetching only the {len(s.missing_files)} missing file(s); the rest stay",
+            files=list(s.missing_files),
+        )
+
+    async def _corruption_at_load(
+        self, model_id: str, category: ErrorCategory, _ctx: ErrorContext, s: DetailedModelStatus
+    ) -> RecoveryResult:
+        return self._repair(model_id, category, "repairing: only the damaged blocks are fetched")
+
+    async def _version_mismatch(
+        self, model_id: str, category: ErrorCategory, ctx: ErrorContext, s: DetailedModelStatus
+    ) -> RecoveryResult:
+        spec = self.catalog.get(model_id)
+        current = s.current_version or None
+        try:
+            target = await asyncio.wait_for(
+                self.downloader.source(model_id).resolve(spec), _RESOLVE_TIMEOUT_S
+            )
+            latest: str | None = target.commit
+        except (ModelwardError, TimeoutError):
+            latest = None
+        wanted = ctx.expected_revision or latest
+        steps: list[str] = []
+        if wanted and wanted != current:
+            steps.append(
+                f"update: set the catalog entry's revision of {model_id} to {wanted} and "
+                f"`modelward pull {model_id}` (files that did not change are not fetched again)"
+            )
+        if current:
+            steps.append(f"or keep {current[:12]}: load the model from {s.local_path}")
+        message = (
+            f"{model_id} here is {current[:12] if current else 'not complete'}; "
+            f"the app expects {wanted[:12] if wanted else 'another version'}"
+            + (f" and the source's {spec.revision} is {latest[:12]}" if latest else "")
+        )
+        return RecoveryResult(
+            model_id,
+            category,
+            RecoveryAction.OFFER_VERSION_CHANGE,
+            success=False,
+            message=message,
+            steps=tuple(steps),
+            details={"current": current, "expected": ctx.expected_revision, "latest": latest},
+        )
+
+    async def _vram(
+        self, model_id: str, category: ErrorCategory, ctx: ErrorContext, _s: DetailedModelStatus
+    ) -> RecoveryResult:
+        strategy = await self.fallback.get_fallback_strategy(model_id, ctx)
+        workable = strategy.strategy_type in (
+            FallbackType.REDUCE_REQUIREMENTS,
+            FallbackType.ALTERNATIVE_MODEL,
+        )
+        return RecoveryResult(
+            model_id,
+            category,
+            RecoveryAction.REDUCE_OR_ALTERNATIVE,
+            success=workable,
+            message=strategy.user_message,
+            steps=strategy.changes or strategy.steps,
+            strategy=strategy,
+        )
+
+    # Performance degradation
+
+    async def _slow(
+        self, model_id: str, category: ErrorCategory, _ctx: ErrorContext, _s: DetailedModelStatus
+    ) -> RecoveryResult:
+        check = await self.health.check_model_integrity(model_id, VerifyLevel.STRUCTURAL)
+        performance = await self.health.performance_health(model_id)
+        steps = list(performance.suggestions)
+        if not check.is_healthy:
+            steps.insert(0, f"its files have issues: `modelward repair {model_id}`")
+        return RecoveryResult(
+            model_id,
+            category,
+            RecoveryAction.HEALTH_CHECK,
+            success=True,
+            message=(
+                f"{model_id} files: {'healthy' if check.is_healthy else 'issues found'}; "
+                f"performance {performance.status.value}"
+                + (f" ({'; '.join(performance.reasons)})" if performance.reasons else "")
+            ),
+            steps=tuple(steps),
+            details={
+                "integrity_healthy": check.is_healthy,
+                "performance_status": performance.status.value,
+                "slowdown": performance.slowdown,
+            },
+        )
+
+    async def _quality(
+        self, model_id: str, category: ErrorCategory, _ctx: ErrorContext, _s: DetailedModelStatus
+    ) -> RecoveryResult:
+        report = await self.health.detect_corruption(model_id)
+        if not report.corruption_detected:
+            return RecoveryResult(
+                model_id,
+                category,
+                RecoveryAction.VERIFY_INTEGRITY,
+                success=True,
+                message=(
+                    f"every byte of {model_id} matches its source; the cause is elsewhere "
+                    "(prompt, steps, resolution or the app's pipeline)"
+                ),
+                details={"damaged_files": []},
+            )
+        damaged = [f.path for f in report.files]
+        repaired = self._repair(model_id, category, f"damaged: {', '.join(damaged)}; repairing")
+        return RecoveryResult(
+            model_id,
+            category,
+            RecoveryAction.VERIFY_INTEGRITY,
+            success=repaired.success,
+            message=repaired.message,
+            steps=repaired.steps,
+            details={"damaged_files": damaged, "repair_started": repaired.success},
+        )
+
+    async def _frequent_failures(
+        self, model_id: str, category: ErrorCategory, ctx: ErrorContext, _s: DetailedModelStatus
+    ) -> RecoveryResult:
+        check = await self.health.check_model_integrity(model_id, VerifyLevel.STRUCTURAL)
+        performance = await self.health.performance_health(model_id)
+        try:
+            suggestion = await self.fallback.suggest_alternative_model(model_id, ctx.requirements)
+        except NoAlternativeError as none:
+            suggestion = None
+            why_none = none.message
+        steps = []
+        if not check.is_healthy:
+            steps.append(f"its files have issues: `modelward repair {model_id}`")
+        if suggestion is not None:
+            steps.append(
+                f"try {suggestion.suggested_model} instead ({suggestion.reason}); "
+                f"`modelward pull {suggestion.suggested_model}` if it is not here"
+            )
+        else:
+            steps.append(f"no replacement fits the job: {why_none}")
+        return RecoveryResult(
+            model_id,
+            category,
+            RecoveryAction.RECOMMEND_REPLACEMENT,
+            success=suggestion is not None,
+            message=(
+                f"{model_id} failed {performance.recent_failure_rate:.0%} of recent jobs"
+                + (
+                    f"; {suggestion.suggested_model} is the closest replacement"
+                    if suggestion
+                    else ""
+                )
+            ),
+            steps=tuple(steps),
+            details={
+                "failure_rate": performance.recent_failure_rate,
+                "replacement": suggestion.suggested_model if suggestion else None,
+                "integrity_healthy": check.is_healthy,
+            },
+        )
+
+    # The seed's path for "the model is not there": follow the fallback strategy.
+
+    async def _by_strategy(
+        self,
+        model_id: str,
+        category: ErrorCategory,
+        ctx: ErrorContext,
+        status: DetailedModelStatus,
+    ) -> RecoveryResult:
+        if status.is_available:
+            return _fine(model_id, category, f"{model_id} is available at {status.local_path}")
+        strategy = await self.fallback.get_fallback_strategy(model_id, ctx)
+        kind = strategy.strategy_type
+        if kind in (FallbackType.ALTERNATIVE_MODEL, FallbackType.REDUCE_REQUIREMENTS):
+            action = RecoveryAction.USE_ALTERNATIVE
+            return RecoveryResult(
+                model_id,
+                category,
+                action,
+                True,
+                strategy.user_message,
+                strategy.changes,
+                strategy,
+            )
+        if kind is FallbackType.QUEUE_AND_WAIT:
+            return RecoveryResult(
+                model_id,
+                category,
+                RecoveryAction.QUEUE_FOR_DOWNLOAD,
+                True,
+                strategy.user_message,
+                strategy=strategy,
+            )
+        if kind is FallbackType.DOWNLOAD_AND_RETRY:
+            started = await self._download(
+                model_id, category, RecoveryAction.RETRY_WITH_BACKOFF, strategy.user_message
+            )
+            return RecoveryResult(
+                model_id,
+                category,
+                started.action,
+                started.success,
+                started.message,
+                strategy=strategy,
+                details=started.details,
+            )
+        return await self.setup_guidance(model_id, category, strategy)
+
+    async def setup_guidance(
+        self,
+        model_id: str,
+        category: ErrorCategory = ErrorCategory.MODEL_UNAVAILABLE,
+        strategy: FallbackStrategy | None = None,
+    ) -> RecoveryResult:
+        """The mock's companion: setup instructions when no model at all is available
+        (Requirement 4.2), else the manual steps for the requested one."""
+        statuses = await self.availability.get_comprehensive_model_status(resolve_remote=False)
+        if any(s.is_available for s in statuses.values()):
+            return RecoveryResult(
+                model_id,
+                category,
+                RecoveryAction.MANUAL_STEPS,
+                success=False,
+                message=strategy.user_message if strategy else f"{model_id} is not available",
+                steps=self._manual_download_steps(model_id),
+                strategy=strategy,
+            )
+        return RecoveryResult(
+            model_id,
+            category,
+            RecoveryAction.SETUP_INSTRUCTIONS,
+            success=False,
+            message="no model is available on this machine yet; outputs are labelled mocks",
+            steps=self._setup_steps(statuses),
+            strategy=strategy,
+        )
+
+    def _manual_download_steps(self, model_id: str) -> tuple[str, ...]:
+        spec = self.catalog.get(model_id)
+        cache = self.downloader.manager.cache_dir
+        endpoint = self.downloader.endpoint
+        return (
+            f"check that this machine reaches {endpoint} (a proxy needs HTTPS_PROXY; another "
+            "mirror is set with HF_ENDPOINT)",
+            "a gated or private repository needs a token: HF_TOKEN or `hf auth login`",
+            f"then `modelward pull {model_id}`: it resumes from the bytes already here",
+            f"or, on a machine with access: `hf download {spec.repo} --revision {spec.revision} "
+            f"--cache-dir DIR`, copy DIR's models--* folder into {cache}, and run "
+            f"`modelward verify {model_id}` (every file is hashed before use)",
+        )
+
+    def _setup_steps(self, statuses: dict[str, DetailedModelStatus]) -> tuple[str, ...]:
+        smallest = min(statuses.values(), key=lambda s: s.size_bytes or 2**62)
+        cache = self.downloader.manager.cache_dir
+        return (
+            f"pick a model: `modelward list`; the smallest is {smallest.model_id} "
+            f"({smallest.size_bytes / 1e9:.0f} GB)",
+            f"make room: the store is {cache} (--cache-dir or HF_HUB_CACHE moves it)",
+            f"fetch it: `modelward pull {smallest.model_id}` (pausable, resumable, verified)",
+            f"check the source is reachable: {self.downloader.endpoint} (HF_ENDPOINT, HTTPS_PROXY)",
+            "to see the whole loop without internet: `modelward demo` (local hub)",
+        )
+
+    async def _source_answers(self, model_id: str) -> bool:
+        spec = self.catalog.get(model_id)
+        try:
+            await asyncio.wait_for(
+                self.downloader.source(model_id).resolve(spec), _RESOLVE_TIMEOUT_S
+            )
+        except (ModelwardError, TimeoutError):
+            return False
+        return True
+
+    # Actions
+
+    async def _download(
+        self,
+        model_id: str,
+        category: ErrorCategory,
+        action: RecoveryAction,
+        message: str,
+        **details: Any,
+    ) -> RecoveryResult:
+        if self.downloader.is_running(model_id):
+            return RecoveryResult(
+                model_id,
+                category,
+                action,
+                True,
+                f"{model_id} is already downloading",
+                details=details,
+            )
+        try:
+            await self.downloader.start_download(model_id)
+        except ModelwardError as error:
+            return RecoveryResult(
+                model_id,
+                category,
+                action,
+                False,
+                error.message,
+                steps=(error.hint,) if error.hint else (),
+                details=details,
+            )
+        return RecoveryResult(model_id, category, action, True, message, details=details)
+
+    def _repair(self, model_id: str, category: ErrorCategory, message: str) -> RecoveryResult:
+        try:
+            self.health.start_repair(model_id)
+        except StoreLockedError as busy:
+            return RecoveryResult(
+                model_id,
+                category,
+                RecoveryAction.REPAIR,
+                False,
+                busy.message,
+                steps=(busy.hint,) if busy.hint else (),
+            )
+        return RecoveryResult(model_id, category, RecoveryAction.REPAIR, True, message)
+
+
+def _fine(model_id: str, category: ErrorCategory, message: str) -> RecoveryResult:
+    return RecoveryResult(model_id, category, RecoveryAction.NOTHING_TO_DO, True, message)

@@ -1,0 +1,218 @@
+"""ModelAvailabilityManager on a real store and the local hub: states from facts, every
+change an event, requests answered, downloads ordered by demand, cleanup that never takes
+what is wanted."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from pathlib import Path
+
+from modelward.availability import FallbackType, RetentionPolicy
+from modelward.devhub import DevHub, Fault, FaultPlan
+from modelward.events import Event, EventType
+from modelward.health import GenerationMetrics, VerifyLevel
+from modelward.runtime import Runtime
+from modelward.status import ModelAvailabilityStatus as State
+from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants
+
+T2V = "t2v-a14b"
+I2V = "i2v-a14b"
+
+
+def _record_states(runtime: Runtime) -> list[Event]:
+    seen: list[Event] = []
+    runtime.bus.subscribe(lambda e: seen.append(e) if e.type == EventType.MODEL_STATE else None)
+    return seen
+
+
+def _chain(events: list[Event], model_id: str) -> list[str]:
+    mine = [e for e in events if e.model_id == model_id]
+    for before, after in itertools.pairwise(mine):
+        assert after.data["previous"] == before.data["state"], mine  # no transition lost
+    return [e.data["state"] for e in mine]
+
+
+async def test_every_model_has_a_status_with_usage_from_the_generation_log(
+    runtime: Runtime,
+) -> None:
+    statuses = await runtime.availability.get_comprehensive_model_status()
+    assert list(statuses) == [spec.id for spec in runtime.catalog]
+    assert all(s.availability_status is State.MISSING for s in statuses.values())
+    assert statuses[TI2V].size_bytes > 0 and statuses[TI2V].usage_frequency == 0.0
+
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    for _ in range(3):
+        async with runtime.bridge.use_model(TI2V):
+            await asyncio.sleep(0.02)
+    status = (await runtime.availability.get_comprehensive_model_status())[TI2V]
+    assert status.availability_status is State.AVAILABLE and status.local_path
+    assert status.current_version and status.integrity_score == 1.0
+    assert status.last_used is not None and status.average_generation_time is not None
+    assert status.average_generation_time >= 0.02
+    assert status.usage_frequency == 3 / 30  # three jobs over the 30-day window
+
+
+async def test_each_state_change_is_one_event_from_missing_to_available_and_back(
+    runtime: Runtime, hub: DevHub
+) -> None:
+    events = _record_states(runtime)
+    hub.set_faults(FaultPlan([Fault.rate(200_000)]))
+    await runtime.downloader.start_download(TI2V)
+    while (await runtime.downloader.get_download_progress(TI2V)).downloaded_bytes == 0:
+        await asyncio.sleep(0.02)
+    assert await runtime.downloader.pause_download(TI2V)
+    await runtime.availability.settle()
+    hub.clear_faults()
+    assert await runtime.downloader.resume_download(TI2V)
+    assert (await runtime.downloader.wait_for_completion(TI2V)).success
+    await runtime.availability.settle()
+    states = _chain(events, TI2V)
+    assert states[0] in ("queued", "downloading") and "paused" in states
+    assert states[-1] == "available"
+    assert runtime.availability.known_state(TI2V) is State.AVAILABLE
+
+    # Damage found by a check is "corrupted"; the repair goes through "repairing".
+    target = await runtime.downloader.source(TI2V).resolve(runtime.catalog.get(TI2V))
+    biggest = max(target.files, key=lambda f: f.size_bytes)
+    layout = runtime.manager.layout(TI2V)
+    blob = layout.blob_path(biggest.blob_name)
+    blob.chmod(0o644)
+    with blob.open("r+b") as fh:
+        fh.seek(100)
+        fh.write(b"\xff" * 16)
+    await runtime.health.check_model_integrity(TI2V, VerifyLevel.FULL)
+    await runtime.availability.settle()
+    assert runtime.availability.known_state(TI2V) is State.CORRUPTED
+    assert (await runtime.health.verify_and_repair_model(TI2V)).success
+    await runtime.availability.settle()
+    assert _chain(events, TI2V)[-3:] == ["corrupted", "repairing", "available"]
+
+
+async def test_handle_model_request_gives_a_path_or_the_strategy(runtime: Runtime) -> None:
+    missing = await runtime.availability.handle_model_request(TI2V)
+    assert not missing.success and missing.model_id is None
+    assert missing.availability_status is State.MISSING
+    assert missing.strategy is not None
+    assert missing.strategy.strategy_type is FallbackType.DOWNLOAD_AND_RETRY
+    assert missing.upgrade and f"modelward pull {TI2V}" in missing.upgrade
+
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    ready = await runtime.availability.handle_model_request(TI2V)
+    assert ready.success and ready.model_id == TI2V and ready.strategy is None
+    assert ready.path and (Path(ready.path) / "model_index.json").is_file()
+
+    instead = await runtime.availability.handle_model_request(T2V)
+    assert instead.success and instead.model_id == TI2V
+    assert instead.strategy is not None
+    assert instead.strategy.strategy_type is FallbackType.ALTERNATIVE_MODEL
+
+
+async def test_downloads_are_ordered_by_the_jobs_waiting_for_them(
+    runtime: Runtime, hub: DevHub
+) -> None:
+    hub.set_faults(FaultPlan([Fault.rate(200_000)]))
+    await runtime.downloader.start_download(TI2V)
+    await runtime.downloader.start_download(T2V)
+    assert [e.model_id for e in await runtime.downloader.queue_entries()][:2] == [TI2V, T2V]
+    await runtime.requests.put(T2V, {"prompt": "a"}, 600)
+    await runtime.requests.put(T2V, {"prompt": "b"}, 600)
+    order = await runtime.availability.prioritize_model_downloads()
+    assert order[0] == T2V and set(order) == {TI2V, T2V, I2V}
+    assert [e.model_id for e in await runtime.downloader.queue_entries()][:2] == [T2V, TI2V]
+    hub.clear_faults()
+
+
+async def test_ensure_all_models_available_starts_what_each_needs(
+    runtime: Runtime,
+) -> None:
+    states = await runtime.availability.ensure_all_models_available([TI2V])
+    assert states[TI2V] in (State.QUEUED, State.DOWNLOADING, State.VERIFYING, State.AVAILABLE)
+    assert (await runtime.downloader.wait_for_completion(TI2V)).success
+    again = await runtime.availability.ensure_all_models_available([TI2V])
+    assert again == {TI2V: State.AVAILABLE}
+    assert not runtime.downloader.is_running(TI2V)
+
+
+async def test_cleanup_is_a_dry_run_by_default_and_never_takes_what_is_wanted(
+    runtime: Runtime,
+) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    snapshot = runtime.manager.layout(TI2V).repo_dir
+    files_before = sorted(p for p in snapshot.rglob("*"))
+    fresh = await runtime.availability.cleanup_unused_models()
+    assert fresh.dry_run and fresh.removed == []
+    [kept] = fresh.kept
+    assert kept.model_id == TI2V and "not used yet" in kept.reason
+
+    old = RetentionPolicy(keep_recent_days=0)
+    planned = await runtime.availability.cleanup_unused_models(old)
+    [candidate] = planned.removed
+    assert candidate.model_id == TI2V and candidate.reason == "never used by a job"
+    assert planned.freed_bytes == candidate.size_bytes > 0
+    assert planned.free_bytes_after == planned.free_bytes_before + planned.freed_bytes
+    assert sorted(p for p in snapshot.rglob("*")) == files_before  # nothing touched
+
+    async with runtime.bridge.use_model(TI2V):
+        busy = await runtime.availability.cleanup_unused_models(
+            RetentionPolicy(keep_recent_days=0, dry_run=False)
+        )
+    assert busy.removed == [] and busy.kept[0].reason == "in use by a job"
+    # A request still queued (released ones are not) keeps its model.
+    queued = await runtime.requests.put(TI2V, {"prompt": "x"}, 600)
+    waiting = await runtime.availability.cleanup_unused_models(
+        RetentionPolicy(keep_recent_days=0, dry_run=False)
+    )
+    assert waiting.removed == [] and "queued job" in waiting.kept[0].reason
+    await runtime.requests.cancel(queued.request_id)
+    pinned = await runtime.availability.cleanup_unused_models(
+        RetentionPolicy(keep_recent_days=0, keep=frozenset({TI2V}), dry_run=False)
+    )
+    assert pinned.removed == [] and pinned.kept[0].reason == "kept by the policy"
+
+
+async def test_cleanup_execute_removes_the_files_and_says_so(runtime: Runtime) -> None:
+    events = _record_states(runtime)
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    await runtime.availability.settle()
+    layout = runtime.manager.layout(TI2V)
+    used = sum(p.stat().st_size for p in layout.blobs_dir.iterdir())
+    done = await runtime.availability.cleanup_unused_models(
+        RetentionPolicy(keep_recent_days=0, dry_run=False)
+    )
+    assert [c.model_id for c in done.removed] == [TI2V] and done.freed_bytes == used
+    assert not any(layout.blobs_dir.iterdir())
+    assert not layout.ref_path("main").exists()
+    assert_store_invariants(runtime.settings.cache_dir)
+    await runtime.availability.settle()
+    assert _chain(events, TI2V)[-1] == "missing"
+    status = await runtime.availability.status(TI2V)
+    assert status.availability_status is State.MISSING and status.present_bytes == 0
+    # Nothing left behind that would fool the next download.
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    assert (await runtime.availability.status(TI2V)).is_available
+
+
+async def test_cleanup_keeps_blobs_other_models_still_link(runtime: Runtime) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    target = await runtime.downloader.source(TI2V).resolve(runtime.catalog.get(TI2V))
+    layout = runtime.manager.layout(TI2V)
+    shared = target.files[0]
+    other = layout.repo_dir / "snapshots" / ("f" * 40) / shared.path
+    other.parent.mkdir(parents=True)
+    other.symlink_to(os.path.relpath(layout.blob_path(shared.blob_name), other.parent))
+    await runtime.availability.cleanup_unused_models(
+        RetentionPolicy(keep_recent_days=0, dry_run=False)
+    )
+    assert layout.blob_path(shared.blob_name).is_file() and other.resolve().is_file()
+    gone = [f for f in target.files if f.blob_name != shared.blob_name]
+    assert gone and not any(layout.blob_path(f.blob_name).exists() for f in gone)
+    assert layout.repo_dir.name == "models--" + TI2V_REPO.replace("/", "--")
+
+
+async def test_slow_jobs_are_recorded_as_usage(runtime: Runtime) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    await runtime.health.monitor_model_performance(TI2V, GenerationMetrics(2.0, success=True))
+    status = await runtime.availability.status(TI2V)
+    assert status.average_generation_time == 2.0 and status.usage_frequency > 0
