@@ -16,6 +16,7 @@ PACKAGES = [
     "modelward.store",
     "modelward.transfer",
     "modelward.health",
+    "modelward.availability",
     "modelward.devhub",
     "modelward.api",
     "modelward.cli",
@@ -84,3 +85,42 @@ def test_seed_methods_keep_their_names_and_are_async() -> None:
         "error_message",
         "integrity_verified",
     } <= result_fields
+
+
+def test_seed_availability_interfaces_keep_their_names_and_are_async() -> None:
+    from modelward import availability
+
+    for cls, methods in {
+        availability.ModelAvailabilityManager: (
+            "ensure_all_models_available",
+            "get_comprehensive_model_status",
+            "prioritize_model_downloads",
+            "handle_model_request",
+            "cleanup_unused_models",
+        ),
+        availability.IntelligentFallbackManager: (
+            "suggest_alternative_model",
+            "get_fallback_strategy",
+            "estimate_wait_time",
+            "queue_request_for_downloading_model",
+        ),
+        availability.EnhancedErrorRecovery: ("handle_model_unavailable",),
+    }.items():
+        for method in methods:
+            assert inspect.iscoroutinefunction(getattr(cls, method)), f"{cls.__name__}.{method}"
+    first = next(iter(inspect.signature(availability.IntelligentFallbackManager).parameters))
+    assert first == "availability_manager"
+    assert {
+        "strategy_type",
+        "recommended_action",
+        "alternative_model",
+        "estimated_wait_time",
+        "user_message",
+        "can_queue_request",
+    } <= set(availability.FallbackStrategy.__dataclass_fields__)
+    assert {m.name for m in availability.FallbackType} >= {
+        "ALTERNATIVE_MODEL",
+        "QUEUE_AND_WAIT",
+        "MOCK_GENERATION",
+        "DOWNLOAD_AND_RETRY",
+    }

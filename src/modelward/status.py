@@ -64,6 +64,8 @@ class DetailedModelStatus:
     latest_version: str = ""
     update_available: bool = False
     # Beyond the seed: facts a person needs to act on the status.
+    usable_for: list[str] = field(default_factory=list)
+    """Tasks, resolutions and GPU memory, from the catalog."""
     repo_id: str = ""
     revision: str = ""
     local_path: str | None = None
@@ -90,9 +92,13 @@ async def model_status(
     *,
     resolve_remote: bool = True,
     health: ModelHealthMonitor | None = None,
+    hash_unknown: bool = True,
 ) -> DetailedModelStatus:
     """Build the status of ``model_id`` from disk, records, the running download and (with
-    ``health``) the health monitor's checks, repairs and performance records."""
+    ``health``) the health monitor's checks, repairs and performance records.
+
+    ``hash_unknown=False`` never reads file contents: a blob changed since it was verified
+    counts as damaged, one never verified as partial (for frequent background looks)."""
     manager = downloader.manager
     spec = manager.spec(model_id)
     progress = downloader.progress.get(model_id)
@@ -111,7 +117,15 @@ async def model_status(
             error = exc
             logger.info("cannot resolve %s: %s", model_id, exc)
     running = downloader.is_running(model_id)
-    local = await manager.inspect(target, verify_unknown=not running) if target else None
+    local = (
+        await manager.inspect(
+            target,
+            verify_unknown=hash_unknown and not running,
+            changed_is_damaged=not hash_unknown and not running,
+        )
+        if target
+        else None
+    )
     status = DetailedModelStatus(
         model_id=model_id,
         is_available=False,
@@ -121,6 +135,7 @@ async def model_status(
         repo_id=spec.repo,
         revision=spec.revision,
         size_bytes=spec.expected_size_bytes or 0,
+        usable_for=spec.usable_for(),
     )
     if target is not None and local is not None:
         _fill_from_disk(status, target, local)

@@ -74,3 +74,55 @@ def test_an_alternative_runs_when_the_requested_model_is_missing(
     ran = api.post("/api/v1/generate", json=job, headers=AUTH).json()
     assert ran["used_model"] == TI2V and ran["strategy"]["strategy_type"] == "alternative_model"
     assert f"modelward pull {T2V}" in ran["upgrade"]
+
+
+def test_hub_down_gives_a_labelled_mock_with_setup_then_the_real_model(
+    start_service: StartService,
+) -> None:
+    live = start_service(max_retries=0)
+    api = live.client
+    live.hub.set_faults([Fault.http_status(503)])
+    job = {"model_id": TI2V, "prompt": "rain on a window"}
+    mock = api.post("/api/v1/generate", json=job, headers=AUTH)
+    assert mock.status_code == 200, mock.text
+    body = mock.json()
+    assert body["is_mock"] and body["used_model"] is None and "MOCK" in body["message"]
+    assert body["strategy"]["strategy_type"] == "mock_generation"
+    assert any("modelward pull" in step for step in body["strategy"]["steps"])
+    assert body["upgrade"] and f"modelward pull {TI2V}" in body["upgrade"]
+    setup = api.post(f"/api/v1/models/{TI2V}/recover", json={}, headers=AUTH).json()
+    assert setup["action"] == "setup-instructions" and not setup["success"]
+    assert any("modelward demo" in step for step in setup["steps"])
+
+    live.hub.clear_faults()
+    queued = api.post("/api/v1/generate", json=job, headers=AUTH)
+    assert queued.status_code == 202, queued.text
+    request_id = queued.json()["request_id"]
+    deadline = time.monotonic() + 60
+    while api.get(f"/api/v1/requests/{request_id}").json()["state"] != "released":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    real = api.post("/api/v1/generate", json=job, headers=AUTH).json()
+    assert real["used_model"] == TI2V and not real["is_mock"] and real["upgrade"] is None
+    [status] = [s for s in api.get("/api/v1/models/status").json()["data"] if s["model_id"] == TI2V]
+    assert status["availability_status"] == "available" and status["usage_frequency"] > 0
+    assert "text-to-video" in status["usable_for"]
+
+
+def test_cleanup_and_recover_routes(start_service: StartService) -> None:
+    live = start_service()
+    api = live.client
+    assert api.post("/api/v1/cleanup", json={}).status_code == 401
+    assert api.post(f"/api/v1/models/{TI2V}/download", headers=AUTH).status_code == 202
+    live.wait_for_progress(TI2V, lambda p: p["status"] == "completed")
+    plan = api.post("/api/v1/cleanup", json={"keep_recent_days": 0}, headers=AUTH).json()
+    assert plan["dry_run"] and [c["model_id"] for c in plan["removed"]] == [TI2V]
+    assert plan["freed_bytes"] > 0 and "would free" in plan["message"]
+    unknown = api.post("/api/v1/cleanup", json={"keep": ["nope"]}, headers=AUTH)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "model-unknown"
+    fine = api.post(f"/api/v1/models/{TI2V}/recover", json={}, headers=AUTH).json()
+    assert fine["action"] == "nothing-to-do" and fine["success"]
+    bad = api.post(f"/api/v1/models/{TI2V}/recover", json={"category": "gremlins"}, headers=AUTH)
+    assert bad.status_code == 422
+    order = api.post("/api/v1/queue/prioritize", headers=AUTH).json()["order"]
+    assert TI2V not in order and set(order) == {T2V, "i2v-a14b"}

@@ -15,6 +15,7 @@ from modelward.events import Event, EventType
 from modelward.health import GenerationMetrics, VerifyLevel
 from modelward.runtime import Runtime
 from modelward.status import ModelAvailabilityStatus as State
+from modelward.store.records import DamagedRecord
 from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants
 
 T2V = "t2v-a14b"
@@ -216,3 +217,19 @@ async def test_slow_jobs_are_recorded_as_usage(runtime: Runtime) -> None:
     await runtime.health.monitor_model_performance(TI2V, GenerationMetrics(2.0, success=True))
     status = await runtime.availability.status(TI2V)
     assert status.average_generation_time == 2.0 and status.usage_frequency > 0
+
+
+async def test_deriving_a_state_never_reads_file_contents(runtime: Runtime) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    target = runtime.manager.known_target(TI2V)
+    assert target is not None
+    layout = runtime.manager.layout(TI2V)
+    blob = layout.blob_path(max(target.files, key=lambda f: f.size_bytes).blob_name)
+    blob.chmod(0o644)
+    with blob.open("r+b") as fh:
+        fh.write(b"\0" * 8)
+    runtime.bus.publish(Event(EventType.HEALTH_CHECKED, TI2V, {}))
+    await runtime.availability.settle()
+    # Changed since verified reads as damaged, and nothing was hashed or recorded.
+    assert runtime.availability.known_state(TI2V) is State.CORRUPTED
+    assert DamagedRecord(layout).reason(blob.name) is None

@@ -220,3 +220,34 @@ def test_pull_takes_a_rate_limit_and_a_connection_count(
 
     bad = _run(env, "pull", TI2V, "--limit", "lots")
     assert bad.returncode == 1 and "config-invalid" in bad.stderr
+
+
+def test_request_commands_queue_list_cancel_and_wait_for_a_model(
+    served: Served, threaded_hub: DevHub
+) -> None:
+    threaded_hub.set_faults(FaultPlan([Fault.rate(200_000)]))
+    queued = served.run("request", "run", TI2V, "--prompt", "waves at dusk")
+    assert queued.returncode == 0, queued.stderr
+    assert "queued as" in queued.stdout and "position 0" in queued.stdout
+    request_id = queued.stdout.split("queued as ", 1)[1].split()[0]
+    listed = served.run("request", "list")
+    assert request_id in listed.stdout and "waves at dusk" in listed.stdout
+    shown = json.loads(served.run("request", "show", request_id).stdout)
+    assert shown["state"] == "queued" and shown["model_id"] == TI2V
+    cancelled = served.run("request", "cancel", request_id)
+    assert cancelled.returncode == 0 and "is cancelled" in cancelled.stdout
+    assert "no job is waiting" in served.run("request", "list").stdout
+
+    threaded_hub.clear_faults()
+    ran = served.run("request", "run", TI2V, "--prompt", "waves", "--wait")
+    assert ran.returncode == 0, ran.stderr
+    assert f"ran on {TI2V}" in ran.stdout and "output:" in ran.stdout
+    instead = served.run("request", "run", "t2v-a14b", "--prompt", "a forest", "--no-queue")
+    assert instead.returncode == 0, instead.stderr
+    assert f"ran on {TI2V} instead of t2v-a14b" in instead.stdout
+    assert "modelward pull t2v-a14b" in instead.stdout
+
+    status = served.run("status", "--offline")
+    assert "text-to-video" in status.stdout and "image-to-video" in status.stdout
+    missing = served.run("request", "show", "nope")
+    assert missing.returncode != 0 and "nope" in missing.stderr

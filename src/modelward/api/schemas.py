@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelward.availability.strategy import ErrorCategory
 from modelward.status import ModelAvailabilityStatus
 from modelward.transfer import DownloadStatus, Priority
 
@@ -81,6 +82,7 @@ class ModelStatusPublic(BaseModel):
     current_version: str
     latest_version: str
     update_available: bool
+    usable_for: list[str]
     repo_id: str
     revision: str
     local_path: str | None
@@ -517,3 +519,81 @@ class QueueResultPublic(BaseModel):
     estimated_wait: WaitPublic | None
     message: str
     strategy: StrategyPublic | None = None
+
+
+class RecoverIn(BaseModel):
+    """What went wrong with a model, as the app saw it (no category: the facts decide)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: ErrorCategory = ErrorCategory.MODEL_UNAVAILABLE
+    error_message: str | None = Field(default=None, max_length=4000)
+    expected_revision: str | None = Field(default=None, max_length=200)
+    requirements: RequirementsIn = Field(default_factory=RequirementsIn)
+
+
+class RecoveryPublic(BaseModel):
+    """What the recovery did, or what a person should do."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    category: str
+    action: str
+    success: bool
+    message: str
+    steps: list[str]
+    strategy: StrategyPublic | None
+    details: dict[str, object]
+
+
+class CleanupIn(BaseModel):
+    """Which unused models a cleanup may remove (a dry run unless ``dry_run`` is false)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_recent_days: float = Field(default=30.0, ge=0)
+    target_free_bytes: int | None = Field(default=None, ge=0)
+    keep: list[str] = Field(default_factory=list)
+    dry_run: bool = True
+
+
+class CleanupCandidatePublic(BaseModel):
+    """A model cleanup removes (or keeps), and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    size_bytes: int
+    last_used: datetime | None
+    uses_per_day: float
+    reason: str
+
+
+class CleanupPublic(BaseModel):
+    """What a cleanup removed, or in a dry run would remove."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    dry_run: bool
+    removed: list[CleanupCandidatePublic]
+    kept: list[CleanupCandidatePublic]
+    freed_bytes: int
+    free_bytes_before: int
+    free_bytes_after: int
+    message: str
+
+
+class EnsureIn(BaseModel):
+    """Models to make available (none: every catalog model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_ids: list[str] | None = None
+
+
+class StatesPublic(BaseModel):
+    """Each model's state after an action, and the download order."""
+
+    states: dict[str, str]
+    order: list[str]

@@ -152,10 +152,17 @@ class ModelAvailabilityManager:
         built on this manager, so it is attached afterwards)."""
         self.fallback = fallback
 
-    async def status(self, model_id: str, *, resolve_remote: bool = False) -> DetailedModelStatus:
-        """One model's status, usage figures included."""
+    async def status(
+        self, model_id: str, *, resolve_remote: bool = False, hash_unknown: bool = True
+    ) -> DetailedModelStatus:
+        """One model's status, usage figures included (``hash_unknown``: see
+        :func:`modelward.status.model_status`)."""
         status = await model_status(
-            self.downloader, model_id, resolve_remote=resolve_remote, health=self.health
+            self.downloader,
+            model_id,
+            resolve_remote=resolve_remote,
+            health=self.health,
+            hash_unknown=hash_unknown,
         )
         now = time.time()
         usage = await asyncio.to_thread(
@@ -366,7 +373,8 @@ class ModelAvailabilityManager:
             self._idle.set()
 
     async def _derive(self, model_id: str) -> None:
-        status = await self.status(model_id)
+        # Never hashes: this runs after every event, and a changed file is a check's job.
+        status = await self.status(model_id, hash_unknown=False)
         state = status.availability_status
         previous = self._states.get(model_id)
         if state is previous:

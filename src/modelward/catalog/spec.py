@@ -242,6 +242,22 @@ class ModelSpec(BaseModel):
             raise ValueError(f"expected at least vram_min_gb ({minimum}), got {value}")
         return value
 
+    def usable_for(self) -> list[str]:
+        """What the model can be used for, in words: tasks, resolutions, GPU memory."""
+        caps = self.capabilities
+        uses: list[str] = []
+        for output in sorted(caps.outputs):
+            for given in ({"text"}, {"image"}, {"text", "image"}):
+                if caps.accepts(given):
+                    uses.append(f"{'+'.join(sorted(given, reverse=True))}-to-{output}")
+        if caps.resolutions:
+            uses.append(", ".join(caps.resolutions))
+        if self.vram_min_gb is not None:
+            recommended = self.vram_recommended_gb
+            more = f" ({recommended:g} recommended)" if recommended else ""
+            uses.append(f"GPU >= {self.vram_min_gb:g} GB{more}")
+        return uses
+
     def selects(self, path: str) -> bool:
         """Whether the repo-relative ``path`` is part of this model by include/exclude.
 

@@ -27,10 +27,11 @@ from modelward.cli.options import (
 from modelward.cli.output import console, err_console, fail
 from modelward.cli.pull import print_results, pull_with_bars
 from modelward.cli.rates import parse_rate
+from modelward.cli.requests import request_app
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
-from modelward.status import DetailedModelStatus, model_status
+from modelward.status import DetailedModelStatus
 from modelward.transfer import DownloadResult
 
 app = typer.Typer(
@@ -108,7 +109,8 @@ def status(
     ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Show each model's availability, sizes, missing files and local path."""
+    """Show each model's state, progress, missing files, what it can be used for, and where
+    it is."""
     setup_logging(verbose)
     try:
         settings = build_settings(catalog, cache_dir, endpoint)
@@ -129,17 +131,12 @@ async def _statuses(
         ids = model_ids or runtime.catalog.ids()
         for model_id in ids:
             runtime.catalog.get(model_id)
-        return [
-            await model_status(
-                runtime.downloader, m, resolve_remote=resolve_remote, health=runtime.health
-            )
-            for m in ids
-        ]
+        return [await runtime.availability.status(m, resolve_remote=resolve_remote) for m in ids]
 
 
 def _print_status_table(statuses: list[DetailedModelStatus]) -> None:
     table = Table(title="modelward status")
-    for column in ("model", "status", "size", "on disk", "missing files", "local path"):
+    for column in ("model", "status", "size", "on disk", "missing files", "usable for"):
         table.add_column(column, overflow="fold")
     colours = {"available": "green", "corrupted": "red", "failed": "red", "missing": "yellow"}
     for s in statuses:
@@ -150,9 +147,21 @@ def _print_status_table(statuses: list[DetailedModelStatus]) -> None:
             f"{s.size_bytes / 2**30:,.2f} GiB" if s.size_bytes else "?",
             f"{s.verified_bytes / 2**30:,.2f} GiB verified",
             str(len(s.missing_files)) if s.missing_files or s.is_available else "?",
-            s.local_path or "-",
+            "\n".join(s.usable_for) or "-",
         )
     console.print(table)
+    for s in statuses:
+        if s.local_path:
+            console.print(f"{s.model_id}: {s.local_path}", highlight=False, soft_wrap=True)
+        elif s.download_progress is not None and not s.is_available:
+            line = f"{s.model_id}: {s.download_progress:.1f}% verified"
+            if s.estimated_download_time is not None:
+                line += f", about {s.estimated_download_time.total_seconds():.0f} s left"
+            if s.missing_files:
+                shown = ", ".join(s.missing_files[:5])
+                more = f" and {len(s.missing_files) - 5} more" if len(s.missing_files) > 5 else ""
+                line += f"; missing: {shown}{more}"
+            console.print(line, highlight=False, soft_wrap=True)
     for s in statuses:
         if s.error_message:
             err_console.print(f"[yellow]{s.model_id}[/]: {s.error_message} ({s.error_hint})")
@@ -222,6 +231,7 @@ app.command()(repair)
 app.command()(health)
 app.command()(suggest)
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(request_app, name="request")
 
 hub_app = typer.Typer(
     help="The bundled local hub (synthetic Wan2.2-shaped repos).", no_args_is_help=True

@@ -94,6 +94,10 @@ class ServiceClient:
         """PUT ``body`` to ``path`` and return the answer's JSON."""
         return self._request("PUT", path, body)
 
+    def delete(self, path: str) -> Any:
+        """DELETE ``path`` and return the answer's JSON."""
+        return self._request("DELETE", path)
+
     def close(self) -> None:
         """Close the connection."""
         self._http.close()

@@ -26,7 +26,9 @@ T = TypeVar("T")
 ModelArg = Annotated[str, typer.Argument(help="Model id from the catalog.", show_default=False)]
 
 
-def _call(catalog: list[Path] | None, verbose: bool, request: Callable[[ServiceClient], T]) -> T:
+def call_service(
+    catalog: list[Path] | None, verbose: bool, request: Callable[[ServiceClient], T]
+) -> T:
     """Find the service, make the request, and turn any failure into the CLI's error."""
     setup_logging(verbose)
     try:
@@ -43,7 +45,7 @@ def _model_path(model: str, action: str) -> str:
 
 def pause(model: ModelArg, catalog: CatalogOpt = None, verbose: VerboseOpt = False) -> None:
     """Pause a download in the running service; its partial data is kept."""
-    body = _call(catalog, verbose, lambda s: s.post(_model_path(model, "pause")))
+    body = call_service(catalog, verbose, lambda s: s.post(_model_path(model, "pause")))
     if body["changed"]:
         console.print(f"paused {model}; 'modelward resume {model}' continues it.")
     else:
@@ -52,7 +54,7 @@ def pause(model: ModelArg, catalog: CatalogOpt = None, verbose: VerboseOpt = Fal
 
 def resume(model: ModelArg, catalog: CatalogOpt = None, verbose: VerboseOpt = False) -> None:
     """Resume a paused or failed download from its partial data."""
-    body = _call(catalog, verbose, lambda s: s.post(_model_path(model, "resume")))
+    body = call_service(catalog, verbose, lambda s: s.post(_model_path(model, "resume")))
     if body["changed"]:
         console.print(f"resumed {model}.")
     else:
@@ -61,7 +63,7 @@ def resume(model: ModelArg, catalog: CatalogOpt = None, verbose: VerboseOpt = Fa
 
 def cancel(model: ModelArg, catalog: CatalogOpt = None, verbose: VerboseOpt = False) -> None:
     """Cancel a download and delete its partial data (verified files stay)."""
-    body = _call(catalog, verbose, lambda s: s.post(_model_path(model, "cancel")))
+    body = call_service(catalog, verbose, lambda s: s.post(_model_path(model, "cancel")))
     freed = f"freed {body['freed_bytes'] / MIB:,.1f} MiB of partial data"
     if body["stopped"]:
         console.print(f"cancelled {model}; {freed}.")
@@ -80,7 +82,7 @@ def priority(
     verbose: VerboseOpt = False,
 ) -> None:
     """Set how urgently a model is wanted; higher priorities get connections first."""
-    body = _call(
+    body = call_service(
         catalog,
         verbose,
         lambda s: s.put(_model_path(model, "priority"), {"priority": level.value}),
@@ -112,7 +114,7 @@ def limit(
             return service.put(_model_path(model, "bandwidth"), body)
         return service.put("/api/v1/bandwidth", body)
 
-    body = _call(catalog, verbose, request)
+    body = call_service(catalog, verbose, request)
     scope = f"bandwidth limit of {model}" if model else "bandwidth limit"
     console.print(f"{scope}: {format_rate(float(body['limit_mbps']))}")
 
@@ -121,7 +123,7 @@ def queue(
     catalog: CatalogOpt = None, as_json: JsonOpt = False, verbose: VerboseOpt = False
 ) -> None:
     """Show the running service's download queue, in the order it gives out connections."""
-    body = _call(catalog, verbose, lambda s: s.get("/api/v1/queue"))
+    body = call_service(catalog, verbose, lambda s: s.get("/api/v1/queue"))
     if as_json:
         sys.stdout.write(json.dumps(body["data"], indent=2) + "\n")
         return

@@ -155,15 +155,20 @@ class ModelManager:
         """Save a freshly resolved target so status works offline later."""
         save_manifest(self.repo_layout(target.repo_id), target)
 
-    async def inspect(self, target: Target, *, verify_unknown: bool = True) -> LocalModel:
+    async def inspect(
+        self, target: Target, *, verify_unknown: bool = True, changed_is_damaged: bool = False
+    ) -> LocalModel:
         """Check each file of ``target`` on disk; hash blobs not yet verified (off the loop)."""
-        return await asyncio.to_thread(self._inspect, target, verify_unknown)
+        return await asyncio.to_thread(self._inspect, target, verify_unknown, changed_is_damaged)
 
-    def _inspect(self, target: Target, verify_unknown: bool) -> LocalModel:
+    def _inspect(
+        self, target: Target, verify_unknown: bool, changed_is_damaged: bool = False
+    ) -> LocalModel:
         layout = self.repo_layout(target.repo_id)
         record = VerifiedRecord(layout)
         files = tuple(
-            self._inspect_file(layout, record, target, f, verify_unknown) for f in target.files
+            self._inspect_file(layout, record, target, f, verify_unknown, changed_is_damaged)
+            for f in target.files
         )
         return LocalModel(target, files, layout.snapshot_dir(target.commit))
 
@@ -174,12 +179,17 @@ class ModelManager:
         target: Target,
         file: RemoteFile,
         verify_unknown: bool,
+        changed_is_damaged: bool,
     ) -> LocalFile:
         blob = layout.blob_path(file.blob_name)
         verified = record.is_verified(file.blob_name)
         if not verified and blob.is_file():
             if not verify_unknown:
-                return LocalFile(file, FileState.PARTIAL, _size(blob))
+                # Without hashing, a verified blob whose stat changed is what a quick check
+                # calls "modified": damaged until a check says otherwise.
+                changed = changed_is_damaged and record.was_verified(file.blob_name)
+                seen = FileState.DAMAGED if changed else FileState.PARTIAL
+                return LocalFile(file, seen, _size(blob))
             # A blob a check found damaged is not hashed again until it changes.
             if DamagedRecord(layout).reason(file.blob_name) is not None:
                 return LocalFile(file, FileState.DAMAGED, _size(blob))

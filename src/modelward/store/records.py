@@ -162,6 +162,11 @@ class VerifiedRecord(_StatRecord):
         now, when the caller has it)."""
         return self._entry(blob_name, stat) is not None
 
+    def was_verified(self, blob_name: str) -> bool:
+        """True when the blob was verified once, changed since or not."""
+        data = self._cached if self._cached is not None else self._load()
+        return isinstance(data.get(blob_name), dict)
+
     def mark(self, blob_name: str, stat: BlobStat | None = None) -> None:
         """Record that the blob was verified (``stat``: its stat before it was read; default:
         its stat now)."""

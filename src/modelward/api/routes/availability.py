@@ -11,11 +11,17 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
+    CleanupIn,
+    CleanupPublic,
+    EnsureIn,
     GenerateIn,
     GeneratePublic,
     QueuedRequestPublic,
     QueueResultPublic,
+    RecoverIn,
+    RecoveryPublic,
     RequirementsIn,
+    StatesPublic,
     StrategyPublic,
     SuggestionPublic,
     WaitPublic,
@@ -26,6 +32,7 @@ from modelward.availability import (
     FallbackType,
     GenerationRequest,
     GenerationRequirements,
+    RetentionPolicy,
 )
 
 router = APIRouter(tags=["availability"])
@@ -137,3 +144,41 @@ async def get_request(request_id: str, runtime: RuntimeDep) -> QueuedRequestPubl
 async def cancel_request(request_id: str, runtime: RuntimeDep) -> QueuedRequestPublic:
     """Withdraw a queued request."""
     return QueuedRequestPublic.model_validate(await runtime.requests.cancel(request_id))
+
+
+@router.post("/models/{model_id}/recover", response_model=RecoveryPublic, dependencies=[TokenDep])
+async def recover(model_id: str, body: RecoverIn, runtime: RuntimeDep) -> RecoveryPublic:
+    """Act on a failure the app met with ``model_id`` (a category, or the facts'): retry,
+    resume, repair, fetch what is missing, or say what a person should do."""
+    context = ErrorContext(
+        _requirements(body.requirements),
+        body.category,
+        body.error_message,
+        body.expected_revision,
+    )
+    result = await runtime.recovery.handle_model_unavailable(model_id, context)
+    return RecoveryPublic.model_validate(result)
+
+
+@router.post("/cleanup", response_model=CleanupPublic, dependencies=[TokenDep])
+async def cleanup(body: CleanupIn, runtime: RuntimeDep) -> CleanupPublic:
+    """Remove models nobody used lately (a dry run unless ``dry_run`` is false); never one
+    in use, downloading, kept, or with jobs waiting for it."""
+    for model_id in body.keep:
+        runtime.catalog.get(model_id)
+    policy = RetentionPolicy(
+        keep_recent_days=body.keep_recent_days,
+        target_free_bytes=body.target_free_bytes,
+        keep=frozenset(body.keep),
+        dry_run=body.dry_run,
+    )
+    return CleanupPublic.model_validate(await runtime.availability.cleanup_unused_models(policy))
+
+
+@router.post("/ensure", response_model=StatesPublic, dependencies=[TokenDep])
+async def ensure(body: EnsureIn, runtime: RuntimeDep) -> StatesPublic:
+    """Start what each model needs to become available (downloads, repairs), most wanted
+    first; paused downloads stay paused."""
+    states = await runtime.availability.ensure_all_models_available(body.model_ids)
+    order = await runtime.availability.prioritize_model_downloads()
+    return StatesPublic(states={m: s.value for m, s in states.items()}, order=order)

@@ -15,7 +15,6 @@ from modelward.api.schemas import (
     ModelStatusesPublic,
     ModelStatusPublic,
 )
-from modelward.status import model_status
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -32,9 +31,7 @@ async def list_statuses(runtime: RuntimeDep) -> ModelStatusesPublic:
     """Status of every catalog model."""
     data = [
         ModelStatusPublic.model_validate(
-            dataclasses.asdict(
-                await model_status(runtime.downloader, spec.id, health=runtime.health)
-            )
+            dataclasses.asdict(await runtime.availability.status(spec.id, resolve_remote=True))
         )
         for spec in runtime.catalog
     ]
@@ -50,7 +47,7 @@ def get_model(model_id: str, runtime: RuntimeDep) -> ModelPublic:
 @router.get("/{model_id}/status", response_model=ModelStatusPublic)
 async def get_status(model_id: str, runtime: RuntimeDep) -> ModelStatusPublic:
     """The model's detailed status."""
-    result = await model_status(runtime.downloader, model_id, health=runtime.health)
+    result = await runtime.availability.status(model_id, resolve_remote=True)
     return ModelStatusPublic.model_validate(dataclasses.asdict(result))
 
 

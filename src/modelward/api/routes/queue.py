@@ -1,4 +1,4 @@
-"""Routes for the download queue: its order, and moving a model within it."""
+"""Routes for the download queue: its order, moving a model within it, ordering by demand."""
 
 from __future__ import annotations
 
@@ -21,3 +21,10 @@ async def get_queue(runtime: RuntimeDep) -> QueuePublic:
 async def move(model_id: str, body: QueueMove, runtime: RuntimeDep) -> QueueOrderPublic:
     """Put the model at ``position`` (0 = front); returns the new order."""
     return QueueOrderPublic(order=await runtime.downloader.move_in_queue(model_id, body.position))
+
+
+@router.post("/prioritize", response_model=QueueOrderPublic, dependencies=[TokenDep])
+async def prioritize(runtime: RuntimeDep) -> QueueOrderPublic:
+    """Order the queue by demand: models jobs wait for, then the most used, then the one
+    nearest to done; returns the order of every model not yet available."""
+    return QueueOrderPublic(order=await runtime.availability.prioritize_model_downloads())

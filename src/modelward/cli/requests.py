@@ -1,0 +1,199 @@
+"""``modelward request``: run a generation job through the running service (the demo
+generator), and see or withdraw the jobs queued for models on their way."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import typer
+from rich.table import Table
+
+from modelward.cli.client import ServiceClient, ServiceRequestError
+from modelward.cli.control import call_service
+from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
+from modelward.cli.output import console, err_console, fail
+from modelward.errors import ModelwardError
+
+request_app = typer.Typer(
+    help="Generation jobs: run one, list the queued ones, show or cancel one.",
+    no_args_is_help=True,
+)
+
+POLL_S = 1.0
+DONE_STATES = ("released", "expired", "cancelled")
+
+
+def _service(catalog: list[Path] | None, verbose: bool) -> ServiceClient:
+    setup_logging(verbose)
+    return ServiceClient.discover(build_settings(catalog))
+
+
+@request_app.command("run")
+def run(
+    model: Annotated[str, typer.Argument(help="The model the job asks for.")],
+    prompt: Annotated[str, typer.Option(help="What to generate.")] = "",
+    image: Annotated[str | None, typer.Option(help="Input image, for image-to-video.")] = None,
+    quality: Annotated[str, typer.Option(help="low, medium or high.")] = "high",
+    speed: Annotated[str, typer.Option(help="slow, medium or fast.")] = "medium",
+    resolution: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT.")] = None,
+    vram: Annotated[float | None, typer.Option("--vram", help="GB of GPU memory.", min=0.1)] = None,
+    queue: Annotated[bool, typer.Option(help="Queue the job when its model is on its way.")] = True,
+    wait: Annotated[
+        bool, typer.Option(help="With a queued job: wait for its model, then run it.")
+    ] = False,
+    ttl: Annotated[float, typer.Option(help="Seconds a queued job may wait.", min=1)] = 6 * 3600,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run one job on MODEL, an alternative, or a labelled mock; or queue it."""
+    inputs = ["text", "image"] if image and prompt else ["image"] if image else ["text"]
+    job: dict[str, Any] = {
+        "model_id": model,
+        "prompt": prompt,
+        "image": image,
+        "queue": queue,
+        "ttl_s": ttl,
+        "requirements": {
+            "quality": quality,
+            "speed": speed,
+            "inputs": inputs,
+            "resolution": resolution,
+            "vram_gb": vram,
+        },
+    }
+    try:
+        with _service(catalog, verbose) as service:
+            answer = service.post("/api/v1/generate", job)
+            if "request_id" in answer and wait and answer.get("state") == "queued":
+                final = _wait_for_release(service, answer, quiet=as_json)
+                if final["state"] != "released":
+                    raise ModelwardError(
+                        f"request {final['request_id']} ended {final['state']} before "
+                        f"{model} was ready",
+                        hint=f"See `modelward status {model}`; run the job again later.",
+                    )
+                answer = service.post("/api/v1/generate", {**job, "queue": False})
+    except (ModelwardError, ServiceRequestError) as error:
+        raise fail(error) from None
+    if as_json:
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+        return
+    _print_answer(answer)
+
+
+@request_app.command("list")
+def list_requests(
+    model: Annotated[str | None, typer.Option(help="Only this model's jobs.")] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Jobs waiting for their model, oldest first."""
+    path = "/api/v1/requests" + (f"?model_id={quote(model, safe='')}" if model else "")
+    pending = call_service(catalog, verbose, lambda s: s.get(path))
+    if as_json:
+        sys.stdout.write(json.dumps(pending, indent=2) + "\n")
+        return
+    if not pending:
+        console.print("no job is waiting for a model.")
+        return
+    table = Table(title="queued generation jobs")
+    for column in ("request", "model", "position", "waiting", "expires in", "prompt"):
+        table.add_column(column, overflow="fold")
+    now = time.time()
+    for r in pending:
+        table.add_row(
+            r["request_id"],
+            r["model_id"],
+            str(r["position"]),
+            f"{now - r['created_at']:.0f} s",
+            f"{max(0.0, r['expires_at'] - now) / 60:.0f} min",
+            str(r["payload"].get("prompt", ""))[:60],
+        )
+    console.print(table)
+
+
+@request_app.command("show")
+def show(
+    request_id: Annotated[str, typer.Argument(help="The id `request run` printed.")],
+    catalog: CatalogOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """One job's state (queued, released, expired, cancelled) as JSON."""
+    path = f"/api/v1/requests/{quote(request_id, safe='')}"
+    found = call_service(catalog, verbose, lambda s: s.get(path))
+    sys.stdout.write(json.dumps(found, indent=2) + "\n")
+
+
+@request_app.command("cancel")
+def cancel(
+    request_id: Annotated[str, typer.Argument(help="The id `request run` printed.")],
+    catalog: CatalogOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Withdraw a queued job."""
+    path = f"/api/v1/requests/{quote(request_id, safe='')}"
+    found = call_service(catalog, verbose, lambda s: s.delete(path))
+    console.print(f"request {found['request_id']} is {found['state']}.")
+
+
+def _wait_for_release(
+    service: ServiceClient, queued: dict[str, Any], *, quiet: bool
+) -> dict[str, Any]:
+    request_id = queued["request_id"]
+    model = queued["model_id"]
+    shown = None if quiet else console.status(f"waiting for {model}")
+    if shown is not None:
+        shown.start()
+    try:
+        while True:
+            found: dict[str, Any] = service.get(f"/api/v1/requests/{request_id}")
+            if found["state"] in DONE_STATES:
+                return found
+            progress = service.get(f"/api/v1/models/{quote(model, safe='')}/download")
+            eta = progress.get("eta_seconds")
+            if shown is not None:
+                shown.update(
+                    f"waiting for {model}: {progress['progress_percent']:.1f}%"
+                    + (f", about {eta:.0f} s left" if eta is not None else "")
+                )
+            time.sleep(POLL_S)
+    finally:
+        if shown is not None:
+            shown.stop()
+
+
+def _print_answer(answer: dict[str, Any]) -> None:
+    if "request_id" in answer:
+        wait = answer.get("estimated_wait") or {}
+        console.print(
+            f"[bold]queued[/] as {answer['request_id']} (position {answer['position']}): "
+            f"{answer['message']}",
+            highlight=False,
+        )
+        if wait.get("seconds") is not None:
+            console.print(
+                f"  ready in about {wait['seconds']:.0f} s "
+                f"({wait['low_seconds']:.0f}-{wait['high_seconds']:.0f} s)"
+            )
+        console.print(f"  `modelward request show {answer['request_id']}` follows it.")
+        return
+    if answer["is_mock"]:
+        err_console.print(f"[bold yellow]MOCK[/]: {answer['message']}", highlight=False)
+    elif answer["used_model"] is None:
+        err_console.print(f"[yellow]not run[/]: {answer['message']}", highlight=False)
+    else:
+        console.print(f"[green]{answer['message']}[/]", highlight=False)
+    strategy = answer.get("strategy") or {}
+    for step in strategy.get("steps", []):
+        console.print(f"  step: {step}", highlight=False)
+    if answer.get("output_path"):
+        console.print(f"  output: {answer['output_path']}", highlight=False, soft_wrap=True)
+    if answer.get("upgrade"):
+        console.print(f"  upgrade: {answer['upgrade']}", highlight=False)
