@@ -68,6 +68,9 @@ def test_demo_serves_the_pulled_catalog(tmp_path: Path) -> None:
         assert url, out
         statuses = httpx.get(f"{url.group(1)}/api/v1/models/status").json()["data"]
         assert {s["availability_status"] for s in statuses} == {"available"}
+        # The demo job before the pull is told to download; after it runs on the model.
+        assert re.search(r"job before any pull: \S+ is missing", out), out
+        assert re.search(r"the same job now: ran on (\S+)\n", out), out
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) is not None

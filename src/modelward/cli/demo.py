@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from modelward.availability import DemoGenerator, GenerationRequest
 from modelward.cli.options import build_settings
 from modelward.cli.pull import print_results, pull_with_bars
 from modelward.cli.service import run_service
@@ -46,11 +47,19 @@ def run_demo(
 
         async def pull_all(runtime: Runtime, url: str) -> None:
             ids = runtime.catalog.ids()
+            demo = DemoGenerator(runtime.bridge, settings.home / "outputs")
+            job = GenerationRequest(prompt="a lighthouse at dusk, waves below")
+            first = ids[-1]
+            before = await demo.generate(first, job)
+            console.print(f"a {first} job before any pull: {before.message}", highlight=False)
             console.print(f"pulling {', '.join(ids)} from the local hub into {settings.cache_dir}")
             print_results(await pull_with_bars(runtime, ids, console), console, console)
+            after = await demo.generate(first, job)
+            console.print(f"the same job now: {after.message}", highlight=False)
             console.print(
                 f"\nThe service keeps running at [bold]{url}[/] "
-                f"(try {url}/api/v1/models/status). Ctrl-C stops the demo."
+                f"(try {url}/api/v1/models/status, or `modelward request run {first} "
+                '--prompt "..."`). Ctrl-C stops the demo.'
             )
 
         run_service(settings, console, after_start=pull_all)
