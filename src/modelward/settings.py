@@ -92,7 +92,10 @@ class Settings(BaseModel):
     vram_gb: float | None = Field(
         default=None,
         gt=0,
-        description="GPU memory a job has when it does not say (default: read from the GPU).",
+        description=(
+            "GPU memory (GB) a job has when it does not say; unset: the free memory the "
+            "NVIDIA driver reports."
+        ),
     )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)

@@ -16,7 +16,7 @@ from modelward.health import GenerationMetrics, VerifyLevel
 from modelward.runtime import Runtime
 from modelward.status import ModelAvailabilityStatus as State
 from modelward.store.records import DamagedRecord
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants
+from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings
 
 T2V = "t2v-a14b"
 I2V = "i2v-a14b"
@@ -233,3 +233,34 @@ async def test_deriving_a_state_never_reads_file_contents(runtime: Runtime) -> N
     # Changed since verified reads as damaged, and nothing was hashed or recorded.
     assert runtime.availability.known_state(TI2V) is State.CORRUPTED
     assert DamagedRecord(layout).reason(blob.name) is None
+
+
+async def test_removing_a_model_keeps_the_files_another_model_of_the_same_commit_uses(
+    tmp_path: Path, hub: DevHub
+) -> None:
+    extra = tmp_path / "vae.toml"
+    extra.write_text(
+        f'[models.ti2v-vae]\nrepo = "{TI2V_REPO}"\nrevision = "main"\ninclude = ["vae/*"]\n'
+    )
+    settings = make_settings(tmp_path, hub.url, catalog_files=(extra,))
+    async with Runtime(settings) as runtime:
+        assert (await runtime.downloader.download_with_retry(TI2V)).success
+        assert (await runtime.downloader.download_with_retry("ti2v-vae")).success
+        vae = await runtime.availability.status("ti2v-vae")
+        policy = RetentionPolicy(keep_recent_days=0, keep=frozenset({"ti2v-vae"}))
+        planned = await runtime.availability.cleanup_unused_models(policy)
+        full = (await runtime.availability.status(TI2V)).size_bytes
+        [candidate] = planned.removed
+        assert candidate.model_id == TI2V
+        assert 0 < candidate.size_bytes <= full - vae.size_bytes  # the shared VAE stays
+        done = await runtime.availability.cleanup_unused_models(
+            RetentionPolicy(keep_recent_days=0, keep=frozenset({"ti2v-vae"}), dry_run=False)
+        )
+        assert done.freed_bytes == candidate.size_bytes
+        after = await runtime.availability.status("ti2v-vae", hash_unknown=False)
+        assert after.is_available and after.local_path
+        vae_target = runtime.manager.known_target("ti2v-vae")
+        assert vae_target is not None
+        assert all((Path(after.local_path) / f.path).is_file() for f in vae_target.files)
+        assert (await runtime.availability.status(TI2V)).availability_status is State.MISSING
+        assert_store_invariants(settings.cache_dir)

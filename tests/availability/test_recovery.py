@@ -73,6 +73,23 @@ async def test_when_every_retry_fails_the_answer_is_the_manual_steps(
         assert "after 1 retries" in result.message and "still does not answer" in result.message
 
 
+async def test_an_interrupted_download_is_resumed_from_its_bytes(
+    tmp_path: Path, hub: DevHub
+) -> None:
+    settings = make_settings(tmp_path, hub.url)
+    hub.set_faults(FaultPlan([Fault.rate(200_000)]))
+    async with Runtime(settings) as first:
+        await first.downloader.start_download(TI2V)
+        while (await first.downloader.get_download_progress(TI2V)).downloaded_bytes < 300_000:
+            await asyncio.sleep(0.02)
+    hub.clear_faults()
+    async with Runtime(settings) as runtime:  # the process died; nothing restored it yet
+        result = await runtime.recovery.handle_model_unavailable(TI2V)
+        assert result.category is ErrorCategory.PARTIAL_DOWNLOAD
+        assert result.action is RecoveryAction.RESUME_DOWNLOAD and result.success
+        assert (await runtime.downloader.wait_for_completion(TI2V)).success
+
+
 async def test_a_partial_download_resumes_from_its_bytes(runtime: Runtime, hub: DevHub) -> None:
     hub.set_faults(FaultPlan([Fault.rate(200_000)]))
     await runtime.downloader.start_download(TI2V)
@@ -81,7 +98,15 @@ async def test_a_partial_download_resumes_from_its_bytes(runtime: Runtime, hub: 
     assert await runtime.downloader.pause_download(TI2V)
     hub.clear_faults()
     hub.clear_log()
-    result = await runtime.recovery.handle_model_unavailable(TI2V)
+    # Paused by a person: recovery leaves it paused and says how to go on.
+    left = await runtime.recovery.handle_model_unavailable(TI2V)
+    assert left.action is RecoveryAction.MANUAL_STEPS and not left.success
+    assert left.steps == (f"`modelward resume {TI2V}` continues it",)
+    assert not runtime.downloader.is_running(TI2V)
+    # The app reports the partial download itself: resume from the bytes on disk.
+    result = await runtime.recovery.handle_model_unavailable(
+        TI2V, ErrorContext(category=ErrorCategory.PARTIAL_DOWNLOAD)
+    )
     assert result.category is ErrorCategory.PARTIAL_DOWNLOAD
     assert result.action is RecoveryAction.RESUME_DOWNLOAD and result.success
     assert result.details["resumed_from_bytes"] >= 300_000

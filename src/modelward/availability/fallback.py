@@ -95,7 +95,7 @@ class IntelligentFallbackManager:
         self.requests = availability_manager.requests
         self.catalog = availability_manager.catalog
         self.vram = vram or VramProbe()
-        """GPU memory a job has when its requirements do not say: the GPU's, or a setting."""
+        """GPU memory a job has when its requirements do not say: the setting, or the GPU's."""
         self._tail_bytes = unhashed_tail_bytes
         availability_manager.attach_fallback(self)
 
@@ -105,7 +105,7 @@ class IntelligentFallbackManager:
         """The best other catalog model for the job, ready ones first among close scores;
         raises :class:`NoAlternativeError` naming why each model was left out."""
         requested = self.catalog.get(requested_model)
-        req = self._with_vram(requirements)
+        req = await self._with_vram(requirements)
         ranked, excluded = await self._ranked(requested, req)
         if not ranked:
             raise NoAlternativeError(
@@ -127,7 +127,7 @@ class IntelligentFallbackManager:
     ) -> FallbackStrategy:
         """What the job should do now that ``failed_model`` cannot serve it."""
         spec = self.catalog.get(failed_model)
-        req = self._with_vram(error_context.requirements)
+        req = await self._with_vram(error_context.requirements)
         status = await self._status(failed_model)
         reduced = self._reduced(spec, status, req, error_context)
         if reduced is not None:
@@ -206,9 +206,9 @@ class IntelligentFallbackManager:
             if model_id in self.catalog and (await self._status(model_id)).is_available:
                 await self.requests.release(model_id)
 
-    def _with_vram(self, req: GenerationRequirements) -> GenerationRequirements:
+    async def _with_vram(self, req: GenerationRequirements) -> GenerationRequirements:
         if req.vram_gb is None:
-            free = self.vram.free_gb()
+            free = await self.vram.read_gb()
             if free is not None:
                 return dataclasses.replace(req, vram_gb=free)
         return req

@@ -1,5 +1,5 @@
-"""How much GPU memory a job has: read from the NVIDIA driver when there is one, else the
-``vram_gb`` setting.
+"""How much GPU memory a job has: the ``vram_gb`` setting when a person set it, else the
+free memory the NVIDIA driver reports.
 
 The driver is asked through NVML (nvidia-ml-py), imported only when first needed so a
 machine without it (or without a GPU) pays nothing. Free memory changes as other programs
@@ -8,6 +8,7 @@ load models, so a reading is reused only for a moment.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -31,7 +32,7 @@ class GpuMemory:
 
 
 class VramProbe:
-    """Free GPU memory of the roomiest NVIDIA GPU, or the configured figure."""
+    """The configured GPU memory, or the free memory of the roomiest NVIDIA GPU."""
 
     def __init__(self, setting_gb: float | None = None) -> None:
         self.setting_gb = setting_gb
@@ -51,18 +52,25 @@ class VramProbe:
             return found
 
     def free_gb(self) -> float | None:
-        """GPU memory a job can use: the roomiest GPU's free memory, else the setting."""
+        """GPU memory a job can use: the setting (a person knows best, e.g. when their app
+        already holds memory), else the roomiest GPU's free memory, else None."""
+        if self.setting_gb is not None:
+            return self.setting_gb
         found = self.gpus()
         if found:
             return round(max(g.free_gb for g in found), 2)
-        return self.setting_gb
+        return None
+
+    async def read_gb(self) -> float | None:
+        """:meth:`free_gb` off the event loop (the driver's first answer can take a while)."""
+        return await asyncio.to_thread(self.free_gb)
 
     @property
     def source(self) -> str:
         """Where :meth:`free_gb` comes from, for people reading a decision."""
-        if self.gpus():
-            return "nvml"
-        return "setting" if self.setting_gb is not None else "unknown"
+        if self.setting_gb is not None:
+            return "setting"
+        return "nvml" if self.gpus() else "unknown"
 
     def _read(self) -> list[GpuMemory]:
         nvml = self._load()

@@ -24,8 +24,9 @@ from modelward.availability.requirements import GenerationRequirements
 from modelward.availability.strategy import ErrorContext, FallbackStrategy, FallbackType
 from modelward.events import Event, EventBus, EventType
 from modelward.health import ModelHealthMonitor
+from modelward.sources import Target
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus, model_status
-from modelward.store.removal import remove_target
+from modelward.store.removal import removable_bytes, remove_target
 from modelward.store.space import free_bytes
 from modelward.transfer import EnhancedModelDownloader
 
@@ -37,6 +38,13 @@ logger = logging.getLogger(__name__)
 USAGE_WINDOW_S = 30 * 86_400
 """Usage figures in a status cover the last 30 days."""
 _STATE_TRIGGERS = ("download.", "repair.", "file.verified", "health.checked", "model.removed")
+_ON_THE_WAY = (
+    ModelAvailabilityStatus.QUEUED,
+    ModelAvailabilityStatus.DOWNLOADING,
+    ModelAvailabilityStatus.VERIFYING,
+    ModelAvailabilityStatus.REPAIRING,
+    ModelAvailabilityStatus.UPDATING,
+)
 _NEEDS_ACTION = (
     ModelAvailabilityStatus.MISSING,
     ModelAvailabilityStatus.FAILED,
@@ -140,7 +148,8 @@ class ModelAvailabilityManager:
         self.requests = requests
         self.bus = bus
         self.fallback: IntelligentFallbackManager | None = None
-        self._states: dict[str, ModelAvailabilityStatus] = {}
+        self._states: dict[str, tuple[ModelAvailabilityStatus, str | None]] = {}
+        self._removing: set[str] = set()
         self._dirty: set[str] = set()
         self._wakeup: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
@@ -173,6 +182,10 @@ class ModelAvailabilityManager:
         status.average_generation_time = (
             round(usage.mean_time_s, 3) if usage.mean_time_s is not None else None
         )
+        if model_id in self._removing:
+            status.is_available = False
+            status.local_path = None
+            status.availability_status = ModelAvailabilityStatus.MISSING
         return status
 
     async def get_comprehensive_model_status(
@@ -203,11 +216,13 @@ class ModelAvailabilityManager:
         await self.prioritize_model_downloads()
         return {m: (await self.status(m)).availability_status for m in wanted}
 
-    async def prioritize_model_downloads(self, usage: ModelUsageData | None = None) -> list[str]:
+    async def prioritize_model_downloads(
+        self, usage_analytics: ModelUsageData | None = None
+    ) -> list[str]:
         """Order the download queue by demand: models jobs are waiting for first, then by
         use, then the one nearest to done. Returns the order of the models not yet ready
         (queued ones are moved in the queue; others follow in the same ranking)."""
-        usage = usage or await self._usage()
+        usage = usage_analytics or await self._usage()
         not_ready = [
             spec.id for spec in self.catalog if not (await self.status(spec.id)).is_available
         ]
@@ -233,8 +248,8 @@ class ModelAvailabilityManager:
             model_type, ErrorContext(requirements or GenerationRequirements())
         )
         upgrade = (
-            f"{model_type} is {state.value}: `modelward pull {model_type}` fetches it; new "
-            "jobs use it as soon as it is ready, without a restart"
+            f"{model_type} is {state.value}: {_how_to_get(model_type, state)}; new jobs use "
+            "it as soon as it is ready, without a restart"
         )
         if strategy.strategy_type is FallbackType.ALTERNATIVE_MODEL and strategy.alternative_model:
             alt = await self.status(strategy.alternative_model)
@@ -260,11 +275,13 @@ class ModelAvailabilityManager:
             if status.present_bytes == 0:
                 continue
             arrived = await asyncio.to_thread(_mtime, status.local_path)
-            why_kept = _kept_because(status, policy, waiting.get(spec.id, 0), now, arrived)
+            why_kept = self._busy(spec.id, waiting.get(spec.id, 0)) or _kept_because(
+                status, policy, now, arrived
+            )
             used = status.last_used
             entry = CleanupCandidate(
                 spec.id,
-                status.present_bytes,
+                await self._removable_bytes(spec.id),
                 used,
                 status.usage_frequency,
                 why_kept or _removal_reason(used, now),
@@ -290,8 +307,17 @@ class ModelAvailabilityManager:
             projected += entry.size_bytes
         freed = 0
         if not policy.dry_run:
+            removed = []
             for entry in chosen:
+                # Facts may have moved while the plan was made: look again, right before.
+                waiting_now = len(await self.requests.pending(entry.model_id))
+                busy = self._busy(entry.model_id, waiting_now)
+                if busy:
+                    kept.append(_with_reason(entry, busy))
+                    continue
                 freed += await self._remove(entry.model_id)
+                removed.append(entry)
+            chosen = removed
         after = (
             projected
             if policy.dry_run
@@ -322,7 +348,8 @@ class ModelAvailabilityManager:
 
     def known_state(self, model_id: str) -> ModelAvailabilityStatus | None:
         """The state last derived for ``model_id`` (None before any event about it)."""
-        return self._states.get(model_id)
+        known = self._states.get(model_id)
+        return known[0] if known else None
 
     async def settle(self) -> None:
         """Wait until every pending state derivation is done (tests, shutdown)."""
@@ -340,6 +367,9 @@ class ModelAvailabilityManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
+        self._dirty.clear()
+        if self._idle is not None:
+            self._idle.set()
 
     def _on_event(self, event: Event) -> None:
         if event.model_id is None or event.model_id not in self.catalog:
@@ -376,10 +406,11 @@ class ModelAvailabilityManager:
         # Never hashes: this runs after every event, and a changed file is a check's job.
         status = await self.status(model_id, hash_unknown=False)
         state = status.availability_status
-        previous = self._states.get(model_id)
-        if state is previous:
-            return
-        self._states[model_id] = state
+        before = self._states.get(model_id)
+        if before == (state, status.local_path):
+            return  # a new local path (another version) is news even in the same state
+        previous = before[0] if before else None
+        self._states[model_id] = (state, status.local_path)
         if self.bus is not None:
             self.bus.publish(
                 Event(
@@ -423,15 +454,51 @@ class ModelAvailabilityManager:
             ),
         )
 
+    def _busy(self, model_id: str, waiting: int) -> str | None:
+        """Why ``model_id`` must not be removed now (None: nothing holds it)."""
+        if self.manager.in_use(model_id):
+            return "in use by a job"
+        if waiting:
+            return f"{waiting} queued job(s) wait for it"
+        if self.downloader.is_running(model_id):
+            return "downloading now"
+        if model_id in self.health.repairing:
+            return "repairing now"
+        return None
+
+    def _shared_paths(self, model_id: str, target: Target) -> set[str]:
+        """Paths of ``target`` that other catalog models of the same commit also use."""
+        shared: set[str] = set()
+        for other in self.catalog:
+            if other.id == model_id or other.repo != target.repo_id:
+                continue
+            theirs = self.manager.known_target(other.id)
+            if theirs is not None and theirs.commit == target.commit:
+                shared |= {f.path for f in theirs.files}
+        return shared
+
+    async def _removable_bytes(self, model_id: str) -> int:
+        target = await asyncio.to_thread(self.manager.known_target, model_id)
+        if target is None:
+            return 0
+        layout = self.manager.repo_layout(target.repo_id)
+        keep = await asyncio.to_thread(self._shared_paths, model_id, target)
+        return await asyncio.to_thread(removable_bytes, layout, target, keep)
+
     async def _remove(self, model_id: str) -> int:
         target = await asyncio.to_thread(self.manager.known_target, model_id)
         if target is None:
             return 0
         layout = self.manager.repo_layout(target.repo_id)
-        freed = await asyncio.to_thread(remove_target, layout, target)
+        self._removing.add(model_id)  # new jobs see it gone from here on
+        try:
+            keep = await asyncio.to_thread(self._shared_paths, model_id, target)
+            freed = await asyncio.to_thread(remove_target, layout, target, keep)
+        finally:
+            self._removing.discard(model_id)
+            if self.bus is not None:
+                self.bus.publish(Event(EventType.MODEL_REMOVED, model_id, {}))
         logger.info("removed %s (%d bytes)", model_id, freed)
-        if self.bus is not None:
-            self.bus.publish(Event(EventType.MODEL_REMOVED, model_id, {"freed_bytes": freed}))
         return freed
 
 
@@ -445,26 +512,12 @@ def _mtime(path: str | None) -> float | None:
 
 
 def _kept_because(
-    status: DetailedModelStatus,
-    policy: RetentionPolicy,
-    waiting: int,
-    now: float,
-    arrived: float | None,
+    status: DetailedModelStatus, policy: RetentionPolicy, now: float, arrived: float | None
 ) -> str | None:
     state = status.availability_status
     if status.model_id in policy.keep:
         return "kept by the policy"
-    if status.is_loaded:
-        return "in use by a job"
-    if waiting:
-        return f"{waiting} queued job(s) wait for it"
-    if state in (
-        ModelAvailabilityStatus.QUEUED,
-        ModelAvailabilityStatus.DOWNLOADING,
-        ModelAvailabilityStatus.VERIFYING,
-        ModelAvailabilityStatus.REPAIRING,
-        ModelAvailabilityStatus.UPDATING,
-    ):
+    if state in _ON_THE_WAY:
         return f"{state.value} now"
     if not status.is_available:
         return f"{state.value}: a partial download (`modelward cancel {status.model_id}` frees it)"
@@ -477,6 +530,16 @@ def _kept_because(
         days = (now - used.timestamp()) / 86_400
         return f"used {days:.1f} days ago (keep-recent is {policy.keep_recent_days:g} days)"
     return None
+
+
+def _how_to_get(model_id: str, state: ModelAvailabilityStatus) -> str:
+    if state is ModelAvailabilityStatus.PAUSED:
+        return f"`modelward resume {model_id}` continues it"
+    if state is ModelAvailabilityStatus.CORRUPTED:
+        return f"`modelward repair {model_id}` mends it"
+    if state in _ON_THE_WAY:
+        return "it is on its way"
+    return f"`modelward pull {model_id}` fetches it"
 
 
 def _removal_reason(used: datetime | None, now: float) -> str:

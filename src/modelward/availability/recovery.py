@@ -158,8 +158,10 @@ class EnhancedErrorRecovery:
                 return ErrorCategory.CORRUPTED_DOWNLOAD
             if code in _NETWORK_CODES:
                 return ErrorCategory.NETWORK
-        if state is ModelAvailabilityStatus.PAUSED:
-            return ErrorCategory.PARTIAL_DOWNLOAD
+        if state is ModelAvailabilityStatus.PAUSED and not await self._paused_by_person(
+            status.model_id
+        ):
+            return ErrorCategory.PARTIAL_DOWNLOAD  # interrupted (a crash, a Ctrl-C)
         if state is ModelAvailabilityStatus.MISSING and status.present_bytes > 0:
             return ErrorCategory.MISSING_FILES  # some files are here, verified; others not
         return None
@@ -219,7 +221,7 @@ class EnhancedErrorRecovery:
     ) -> RecoveryResult:
         needed = max(0, s.size_bytes - s.present_bytes)
         free = await asyncio.to_thread(free_bytes, self.downloader.manager.cache_dir)
-        if needed and needed <= free:
+        if needed <= free:  # also when the size is unknown: the download checks itself
             return await self._download(
                 model_id,
                 category,
@@ -437,6 +439,17 @@ class EnhancedErrorRecovery:
         if status.is_available:
             return _fine(model_id, category, f"{model_id} is available at {status.local_path}")
         strategy = await self.fallback.get_fallback_strategy(model_id, ctx)
+        if status.availability_status is ModelAvailabilityStatus.PAUSED:
+            # A person paused it (an interrupted one was classified above): theirs to resume.
+            return RecoveryResult(
+                model_id,
+                category,
+                RecoveryAction.MANUAL_STEPS,
+                success=False,
+                message=f"{model_id} was paused; it stays paused until someone resumes it",
+                steps=(f"`modelward resume {model_id}` continues it",),
+                strategy=strategy,
+            )
         kind = strategy.strategy_type
         if kind in (FallbackType.ALTERNATIVE_MODEL, FallbackType.REDUCE_REQUIREMENTS):
             action = RecoveryAction.USE_ALTERNATIVE
@@ -527,6 +540,10 @@ class EnhancedErrorRecovery:
             f"check the source is reachable: {self.downloader.endpoint} (HF_ENDPOINT, HTTPS_PROXY)",
             "to see the whole loop without internet: `modelward demo` (local hub)",
         )
+
+    async def _paused_by_person(self, model_id: str) -> bool:
+        entries = await self.downloader.queue_entries()
+        return any(e.model_id == model_id and e.status is DownloadStatus.PAUSED for e in entries)
 
     async def _source_answers(self, model_id: str) -> bool:
         spec = self.catalog.get(model_id)

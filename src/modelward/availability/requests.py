@@ -107,10 +107,12 @@ class RequestQueue:
         return queued
 
     async def get(self, request_id: str) -> QueuedRequest:
-        """One request, with its position when queued."""
+        """One request, with its position when queued (past its expiry: marked expired)."""
         found = await asyncio.to_thread(self._select, request_id)
         if found is None:
             raise UnknownRequestError(f"no request {request_id!r}")
+        if found.state is RequestState.QUEUED and found.expires_at <= time.time():
+            [found] = await self._expire([found], time.time())
         return found
 
     async def pending(self, model_id: str | None = None) -> list[QueuedRequest]:

@@ -26,6 +26,7 @@ request_app = typer.Typer(
 
 POLL_S = 1.0
 DONE_STATES = ("released", "expired", "cancelled")
+STUCK_DOWNLOADS = ("failed", "paused", "cancelled")
 
 
 def _service(catalog: list[Path] | None, verbose: bool) -> ServiceClient:
@@ -157,6 +158,14 @@ def _wait_for_release(
             if found["state"] in DONE_STATES:
                 return found
             progress = service.get(f"/api/v1/models/{quote(model, safe='')}/download")
+            if progress["status"] in STUCK_DOWNLOADS:
+                why = progress.get("error_message") or progress["status"]
+                raise ModelwardError(
+                    f"{model}'s download is {progress['status']} ({why}); request "
+                    f"{request_id} stays queued until it expires",
+                    hint=f"`modelward resume {model}` or `modelward pull {model}`, then "
+                    f"`modelward request show {request_id}`.",
+                )
             eta = progress.get("eta_seconds")
             if shown is not None:
                 shown.update(

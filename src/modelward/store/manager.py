@@ -187,7 +187,8 @@ class ModelManager:
             if not verify_unknown:
                 # Without hashing, a verified blob whose stat changed is what a quick check
                 # calls "modified": damaged until a check says otherwise.
-                changed = changed_is_damaged and record.was_verified(file.blob_name)
+                damaged = DamagedRecord(layout).reason(file.blob_name) is not None
+                changed = changed_is_damaged and (damaged or record.was_verified(file.blob_name))
                 seen = FileState.DAMAGED if changed else FileState.PARTIAL
                 return LocalFile(file, seen, _size(blob))
             # A blob a check found damaged is not hashed again until it changes.
