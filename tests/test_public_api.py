@@ -16,7 +16,9 @@ PACKAGES = [
     "modelward.store",
     "modelward.transfer",
     "modelward.health",
+    "modelward.updates",
     "modelward.availability",
+    "modelward.analytics",
     "modelward.devhub",
     "modelward.api",
     "modelward.cli",
@@ -88,7 +90,7 @@ def test_seed_methods_keep_their_names_and_are_async() -> None:
 
 
 def test_seed_availability_interfaces_keep_their_names_and_are_async() -> None:
-    from modelward import availability
+    from modelward import analytics, availability
 
     for cls, methods in {
         availability.ModelAvailabilityManager: (
@@ -105,6 +107,13 @@ def test_seed_availability_interfaces_keep_their_names_and_are_async() -> None:
             "queue_request_for_downloading_model",
         ),
         availability.EnhancedErrorRecovery: ("handle_model_unavailable",),
+        analytics.ModelUsageAnalytics: (
+            "track_model_usage",
+            "get_usage_statistics",
+            "recommend_model_cleanup",
+            "suggest_preload_models",
+            "generate_usage_report",
+        ),
     }.items():
         for method in methods:
             assert inspect.iscoroutinefunction(getattr(cls, method)), f"{cls.__name__}.{method}"
@@ -124,3 +133,13 @@ def test_seed_availability_interfaces_keep_their_names_and_are_async() -> None:
         "MOCK_GENERATION",
         "DOWNLOAD_AND_RETRY",
     }
+    usage_fields = set(analytics.UsageStatistics.__dataclass_fields__)
+    assert {
+        "model_id",
+        "total_uses",
+        "uses_per_day",
+        "average_generation_time",
+        "success_rate",
+        "last_30_days_usage",
+        "peak_usage_hours",
+    } <= usage_fields

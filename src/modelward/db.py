@@ -1,15 +1,18 @@
-"""modelward's database: the download queue, health check results, generation metrics and
-generation requests waiting for a model.
+"""modelward's database: the download queue, health check results, generation metrics, usage
+events and generation requests waiting for a model.
 
 SQLite in ``MODELWARD_HOME`` by default, through SQLAlchemy Core with portable SQL so a
 shared deployment can point ``database_url`` at PostgreSQL. The store stays the truth about
 what is on disk: losing this database loses the queue order and paused marks, never a model.
+That is why a damaged SQLite file is moved aside and replaced by a fresh one rather than
+stopping the service. Tables an older modelward created get the nullable columns added since.
 Calls are blocking; async callers run them in a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +30,15 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
+    make_url,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import CreateColumn
 
 from modelward.errors import StoreError
 
@@ -95,6 +102,28 @@ generation_requests = Table(
 )
 
 
+usage_events = Table(
+    "usage_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", String(128), nullable=False, index=True),
+    Column("requested_model", String(128)),
+    Column("at", Float, nullable=False, index=True),
+    Column("duration_s", Float, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("quality_issue", Boolean, nullable=False),
+    Column("commit", String(64)),
+    Column("concurrent_loaded", Integer, nullable=False),
+    Column("error", String(500)),
+)
+
+LOST_WITH_THE_DATABASE = (
+    "the download queue order, paused marks, health check history, generation and usage "
+    "history, and queued generation requests"
+)
+"""What a new database forgets; never a model, since the store is the truth about disk."""
+
+
 @dataclass(frozen=True, slots=True)
 class DownloadRow:
     """One model's place in the download queue, as stored."""
@@ -112,23 +141,32 @@ def sqlite_url(path: Path) -> str:
 
 
 class Database:
-    """The connection to modelward's database; tables are created on first use."""
+    """The connection to modelward's database; tables are created on first use, columns added
+    since an older version are added, and a damaged SQLite file is replaced by a new one."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self._engine: Engine = create_engine(url)
-        if url.startswith("sqlite"):
-            event.listen(self._engine, "connect", _sqlite_pragmas)
+        path = _sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Looked at before SQLite opens it: closing a connection to a file that is not a
+            # database deletes its -wal, which may hold the only copy of recent rows.
+            if not _has_sqlite_header(path):
+                _move_aside(path, "not a SQLite database")
         try:
-            metadata.create_all(self._engine)
-        except SQLAlchemyError as exc:
+            self._engine: Engine = _open(url)
+        except ImportError as exc:
             raise StoreError(
-                f"cannot open the database {url}: {exc}",
-                hint="Check MODELWARD_HOME is writable; a damaged database file can be "
-                "deleted (the queue order, paused marks and check history are lost, "
-                "never a model).",
+                f"no driver for the database {url}: {exc}",
+                hint="Install the database driver the URL names (for PostgreSQL: psycopg).",
             ) from exc
+        except SQLAlchemyError as exc:
+            if path is None or not _is_damaged(exc):
+                raise _open_error(url, exc) from exc
+            _move_aside(path, getattr(exc, "orig", None) or exc)
+            try:
+                self._engine = _open(url)
+            except SQLAlchemyError as again:
+                raise _open_error(url, again) from again
 
     def save_download(self, row: DownloadRow) -> None:
         """Insert or replace one queue entry."""
@@ -167,6 +205,122 @@ class Database:
     def close(self) -> None:
         """Release connections."""
         self._engine.dispose()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    return None if name.startswith("file:") else Path(name)
+
+
+def _open(url: str) -> Engine:
+    """An engine whose schema is complete: tables created, columns added since filled in."""
+    engine = create_engine(url)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            _add_missing_columns(conn)
+    except BaseException:
+        engine.dispose()  # the file may be moved aside next: let go of it first
+        raise
+    return engine
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Add the columns the metadata declares that a table from an older version lacks."""
+    found = inspect(conn)
+    quote = conn.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
+        existing = {column["name"] for column in found.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            # Existing rows need a value: only NULL is one that is right for every column.
+            if not column.nullable or column.primary_key:
+                raise StoreError(
+                    f"the database table {table.name} lacks the required column "
+                    f"{column.name} (written by another modelward version)",
+                    hint="Move the database file aside; modelward creates a new one "
+                    f"(losing {LOST_WITH_THE_DATABASE}, never a model).",
+                )
+            spec = CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {quote.format_table(table)} ADD COLUMN {spec}"))
+            for index in table.indexes:
+                if column.name in index.columns:
+                    index.create(conn, checkfirst=True)
+            logger.info("database: added column %s.%s (older schema)", table.name, column.name)
+
+
+def _is_damaged(exc: SQLAlchemyError) -> bool:
+    """Whether SQLite said the file is not a database or is corrupt.
+
+    Only these two codes: a busy or locked database, or a folder that cannot be written,
+    is a passing or a permission problem, and moving that file aside would lose good data."""
+    orig = getattr(exc, "orig", None)
+    if not isinstance(orig, sqlite3.DatabaseError):
+        return False
+    code = getattr(orig, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
+def _has_sqlite_header(path: Path) -> bool:
+    """False for a file with content that does not start as every SQLite database does
+    (an empty or missing file is a new database)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return True  # unreadable: let SQLite say why, rather than move what may be good
+    return not head or head == _SQLITE_HEADER
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _move_aside(path: Path, reason: object) -> None:
+    """Rename a damaged database and its journal files to ``<name>.corrupt-<unix time>``."""
+    stamp = int(time.time())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    while target.exists():  # two damaged files in one second: keep both
+        stamp += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    try:
+        path.rename(target)
+        # Keep SQLite's names (<db>-wal next to <db>) so the pair can still be opened together
+        # by someone trying to recover rows from it.
+        for suffix in ("-wal", "-shm", "-journal"):
+            companion = path.with_name(path.name + suffix)
+            if companion.exists():
+                companion.rename(target.with_name(target.name + suffix))
+    except OSError as err:
+        raise StoreError(
+            f"the database {path} is damaged ({reason}) and cannot be moved aside: {err}",
+            hint=f"Delete or move {path} by hand; a new one is created (losing "
+            f"{LOST_WITH_THE_DATABASE}, never a model).",
+        ) from err
+    logger.warning(
+        "database %s is damaged (%s): moved it aside to %s and created a new one; lost %s "
+        "(no model is lost: the files on disk are untouched)",
+        path,
+        reason,
+        target,
+        LOST_WITH_THE_DATABASE,
+    )
+
+
+def _open_error(url: str, exc: SQLAlchemyError) -> StoreError:
+    return StoreError(
+        f"cannot open the database {url}: {exc}",
+        hint="Check MODELWARD_HOME is writable; a damaged database file can be "
+        f"deleted (losing {LOST_WITH_THE_DATABASE}, never a model).",
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

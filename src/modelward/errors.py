@@ -218,6 +218,21 @@ class InsufficientSpaceError(StoreError):
         self.free_bytes = free_bytes
 
 
+class ModelPinnedError(StoreError):
+    """A pinned model was asked to be removed."""
+
+    code = "model-pinned"
+    default_hint = "Unpin it first (`modelward unpin MODEL`) if it should really go."
+
+
+class NoPreviousVersionError(StoreError):
+    """A rollback was asked for but there is no complete previous version to go back to."""
+
+    code = "no-previous-version"
+    default_hint = "A rollback needs an update applied by modelward whose previous version "
+    default_hint += "is still on disk."
+
+
 class StoreLockedError(StoreError):
     """Another process holds the lock on a blob we need to write."""
 

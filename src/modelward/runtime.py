@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from modelward.analytics import ModelUsageAnalytics
 from modelward.availability import (
     EnhancedErrorRecovery,
     IntelligentFallbackManager,
     ModelAvailabilityManager,
     ModelIntegrationBridge,
     RequestQueue,
+    StorageWatch,
     VramProbe,
 )
 from modelward.catalog import Catalog, load_catalog
@@ -24,6 +26,7 @@ from modelward.settings import Settings
 from modelward.sources import build_clients
 from modelward.store import ModelManager
 from modelward.transfer import EnhancedModelDownloader, RetryPolicy
+from modelward.updates import ModelUpdater, UpdatePolicy, UpdatePolicySettings
 
 
 class Runtime:
@@ -38,7 +41,9 @@ class Runtime:
         self.clients = build_clients(
             connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s
         )
-        self.quarantine = Quarantine(settings.home, settings.quarantine_cap_bytes)
+        self.quarantine = Quarantine(
+            settings.home, settings.quarantine_cap_bytes, settings.cache_dir
+        )
         self.downloader = EnhancedModelDownloader(
             self.manager,
             self.clients,
@@ -78,7 +83,24 @@ class Runtime:
             unhashed_tail_bytes=settings.connections_per_file * settings.segment_bytes,
         )
         self.recovery = EnhancedErrorRecovery(self.fallback)
-        self.bridge = ModelIntegrationBridge(self.availability)
+        self.updater = ModelUpdater(
+            self.downloader,
+            bus=self.bus,
+            defaults=UpdatePolicySettings(
+                UpdatePolicy(settings.update_policy),
+                settings.keep_previous_successes,
+                settings.rollback_after_failures,
+            ),
+        )
+        self.storage = StorageWatch(
+            self.availability,
+            low_space_bytes=settings.low_space_bytes,
+            unused_after_days=settings.unused_after_days,
+        )
+        self.downloader.attach_space_advisor(self.availability.space_advice)
+        self.analytics = ModelUsageAnalytics(self.db, lambda: list(self.catalog.ids()))
+        self.analytics.attach_cleanup_planner(self.availability.plan_cleanup)
+        self.bridge = ModelIntegrationBridge(self.availability, self.updater, self.analytics)
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -95,11 +117,21 @@ class Runtime:
         """Continue the download queue a previous run left, and its generation requests
         (the service does this at start)."""
         await self.downloader.restore_queue()
+        await self.updater.restore()
         await self.fallback.restore_requests()
+
+    def start_background(self) -> None:
+        """Start what the service runs on its own: health checks, update checks and the
+        disk watch (call from inside the event loop)."""
+        self.health.schedule_health_checks()
+        self.updater.schedule_checks(self.settings.update_check_interval_s)
+        self.storage.watch()
 
     async def aclose(self) -> None:
         """Stop checks, repairs and running downloads (their partial data and queue entries
         stay) and close."""
+        await self.storage.aclose()
+        await self.updater.aclose()
         await self.availability.aclose()
         await self.health.aclose()
         await self.downloader.aclose()

@@ -97,6 +97,29 @@ class Settings(BaseModel):
             "NVIDIA driver reports."
         ),
     )
+    update_policy: Literal["notify", "ask", "auto"] = Field(
+        default="notify",
+        description="When upstream moves: notify, ask (propose the command) or auto (apply).",
+    )
+    update_check_interval_s: float = Field(
+        default=6 * 3600.0, ge=0, description="How often the service asks upstream (0 = never)."
+    )
+    keep_previous_successes: int = Field(
+        default=3,
+        ge=0,
+        description="Successful jobs on a new version before the previous one is removed.",
+    )
+    rollback_after_failures: int = Field(
+        default=2,
+        ge=1,
+        description="Failed first jobs on a new version that roll it back.",
+    )
+    low_space_bytes: int = Field(
+        default=50 * 10**9, ge=0, description="Warn when the store's disk has less free."
+    )
+    unused_after_days: float = Field(
+        default=30.0, gt=0, description="Models unused this long are offered for removal."
+    )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -160,6 +183,11 @@ class Settings(BaseModel):
             ("scrub_budget_bytes", "MODELWARD_SCRUB_BUDGET"),
             ("automation", "MODELWARD_AUTOMATION"),
             ("vram_gb", "MODELWARD_VRAM_GB"),
+            ("update_policy", "MODELWARD_UPDATE_POLICY"),
+            ("update_check_interval_s", "MODELWARD_UPDATE_INTERVAL"),
+            ("keep_previous_successes", "MODELWARD_KEEP_PREVIOUS_SUCCESSES"),
+            ("low_space_bytes", "MODELWARD_LOW_SPACE"),
+            ("unused_after_days", "MODELWARD_UNUSED_AFTER_DAYS"),
         ):
             if env.get(env_name):
                 values[key] = env[env_name]

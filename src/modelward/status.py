@@ -139,7 +139,10 @@ async def model_status(
     )
     if target is not None and local is not None:
         _fill_from_disk(status, target, local)
-    _fill_from_job(status, progress, running)
+    fetching = downloader.running_commit(model_id)
+    _fill_from_job(
+        status, progress, running, updating=fetching not in (None, status.current_version)
+    )
     status.is_loaded = manager.in_use(model_id)
     if health is not None:
         await _fill_from_health(status, health)
@@ -190,9 +193,22 @@ async def _fill_from_health(status: DetailedModelStatus, health: ModelHealthMoni
 
 
 def _fill_from_job(
-    status: DetailedModelStatus, progress: DownloadProgress | None, running: bool
+    status: DetailedModelStatus,
+    progress: DownloadProgress | None,
+    running: bool,
+    *,
+    updating: bool,
 ) -> None:
-    if progress is None or status.is_available:
+    if progress is None:
+        return
+    if status.is_available:
+        if running and updating:
+            # A newer version is on its way beside the one served, which stays usable.
+            status.availability_status = ModelAvailabilityStatus.UPDATING
+            status.download_progress = progress.progress_percent
+            status.can_pause_download = progress.can_pause
+            if progress.eta_seconds is not None:
+                status.estimated_download_time = timedelta(seconds=progress.eta_seconds)
         return
     job_state = _JOB_STATES.get(progress.status)
     if job_state is None or (

@@ -4,10 +4,12 @@ alternative, a labelled mock, or the strategy; switching to the real model with 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from modelward.analytics import TimePeriod, UsageLog
 from modelward.availability import (
     DemoGenerator,
     FallbackType,
@@ -81,3 +83,24 @@ async def test_a_model_on_its_way_gives_the_strategy_not_a_mock(runtime: Runtime
     assert outcome.output_path is None and not outcome.is_mock
     assert outcome.strategy is not None
     assert outcome.strategy.strategy_type is FallbackType.DOWNLOAD_AND_RETRY
+
+
+async def test_each_job_is_tracked_for_analytics_with_what_else_was_loaded(
+    runtime: Runtime,
+) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    assert (await runtime.downloader.download_with_retry("i2v-a14b")).success
+    commit = runtime.manager.local_commit(TI2V)
+    async with (
+        runtime.bridge.use_model(TI2V),
+        runtime.bridge.use_model("i2v-a14b", GenerationRequirements(inputs=frozenset({"image"}))),
+    ):
+        pass
+    async with runtime.bridge.use_model(T2V):  # runs on an alternative
+        pass
+    events = UsageLog(runtime.db).events(0, time.time() + 1)
+    by_model = [(e.model_id, e.usage.concurrent_loaded, e.usage.requested_model) for e in events]
+    assert by_model == [("i2v-a14b", 2, None), (TI2V, 2, None), (events[-1].model_id, 1, T2V)]
+    assert events[1].usage.commit == commit and events[1].usage.success
+    stats = await runtime.analytics.get_usage_statistics(TimePeriod.last_days(1, model_id=TI2V))
+    assert stats.total_uses == 1 + (events[-1].model_id == TI2V)

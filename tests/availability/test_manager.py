@@ -16,7 +16,7 @@ from modelward.health import GenerationMetrics, VerifyLevel
 from modelward.runtime import Runtime
 from modelward.status import ModelAvailabilityStatus as State
 from modelward.store.records import DamagedRecord
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings
+from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, small_disk
 
 T2V = "t2v-a14b"
 I2V = "i2v-a14b"
@@ -264,3 +264,40 @@ async def test_removing_a_model_keeps_the_files_another_model_of_the_same_commit
         assert all((Path(after.local_path) / f.path).is_file() for f in vae_target.files)
         assert (await runtime.availability.status(TI2V)).availability_status is State.MISSING
         assert_store_invariants(settings.cache_dir)
+
+
+async def test_a_download_that_cannot_fit_names_what_could_be_freed(
+    tmp_path: Path, hub: DevHub
+) -> None:
+    total = hub.manifest(TI2V_REPO).total_size
+    with small_disk(tmp_path / "disk", str(total + 1_500_000)) as disk:
+        settings = make_settings(tmp_path, hub.url, cache_dir=disk / "cache")
+        async with Runtime(settings) as runtime:
+            assert (await runtime.downloader.download_with_retry(TI2V)).success
+            refused = await runtime.downloader.download_with_retry(T2V)
+            assert refused.error_code == "insufficient-space"
+            assert f"{TI2V} (" in (refused.error_hint or "") and "modelward rm" in (
+                refused.error_hint or ""
+            )
+            await runtime.availability.pin_model(TI2V)
+            pinned = await runtime.downloader.download_with_retry(T2V)
+            assert TI2V not in (pinned.error_hint or "")  # a pinned model is no option
+
+
+async def test_low_space_is_announced_once_per_crossing(runtime: Runtime) -> None:
+    seen: list[Event] = []
+    runtime.bus.subscribe(lambda e: seen.append(e) if e.type == EventType.STORAGE_LOW else None)
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    watch = runtime.storage
+    watch.low_space_bytes = 10**18
+    first = await watch.check()
+    assert first.low and [c.model_id for c in first.suggestions.removed] == [TI2V]
+    await watch.check()
+    assert len(seen) == 1 and seen[0].data["suggestions"] == [TI2V]
+    watch.low_space_bytes = 0
+    assert not (await watch.check()).low
+    watch.low_space_bytes = 10**18
+    await watch.check()
+    assert len(seen) == 2
+    watch.unused_after_days = 1e-9
+    assert [c.model_id for c in (await watch.status()).unused] == [TI2V]

@@ -8,85 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from modelward.cli.discovery import NOT_RUNNING
 from modelward.devhub import DevHub, Fault, FaultPlan
+from tests.cli.conftest import Served, _env, _run
 from tests.conftest import TI2V
-
-
-@dataclass
-class Served:
-    """A ``modelward serve`` subprocess and what a client needs to reach it."""
-
-    proc: subprocess.Popen[str]
-    env: dict[str, str]
-    home: Path
-    url: str
-    token: str
-
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return _run(self.env | env, *args)
-
-    def api(self, method: str, path: str) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        return httpx.request(method, self.url + path, headers=headers, timeout=10)
-
-
-def _env(tmp_path: Path, hub_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MODELWARD_"))}
-    env.update(
-        HF_ENDPOINT=hub_url,
-        HF_HUB_CACHE=str(tmp_path / "cache"),
-        MODELWARD_HOME=str(tmp_path / "home"),
-        COLUMNS="200",
-    )
-    return env
-
-
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelward", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def _start_serve(env: dict[str, str], home: Path) -> Served:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "serve", "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while not (home / "service.json").exists():
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        assert time.monotonic() < deadline, "serve never wrote service.json"
-        time.sleep(0.05)
-    info = json.loads((home / "service.json").read_text())
-    assert info["pid"] == proc.pid
-    token = (home / "api-token").read_text().strip()
-    return Served(proc, env, home, info["url"], token)
-
-
-@pytest.fixture
-def served(tmp_path: Path, threaded_hub: DevHub) -> Iterator[Served]:
-    service = _start_serve(_env(tmp_path, threaded_hub.url), tmp_path / "home")
-    try:
-        yield service
-    finally:
-        if service.proc.poll() is None:
-            service.proc.send_signal(signal.SIGINT)
-            service.proc.wait(20)
 
 
 def _wait_for_partial_data(served: Served) -> None:

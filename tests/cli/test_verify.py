@@ -72,7 +72,7 @@ def test_repair_then_quarantine_list_and_purge(tmp_path: Path, threaded_hub: Dev
     listed = _run(tmp_path, threaded_hub, "quarantine", "list", "--json")
     [entry] = json.loads(listed.stdout)
     assert entry["path"] == big.path and entry["reason"].startswith("bad-header")
-    purged = _run(tmp_path, threaded_hub, "quarantine", "purge", "--yes")
+    purged = _run(tmp_path, threaded_hub, "quarantine", "purge", "--yes", "--cache-dir", cache)
     assert purged.returncode == 0 and f"freed {big.size:,} bytes" in purged.stdout
     assert json.loads(_run(tmp_path, threaded_hub, "quarantine", "list", "--json").stdout) == []
 

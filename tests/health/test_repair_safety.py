@@ -3,6 +3,7 @@ a crash between its steps, and restarts of the schedule."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from modelward.runtime import Runtime
 from modelward.sources import RemoteFile
 from modelward.store import RepoLayout
 from modelward.store.records import PartialRecord, save_partial
-from tests.conftest import TI2V, make_settings, sha256_of
+from tests.conftest import TI2V, TI2V_REPO, make_settings, sha256_of
+from tests.health.conftest import Model
 from tests.transfer.test_download import HOLD_LOCK
 
 
@@ -111,3 +113,26 @@ async def test_scheduled_rounds_are_timed_from_scheduled_rounds_only(
         assert ran is not None
     async with Runtime(settings) as runtime:  # a restart keeps it
         assert await runtime.health.last_scheduled_run() == ran
+
+
+async def test_a_quarantined_backup_stays_until_its_file_is_verified_again(
+    model: Model, runtime: Runtime
+) -> None:
+    shard = model.shard()
+    blob = model.blob(shard)
+    entry = await asyncio.to_thread(
+        runtime.quarantine.put_ranges,
+        blob,
+        ((0, 100),),
+        repo_id=TI2V_REPO,
+        path=shard,
+        blob_name=blob.name,
+        reason="kept for the test",
+    )
+    assert runtime.quarantine.replacement_verified(entry)
+    with blob.open("r+b") as fh:
+        fh.write(b"\0" * 8)  # the file in the store is no longer the verified one
+    assert not runtime.quarantine.replacement_verified(entry)
+    assert runtime.quarantine.purge() == 0 and runtime.quarantine.entries() == [entry]
+    assert (await runtime.health.verify_and_repair_model(TI2V)).success
+    assert runtime.quarantine.purge([entry.entry_id]) == 100

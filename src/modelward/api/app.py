@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from modelward._version import __version__
 from modelward.api.routes import (
+    analytics,
     availability,
     bandwidth,
     downloads,
@@ -19,6 +20,8 @@ from modelward.api.routes import (
     health,
     models,
     queue,
+    storage,
+    updates,
 )
 from modelward.api.schemas import ErrorPublic, HealthzPublic
 from modelward.api.stream import StreamTiming
@@ -29,7 +32,9 @@ from modelward.errors import (
     CatalogError,
     ConfigError,
     InsufficientSpaceError,
+    ModelPinnedError,
     ModelwardError,
+    NoPreviousVersionError,
     RemoteNotFoundError,
     SourceError,
     SourceUnavailableError,
@@ -56,6 +61,8 @@ _STATUS_BY_ERROR: tuple[tuple[type[ModelwardError], int], ...] = (
     (SourceError, 502),
     (InsufficientSpaceError, 507),
     (StoreLockedError, 409),
+    (ModelPinnedError, 409),
+    (NoPreviousVersionError, 409),
 )
 
 
@@ -82,7 +89,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime(settings)
         await app.state.runtime.restore()  # the queue a previous run left continues
-        app.state.runtime.health.schedule_health_checks()  # in the background
+        app.state.runtime.start_background()  # health checks, update checks, disk watch
         try:
             yield
         finally:
@@ -130,6 +137,17 @@ def create_app(
         """The service is up."""
         return HealthzPublic(status="ok", version=__version__)
 
-    for module in (models, downloads, queue, bandwidth, health, availability, events):
+    routers = (
+        models,
+        downloads,
+        queue,
+        bandwidth,
+        health,
+        availability,
+        storage,
+        updates,
+        analytics,
+    )
+    for module in (*routers, events):
         app.include_router(module.router, prefix="/api/v1")
     return app

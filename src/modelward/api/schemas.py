@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -313,6 +313,8 @@ class PurgePublic(BaseModel):
 
     purged: int
     freed_bytes: int
+    kept: int = 0
+    """Entries kept because their file is not back in the store, verified."""
 
 
 class GenerationMetricsIn(BaseModel):
@@ -597,3 +599,196 @@ class StatesPublic(BaseModel):
 
     states: dict[str, str]
     order: list[str]
+
+
+class ModelSpacePublic(BaseModel):
+    """What one model takes on disk."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    bytes_on_disk: int
+    pinned: bool
+    state: str
+
+
+class StoragePublic(BaseModel):
+    """The store's disk and what could be freed."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    path: str
+    total_bytes: int
+    free_bytes: int
+    low_space_bytes: int
+    low: bool
+    models: list[ModelSpacePublic]
+    unused: list[CleanupCandidatePublic]
+    suggestions: CleanupPublic
+    message: str
+
+
+class PinPublic(BaseModel):
+    """Whether a model is pinned now, and whether the call changed it."""
+
+    model_id: str
+    pinned: bool
+    changed: bool
+
+
+class UpdateCheckPublic(BaseModel):
+    """The commit served, the newest upstream, and whether to update."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    current_version: str | None
+    latest_version: str | None
+    update_available: bool
+    skipped: bool
+    checked_at: float
+    message: str
+
+
+class UpdateResultPublic(BaseModel):
+    """What an update or a rollback did."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    success: bool
+    state: str
+    current_version: str | None
+    previous_version: str | None
+    message: str
+    bytes_fetched: int
+
+
+class UpdateAccepted(BaseModel):
+    """An update started in the background."""
+
+    model_id: str
+    status_url: str
+
+
+class UpdatePolicyIn(BaseModel):
+    """A model's own update policy (null: back to the default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: Literal["notify", "ask", "auto"] | None
+
+
+class UpdateRecordPublic(BaseModel):
+    """What modelward knows about a model's versions."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    latest: str | None
+    checked_at: float | None
+    state: str
+    current: str | None
+    previous: str | None
+    applying: str | None
+    applied_at: float | None
+    successes: int
+    failures: int
+    skipped: str | None
+    policy: str | None
+    reason: str | None
+
+
+class DailyUsagePublic(BaseModel):
+    """One calendar day's use."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    day: date
+    uses: int
+    successes: int
+    average_generation_time: float | None
+
+
+class TimePeriodPublic(BaseModel):
+    """[start, end) in epoch seconds."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    start: float
+    end: float
+    model_id: str | None
+
+
+class UsageStatisticsPublic(BaseModel):
+    """The seed's UsageStatistics of one model (or "all") over a period."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    total_uses: int
+    uses_per_day: float
+    average_generation_time: float
+    success_rate: float
+    last_30_days_usage: list[DailyUsagePublic]
+    peak_usage_hours: list[int]
+    last_used: float | None
+
+
+class PerformanceFindingPublic(BaseModel):
+    """A performance problem that goes with how a model is used, and what to try."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    kind: str
+    message: str
+    suggestion: str
+    slowdown: float
+    samples: int
+
+
+class UsageReportPublic(BaseModel):
+    """Usage over a period: per model, totals, findings and what to preload."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    generated_at: float
+    period: TimePeriodPublic
+    total_uses: int
+    models: list[UsageStatisticsPublic]
+    peak_usage_hours: list[int]
+    findings: list[PerformanceFindingPublic]
+    preload: list[str]
+
+
+class AdoptIn(BaseModel):
+    """A folder on the service's machine that holds a model's files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, max_length=4096)
+    mode: Literal["link", "move"] = "link"
+
+
+class AdoptedFilePublic(BaseModel):
+    """One file of the model and what adopting did with it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    path: str
+    size_bytes: int
+    outcome: str
+    detail: str
+
+
+class AdoptReportPublic(BaseModel):
+    """What adopting a folder did, file by file, and what is left to fetch."""
+
+    model_id: str
+    folder: str
+    mode: str
+    files: list[AdoptedFilePublic]
+    adopted_bytes: int
+    to_fetch: list[str]
+    complete: bool

@@ -1,5 +1,6 @@
 """Availability: which model a job can use now, and what to do when it cannot."""
 
+from modelward.analytics.cleanup import CleanupCandidate, CleanupResult
 from modelward.availability.bridge import ModelIntegrationBridge, ModelLease
 from modelward.availability.demo import DemoGenerator, GenerationOutcome
 from modelward.availability.fallback import (
@@ -10,8 +11,6 @@ from modelward.availability.fallback import (
 )
 from modelward.availability.gpu import GpuMemory, VramProbe
 from modelward.availability.manager import (
-    CleanupCandidate,
-    CleanupResult,
     ModelAvailabilityManager,
     ModelRequestResult,
     ModelUsageData,
@@ -29,6 +28,7 @@ from modelward.availability.requirements import (
     QualityDifference,
 )
 from modelward.availability.scoring import Fit, exclusion, fit
+from modelward.availability.storage import ModelSpace, StorageStatus, StorageWatch
 from modelward.availability.strategy import (
     ErrorCategory,
     ErrorContext,
@@ -57,6 +57,7 @@ __all__ = [
     "ModelIntegrationBridge",
     "ModelLease",
     "ModelRequestResult",
+    "ModelSpace",
     "ModelSuggestion",
     "ModelUsageData",
     "NoAlternativeError",
@@ -68,6 +69,8 @@ __all__ = [
     "RequestQueue",
     "RequestState",
     "RetentionPolicy",
+    "StorageStatus",
+    "StorageWatch",
     "VramProbe",
     "exclusion",
     "fit",

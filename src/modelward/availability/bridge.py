@@ -10,15 +10,18 @@ are recorded for performance health and analytics.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from modelward.analytics import ModelUsageAnalytics, UsageData
 from modelward.availability.manager import ModelAvailabilityManager
 from modelward.availability.requirements import GenerationRequirements
 from modelward.availability.strategy import FallbackStrategy
 from modelward.health import GenerationMetrics
+from modelward.updates import ModelUpdater
 
 
 @dataclass(slots=True)
@@ -64,8 +67,16 @@ class ModelLease:
 class ModelIntegrationBridge:
     """Hands jobs a usable model, or the strategy; records how each job went."""
 
-    def __init__(self, availability: ModelAvailabilityManager) -> None:
+    def __init__(
+        self,
+        availability: ModelAvailabilityManager,
+        updater: ModelUpdater | None = None,
+        analytics: ModelUsageAnalytics | None = None,
+    ) -> None:
         self.availability = availability
+        self.updater = updater
+        self.analytics = analytics
+        self._active: list[ModelLease] = []
         self.health = availability.health
         self.manager = availability.manager
 
@@ -81,6 +92,13 @@ class ModelIntegrationBridge:
         lease = await self._lease(model_id, requirements or GenerationRequirements(), allow_mock)
         if lease.model_id is not None:
             self.manager.acquire(lease.model_id)
+            self._active.append(lease)
+            # Every running job learns it now shares the machine with one more model.
+            loaded = self.manager.loaded_count()
+            for active in self._active:
+                active.metrics["concurrent_loaded"] = max(
+                    loaded, _int(active.metrics.get("concurrent_loaded")) or 1
+                )
         started = time.monotonic()
         try:
             yield lease
@@ -92,6 +110,7 @@ class ModelIntegrationBridge:
         finally:
             if lease.model_id is not None:
                 self.manager.release(lease.model_id)
+                self._active = [a for a in self._active if a is not lease]
 
     async def _lease(
         self, model_id: str, req: GenerationRequirements, allow_mock: bool
@@ -116,6 +135,24 @@ class ModelIntegrationBridge:
             steps=_int(extra.get("steps")),
         )
         await self.health.monitor_model_performance(lease.model_id, metrics)
+        if self.analytics is not None:
+            commit = await asyncio.to_thread(self.manager.local_commit, lease.model_id)
+            await self.analytics.track_model_usage(
+                lease.model_id,
+                UsageData(
+                    duration_s=seconds,
+                    success=error is None,
+                    at=metrics.at,
+                    requested_model=None if lease.is_requested_model else lease.requested_model,
+                    quality_issue=metrics.quality_issue,
+                    commit=commit,
+                    concurrent_loaded=max(1, _int(extra.get("concurrent_loaded")) or 1),
+                    error=error,
+                ),
+            )
+        if self.updater is not None:
+            # A fresh version proves itself (or is rolled back) by the jobs that run on it.
+            await self.updater.note_job(lease.model_id, metrics.success)
 
 
 def _int(value: object) -> int | None:

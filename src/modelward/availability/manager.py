@@ -19,16 +19,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelward.analytics.cleanup import CleanupCandidate, CleanupResult, StorageConstraints
 from modelward.availability.requests import RequestQueue
 from modelward.availability.requirements import GenerationRequirements
 from modelward.availability.strategy import ErrorContext, FallbackStrategy, FallbackType
+from modelward.errors import ModelPinnedError, StoreLockedError
 from modelward.events import Event, EventBus, EventType
 from modelward.health import ModelHealthMonitor
 from modelward.sources import Target
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus, model_status
+from modelward.store.pins import PinStore
 from modelward.store.removal import removable_bytes, remove_target
 from modelward.store.space import free_bytes
 from modelward.transfer import EnhancedModelDownloader
+from modelward.updates.record import load_record
 
 if TYPE_CHECKING:
     from modelward.availability.fallback import IntelligentFallbackManager
@@ -105,31 +109,6 @@ class RetentionPolicy:
     dry_run: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class CleanupCandidate:
-    """One model cleanup would remove (or kept), and why."""
-
-    model_id: str
-    size_bytes: int
-    last_used: datetime | None
-    uses_per_day: float
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class CleanupResult:
-    """The seed's CleanupResult: what was (or, in a dry run, would be) removed."""
-
-    dry_run: bool
-    removed: list[CleanupCandidate]
-    kept: list[CleanupCandidate]
-    freed_bytes: int
-    free_bytes_before: int
-    free_bytes_after: int
-    """Free space afterwards (in a dry run: what it would be)."""
-    message: str
-
-
 class ModelAvailabilityManager:
     """Every model's state from facts; starting, ordering and cleaning up what needs it."""
 
@@ -150,6 +129,7 @@ class ModelAvailabilityManager:
         self.fallback: IntelligentFallbackManager | None = None
         self._states: dict[str, tuple[ModelAvailabilityStatus, str | None]] = {}
         self._removing: set[str] = set()
+        self.pins = PinStore(downloader.manager.home)
         self._dirty: set[str] = set()
         self._wakeup: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
@@ -182,6 +162,12 @@ class ModelAvailabilityManager:
         status.average_generation_time = (
             round(usage.mean_time_s, 3) if usage.mean_time_s is not None else None
         )
+        record = await asyncio.to_thread(load_record, self.manager.home, model_id)
+        if record.latest:
+            status.latest_version = record.latest
+            status.update_available = bool(
+                status.current_version and record.latest != status.current_version
+            )
         if model_id in self._removing:
             status.is_available = False
             status.local_path = None
@@ -266,6 +252,7 @@ class ModelAvailabilityManager:
         first, until the target free space is reached; never one in use, downloading,
         repairing, kept by the policy, or with jobs waiting for it. Dry run by default."""
         policy = retention_policy or RetentionPolicy()
+        pinned = await asyncio.to_thread(self.pins.pinned)
         now = time.time()
         waiting = (await self._usage()).waiting_requests
         candidates: list[tuple[tuple[float, float, int], CleanupCandidate]] = []
@@ -275,8 +262,10 @@ class ModelAvailabilityManager:
             if status.present_bytes == 0:
                 continue
             arrived = await asyncio.to_thread(_mtime, status.local_path)
-            why_kept = self._busy(spec.id, waiting.get(spec.id, 0)) or _kept_because(
-                status, policy, now, arrived
+            why_kept = (
+                ("pinned" if spec.id in pinned else None)
+                or self._busy(spec.id, waiting.get(spec.id, 0))
+                or _kept_because(status, policy, now, arrived)
             )
             used = status.last_used
             entry = CleanupCandidate(
@@ -338,6 +327,78 @@ class ModelAvailabilityManager:
             free_bytes_before=free_before,
             free_bytes_after=after,
             message=message,
+        )
+
+    async def plan_cleanup(self, constraints: StorageConstraints) -> CleanupResult:
+        """A dry-run cleanup for ``constraints`` (the analytics' recommendation)."""
+        return await self.cleanup_unused_models(
+            RetentionPolicy(
+                keep_recent_days=constraints.keep_recent_days,
+                target_free_bytes=constraints.target_free_bytes,
+                keep=constraints.keep,
+            )
+        )
+
+    async def pin_model(self, model_id: str, pinned: bool = True) -> bool:
+        """Keep ``model_id`` locally whatever cleanup decides (``pinned=False`` undoes it);
+        returns whether anything changed."""
+        self.catalog.get(model_id)
+        change = self.pins.pin if pinned else self.pins.unpin
+        changed = await asyncio.to_thread(change, model_id)
+        if changed and self.bus is not None:
+            self.bus.publish(Event(EventType.MODEL_PINNED, model_id, {"pinned": pinned}))
+        return changed
+
+    async def remove_model(self, model_id: str, *, dry_run: bool = True) -> CleanupResult:
+        """Remove one model's local files (what it shares with other models stays); a dry
+        run says what would be freed. Refuses a pinned, used, busy or waited-for model."""
+        self.catalog.get(model_id)
+        if await asyncio.to_thread(self.pins.is_pinned, model_id):
+            raise ModelPinnedError(f"{model_id} is pinned: cleanup and rm leave it alone")
+        busy = self._busy(model_id, len(await self.requests.pending(model_id)))
+        if busy:
+            raise StoreLockedError(
+                f"{model_id} cannot be removed now: {busy}",
+                hint="Wait until it is free (or cancel what holds it), then run again.",
+            )
+        status = await self.status(model_id, hash_unknown=False)
+        size = await self._removable_bytes(model_id)
+        entry = CleanupCandidate(
+            model_id, size, status.last_used, status.usage_frequency, "asked to remove it"
+        )
+        free = await asyncio.to_thread(free_bytes, self.manager.cache_dir)
+        if size == 0:
+            return CleanupResult(dry_run, [], [], 0, free, free, f"{model_id} has no files here")
+        freed = size if dry_run else await self._remove(model_id)
+        after = (
+            free + size if dry_run else await asyncio.to_thread(free_bytes, self.manager.cache_dir)
+        )
+        verb = "would free" if dry_run else "freed"
+        return CleanupResult(
+            dry_run, [entry], [], freed, free, after, f"{model_id}: {verb} {freed / 1e9:.2f} GB"
+        )
+
+    async def space_advice(self, model_id: str, short_bytes: int) -> str | None:
+        """What could be removed to make ``short_bytes`` more room for ``model_id`` (the
+        downloader adds it to its refusal)."""
+        free = await asyncio.to_thread(free_bytes, self.manager.cache_dir)
+        # Recently used models count too: a person deciding needs every option, ranked.
+        plan = await self.cleanup_unused_models(
+            RetentionPolicy(
+                keep_recent_days=0,
+                target_free_bytes=free + short_bytes,
+                keep=frozenset({model_id}),
+            )
+        )
+        if not plan.removed:
+            return None
+        names = ", ".join(
+            f"{c.model_id} ({c.size_bytes / 1e9:.1f} GB, {c.reason})" for c in plan.removed
+        )
+        enough = "enough" if plan.freed_bytes >= short_bytes else "not enough on its own"
+        return (
+            f"Models that could go, least valuable first ({enough}): {names}; "
+            f"`modelward rm MODEL` removes one."
         )
 
     def watch(self) -> None:

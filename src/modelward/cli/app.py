@@ -12,7 +12,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from modelward.cli import control
+from modelward.cli import control, storage
+from modelward.cli.adopt import adopt
+from modelward.cli.analytics import analytics
 from modelward.cli.availability import suggest
 from modelward.cli.health import health, quarantine_app, repair, verify
 from modelward.cli.options import (
@@ -28,6 +30,7 @@ from modelward.cli.output import console, err_console, fail
 from modelward.cli.pull import print_results, pull_with_bars
 from modelward.cli.rates import parse_rate
 from modelward.cli.requests import request_app
+from modelward.cli.updates import update_app
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
@@ -232,6 +235,11 @@ app.command()(health)
 app.command()(suggest)
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(request_app, name="request")
+app.add_typer(update_app, name="update")
+app.command()(adopt)
+app.command()(analytics)
+for _storage_command in storage.COMMANDS:
+    app.command()(_storage_command)
 
 hub_app = typer.Typer(
     help="The bundled local hub (synthetic Wan2.2-shaped repos).", no_args_is_help=True

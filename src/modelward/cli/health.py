@@ -299,10 +299,15 @@ def quarantine_purge(
         list[str] | None, typer.Argument(help="Entries to delete (default: all).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also delete entries whose file is not repaired yet.")
+    ] = False,
     catalog: CatalogOpt = None,
+    cache_dir: CacheDirOpt = None,
 ) -> None:
-    """Delete quarantined files for good."""
-    quarantine = _quarantine(catalog)
+    """Delete quarantined files for good (only those whose file is back, verified, unless
+    --force)."""
+    quarantine = _quarantine(catalog, cache_dir)
     chosen = [e for e in quarantine.entries() if entry_ids is None or e.entry_id in entry_ids]
     if not chosen:
         console.print("nothing to purge")
@@ -310,13 +315,19 @@ def quarantine_purge(
     size = sum(e.size_bytes for e in chosen)
     if not yes and not typer.confirm(f"Delete {len(chosen)} file(s), {size:,} bytes?"):
         raise typer.Exit(1)
-    freed = quarantine.purge([e.entry_id for e in chosen])
+    waiting = [e for e in chosen if not force and not quarantine.replacement_verified(e)]
+    freed = quarantine.purge([e.entry_id for e in chosen], force=force)
     console.print(f"freed {freed:,} bytes")
+    for entry in waiting:
+        err_console.print(
+            f"kept {entry.entry_id} ({entry.path}): its file is not back in the store, "
+            "verified; repair the model first, or --force"
+        )
 
 
-def _quarantine(catalog: list[Path] | None) -> Quarantine:
+def _quarantine(catalog: list[Path] | None, cache_dir: Path | None = None) -> Quarantine:
     try:
-        settings = build_settings(catalog)
+        settings = build_settings(catalog, cache_dir)
     except ModelwardError as error:
         raise fail(error) from None
-    return Quarantine(settings.home, settings.quarantine_cap_bytes)
+    return Quarantine(settings.home, settings.quarantine_cap_bytes, settings.cache_dir)

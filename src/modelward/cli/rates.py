@@ -1,4 +1,4 @@
-"""Transfer rates written the way people write them: ``20MB/s``, ``50MiB``, ``0``."""
+"""Rates and sizes written the way people write them: ``20MB/s``, ``50MiB``, ``0``, ``40GB``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ _UNITS: dict[str, int] = {
     "g": 10**9,
     "gb": 10**9,
     "gib": 2**30,
+    "t": 10**12,
+    "tb": 10**12,
+    "tib": 2**40,
 }
 _RATE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]*)\s*(?:/s)?$")
 _UNLIMITED = frozenset({"0", "none", "off", "unlimited"})
@@ -38,6 +41,16 @@ def parse_rate(text: str) -> int:
         raise ConfigError(
             f"not a transfer rate: {text!r}",
             hint="Give a rate such as 20MB/s, 50MiB/s or 500k, or 0 for unlimited.",
+        )
+    return round(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``40GB``, ``1.5TiB`` or ``500M`` (MB, GB: powers of 1000)."""
+    match = _RATE_RE.match(text.strip().lower())
+    if match is None or match.group(2) not in _UNITS or text.strip().endswith("/s"):
+        raise ConfigError(
+            f"not a size: {text!r}", hint="Give a size such as 40GB, 500MiB or 1.5TB."
         )
     return round(float(match.group(1)) * _UNITS[match.group(2)])
 

@@ -4,12 +4,14 @@ Entries live under ``MODELWARD_HOME/quarantine/{id}/`` (``file`` and ``record.js
 ``file`` is the whole damaged blob, or, when a block repair reuses the blob's good blocks,
 only its damaged blocks (one after another; the record names their ranges), since the rest
 of the damaged file is byte for byte the repaired one. The folder has a size cap: when a
-new entry would pass it, the oldest entries are purged first, and ``purge`` empties it on
-request.
+new entry would pass it, entries whose file is whole again go first, oldest first; and
+``purge`` deletes on request only entries whose file is back in the store, verified (a
+backup is never dropped before its replacement is known good), unless forced.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -17,8 +19,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from modelward.store.records import read_json, write_json_atomic
+from modelward.store.layout import RepoLayout
+from modelward.store.records import BlobStat, VerifiedRecord, read_json, write_json_atomic
 from modelward.store.writer import fsync_dir
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +48,9 @@ class QuarantineEntry:
 class Quarantine:
     """The quarantine folder of one ``MODELWARD_HOME``."""
 
-    def __init__(self, home: Path, cap_bytes: int) -> None:
+    def __init__(self, home: Path, cap_bytes: int, cache_dir: Path | None = None) -> None:
         self.root = home / "quarantine"
+        self.cache_dir = cache_dir
         self.cap_bytes = cap_bytes
 
     def put(
@@ -141,21 +147,40 @@ class Quarantine:
         """Bytes the quarantined files take."""
         return sum(self._size(e) for e in self.entries())
 
-    def purge(self, entry_ids: list[str] | None = None) -> int:
-        """Delete the given entries (all when None); return the bytes freed (blocking)."""
+    def replacement_verified(self, entry: QuarantineEntry) -> bool:
+        """True when the file the entry was taken from is back in the store, verified
+        (without a store to look at, assumed)."""
+        if self.cache_dir is None:
+            return True
+        layout = RepoLayout(self.cache_dir, self.root.parent, entry.repo_id)
+        blob = layout.blob_path(entry.blob_name)
+        if not blob.is_file():
+            return False
+        return VerifiedRecord(layout).is_verified(entry.blob_name, BlobStat.of(blob))
+
+    def purge(self, entry_ids: list[str] | None = None, *, force: bool = False) -> int:
+        """Delete the given entries (all when None) whose file is back in the store,
+        verified (every one with ``force``); return the bytes freed (blocking)."""
         freed = 0
         for entry in self.entries():
-            if entry_ids is None or entry.entry_id in entry_ids:
-                freed += self._size(entry)
-                shutil.rmtree(self.root / entry.entry_id, ignore_errors=True)
+            if entry_ids is not None and entry.entry_id not in entry_ids:
+                continue
+            if not force and not self.replacement_verified(entry):
+                continue  # the only bytes of that file there are: keep them until repaired
+            freed += self._size(entry)
+            shutil.rmtree(self.root / entry.entry_id, ignore_errors=True)
         return freed
 
     def _make_room(self, incoming: int) -> None:
         entries = self.entries()
         used = sum(self._size(e) for e in entries)
-        for entry in entries:
+        # Entries whose file is whole again go first; the rest only when the cap insists.
+        ordered = sorted(entries, key=lambda e: not self.replacement_verified(e))
+        for entry in ordered:
             if used + incoming <= self.cap_bytes:
                 break
+            if not self.replacement_verified(entry):
+                logger.warning("quarantine cap reached: dropping %s, not yet repaired", entry.path)
             used -= self._size(entry)
             shutil.rmtree(self.root / entry.entry_id, ignore_errors=True)
 

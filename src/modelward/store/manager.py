@@ -106,6 +106,10 @@ class ModelManager:
         """True while a job of this process holds the model."""
         return self._in_use[model_id] > 0
 
+    def loaded_count(self) -> int:
+        """How many models jobs of this process hold right now."""
+        return sum(1 for count in self._in_use.values() if count > 0)
+
     def spec(self, model_id: str) -> ModelSpec:
         """The catalog entry of ``model_id``."""
         return self.catalog.get(model_id)

@@ -21,6 +21,7 @@ from modelward.db import Database
 from modelward.errors import (
     CatalogError,
     ConfigError,
+    InsufficientSpaceError,
     ModelwardError,
     StoreError,
     TransferCancelledError,
@@ -81,6 +82,7 @@ class EnhancedModelDownloader:
         self._clients = clients
         self._screen = screen
         self._repairer: Callable[[str], Awaitable[RepairResult]] | None = None
+        self._space_advisor: Callable[[str, int], Awaitable[str | None]] | None = None
         self._endpoint = endpoint
         self._hf_token = hf_token
         self._policy = policy or RetryPolicy()
@@ -92,6 +94,11 @@ class EnhancedModelDownloader:
         self._blob_locks: dict[str, asyncio.Lock] = {}
         self._blob_waiters: dict[str, dict[str, Job]] = {}
         """Jobs waiting for each blob lock; the holder's segments borrow their best rank."""
+
+    @property
+    def max_retries(self) -> int:
+        """Retries a download gets when its caller does not say."""
+        return self._policy.max_retries
 
     @property
     def endpoint(self) -> str:
@@ -175,6 +182,11 @@ class EnhancedModelDownloader:
                 hint=f"Start it with 'modelward pull {model_id}'.",
             )
         return await asyncio.shield(job.task)
+
+    def attach_space_advisor(self, advisor: Callable[[str, int], Awaitable[str | None]]) -> None:
+        """Let a refused download say what could be freed (given the model and the bytes
+        short)."""
+        self._space_advisor = advisor
 
     def attach_repairer(self, repairer: Callable[[str], Awaitable[RepairResult]]) -> None:
         """Give ``verify_and_repair_model`` the health monitor that does the work."""
@@ -332,6 +344,14 @@ class EnhancedModelDownloader:
         job = self.queue.get(model_id)
         return bool(job and job.running)
 
+    def running_commit(self, model_id: str) -> str | None:
+        """The commit a running job of the model is fetching (None: none, or not resolved
+        yet)."""
+        job = self.queue.get(model_id)
+        if job is None or not job.running or job.target is None:
+            return None
+        return job.target.commit
+
     async def aclose(self) -> None:
         """Stop every running job for a shutdown: partial data stays, and the queue keeps
         them as they were so the next start continues them."""
@@ -420,7 +440,16 @@ class EnhancedModelDownloader:
         await asyncio.to_thread(self.manager.remember, target)
         local = await self.manager.inspect(target)
         needed = sum(_bytes_to_write(f) for f in local.files)
-        await asyncio.to_thread(ensure_space, self.manager.cache_dir, needed, job.model_id)
+        try:
+            await asyncio.to_thread(ensure_space, self.manager.cache_dir, needed, job.model_id)
+        except InsufficientSpaceError as short:
+            if self._space_advisor is not None:
+                advice = await self._space_advisor(
+                    job.model_id, short.needed_bytes - short.free_bytes
+                )
+                if advice:
+                    short.hint = f"{short.hint} {advice}"
+            raise
         self._emit(
             EventType.DOWNLOAD_STARTED,
             job.model_id,

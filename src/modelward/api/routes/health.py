@@ -65,11 +65,13 @@ async def quarantine_list(runtime: RuntimeDep) -> list[QuarantineEntryPublic]:
 
 
 @router.delete("/quarantine", response_model=PurgePublic, dependencies=[TokenDep])
-async def quarantine_purge(runtime: RuntimeDep) -> PurgePublic:
-    """Delete every quarantined file for good."""
-    count = len(await asyncio.to_thread(runtime.quarantine.entries))
-    freed = await asyncio.to_thread(runtime.quarantine.purge)
-    return PurgePublic(purged=count, freed_bytes=freed)
+async def quarantine_purge(runtime: RuntimeDep, force: bool = False) -> PurgePublic:
+    """Delete quarantined files for good: those whose file is back in the store, verified
+    (``force``: every one)."""
+    before = len(await asyncio.to_thread(runtime.quarantine.entries))
+    freed = await asyncio.to_thread(lambda: runtime.quarantine.purge(force=force))
+    kept = len(await asyncio.to_thread(runtime.quarantine.entries))
+    return PurgePublic(purged=before - kept, freed_bytes=freed, kept=kept)
 
 
 @router.get("/health", response_model=SystemHealthReportPublic)

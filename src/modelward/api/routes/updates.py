@@ -1,0 +1,76 @@
+"""Routes for model updates: check, apply (waiting or in the background), roll back,
+and each model's policy."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Response, status
+
+from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.schemas import (
+    UpdateAccepted,
+    UpdateCheckPublic,
+    UpdatePolicyIn,
+    UpdateRecordPublic,
+    UpdateResultPublic,
+)
+from modelward.updates import UpdatePolicy
+
+router = APIRouter(tags=["updates"])
+_background: set[asyncio.Task[object]] = set()
+
+
+@router.get("/models/{model_id}/update", response_model=UpdateCheckPublic)
+async def check(model_id: str, runtime: RuntimeDep) -> UpdateCheckPublic:
+    """Ask upstream whether a newer version of the model exists."""
+    return UpdateCheckPublic.model_validate(await runtime.updater.check_for_update(model_id))
+
+
+@router.post(
+    "/models/{model_id}/update",
+    response_model=UpdateResultPublic | UpdateAccepted,
+    dependencies=[TokenDep],
+    responses={202: {"model": UpdateAccepted}},
+)
+async def apply(
+    model_id: str, runtime: RuntimeDep, response: Response, wait: bool = True
+) -> UpdateResultPublic | UpdateAccepted:
+    """Fetch the newest version beside the served one and switch once it is verified
+    (``wait=false``: 202 at once; ``update.applied`` or ``update.rolled_back`` follow)."""
+    runtime.catalog.get(model_id)
+    if not wait:
+        task = asyncio.get_running_loop().create_task(runtime.updater.apply_update(model_id))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        response.status_code = status.HTTP_202_ACCEPTED
+        return UpdateAccepted(model_id=model_id, status_url=f"/api/v1/models/{model_id}/status")
+    return UpdateResultPublic.model_validate(await runtime.updater.apply_update(model_id))
+
+
+@router.post(
+    "/models/{model_id}/rollback", response_model=UpdateResultPublic, dependencies=[TokenDep]
+)
+async def rollback(model_id: str, runtime: RuntimeDep) -> UpdateResultPublic:
+    """Serve the previous version again."""
+    return UpdateResultPublic.model_validate(await runtime.updater.rollback(model_id))
+
+
+@router.get("/models/{model_id}/versions", response_model=UpdateRecordPublic)
+async def versions(model_id: str, runtime: RuntimeDep) -> UpdateRecordPublic:
+    """What is known about the model's versions: served, previous, newest, policy."""
+    record = await asyncio.to_thread(runtime.updater.record, model_id)
+    return UpdateRecordPublic.model_validate(record)
+
+
+@router.put(
+    "/models/{model_id}/update-policy",
+    response_model=UpdateRecordPublic,
+    dependencies=[TokenDep],
+)
+async def set_policy(
+    model_id: str, body: UpdatePolicyIn, runtime: RuntimeDep
+) -> UpdateRecordPublic:
+    """Give the model its own update policy (null: the default)."""
+    policy = UpdatePolicy(body.policy) if body.policy else None
+    return UpdateRecordPublic.model_validate(await runtime.updater.set_policy(model_id, policy))

@@ -1,0 +1,403 @@
+"""Model updates: notice upstream moved, fetch the new version beside the old one, switch the
+ref atomically, keep the old version until the new one has proven itself, and go back.
+
+Why this is safe: the downloader only writes the ref once every file of the new commit is
+verified, and writing the ref is one atomic rename, so the store serves the old commit or
+the new one, never a mix, whatever moment a crash picks. Files that did not change are
+the same blobs and are linked, not fetched. The previous snapshot stays on disk (its
+links keep its blobs) until ``keep_previous_successes`` jobs succeeded on the new one;
+then only the blobs no other snapshot uses are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from modelward.errors import ModelwardError, NoPreviousVersionError, StoreLockedError
+from modelward.events import Event, EventBus, EventType
+from modelward.sources import Target
+from modelward.store import ModelManager
+from modelward.store.records import load_manifest
+from modelward.store.removal import remove_target
+from modelward.store.writer import write_ref
+from modelward.transfer import DownloadResult, EnhancedModelDownloader
+from modelward.updates.record import (
+    UpdatePolicy,
+    UpdateRecord,
+    UpdateState,
+    load_record,
+    save_record,
+)
+
+logger = logging.getLogger(__name__)
+
+RESOLVE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePolicySettings:
+    """How updates behave when a model's record does not say otherwise."""
+
+    policy: UpdatePolicy = UpdatePolicy.NOTIFY
+    keep_previous_successes: int = 3
+    rollback_after_failures: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCheck:
+    """What a check found: the commit served, the newest upstream, and whether they differ."""
+
+    model_id: str
+    current_version: str | None
+    latest_version: str | None
+    update_available: bool
+    skipped: bool
+    """The newest commit is one this model was rolled back from."""
+    checked_at: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResult:
+    """What an apply or a rollback did."""
+
+    model_id: str
+    success: bool
+    state: UpdateState
+    current_version: str | None
+    previous_version: str | None
+    message: str
+    bytes_fetched: int = 0
+
+
+class ModelUpdater:
+    """Checks, applies and rolls back model versions (see the module docstring)."""
+
+    def __init__(
+        self,
+        downloader: EnhancedModelDownloader,
+        *,
+        bus: EventBus | None = None,
+        defaults: UpdatePolicySettings | None = None,
+    ) -> None:
+        self.downloader = downloader
+        self.manager: ModelManager = downloader.manager
+        self.home = downloader.manager.home
+        self.bus = bus
+        self.defaults = defaults or UpdatePolicySettings()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._scheduler: asyncio.Task[None] | None = None
+
+    def record(self, model_id: str) -> UpdateRecord:
+        """The model's version record (blocking: a small file read)."""
+        self.manager.spec(model_id)
+        return load_record(self.home, model_id)
+
+    def policy(self, model_id: str) -> UpdatePolicy:
+        """The model's update policy (its own, else the default)."""
+        return self.record(model_id).policy or self.defaults.policy
+
+    async def set_policy(self, model_id: str, policy: UpdatePolicy | None) -> UpdateRecord:
+        """Give ``model_id`` its own policy (None: back to the default)."""
+        async with self._lock(model_id):
+            rec = await asyncio.to_thread(self.record, model_id)
+            rec.policy = policy
+            await asyncio.to_thread(save_record, self.home, rec)
+            return rec
+
+    async def check_for_update(self, model_id: str) -> UpdateCheck:
+        """Ask upstream for the newest commit of the model's revision and compare."""
+        spec = self.manager.spec(model_id)
+        current = await asyncio.to_thread(self.manager.local_commit, model_id)
+        if len(spec.revision) == 40 and spec.revision == current:
+            return self._checked(model_id, current, current, "pinned to a commit: no updates")
+        target = await asyncio.wait_for(
+            self.downloader.source(model_id).resolve(spec), RESOLVE_TIMEOUT_S
+        )
+        await asyncio.to_thread(self.manager.remember, target)
+        async with self._lock(model_id):
+            rec = await asyncio.to_thread(self.record, model_id)
+            known_before = rec.latest
+            rec.latest, rec.checked_at = target.commit, time.time()
+            if rec.current is None:
+                rec.current = current
+            await asyncio.to_thread(save_record, self.home, rec)
+        check = self._checked(model_id, current, target.commit, None, rec.skipped)
+        if check.update_available and known_before != target.commit:
+            self._emit(
+                EventType.UPDATE_AVAILABLE,
+                model_id,
+                current=current,
+                latest=target.commit,
+                skipped=check.skipped,
+                policy=self.policy(model_id).value,
+            )
+        return check
+
+    async def check_all(self) -> dict[str, UpdateCheck]:
+        """Check every model that is on disk; act per policy (propose, or apply)."""
+        found: dict[str, UpdateCheck] = {}
+        for spec in self.manager.catalog:
+            if await asyncio.to_thread(self.manager.local_commit, spec.id) is None:
+                continue
+            try:
+                check = await self.check_for_update(spec.id)
+            except (ModelwardError, TimeoutError) as exc:
+                logger.info("cannot check %s for updates: %s", spec.id, exc)
+                continue
+            found[spec.id] = check
+            if not check.update_available or check.skipped:
+                continue
+            policy = self.policy(spec.id)
+            if policy is UpdatePolicy.AUTO:
+                self._spawn(self.apply_update(spec.id), f"update {spec.id}")
+            elif policy is UpdatePolicy.ASK:
+                self._emit(
+                    EventType.UPDATE_PROPOSED,
+                    spec.id,
+                    latest=check.latest_version,
+                    action=f"modelward update apply {spec.id}",
+                    route=f"POST /api/v1/models/{spec.id}/update",
+                )
+        return found
+
+    async def apply_update(self, model_id: str, max_retries: int | None = None) -> UpdateResult:
+        """Fetch the newest commit beside the served one (changed files only), verified,
+        then switch; on failure the old version keeps being served."""
+        check = await self.check_for_update(model_id)
+        if not check.update_available:
+            return self._result(model_id, True, "already at the newest version")
+        previous = check.current_version
+        async with self._lock(model_id):
+            rec = await asyncio.to_thread(self.record, model_id)
+            rec.state, rec.applying, rec.reason = UpdateState.APPLYING, check.latest_version, None
+            await asyncio.to_thread(save_record, self.home, rec)
+        self._emit(EventType.UPDATE_STARTED, model_id, current=previous, latest=rec.applying)
+        retries = self.downloader.max_retries if max_retries is None else max_retries
+        result = await self.downloader.download_with_retry(model_id, max_retries=retries)
+        return await self._finish_apply(model_id, previous, check.latest_version, result)
+
+    async def restore(self) -> None:
+        """After a restart: an apply a crash interrupted is followed to its end when its
+        download continues, else recorded as interrupted (the old version is served)."""
+        for spec in self.manager.catalog:
+            rec = await asyncio.to_thread(self.record, spec.id)
+            if rec.state is not UpdateState.APPLYING:
+                continue
+            if self.downloader.is_running(spec.id):
+                self._spawn(self._follow(spec.id, rec.current, rec.applying), f"update {spec.id}")
+                continue
+            served = await asyncio.to_thread(self.manager.local_commit, spec.id)
+            async with self._lock(spec.id):
+                if served is not None and served == rec.applying:
+                    rec.state, rec.previous, rec.current = UpdateState.APPLIED, rec.current, served
+                    rec.applied_at, rec.successes, rec.failures = time.time(), 0, 0
+                else:
+                    rec.state = UpdateState.CURRENT
+                    rec.reason = f"an update to {_short(rec.applying)} was interrupted; "
+                    rec.reason += f"`modelward update apply {spec.id}` continues it"
+                rec.applying = None
+                await asyncio.to_thread(save_record, self.home, rec)
+
+    async def _follow(self, model_id: str, previous: str | None, latest: str | None) -> None:
+        result = await self.downloader.wait_for_completion(model_id)
+        await self._finish_apply(model_id, previous, latest, result)
+
+    async def _finish_apply(
+        self, model_id: str, previous: str | None, latest: str | None, result: DownloadResult
+    ) -> UpdateResult:
+        served = await asyncio.to_thread(self.manager.local_commit, model_id)
+        async with self._lock(model_id):
+            rec = await asyncio.to_thread(self.record, model_id)
+            rec.applying = None
+            if result.success and served == latest and served != previous:
+                rec.state, rec.current, rec.previous = UpdateState.APPLIED, served, previous
+                rec.applied_at, rec.successes, rec.failures = time.time(), 0, 0
+                message = f"now serving {_short(served)}; {_short(previous)} is kept until "
+                message += f"{self.defaults.keep_previous_successes} jobs succeed on it"
+            else:
+                # The ref was never switched: the old version is still what is served.
+                why = result.error_message or "the download did not complete"
+                rec.state, rec.reason, rec.skipped = UpdateState.ROLLED_BACK, why, latest
+                message = f"update to {_short(latest)} failed ({why}); "
+                message += f"still serving {_short(served)}"
+            await asyncio.to_thread(save_record, self.home, rec)
+        applied = rec.state is UpdateState.APPLIED
+        kind = EventType.UPDATE_APPLIED if applied else EventType.UPDATE_ROLLED_BACK
+        self._emit(kind, model_id, current=served, previous=previous, reason=rec.reason)
+        return UpdateResult(
+            model_id, applied, rec.state, served, previous, message, result.bytes_fetched
+        )
+
+    async def rollback(self, model_id: str, reason: str = "asked for") -> UpdateResult:
+        """Serve the previous version again (switching the ref atomically); refuses when
+        it is no longer complete on disk."""
+        spec = self.manager.spec(model_id)
+        if self.downloader.is_running(model_id):
+            raise StoreLockedError(
+                f"{model_id} is downloading; a rollback now would race with it",
+                hint=f"Wait for it, or `modelward cancel {model_id}` first.",
+            )
+        async with self._lock(model_id):
+            rec = await asyncio.to_thread(self.record, model_id)
+            served = await asyncio.to_thread(self.manager.local_commit, model_id)
+            back_to = rec.previous
+            if back_to is None or back_to == served:
+                raise NoPreviousVersionError(f"{model_id} has no previous version to go back to")
+            old = await self._complete_target(model_id, back_to)
+            if old is None:
+                raise NoPreviousVersionError(
+                    f"the previous version {_short(back_to)} of {model_id} is no longer "
+                    "complete on disk",
+                    hint=f"Pin the catalog entry's revision to {back_to} and "
+                    f"`modelward pull {model_id}` to fetch it again.",
+                )
+            layout = self.manager.repo_layout(old.repo_id)
+            await asyncio.to_thread(write_ref, layout, spec.revision, back_to)
+            rec.state, rec.current, rec.previous = UpdateState.ROLLED_BACK, back_to, served
+            rec.skipped, rec.reason = served, reason
+            rec.successes = rec.failures = 0
+            await asyncio.to_thread(save_record, self.home, rec)
+        self._emit(
+            EventType.UPDATE_ROLLED_BACK, model_id, current=back_to, previous=served, reason=reason
+        )
+        return UpdateResult(
+            model_id,
+            True,
+            UpdateState.ROLLED_BACK,
+            back_to,
+            served,
+            f"serving {_short(back_to)} again ({reason}); {_short(served)} stays on disk",
+        )
+
+    async def note_job(self, model_id: str, success: bool) -> None:
+        """Count a job on a freshly applied version: enough successes remove the previous
+        version; failing first jobs roll back to it."""
+        rec = await asyncio.to_thread(self.record, model_id)
+        if rec.state is not UpdateState.APPLIED:
+            return
+        prune = rollback = False
+        async with self._lock(model_id):
+            rec = await asyncio.to_thread(self.record, model_id)
+            if success:
+                rec.successes += 1
+                prune = rec.successes >= self.defaults.keep_previous_successes
+            elif rec.successes == 0:
+                rec.failures += 1
+                rollback = rec.failures >= self.defaults.rollback_after_failures
+            await asyncio.to_thread(save_record, self.home, rec)
+        if rollback:
+            why = f"its first {rec.failures} jobs on {_short(rec.current)} failed"
+            await self.rollback(model_id, reason=why)
+        elif prune:
+            await self.prune_previous(model_id)
+
+    async def prune_previous(self, model_id: str) -> int:
+        """Remove the previous version's files nothing else uses, once the served version
+        is verified complete (the backup is checked before anything is deleted)."""
+        async with self._lock(model_id):
+            rec = await asyncio.to_thread(self.record, model_id)
+            served = await asyncio.to_thread(self.manager.local_commit, model_id)
+            if rec.previous is None or served is None or rec.previous == served:
+                return 0
+            if await self._complete_target(model_id, served) is None:
+                logger.warning("keeping %s's previous version: the new one is not whole", model_id)
+                return 0
+            spec = self.manager.spec(model_id)
+            layout = self.manager.layout(model_id)
+            old = await asyncio.to_thread(load_manifest, layout, rec.previous)
+            freed = 0
+            if old is not None:
+                old = dataclasses.replace(
+                    old, files=tuple(f for f in old.files if spec.selects(f.path))
+                )
+                freed = await asyncio.to_thread(remove_target, layout, old)
+            rec.state, rec.previous = UpdateState.SETTLED, None
+            await asyncio.to_thread(save_record, self.home, rec)
+        self._emit(EventType.UPDATE_SETTLED, model_id, current=served, freed_bytes=freed)
+        return freed
+
+    def schedule_checks(self, interval_s: float) -> None:
+        """Check every ``interval_s`` in the background (the first check right away)."""
+        if interval_s <= 0 or self._scheduler is not None:
+            return
+
+        async def loop() -> None:
+            while True:
+                await self.check_all()
+                await asyncio.sleep(interval_s)
+
+        self._scheduler = asyncio.get_running_loop().create_task(loop(), name="update checks")
+
+    async def aclose(self) -> None:
+        """Stop scheduled checks and background applies."""
+        tasks = [t for t in (self._scheduler, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._scheduler = None
+
+    async def _complete_target(self, model_id: str, commit: str) -> Target | None:
+        spec = self.manager.spec(model_id)
+        layout = self.manager.layout(model_id)
+        recorded = await asyncio.to_thread(load_manifest, layout, commit)
+        if recorded is None:
+            return None
+        target = dataclasses.replace(
+            recorded,
+            model_id=model_id,
+            revision=spec.revision,
+            files=tuple(f for f in recorded.files if spec.selects(f.path)),
+        )
+        local = await self.manager.inspect(target)
+        return target if local.complete else None
+
+    def _checked(
+        self,
+        model_id: str,
+        current: str | None,
+        latest: str | None,
+        note: str | None,
+        skipped_commit: str | None = None,
+    ) -> UpdateCheck:
+        available = current is not None and latest is not None and latest != current
+        skipped = available and latest == skipped_commit
+        if note is None:
+            if current is None:
+                note = f"{model_id} is not on disk yet: `modelward pull {model_id}`"
+            elif not available:
+                note = f"{model_id} is at the newest version ({_short(current)})"
+            elif skipped:
+                note = f"{_short(latest)} is newer but was rolled back from"
+            else:
+                note = f"{_short(latest)} is newer than {_short(current)}: "
+                note += f"`modelward update apply {model_id}`"
+        return UpdateCheck(model_id, current, latest, available, skipped, time.time(), note)
+
+    def _result(self, model_id: str, success: bool, message: str) -> UpdateResult:
+        rec = self.record(model_id)
+        served = self.manager.local_commit(model_id)
+        return UpdateResult(model_id, success, rec.state, served, rec.previous, message)
+
+    def _lock(self, model_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(model_id, asyncio.Lock())
+
+    def _spawn(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _emit(self, type_: str, model_id: str, **data: object) -> None:
+        if self.bus is not None:
+            self.bus.publish(Event(type_, model_id, data))
+
+
+def _short(commit: str | None) -> str:
+    return commit[:12] if commit else "nothing"
