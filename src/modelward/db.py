@@ -37,7 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
 from modelward.errors import StoreError
@@ -225,10 +225,22 @@ def _open(url: str) -> Engine:
         metadata.create_all(engine)
         with engine.begin() as conn:
             _add_missing_columns(conn)
+            if url.startswith("sqlite"):
+                _check_pages(conn)
     except BaseException:
         engine.dispose()  # the file may be moved aside next: let go of it first
         raise
     return engine
+
+
+def _check_pages(conn: Connection) -> None:
+    """Read every page once (small: this database holds records, not models), so damage
+    shows now, where the file can be moved aside, not in the middle of a job."""
+    verdict = conn.exec_driver_sql("PRAGMA quick_check(1)").scalar()
+    if verdict != "ok":
+        damaged = sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
+        damaged.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+        raise DatabaseError("PRAGMA quick_check", None, damaged)
 
 
 def _add_missing_columns(conn: Connection) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from modelward.analytics import ModelUsageAnalytics
+from modelward.analytics import ModelUsageAnalytics, UsageLog
 from modelward.availability import (
     EnhancedErrorRecovery,
     IntelligentFallbackManager,
@@ -73,8 +73,10 @@ class Runtime:
         self.downloader.attach_repairer(self.health.verify_and_repair_model)
         self.requests = RequestQueue(self.db, self.bus)
         self.requests.watch()
+        self.analytics = ModelUsageAnalytics(self.db, lambda: list(self.catalog.ids()))
+        UsageLog(self.db).backfill_from_generations()
         self.availability = ModelAvailabilityManager(
-            self.downloader, self.health, self.requests, bus=self.bus
+            self.downloader, self.health, self.requests, self.analytics, bus=self.bus
         )
         self.availability.watch()
         self.fallback = IntelligentFallbackManager(
@@ -98,7 +100,6 @@ class Runtime:
             unused_after_days=settings.unused_after_days,
         )
         self.downloader.attach_space_advisor(self.availability.space_advice)
-        self.analytics = ModelUsageAnalytics(self.db, lambda: list(self.catalog.ids()))
         self.analytics.attach_cleanup_planner(self.availability.plan_cleanup)
         self.bridge = ModelIntegrationBridge(self.availability, self.updater, self.analytics)
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import time
 from pathlib import Path
 
-from modelward.availability import FallbackType, RetentionPolicy
+from modelward.analytics import StorageConstraints, UsageData
+from modelward.availability import FallbackType, GenerationRequirements, RetentionPolicy
 from modelward.devhub import DevHub, Fault, FaultPlan
 from modelward.events import Event, EventType
-from modelward.health import GenerationMetrics, VerifyLevel
+from modelward.health import VerifyLevel
 from modelward.runtime import Runtime
 from modelward.status import ModelAvailabilityStatus as State
 from modelward.store.records import DamagedRecord
@@ -212,11 +214,47 @@ async def test_cleanup_keeps_blobs_other_models_still_link(runtime: Runtime) -> 
     assert layout.repo_dir.name == "models--" + TI2V_REPO.replace("/", "--")
 
 
-async def test_slow_jobs_are_recorded_as_usage(runtime: Runtime) -> None:
-    assert (await runtime.downloader.download_with_retry(TI2V)).success
-    await runtime.health.monitor_model_performance(TI2V, GenerationMetrics(2.0, success=True))
+async def test_cleanup_picks_the_least_valuable_models_from_their_usage(
+    runtime: Runtime,
+) -> None:
+    for model_id in (TI2V, T2V, I2V):
+        assert (await runtime.downloader.download_with_retry(model_id)).success
+    now = time.time()
+    seeded = {TI2V: [1] * 10, I2V: [45] * 3, T2V: [60]}  # days ago of each job
+    for model_id, ages in seeded.items():
+        for age in ages:
+            job = UsageData(duration_s=5.0, success=True, at=now - age * 86_400)
+            await runtime.analytics.track_model_usage(model_id, job)
+    sizes = {m: (await runtime.availability.status(m)).present_bytes for m in seeded}
+    free = (await runtime.availability.cleanup_unused_models()).free_bytes_before
+
+    # Used within 30 days stays; of the rest, the one unused longest goes first and, with
+    # a target free size it alone meets, alone.
+    plan = await runtime.availability.cleanup_unused_models(
+        RetentionPolicy(keep_recent_days=30, target_free_bytes=free + sizes[T2V] // 2)
+    )
+    assert [c.model_id for c in plan.removed] == [T2V]
+    assert "60.0 days ago" in plan.removed[0].reason
+    kept = {c.model_id: c.reason for c in plan.kept}
+    assert kept[I2V] == "the target free space is reached without it"
+    assert kept[TI2V].startswith("used 1.0 days ago")
+    everything = await runtime.analytics.recommend_model_cleanup(StorageConstraints())
+    assert [c.model_id for c in everything.removed] == [T2V, I2V]
+
+    await runtime.availability.pin_model(T2V)
+    async with runtime.bridge.use_model(I2V, GenerationRequirements(inputs=frozenset({"image"}))):
+        held = await runtime.availability.cleanup_unused_models(
+            RetentionPolicy(keep_recent_days=30, dry_run=False)
+        )
+    assert held.removed == [] and {c.model_id: c.reason for c in held.kept}[T2V] == "pinned"
+    assert {c.model_id: c.reason for c in held.kept}[I2V] == "in use by a job"
+    for model_id in seeded:
+        assert (await runtime.availability.status(model_id)).is_available
+    # The job just run on I2V counts as a use: now it stays too.
+    recommended = await runtime.analytics.recommend_model_cleanup(StorageConstraints())
+    assert recommended.dry_run and recommended.removed == []
     status = await runtime.availability.status(TI2V)
-    assert status.average_generation_time == 2.0 and status.usage_frequency > 0
+    assert status.usage_frequency == round(10 / 30, 3) and status.average_generation_time == 5.0
 
 
 async def test_deriving_a_state_never_reads_file_contents(runtime: Runtime) -> None:

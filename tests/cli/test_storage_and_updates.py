@@ -71,6 +71,17 @@ def test_cleanup_goes_through_the_running_service(served: Served) -> None:
     assert body["removed"] == [] and "target free space" in body["kept"][0]["reason"]
     storage = served.api("GET", "/api/v1/storage").json()
     assert storage["free_bytes"] > 0 and [m["model_id"] for m in storage["models"]] == [TI2V]
+    # update goes through the service too (it serves the model and counts its jobs)
+    checked = served.run("update", "check", "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert [(c["model_id"], c["update_available"]) for c in json.loads(checked.stdout)] == [
+        (TI2V, False)
+    ]
+    policy = served.run("update", "policy", TI2V, "ask")
+    assert policy.returncode == 0 and "update policy ask" in policy.stdout
+    assert served.api("GET", f"/api/v1/models/{TI2V}/versions").json()["policy"] == "ask"
+    nothing = served.run("update", "rollback", TI2V)
+    assert nothing.returncode == 1 and "no-previous-version" in nothing.stderr
 
 
 def test_kill_9_during_an_update_leaves_the_old_version_served(

@@ -16,7 +16,7 @@ from modelward.errors import NoPreviousVersionError
 from modelward.events import Event
 from modelward.runtime import Runtime
 from modelward.status import ModelAvailabilityStatus as State
-from modelward.updates import UpdateState
+from modelward.updates import UpdatePolicy, UpdateState
 from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings
 
 
@@ -161,3 +161,63 @@ async def test_rollback_without_a_previous_version_says_why(runtime: Runtime) ->
     assert (await runtime.downloader.download_with_retry(TI2V)).success
     with pytest.raises(NoPreviousVersionError, match="no previous version"):
         await runtime.updater.rollback(TI2V)
+
+
+async def test_a_rollback_lasts_through_pulls_and_repairs(runtime: Runtime, hub: DevHub) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    old = hub.manifest(TI2V_REPO).commit
+    hub.bump_commit(TI2V_REPO)
+    assert (await runtime.updater.apply_update(TI2V)).success
+    assert (await runtime.updater.rollback(TI2V)).current_version == old
+    hub.clear_log()
+    assert (await runtime.downloader.download_with_retry(TI2V)).success  # a plain pull
+    assert await _served(runtime) == old and not _file_gets(hub)
+    target = runtime.manager.known_target(TI2V)
+    assert target is not None
+    blob = runtime.manager.layout(TI2V).blob_path(
+        max(target.files, key=lambda f: f.size_bytes).blob_name
+    )
+    blob.chmod(0o644)
+    with blob.open("r+b") as fh:
+        fh.write(b"\0" * 8)
+    assert (await runtime.health.verify_and_repair_model(TI2V)).success
+    assert await _served(runtime) == old
+
+
+async def test_an_update_cut_short_by_the_network_can_be_tried_again(
+    runtime: Runtime, hub: DevHub
+) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    old = hub.manifest(TI2V_REPO).commit
+    new = hub.bump_commit(TI2V_REPO)
+    hub.set_faults(FaultPlan([Fault.http_status(503, path_glob="*" + _changed(hub, old, new)[0])]))
+    stopped = await runtime.updater.apply_update(TI2V, max_retries=0)
+    assert not stopped.success and stopped.state is UpdateState.CURRENT
+    assert "update apply" in stopped.message and await _served(runtime) == old
+    assert runtime.updater.record(TI2V).skipped is None
+    hub.clear_faults()
+    again = await runtime.updater.apply_update(TI2V)
+    assert again.success and await _served(runtime) == new
+
+
+async def test_policies_notify_ask_and_auto(runtime: Runtime, hub: DevHub) -> None:
+    events: list[Event] = []
+    runtime.bus.subscribe(lambda e: events.append(e) if e.type.startswith("update.") else None)
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    old = hub.manifest(TI2V_REPO).commit
+    new = hub.bump_commit(TI2V_REPO)
+    await runtime.updater.check_all()  # notify, the default: said, nothing done
+    assert [e.type for e in events] == ["update.available"] and await _served(runtime) == old
+    await runtime.updater.set_policy(TI2V, UpdatePolicy.ASK)
+    await runtime.updater.check_all()
+    [proposed] = [e for e in events if e.type == "update.proposed"]
+    assert proposed.data["action"] == f"modelward update apply {TI2V}"
+    assert await _served(runtime) == old
+    await runtime.updater.set_policy(TI2V, UpdatePolicy.AUTO)
+    await runtime.updater.check_all()
+    for _ in range(200):
+        if await _served(runtime) == new:
+            break
+        await asyncio.sleep(0.05)
+    assert await _served(runtime) == new
+    assert runtime.updater.record(TI2V).state is UpdateState.APPLIED

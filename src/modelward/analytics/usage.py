@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from modelward.db import Database, usage_events
+from modelward.db import Database, generations, usage_events
 from modelward.errors import ConfigError
 
 DAY_S = 86_400.0
@@ -85,6 +85,41 @@ class UsageLog:
 
     def __init__(self, db: Database) -> None:
         self._engine = db.engine
+
+    def backfill_from_generations(self) -> int:
+        """Once, when no usage is recorded yet: take the jobs the generation log holds
+        (recorded before usage events existed), so a model used yesterday does not read as
+        never used. Returns how many were taken."""
+        with self._engine.begin() as conn:
+            if conn.execute(select(func.count()).select_from(usage_events)).scalar():
+                return 0
+            rows = conn.execute(
+                select(
+                    generations.c.model_id,
+                    generations.c.at,
+                    generations.c.generation_time_s,
+                    generations.c.success,
+                    generations.c.quality_issue,
+                    generations.c.error,
+                )
+            ).all()
+            if rows:
+                conn.execute(
+                    insert(usage_events),
+                    [
+                        {
+                            "model_id": r.model_id,
+                            "at": r.at,
+                            "duration_s": r.generation_time_s,
+                            "success": r.success,
+                            "quality_issue": r.quality_issue,
+                            "concurrent_loaded": 1,
+                            "error": r.error,
+                        }
+                        for r in rows
+                    ],
+                )
+        return len(rows)
 
     def add(self, model_id: str, usage: UsageData) -> None:
         """Keep one job."""

@@ -792,3 +792,10 @@ class AdoptReportPublic(BaseModel):
     adopted_bytes: int
     to_fetch: list[str]
     complete: bool
+
+
+class PrunePublic(BaseModel):
+    """What removing a model's previous version freed."""
+
+    model_id: str
+    freed_bytes: int

@@ -10,11 +10,12 @@ are recorded for performance health and analytics.
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from modelward.analytics import ModelUsageAnalytics, UsageData
 from modelward.availability.manager import ModelAvailabilityManager
@@ -22,6 +23,8 @@ from modelward.availability.requirements import GenerationRequirements
 from modelward.availability.strategy import FallbackStrategy
 from modelward.health import GenerationMetrics
 from modelward.updates import ModelUpdater
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -89,9 +92,18 @@ class ModelIntegrationBridge:
         allow_mock: bool = True,
     ) -> AsyncIterator[ModelLease]:
         """A lease on a model for one job (see the module docstring)."""
-        lease = await self._lease(model_id, requirements or GenerationRequirements(), allow_mock)
+        req = requirements or GenerationRequirements()
+        lease = await self._lease(model_id, req, allow_mock)
         if lease.model_id is not None:
             self.manager.acquire(lease.model_id)
+            if self.availability.is_removing(lease.model_id):
+                # A removal began between the lookup and the mark: look again (it now
+                # reads as gone) rather than hand out files being deleted.
+                self.manager.release(lease.model_id)
+                lease = await self._lease(model_id, req, allow_mock)
+                if lease.model_id is not None:
+                    self.manager.acquire(lease.model_id)
+        if lease.model_id is not None:
             self._active.append(lease)
             # Every running job learns it now shares the machine with one more model.
             loaded = self.manager.loaded_count()
@@ -102,9 +114,10 @@ class ModelIntegrationBridge:
         started = time.monotonic()
         try:
             yield lease
-        except BaseException as exc:
+        except Exception as exc:
             await self._record(lease, time.monotonic() - started, error=repr(exc)[:500])
             raise
+        # A cancelled or interrupted job says nothing about the model: not recorded.
         else:
             await self._record(lease, time.monotonic() - started, error=None)
         finally:
@@ -123,6 +136,15 @@ class ModelIntegrationBridge:
     async def _record(self, lease: ModelLease, seconds: float, error: str | None) -> None:
         if lease.model_id is None:
             return  # a mock or no job: nothing about a real model to learn
+        try:
+            await self._learn(lease, lease.model_id, seconds, error)
+        except Exception:
+            # Bookkeeping must never turn a good job into a failure or hide a job's error.
+            logger.exception("cannot record the job on %s", lease.model_id)
+
+    async def _learn(
+        self, lease: ModelLease, model_id: str, seconds: float, error: str | None
+    ) -> None:
         extra = lease.metrics
         metrics = GenerationMetrics(
             generation_time_s=seconds,
@@ -134,11 +156,12 @@ class ModelIntegrationBridge:
             num_frames=_int(extra.get("num_frames")),
             steps=_int(extra.get("steps")),
         )
-        await self.health.monitor_model_performance(lease.model_id, metrics)
+        # The snapshot folder is named by its commit: the version this job really loaded.
+        commit = Path(lease.path).name if lease.path else None
+        await self.health.monitor_model_performance(model_id, metrics)
         if self.analytics is not None:
-            commit = await asyncio.to_thread(self.manager.local_commit, lease.model_id)
             await self.analytics.track_model_usage(
-                lease.model_id,
+                model_id,
                 UsageData(
                     duration_s=seconds,
                     success=error is None,
@@ -152,7 +175,7 @@ class ModelIntegrationBridge:
             )
         if self.updater is not None:
             # A fresh version proves itself (or is rolled back) by the jobs that run on it.
-            await self.updater.note_job(lease.model_id, metrics.success)
+            await self.updater.note_job(model_id, metrics.success, commit)
 
 
 def _int(value: object) -> int | None:

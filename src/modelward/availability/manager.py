@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelward.analytics import ModelUsageAnalytics, TimePeriod
 from modelward.analytics.cleanup import CleanupCandidate, CleanupResult, StorageConstraints
 from modelward.availability.requests import RequestQueue
 from modelward.availability.requirements import GenerationRequirements
@@ -26,7 +27,6 @@ from modelward.availability.strategy import ErrorContext, FallbackStrategy, Fall
 from modelward.errors import ModelPinnedError, StoreLockedError
 from modelward.events import Event, EventBus, EventType
 from modelward.health import ModelHealthMonitor
-from modelward.sources import Target
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus, model_status
 from modelward.store.pins import PinStore
 from modelward.store.removal import removable_bytes, remove_target
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-USAGE_WINDOW_S = 30 * 86_400
+USAGE_WINDOW_DAYS = 30
 """Usage figures in a status cover the last 30 days."""
 _STATE_TRIGGERS = ("download.", "repair.", "file.verified", "health.checked", "model.removed")
 _ON_THE_WAY = (
@@ -117,6 +117,7 @@ class ModelAvailabilityManager:
         downloader: EnhancedModelDownloader,
         health: ModelHealthMonitor,
         requests: RequestQueue,
+        analytics: ModelUsageAnalytics,
         *,
         bus: EventBus | None = None,
     ) -> None:
@@ -125,6 +126,7 @@ class ModelAvailabilityManager:
         self.catalog = downloader.manager.catalog
         self.health = health
         self.requests = requests
+        self.analytics = analytics
         self.bus = bus
         self.fallback: IntelligentFallbackManager | None = None
         self._states: dict[str, tuple[ModelAvailabilityStatus, str | None]] = {}
@@ -153,14 +155,13 @@ class ModelAvailabilityManager:
             health=self.health,
             hash_unknown=hash_unknown,
         )
-        now = time.time()
-        usage = await asyncio.to_thread(
-            self.health.generations.usage, model_id, now - USAGE_WINDOW_S
+        usage = await self.analytics.get_usage_statistics(
+            TimePeriod.last_days(USAGE_WINDOW_DAYS, model_id=model_id)
         )
-        status.usage_frequency = round(usage.per_day(now), 3)
-        status.last_used = datetime.fromtimestamp(usage.last_at, UTC) if usage.last_at else None
+        status.usage_frequency = round(usage.uses_per_day, 3)
+        status.last_used = datetime.fromtimestamp(usage.last_used, UTC) if usage.last_used else None
         status.average_generation_time = (
-            round(usage.mean_time_s, 3) if usage.mean_time_s is not None else None
+            round(usage.average_generation_time, 3) if usage.success_rate > 0 else None
         )
         record = await asyncio.to_thread(load_record, self.manager.home, model_id)
         if record.latest:
@@ -304,7 +305,11 @@ class ModelAvailabilityManager:
                 if busy:
                     kept.append(_with_reason(entry, busy))
                     continue
-                freed += await self._remove(entry.model_id)
+                try:
+                    freed += await self._remove(entry.model_id)
+                except StoreLockedError as held:
+                    kept.append(_with_reason(entry, held.message))
+                    continue
                 removed.append(entry)
             chosen = removed
         after = (
@@ -488,13 +493,10 @@ class ModelAvailabilityManager:
             )
 
     async def _usage(self) -> ModelUsageData:
-        now = time.time()
-        per_day = {}
-        for spec in self.catalog:
-            usage = await asyncio.to_thread(
-                self.health.generations.usage, spec.id, now - USAGE_WINDOW_S
-            )
-            per_day[spec.id] = usage.per_day(now)
+        period = TimePeriod.last_days(USAGE_WINDOW_DAYS)
+        per_day = {
+            s.model_id: s.uses_per_day for s in await self.analytics.statistics_by_model(period)
+        }
         waiting: dict[str, int] = {}
         for request in await self.requests.pending():
             waiting[request.model_id] = waiting.get(request.model_id, 0) + 1
@@ -515,6 +517,10 @@ class ModelAvailabilityManager:
             ),
         )
 
+    def is_removing(self, model_id: str) -> bool:
+        """True while ``model_id``'s files are being removed."""
+        return model_id in self._removing
+
     def _busy(self, model_id: str, waiting: int) -> str | None:
         """Why ``model_id`` must not be removed now (None: nothing holds it)."""
         if self.manager.in_use(model_id):
@@ -527,23 +533,12 @@ class ModelAvailabilityManager:
             return "repairing now"
         return None
 
-    def _shared_paths(self, model_id: str, target: Target) -> set[str]:
-        """Paths of ``target`` that other catalog models of the same commit also use."""
-        shared: set[str] = set()
-        for other in self.catalog:
-            if other.id == model_id or other.repo != target.repo_id:
-                continue
-            theirs = self.manager.known_target(other.id)
-            if theirs is not None and theirs.commit == target.commit:
-                shared |= {f.path for f in theirs.files}
-        return shared
-
     async def _removable_bytes(self, model_id: str) -> int:
         target = await asyncio.to_thread(self.manager.known_target, model_id)
         if target is None:
             return 0
         layout = self.manager.repo_layout(target.repo_id)
-        keep = await asyncio.to_thread(self._shared_paths, model_id, target)
+        keep = await asyncio.to_thread(self.manager.paths_used_by_others, model_id, target)
         return await asyncio.to_thread(removable_bytes, layout, target, keep)
 
     async def _remove(self, model_id: str) -> int:
@@ -551,14 +546,24 @@ class ModelAvailabilityManager:
         if target is None:
             return 0
         layout = self.manager.repo_layout(target.repo_id)
-        self._removing.add(model_id)  # new jobs see it gone from here on
+        # Marked first, checked after, with no await between the check and the removal
+        # starting: a job either saw the mark or is seen holding the model here.
+        self._removing.add(model_id)
         try:
-            keep = await asyncio.to_thread(self._shared_paths, model_id, target)
+            keep = await asyncio.to_thread(self.manager.paths_used_by_others, model_id, target)
+            pinned = await asyncio.to_thread(self.pins.is_pinned, model_id)
+            waiting = len(await self.requests.pending(model_id))
+            busy = ("pinned" if pinned else None) or self._busy(model_id, waiting)
+            if busy:
+                raise StoreLockedError(
+                    f"{model_id} cannot be removed now: {busy}",
+                    hint="Wait until it is free (or cancel what holds it), then run again.",
+                )
             freed = await asyncio.to_thread(remove_target, layout, target, keep)
         finally:
             self._removing.discard(model_id)
-            if self.bus is not None:
-                self.bus.publish(Event(EventType.MODEL_REMOVED, model_id, {}))
+        if self.bus is not None:
+            self.bus.publish(Event(EventType.MODEL_REMOVED, model_id, {"freed_bytes": freed}))
         logger.info("removed %s (%d bytes)", model_id, freed)
         return freed
 

@@ -55,7 +55,7 @@ class ServiceClient:
         url: str,
         token: str | None,
         *,
-        timeout_s: float = TIMEOUT_S,
+        timeout_s: float | None = TIMEOUT_S,
         token_hint: str = "Set MODELWARD_TOKEN to the token the service printed at start.",
     ) -> None:
         headers = {"User-Agent": f"modelward-cli/{__version__}"}
@@ -66,8 +66,9 @@ class ServiceClient:
         self._http = httpx.Client(base_url=url, headers=headers, timeout=timeout_s)
 
     @classmethod
-    def discover(cls, settings: Settings) -> ServiceClient:
-        """Find the running service and read the API token (MODELWARD_TOKEN or the file)."""
+    def discover(cls, settings: Settings, timeout_s: float | None = TIMEOUT_S) -> ServiceClient:
+        """Find the running service and read the API token (MODELWARD_TOKEN or the file);
+        ``timeout_s`` None waits as long as the service works (an update)."""
         info = find_service(settings.home)
         token_file = settings.api_token_file
         if settings.api_token:
@@ -80,7 +81,12 @@ class ServiceClient:
             f"{where.capitalize()}; set MODELWARD_TOKEN to the token the service printed "
             "at start (it keeps it in its MODELWARD_HOME/api-token)."
         )
-        return cls(info.url, settings.api_token or _read_token(settings), token_hint=hint)
+        return cls(
+            info.url,
+            settings.api_token or _read_token(settings),
+            timeout_s=timeout_s,
+            token_hint=hint,
+        )
 
     def get(self, path: str) -> Any:
         """GET ``path`` and return its JSON."""

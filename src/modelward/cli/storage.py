@@ -3,11 +3,9 @@ when there is one (it knows which models its jobs hold), else works on the store
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -16,18 +14,16 @@ import typer
 from rich.table import Table
 
 from modelward.availability import RetentionPolicy
-from modelward.cli.client import ServiceClient, ServiceRequestError
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
     JsonOpt,
     VerboseOpt,
     build_settings,
-    setup_logging,
 )
-from modelward.cli.output import console, err_console, fail
+from modelward.cli.output import console, err_console
 from modelward.cli.rates import parse_size
-from modelward.errors import ModelwardError, ServiceNotRunningError
+from modelward.cli.where import ask_service_or_here
 from modelward.runtime import Runtime
 
 ModelArg = Annotated[str, typer.Argument(help="Model id from the catalog.", show_default=False)]
@@ -57,7 +53,7 @@ def _set_pin(
     model: str, pinned: bool, catalog: list[Path] | None, cache_dir: Path | None, verbose: bool
 ) -> None:
     path = _path(model, "pin")
-    body = _ask(
+    body = ask_service_or_here(
         catalog,
         cache_dir,
         verbose,
@@ -78,7 +74,7 @@ def rm(
     verbose: VerboseOpt = False,
 ) -> None:
     """Remove MODEL's files from the store (what other models share stays)."""
-    plan = _ask(
+    plan = ask_service_or_here(
         catalog,
         cache_dir,
         verbose,
@@ -91,7 +87,7 @@ def rm(
     if not yes and not typer.confirm(f"Remove {model} from {_store(catalog, cache_dir)}?"):
         err_console.print("nothing removed.")
         raise typer.Exit(1)
-    done = _ask(
+    done = ask_service_or_here(
         catalog,
         cache_dir,
         verbose,
@@ -125,7 +121,7 @@ def cleanup(
         "dry_run": not execute,
     }
     policy = RetentionPolicy(keep_recent_days, target, dry_run=not execute)
-    result = _ask(
+    result = ask_service_or_here(
         catalog,
         cache_dir,
         verbose,
@@ -153,43 +149,9 @@ def cleanup(
         console.print("`--execute` removes them.")
 
 
-def _ask(
-    catalog: list[Path] | None,
-    cache_dir: Path | None,
-    verbose: bool,
-    remote: Callable[[ServiceClient], Any],
-    local: Callable[[Runtime], Awaitable[Any]],
-) -> dict[str, Any]:
-    setup_logging(verbose)
-    try:
-        settings = build_settings(catalog, cache_dir)
-        try:
-            client = ServiceClient.discover(settings)
-        except ServiceNotRunningError:
-            return _plain(asyncio.run(_here(settings, local)))
-        with client:
-            answer: dict[str, Any] = remote(client)
-            return answer
-    except (ModelwardError, ServiceRequestError) as error:
-        raise fail(error) from None
-
-
-async def _here(settings: Any, local: Callable[[Runtime], Awaitable[Any]]) -> Any:
-    async with Runtime(settings) as rt:
-        return await local(rt)
-
-
 async def _pinned(rt: Runtime, model: str, pinned: bool) -> dict[str, Any]:
     changed = await rt.availability.pin_model(model, pinned)
     return {"model_id": model, "pinned": pinned, "changed": changed}
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    """The local answer in the same JSON shape the service sends."""
-    is_instance = dataclasses.is_dataclass(value) and not isinstance(value, type)
-    data = dataclasses.asdict(value) if is_instance else value
-    plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
-    return plain
 
 
 def _path(model: str, action: str) -> str:

@@ -190,23 +190,6 @@ def _quality_issue_rate(metrics: list[GenerationMetrics]) -> float:
     return sum(1 for m in metrics if m.quality_issue) / len(metrics) if metrics else 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class GenerationUsage:
-    """One model's use over a period, from the generation log."""
-
-    jobs: int
-    last_at: float | None
-    """The newest job ever recorded (not only within the period)."""
-    mean_time_s: float | None
-    """Mean time of the period's successful jobs."""
-    since: float
-
-    def per_day(self, now: float) -> float:
-        """Jobs per day over the period."""
-        days = max((now - self.since) / 86_400, 1 / 24)
-        return self.jobs / days
-
-
 class GenerationLog:
     """Generation metrics kept in the database (blocking; run in a worker thread)."""
 
@@ -259,26 +242,6 @@ class GenerationLog:
                 counts[local.tm_hour] += 1
                 days.add(local.tm_yday + 366 * local.tm_year)
         return counts, len(days)
-
-    def usage(self, model_id: str, since: float) -> GenerationUsage:
-        """How much ``model_id`` was used since ``since``: jobs, the last one, mean time."""
-        with self._engine.connect() as conn:
-            row = conn.execute(
-                select(
-                    func.count(),
-                    func.max(generations.c.at),
-                    func.avg(generations.c.generation_time_s).filter(generations.c.success),
-                ).where(generations.c.model_id == model_id, generations.c.at >= since)
-            ).one()
-            last = conn.execute(
-                select(func.max(generations.c.at)).where(generations.c.model_id == model_id)
-            ).scalar()
-        return GenerationUsage(
-            jobs=int(row[0] or 0),
-            last_at=float(last) if last is not None else None,
-            mean_time_s=float(row[2]) if row[2] is not None else None,
-            since=since,
-        )
 
     def count(self) -> int:
         """How many generations are recorded."""

@@ -4,7 +4,8 @@ Entries live under ``MODELWARD_HOME/quarantine/{id}/`` (``file`` and ``record.js
 ``file`` is the whole damaged blob, or, when a block repair reuses the blob's good blocks,
 only its damaged blocks (one after another; the record names their ranges), since the rest
 of the damaged file is byte for byte the repaired one. The folder has a size cap: when a
-new entry would pass it, entries whose file is whole again go first, oldest first; and
+new entry would pass it, entries whose file is whole again go, oldest first (the others
+stay, over the cap if need be, with a warning); and
 ``purge`` deletes on request only entries whose file is back in the store, verified (a
 backup is never dropped before its replacement is known good), unless forced.
 """
@@ -174,15 +175,19 @@ class Quarantine:
     def _make_room(self, incoming: int) -> None:
         entries = self.entries()
         used = sum(self._size(e) for e in entries)
-        # Entries whose file is whole again go first; the rest only when the cap insists.
-        ordered = sorted(entries, key=lambda e: not self.replacement_verified(e))
-        for entry in ordered:
+        for entry in entries:
             if used + incoming <= self.cap_bytes:
-                break
+                return
             if not self.replacement_verified(entry):
-                logger.warning("quarantine cap reached: dropping %s, not yet repaired", entry.path)
+                continue  # the only bytes of a file not yet repaired: never dropped
             used -= self._size(entry)
             shutil.rmtree(self.root / entry.entry_id, ignore_errors=True)
+        if used + incoming > self.cap_bytes:
+            logger.warning(
+                "quarantine holds %d bytes over its cap: entries whose files are not repaired "
+                "yet are kept (repair them, or `modelward quarantine purge --force`)",
+                used + incoming - self.cap_bytes,
+            )
 
     def _size(self, entry: QuarantineEntry) -> int:
         try:

@@ -27,7 +27,13 @@ from modelward.store.records import (
     load_manifest,
     save_manifest,
 )
-from modelward.store.writer import link_snapshot, read_ref, snapshot_link_ok, write_ref
+from modelward.store.writer import (
+    fsync_dir,
+    link_snapshot,
+    read_ref,
+    snapshot_link_ok,
+    write_ref,
+)
 
 
 class FileState(StrEnum):
@@ -155,6 +161,18 @@ class ModelManager:
                 )
         return None
 
+    def paths_used_by_others(self, model_id: str, target: Target) -> set[str]:
+        """Paths of ``target`` other catalog models of the same commit also use (a
+        removal must leave them)."""
+        shared: set[str] = set()
+        for other in self.catalog:
+            if other.id == model_id or other.repo != target.repo_id:
+                continue
+            theirs = self.known_target(other.id)
+            if theirs is not None and theirs.commit == target.commit:
+                shared |= {f.path for f in theirs.files}
+        return shared
+
     def remember(self, target: Target) -> None:
         """Save a freshly resolved target so status works offline later."""
         save_manifest(self.repo_layout(target.repo_id), target)
@@ -223,8 +241,15 @@ class ModelManager:
         link_snapshot(self.repo_layout(target.repo_id), target.commit, file)
 
     def finish(self, target: Target) -> None:
-        """Point the revision at the target's commit once all of its files are in place."""
-        write_ref(self.repo_layout(target.repo_id), target.revision, target.commit)
+        """Point the revision at the target's commit once all of its files are in place
+        (their links made durable first, so a power cut never leaves a ref to a snapshot
+        with links missing)."""
+        layout = self.repo_layout(target.repo_id)
+        folders = {layout.snapshot_path(target.commit, f.path).parent for f in target.files}
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            if folder.is_dir():
+                fsync_dir(folder)
+        write_ref(layout, target.revision, target.commit)
 
 
 def _verify_found_blob(

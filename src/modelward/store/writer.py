@@ -69,7 +69,9 @@ def write_ref(layout: RepoLayout, revision: str, commit: str) -> None:
     ref.parent.mkdir(parents=True, exist_ok=True)
     tmp = ref.with_name(f".{ref.name}.{secrets.token_hex(8)}.tmp")
     tmp.write_text(commit, encoding="utf-8")
+    fsync_file(tmp)  # after a power cut the ref is the old one or the new one, never empty
     os.replace(tmp, ref)
+    fsync_dir(ref.parent)
 
 
 def snapshot_link_ok(layout: RepoLayout, commit: str, file: RemoteFile) -> bool:

@@ -120,9 +120,19 @@ class EnhancedModelDownloader:
         return await self.wait_for_completion(model_id)
 
     async def start_download(
-        self, model_id: str, max_retries: int | None = None, priority: Priority | None = None
+        self,
+        model_id: str,
+        max_retries: int | None = None,
+        priority: Priority | None = None,
+        *,
+        follow_upstream: bool = False,
     ) -> None:
-        """Start downloading in the background (no-op when it is already running)."""
+        """Start downloading in the background (no-op when it is already running).
+
+        A model already on disk is completed (or repaired) at the commit it is served at;
+        only ``follow_upstream`` fetches the newest commit of its revision, which is what an
+        update does, so a download never switches versions behind the updater's back.
+        """
         self.manager.spec(model_id)  # unknown ids fail here, not inside the task
         previous = self.queue.get(model_id)
         if previous is not None and previous.running:
@@ -134,6 +144,7 @@ class EnhancedModelDownloader:
                 model_id,
                 self._policy.max_retries if max_retries is None else max_retries,
                 priority=priority or (previous.priority if previous else Priority.NORMAL),
+                follow_upstream=follow_upstream,
             )
         )
         # The task exists before any await, so a second start, a pause or a cancel arriving
@@ -426,9 +437,15 @@ class EnhancedModelDownloader:
         spec = self.manager.spec(job.model_id)
         source = self.source(job.model_id)
         policy = dataclasses.replace(self._policy, max_retries=job.max_retries)
+        wanted = spec
+        served = await asyncio.to_thread(self.manager.local_commit, job.model_id)
+        if served is not None and not job.follow_upstream and spec.source == "hub":
+            wanted = spec.model_copy(update={"revision": served})
         target = await call_with_retry(
-            lambda: source.resolve(spec), policy, on_retry=self._retry_listener(job)
+            lambda: source.resolve(wanted), policy, on_retry=self._retry_listener(job)
         )
+        if wanted is not spec:
+            target = dataclasses.replace(target, revision=spec.revision)
         if not target.files:
             raise CatalogError(
                 f"its include/exclude patterns select no file of {spec.repo}@{spec.revision}",

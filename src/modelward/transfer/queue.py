@@ -63,6 +63,8 @@ class Job:
     stop_reason: DownloadStatus | None = None
     shutting_down: bool = False
     target: Target | None = None
+    follow_upstream: bool = False
+    """Fetch the newest commit of the revision (an update), not the one served."""
     retries: int = 0
     bytes_fetched: int = 0
     started_at: float = field(default_factory=time.monotonic)

@@ -171,63 +171,89 @@ class ModelUpdater:
     async def apply_update(self, model_id: str, max_retries: int | None = None) -> UpdateResult:
         """Fetch the newest commit beside the served one (changed files only), verified,
         then switch; on failure the old version keeps being served."""
+        if self.downloader.is_running(model_id):
+            raise StoreLockedError(
+                f"{model_id} is downloading; an update now would race with it",
+                hint="Wait for the download to finish, then apply the update.",
+            )
         check = await self.check_for_update(model_id)
         if not check.update_available:
             return self._result(model_id, True, "already at the newest version")
         previous = check.current_version
+        # Two versions back is one too many to keep: the backup is the served version.
+        await self.prune_previous(model_id, settle=False)
         async with self._lock(model_id):
             rec = await asyncio.to_thread(self.record, model_id)
             rec.state, rec.applying, rec.reason = UpdateState.APPLYING, check.latest_version, None
+            rec.current = previous
             await asyncio.to_thread(save_record, self.home, rec)
         self._emit(EventType.UPDATE_STARTED, model_id, current=previous, latest=rec.applying)
         retries = self.downloader.max_retries if max_retries is None else max_retries
-        result = await self.downloader.download_with_retry(model_id, max_retries=retries)
-        return await self._finish_apply(model_id, previous, check.latest_version, result)
+        await self.downloader.start_download(model_id, retries, follow_upstream=True)
+        result = await self.downloader.wait_for_completion(model_id)
+        return await self._finish_apply(model_id, previous, result)
 
     async def restore(self) -> None:
-        """After a restart: an apply a crash interrupted is followed to its end when its
-        download continues, else recorded as interrupted (the old version is served)."""
+        """After a restart: records agree with the ref again (a crash may have come between
+        the two), and an apply a crash interrupted is followed to its end when its download
+        continues, else recorded as interrupted (the old version is served)."""
         for spec in self.manager.catalog:
             rec = await asyncio.to_thread(self.record, spec.id)
-            if rec.state is not UpdateState.APPLYING:
-                continue
-            if self.downloader.is_running(spec.id):
-                self._spawn(self._follow(spec.id, rec.current, rec.applying), f"update {spec.id}")
-                continue
             served = await asyncio.to_thread(self.manager.local_commit, spec.id)
+            if rec.state is UpdateState.APPLYING and self.downloader.is_running(spec.id):
+                self._spawn(self._follow(spec.id, rec.current), f"update {spec.id}")
+                continue
             async with self._lock(spec.id):
-                if served is not None and served == rec.applying:
-                    rec.state, rec.previous, rec.current = UpdateState.APPLIED, rec.current, served
-                    rec.applied_at, rec.successes, rec.failures = time.time(), 0, 0
+                if rec.state is UpdateState.APPLYING:
+                    if served is not None and served != rec.current:
+                        rec.state, rec.previous = UpdateState.APPLIED, rec.current
+                        rec.applied_at, rec.successes, rec.failures = time.time(), 0, 0
+                    else:
+                        rec.state = UpdateState.CURRENT
+                        rec.reason = f"an update to {_short(rec.applying)} was interrupted; "
+                        rec.reason += f"`modelward update apply {spec.id}` continues it"
+                    rec.applying = None
+                elif served is not None and rec.current not in (None, served):
+                    # The record was saved, the ref not (or the other way round): the ref
+                    # is what is served, so the record follows it.
+                    if rec.previous == served:
+                        rec.previous = rec.current
+                    rec.reason = f"record set back to the served {_short(served)}"
                 else:
-                    rec.state = UpdateState.CURRENT
-                    rec.reason = f"an update to {_short(rec.applying)} was interrupted; "
-                    rec.reason += f"`modelward update apply {spec.id}` continues it"
-                rec.applying = None
+                    continue
+                rec.current = served
                 await asyncio.to_thread(save_record, self.home, rec)
 
-    async def _follow(self, model_id: str, previous: str | None, latest: str | None) -> None:
+    async def _follow(self, model_id: str, previous: str | None) -> None:
         result = await self.downloader.wait_for_completion(model_id)
-        await self._finish_apply(model_id, previous, latest, result)
+        await self._finish_apply(model_id, previous, result)
 
     async def _finish_apply(
-        self, model_id: str, previous: str | None, latest: str | None, result: DownloadResult
+        self, model_id: str, previous: str | None, result: DownloadResult
     ) -> UpdateResult:
         served = await asyncio.to_thread(self.manager.local_commit, model_id)
         async with self._lock(model_id):
             rec = await asyncio.to_thread(self.record, model_id)
-            rec.applying = None
-            if result.success and served == latest and served != previous:
+            wanted, rec.applying = rec.applying, None
+            if result.success and served is not None and served != previous:
+                # What was fetched is what counts (upstream may have moved on meanwhile).
                 rec.state, rec.current, rec.previous = UpdateState.APPLIED, served, previous
                 rec.applied_at, rec.successes, rec.failures = time.time(), 0, 0
                 message = f"now serving {_short(served)}; {_short(previous)} is kept until "
                 message += f"{self.defaults.keep_previous_successes} jobs succeed on it"
-            else:
-                # The ref was never switched: the old version is still what is served.
-                why = result.error_message or "the download did not complete"
-                rec.state, rec.reason, rec.skipped = UpdateState.ROLLED_BACK, why, latest
-                message = f"update to {_short(latest)} failed ({why}); "
+            elif result.error_code == "integrity-mismatch":
+                # The new version failed verification; the ref was never switched.
+                why = result.error_message or "verification failed"
+                rec.state, rec.reason, rec.skipped = UpdateState.ROLLED_BACK, why, wanted
+                rec.current = served
+                message = f"update to {_short(wanted)} failed verification ({why}); "
                 message += f"still serving {_short(served)}"
+            else:
+                # Stopped (network, paused, cancelled, no room): worth another try later.
+                why = result.error_message or f"the download ended {result.final_status.value}"
+                rec.state, rec.reason, rec.current = UpdateState.CURRENT, why, served
+                message = f"update to {_short(wanted)} did not finish ({why}); still serving "
+                message += f"{_short(served)}; `modelward update apply {model_id}` resumes it"
             await asyncio.to_thread(save_record, self.home, rec)
         applied = rec.state is UpdateState.APPLIED
         kind = EventType.UPDATE_APPLIED if applied else EventType.UPDATE_ROLLED_BACK
@@ -259,12 +285,14 @@ class ModelUpdater:
                     hint=f"Pin the catalog entry's revision to {back_to} and "
                     f"`modelward pull {model_id}` to fetch it again.",
                 )
-            layout = self.manager.repo_layout(old.repo_id)
-            await asyncio.to_thread(write_ref, layout, spec.revision, back_to)
             rec.state, rec.current, rec.previous = UpdateState.ROLLED_BACK, back_to, served
             rec.skipped, rec.reason = served, reason
             rec.successes = rec.failures = 0
+            # Record first, then the ref: after a crash between the two, restore() sets
+            # the record back to what the ref serves.
             await asyncio.to_thread(save_record, self.home, rec)
+            layout = self.manager.repo_layout(old.repo_id)
+            await asyncio.to_thread(write_ref, layout, spec.revision, back_to)
         self._emit(
             EventType.UPDATE_ROLLED_BACK, model_id, current=back_to, previous=served, reason=reason
         )
@@ -274,15 +302,23 @@ class ModelUpdater:
             UpdateState.ROLLED_BACK,
             back_to,
             served,
-            f"serving {_short(back_to)} again ({reason}); {_short(served)} stays on disk",
+            f"serving {_short(back_to)} again ({reason}); {_short(served)} stays on disk until "
+            f"`modelward update prune {model_id}`",
         )
 
-    async def note_job(self, model_id: str, success: bool) -> None:
-        """Count a job on a freshly applied version: enough successes remove the previous
-        version; failing first jobs roll back to it."""
+    async def note_job(self, model_id: str, success: bool, commit: str | None) -> None:
+        """Count a job that ran on ``commit`` of a freshly applied version: enough
+        successes remove the previous version; failing first jobs roll back to it. Never
+        raises: a job's outcome must not change because of the bookkeeping."""
+        try:
+            await self._note_job(model_id, success, commit)
+        except ModelwardError as exc:
+            logger.warning("after a job on %s: %s (%s)", model_id, exc.message, exc.hint)
+
+    async def _note_job(self, model_id: str, success: bool, commit: str | None) -> None:
         rec = await asyncio.to_thread(self.record, model_id)
-        if rec.state is not UpdateState.APPLIED:
-            return
+        if rec.state is not UpdateState.APPLIED or commit is None or commit != rec.current:
+            return  # not a job on the new version (it loaded the old one, or none)
         prune = rollback = False
         async with self._lock(model_id):
             rec = await asyncio.to_thread(self.record, model_id)
@@ -299,7 +335,7 @@ class ModelUpdater:
         elif prune:
             await self.prune_previous(model_id)
 
-    async def prune_previous(self, model_id: str) -> int:
+    async def prune_previous(self, model_id: str, *, settle: bool = True) -> int:
         """Remove the previous version's files nothing else uses, once the served version
         is verified complete (the backup is checked before anything is deleted)."""
         async with self._lock(model_id):
@@ -318,8 +354,11 @@ class ModelUpdater:
                 old = dataclasses.replace(
                     old, files=tuple(f for f in old.files if spec.selects(f.path))
                 )
-                freed = await asyncio.to_thread(remove_target, layout, old)
-            rec.state, rec.previous = UpdateState.SETTLED, None
+                keep = await asyncio.to_thread(self.manager.paths_used_by_others, model_id, old)
+                freed = await asyncio.to_thread(remove_target, layout, old, keep)
+            rec.previous = None
+            if settle:
+                rec.state = UpdateState.SETTLED
             await asyncio.to_thread(save_record, self.home, rec)
         self._emit(EventType.UPDATE_SETTLED, model_id, current=served, freed_bytes=freed)
         return freed

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
+    PrunePublic,
     UpdateAccepted,
     UpdateCheckPublic,
     UpdatePolicyIn,
@@ -74,3 +75,14 @@ async def set_policy(
     """Give the model its own update policy (null: the default)."""
     policy = UpdatePolicy(body.policy) if body.policy else None
     return UpdateRecordPublic.model_validate(await runtime.updater.set_policy(model_id, policy))
+
+
+@router.delete(
+    "/models/{model_id}/versions/previous",
+    response_model=PrunePublic,
+    dependencies=[TokenDep],
+)
+async def prune(model_id: str, runtime: RuntimeDep) -> PrunePublic:
+    """Remove the previous version kept for a rollback, once the served one is whole."""
+    freed = await runtime.updater.prune_previous(model_id)
+    return PrunePublic(model_id=model_id, freed_bytes=freed)
