@@ -6,7 +6,9 @@ layers the same way.
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
+from typing import Any
 
 from modelward.analytics import ModelUsageAnalytics, UsageLog
 from modelward.availability import (
@@ -22,6 +24,7 @@ from modelward.catalog import Catalog, load_catalog
 from modelward.db import Database
 from modelward.events import EventBus
 from modelward.health import HealthPolicy, ModelHealthMonitor, PickleScreen, Quarantine
+from modelward.overrides import save_change, with_overrides
 from modelward.settings import Settings
 from modelward.sources import build_clients
 from modelward.store import ModelManager
@@ -33,6 +36,7 @@ class Runtime:
     """One wired-up modelward: use as ``async with Runtime(settings) as rt``."""
 
     def __init__(self, settings: Settings, catalog: Catalog | None = None) -> None:
+        settings = with_overrides(settings)
         self.settings = settings
         self.catalog = catalog or load_catalog(settings.catalog_files, env={})
         self.bus = EventBus()
@@ -127,6 +131,23 @@ class Runtime:
         self.health.schedule_health_checks()
         self.updater.schedule_checks(self.settings.update_check_interval_s)
         self.storage.watch()
+
+    async def change_settings(self, changes: dict[str, Any]) -> Settings:
+        """Change behaviour while running (kept for later starts): automation, schedules,
+        thresholds, policies. Invalid values raise ConfigError and change nothing."""
+        settings = await asyncio.to_thread(save_change, self.settings, changes)
+        self.settings = settings
+        await self.health.set_policy(HealthPolicy.from_settings(settings))
+        self.updater.defaults = UpdatePolicySettings(
+            UpdatePolicy(settings.update_policy),
+            settings.keep_previous_successes,
+            settings.rollback_after_failures,
+        )
+        await self.updater.reschedule(settings.update_check_interval_s)
+        self.storage.low_space_bytes = settings.low_space_bytes
+        self.storage.unused_after_days = settings.unused_after_days
+        self.fallback.vram.setting_gb = settings.vram_gb
+        return settings
 
     async def aclose(self) -> None:
         """Stop checks, repairs and running downloads (their partial data and queue entries

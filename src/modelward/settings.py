@@ -194,6 +194,11 @@ class Settings(BaseModel):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return _validated(values)
 
+    @classmethod
+    def from_values(cls, values: Mapping[str, object]) -> Settings:
+        """Settings from plain values, each error named by its setting (ConfigError)."""
+        return _validated(values)
+
     def with_changes(self, **changes: object) -> Settings:
         """A copy with ``changes`` applied and validated (``None`` values are ignored)."""
         values = self.model_dump()

@@ -23,8 +23,10 @@ from modelward.api.routes import (
     storage,
     updates,
 )
+from modelward.api.routes import settings as settings_routes
 from modelward.api.schemas import ErrorPublic, HealthzPublic
 from modelward.api.stream import StreamTiming
+from modelward.api.web import mount_dashboard
 from modelward.availability import NoAlternativeError
 from modelward.availability.requests import UnknownRequestError
 from modelward.errors import (
@@ -147,7 +149,9 @@ def create_app(
         storage,
         updates,
         analytics,
+        settings_routes,
     )
     for module in (*routers, events):
         app.include_router(module.router, prefix="/api/v1")
+    mount_dashboard(app)  # last: its catch-all must not shadow an API route
     return app

@@ -319,6 +319,13 @@ class ModelHealthMonitor:
             )
         self._scheduler.start()
 
+    async def set_policy(self, policy: HealthPolicy) -> None:
+        """Follow ``policy`` from now on (a new interval reschedules the checks)."""
+        interval_changed = policy.interval_s != self.policy.interval_s
+        self.policy = policy
+        if interval_changed and self._scheduler is not None:
+            await self._scheduler.reschedule(policy.interval_s)
+
     @property
     def scheduling(self) -> bool:
         """True while scheduled checks run in the background."""

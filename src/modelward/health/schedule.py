@@ -91,6 +91,14 @@ class HealthScheduler:
         if not self.running:
             self._task = asyncio.create_task(self._loop(), name="health checks")
 
+    async def reschedule(self, interval_s: float) -> None:
+        """Use a new interval from now on (the wait under way is recomputed)."""
+        self._interval_s = interval_s
+        self._at_start = None  # the start-up check ran already
+        if self.running:
+            await self.stop()
+            self.start()
+
     async def stop(self) -> None:
         """Stop the background task, interrupting a check in progress."""
         if self._task is not None:

@@ -375,6 +375,15 @@ class ModelUpdater:
 
         self._scheduler = asyncio.get_running_loop().create_task(loop(), name="update checks")
 
+    async def reschedule(self, interval_s: float) -> None:
+        """Check every ``interval_s`` from now on (0: stop checking) when checks run."""
+        if self._scheduler is None:
+            return
+        self._scheduler.cancel()
+        await asyncio.gather(self._scheduler, return_exceptions=True)
+        self._scheduler = None
+        self.schedule_checks(interval_s)
+
     async def aclose(self) -> None:
         """Stop scheduled checks and background applies."""
         tasks = [t for t in (self._scheduler, *self._tasks) if t is not None]
