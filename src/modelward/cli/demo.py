@@ -57,8 +57,8 @@ def run_demo(
             after = await demo.generate(first, job)
             console.print(f"the same job now: {after.message}", highlight=False)
             console.print(
-                f"\nThe service keeps running at [bold]{url}[/] "
-                f"(try {url}/api/v1/models/status, or `modelward request run {first} "
+                f"\nThe dashboard is at [bold]{url}/[/] and the service keeps running at "
+                f"{url} (try {url}/api/v1/models/status, or `modelward request run {first} "
                 '--prompt "..."`). Ctrl-C stops the demo.'
             )
 

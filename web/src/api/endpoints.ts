@@ -1,0 +1,104 @@
+// One typed function per route the dashboard uses.
+import { http } from "./client";
+import type {
+  Bandwidth,
+  CancelResult,
+  CleanupIn,
+  CleanupResult,
+  DownloadAccepted,
+  DownloadControl,
+  DownloadProgress,
+  HealthReport,
+  Integrity,
+  JobRequirements,
+  ModelStatus,
+  ModelStatuses,
+  ModelsPublic,
+  PinResult,
+  Priority,
+  PriorityResult,
+  PurgeResult,
+  QuarantineEntry,
+  Queue,
+  QueueOrder,
+  QueuedRequest,
+  RepairResult,
+  Settings,
+  SettingsPatch,
+  Storage,
+  Strategy,
+  Suggestion,
+  UpdateApplyResult,
+  UpdateRecord,
+  UpdateResult,
+  UsageReport,
+  Wait,
+} from "./types";
+
+const m = (id: string) => `/models/${encodeURIComponent(id)}`;
+
+function jobQuery(req: JobRequirements) {
+  return {
+    inputs: req.inputs,
+    quality: req.quality,
+    speed: req.speed,
+    vram_gb: req.vram_gb,
+    resolution: req.resolution,
+  };
+}
+
+export const api = {
+  // catalog and state
+  models: () => http.get<ModelsPublic>("/models"),
+  statuses: () => http.get<ModelStatuses>("/models/status"),
+  status: (id: string) => http.get<ModelStatus>(`${m(id)}/status`),
+
+  // downloads
+  progress: (id: string) => http.get<DownloadProgress>(`${m(id)}/download`),
+  download: (id: string) => http.post<DownloadAccepted>(`${m(id)}/download`),
+  pause: (id: string) => http.post<DownloadControl>(`${m(id)}/pause`),
+  resume: (id: string) => http.post<DownloadControl>(`${m(id)}/resume`),
+  cancel: (id: string) => http.post<CancelResult>(`${m(id)}/cancel`),
+  setPriority: (id: string, priority: Priority) => http.put<PriorityResult>(`${m(id)}/priority`, { priority }),
+  queue: () => http.get<Queue>("/queue"),
+  moveInQueue: (id: string, position: number) =>
+    http.post<QueueOrder>(`/queue/${encodeURIComponent(id)}/move`, { position }),
+  bandwidth: () => http.get<Bandwidth>("/bandwidth"),
+  setBandwidth: (limit_mbps: number) => http.put<Bandwidth>("/bandwidth", { limit_mbps }),
+
+  // health
+  verify: (id: string) => http.post<Integrity>(`${m(id)}/verify`),
+  repair: (id: string) => http.post<RepairResult>(`${m(id)}/repair`, undefined, { wait: false }),
+  health: () => http.get<HealthReport>("/health"),
+  quarantine: () => http.get<QuarantineEntry[]>("/quarantine"),
+  purgeQuarantine: (force: boolean) => http.del<PurgeResult>("/quarantine", { force }),
+
+  // versions
+  update: (id: string) => http.post<UpdateApplyResult>(`${m(id)}/update`, undefined, { wait: false }),
+  rollback: (id: string) => http.post<UpdateResult>(`${m(id)}/rollback`),
+  versions: (id: string) => http.get<UpdateRecord>(`${m(id)}/versions`),
+
+  // storage
+  pin: (id: string) => http.put<PinResult>(`${m(id)}/pin`),
+  unpin: (id: string) => http.del<PinResult>(`${m(id)}/pin`),
+  remove: (id: string, dryRun: boolean) => http.del<CleanupResult>(m(id), { dry_run: dryRun }),
+  storage: () => http.get<Storage>("/storage"),
+  cleanup: (body: CleanupIn) => http.post<CleanupResult>("/cleanup", body),
+
+  // analytics
+  analytics: (days: number) => http.get<UsageReport>("/analytics", { days }),
+
+  // requests and fallbacks
+  requests: () => http.get<QueuedRequest[]>("/requests"),
+  cancelRequest: (id: string) => http.del<QueuedRequest>(`/requests/${encodeURIComponent(id)}`),
+  wait: (id: string) => http.get<Wait>(`${m(id)}/wait`),
+  strategy: (id: string, req: JobRequirements) => http.get<Strategy>(`${m(id)}/strategy`, jobQuery(req)),
+  alternative: (id: string, req: JobRequirements) =>
+    http.get<Suggestion>(`${m(id)}/alternative`, jobQuery(req)),
+
+  // settings
+  settings: () => http.get<Settings>("/settings"),
+  patchSettings: (patch: SettingsPatch) => http.patch<Settings>("/settings", patch),
+};
+
+export type Api = typeof api;

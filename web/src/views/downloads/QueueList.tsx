@@ -1,0 +1,54 @@
+import { useId } from "react";
+import { api } from "../../api/endpoints";
+import type { QueueEntry } from "../../api/types";
+import { ErrorAlert } from "../../components/ErrorAlert";
+import { EmptyState } from "../../components/Status";
+import { useAction } from "../../hooks/useAction";
+
+/** The download order, changeable one step at a time. */
+export function QueueList({ entries, onMoved }: { entries: QueueEntry[]; onMoved: (order: string[]) => void }) {
+  const id = useId();
+  const action = useAction();
+  const move = async (modelId: string, position: number) => {
+    const result = await action.run(modelId, () => api.moveInQueue(modelId, position));
+    if (result) onMoved(result.order);
+  };
+  return (
+    <section aria-labelledby={`${id}-title`} className="panel">
+      <h2 id={`${id}-title`}>Queue</h2>
+      {entries.length === 0 ? (
+        <EmptyState>The queue is empty. Start a download from the Models page.</EmptyState>
+      ) : (
+        <ol className="queue">
+          {entries.map((entry, index) => (
+            <li key={entry.model_id} aria-label={`queue ${entry.model_id}`} className="queue__item">
+              <span className="queue__pos" aria-hidden="true">
+                {index + 1}
+              </span>
+              <span className="queue__name">{entry.model_id}</span>
+              <span className="badge">{entry.priority}</span>
+              <span className={`badge badge--${entry.status}`}>{entry.status}</span>
+              <span className="queue__buttons">
+                <button
+                  type="button"
+                  onClick={() => void move(entry.model_id, index - 1)}
+                  disabled={index === 0 || action.busy !== null}
+                >
+                  Move up
+                </button>
+                <button
+                  type="button"
+                  onClick={() => void move(entry.model_id, index + 1)}
+                  disabled={index === entries.length - 1 || action.busy !== null}
+                >
+                  Move down
+                </button>
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+      <ErrorAlert error={action.error} onDismiss={action.clearError} />
+    </section>
+  );
+}

@@ -1,0 +1,165 @@
+import { api } from "../../api/endpoints";
+import type { HealthReport } from "../../api/types";
+import { ErrorAlert } from "../../components/ErrorAlert";
+import { EmptyState, Loading } from "../../components/Status";
+import { useServerEvents } from "../../events/EventsContext";
+import { formatBytes, formatPercent, formatRelative, formatTime } from "../../format";
+import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
+import { useResource } from "../../hooks/useResource";
+import { Quarantine } from "./Quarantine";
+import "./HealthView.css";
+
+const HEALTH_EVENTS = [
+  "health.checked",
+  "health.performance",
+  "health.proposed",
+  "repair.started",
+  "repair.finished",
+  "model.state",
+  "model.removed",
+  "storage.low",
+  "download.state",
+];
+
+export function HealthView() {
+  const report = useResource(() => api.health(), []);
+  const reload = useDebouncedCallback(() => void report.reload(), 500);
+  useServerEvents(HEALTH_EVENTS, reload);
+  return (
+    <section aria-labelledby="health-title">
+      <h1 id="health-title">Health</h1>
+      <ErrorAlert error={report.error} />
+      {report.loading && !report.data ? <Loading what="the health report" /> : null}
+      {report.data ? <Report report={report.data} /> : null}
+      <Quarantine />
+    </section>
+  );
+}
+
+function Report({ report }: { report: HealthReport }) {
+  const score = report.overall_health_score;
+  const tone = score >= 0.95 ? "good" : score >= 0.7 ? "warn" : "bad";
+  return (
+    <>
+      <div className="summary-grid">
+        <div className={`stat stat--${tone}`}>
+          <span className="stat__label">Overall health</span>
+          <span className="stat__value" data-testid="health-score" data-score={score}>
+            {formatPercent(score)}
+          </span>
+        </div>
+        <Stat label="Healthy" value={report.models_healthy} />
+        <Stat label="Degraded" value={report.models_degraded} />
+        <Stat label="Corrupted" value={report.models_corrupted} />
+        <Stat label="Incomplete" value={report.models_incomplete} />
+        <Stat label="Not downloaded" value={report.models_absent} />
+        <Stat label="Disk used" value={`${report.storage_usage_percent.toFixed(1)}%`} />
+        <Stat label="Free" value={formatBytes(report.storage_free_bytes)} />
+        <Stat label="Quarantined" value={formatBytes(report.quarantine_bytes)} />
+      </div>
+      <p className="muted">
+        Report of {formatTime(report.last_updated)} · automation <strong>{report.automation ?? "ask"}</strong>
+        {report.next_scheduled_check ? ` · next check ${formatRelative(report.next_scheduled_check)}` : ""}
+      </p>
+
+      <section aria-labelledby="recs-title" className="panel">
+        <h2 id="recs-title">Recommendations</h2>
+        {report.recommendations.length === 0 ? (
+          <EmptyState>Nothing to do: every model is in order.</EmptyState>
+        ) : (
+          <ul className="recommendations">
+            {report.recommendations.map((r, i) => (
+              <li key={i} className={`recommendation recommendation--${r.severity}`}>
+                <span className={`badge badge--${r.severity}`}>{r.severity}</span>
+                <div>
+                  <p className="recommendation__message">{r.message}</p>
+                  <p className="recommendation__action">
+                    <span className="muted">Action:</span> <code>{r.action}</code>
+                    {r.route ? (
+                      <>
+                        {" "}
+                        <span className="muted">· API:</span> <code>{r.route}</code>
+                      </>
+                    ) : null}
+                  </p>
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section aria-labelledby="conditions-title" className="panel">
+        <h2 id="conditions-title">Models</h2>
+        {report.models.length === 0 ? (
+          <EmptyState>No models in the catalog yet.</EmptyState>
+        ) : (
+          <div className="table-scroll">
+            <table aria-labelledby="conditions-title">
+              <thead>
+                <tr>
+                  <th scope="col">Model</th>
+                  <th scope="col">Condition</th>
+                  <th scope="col">Integrity</th>
+                  <th scope="col">Issues</th>
+                  <th scope="col">Last check</th>
+                  <th scope="col">Performance</th>
+                </tr>
+              </thead>
+              <tbody>
+                {report.models.map((m) => (
+                  <tr key={m.model_id}>
+                    <th scope="row">{m.model_id}</th>
+                    <td>
+                      <span className={`badge badge--${m.condition}`}>{m.condition}</span>
+                      {m.repairing ? " repairing" : ""}
+                      {m.downloading ? " downloading" : ""}
+                    </td>
+                    <td>{formatPercent(m.integrity_score)}</td>
+                    <td>
+                      {m.issues.length === 0 ? (
+                        "none"
+                      ) : (
+                        <ul className="plain-list">
+                          {m.issues.map((issue, i) => (
+                            <li key={i}>
+                              <code>{issue.path}</code>: {issue.kind}
+                              {issue.detail ? ` (${issue.detail})` : ""}
+                            </li>
+                          ))}
+                        </ul>
+                      )}
+                    </td>
+                    <td>
+                      {m.last_health_check ? formatRelative(m.last_health_check) : "never"}
+                      {m.last_check_level ? ` (${m.last_check_level})` : ""}
+                    </td>
+                    <td>
+                      {m.performance_status} ({formatPercent(m.performance_score)})
+                      {m.performance_reasons.length ? (
+                        <ul className="plain-list">
+                          {m.performance_reasons.map((r, i) => (
+                            <li key={i}>{r}</li>
+                          ))}
+                        </ul>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}
+
+function Stat({ label, value }: { label: string; value: string | number }) {
+  return (
+    <div className="stat">
+      <span className="stat__label">{label}</span>
+      <span className="stat__value">{value}</span>
+    </div>
+  );
+}

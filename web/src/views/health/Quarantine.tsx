@@ -1,0 +1,99 @@
+import { useId, useState } from "react";
+import { api } from "../../api/endpoints";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { ErrorAlert } from "../../components/ErrorAlert";
+import { EmptyState, Loading, Notice } from "../../components/Status";
+import { useServerEvents } from "../../events/EventsContext";
+import { formatBytes, formatTime } from "../../format";
+import { useAction } from "../../hooks/useAction";
+import { useResource } from "../../hooks/useResource";
+
+/** Files set aside as damaged or unsafe, and purging them. */
+export function Quarantine() {
+  const id = useId();
+  const entries = useResource(() => api.quarantine(), []);
+  const action = useAction();
+  const [force, setForce] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [notice, setNotice] = useState("");
+  useServerEvents(["repair.finished", "repair.started"], () => void entries.reload());
+
+  const list = entries.data ?? [];
+  const total = list.reduce((sum, e) => sum + e.size_bytes, 0);
+
+  const purge = async () => {
+    setConfirming(false);
+    setNotice("");
+    const result = await action.run("purge", () => api.purgeQuarantine(force));
+    if (result)
+      setNotice(
+        `Purged ${result.purged} file(s), freeing ${formatBytes(result.freed_bytes)}` +
+          (result.kept ? `; ${result.kept} kept (their file is not back in the store yet).` : "."),
+      );
+    void entries.reload();
+  };
+
+  return (
+    <section aria-labelledby={`${id}-title`} className="panel">
+      <h2 id={`${id}-title`}>Quarantine</h2>
+      <ErrorAlert error={entries.error} />
+      {entries.loading && !entries.data ? <Loading what="the quarantine" /> : null}
+      {entries.data && list.length === 0 ? (
+        <EmptyState>The quarantine is empty: no damaged or unsafe file has been set aside.</EmptyState>
+      ) : null}
+      {list.length > 0 ? (
+        <>
+          <p>
+            {list.length} file(s), {formatBytes(total)}.
+          </p>
+          <div className="table-scroll">
+            <table aria-label="Quarantined files">
+              <thead>
+                <tr>
+                  <th scope="col">Repository</th>
+                  <th scope="col">File</th>
+                  <th scope="col">Reason</th>
+                  <th scope="col">Size</th>
+                  <th scope="col">Set aside</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((e) => (
+                  <tr key={e.entry_id}>
+                    <td>{e.repo_id}</td>
+                    <td>
+                      <code>{e.path}</code>
+                    </td>
+                    <td>{e.reason}</td>
+                    <td>{formatBytes(e.size_bytes)}</td>
+                    <td>{formatTime(e.quarantined_at)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="actions">
+            <label className="checkbox">
+              <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} />
+              Also purge files whose model is not repaired yet
+            </label>
+            <button type="button" className="danger-outline" onClick={() => setConfirming(true)} disabled={action.busy !== null}>
+              Purge quarantine
+            </button>
+          </div>
+        </>
+      ) : null}
+      <ErrorAlert error={action.error} onDismiss={action.clearError} />
+      <Notice>{notice}</Notice>
+      {confirming ? (
+        <ConfirmDialog title="Purge the quarantine?" onConfirm={() => void purge()} onKeep={() => setConfirming(false)}>
+          <p>
+            {force
+              ? `All ${list.length} quarantined file(s) (${formatBytes(total)}) are deleted for good.`
+              : "Quarantined files whose model was repaired and verified are deleted for good; the others stay."}
+          </p>
+        </ConfirmDialog>
+      ) : null}
+    </section>
+  );
+}

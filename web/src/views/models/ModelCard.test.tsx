@@ -1,0 +1,129 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import { setToken } from "../../api/token";
+import { apiError, mockFetch, type Call } from "../../test/fakes";
+import { status } from "../../test/fixtures";
+import { renderWithProviders } from "../../test/render";
+import { ModelCard } from "./ModelCard";
+
+function card(id: string) {
+  return screen.getByRole("article", { name: `model ${id}` });
+}
+
+function buttonNames(el: HTMLElement) {
+  return within(el)
+    .queryAllByRole("button")
+    .map((b) => b.textContent);
+}
+
+describe("ModelCard", () => {
+  it("shows the state and only the actions that fit it", () => {
+    mockFetch({});
+    const { rerender } = renderWithProviders(
+      <ModelCard status={status("m1", { availability_status: "downloading", present_bytes: 10 })} pinned={false} onChanged={() => {}} />,
+    );
+    expect(within(card("m1")).getByTestId("state")).toHaveTextContent("downloading");
+    expect(buttonNames(card("m1"))).toEqual(["Pause", "Cancel", "Pin"]);
+    expect(within(card("m1")).getByLabelText("Priority")).toBeInTheDocument();
+
+    rerender(
+      <ModelCard
+        status={status("m1", { availability_status: "available", is_available: true, present_bytes: 10, update_available: true })}
+        pinned
+        previousVersion="abc"
+        onChanged={() => {}}
+      />,
+    );
+    expect(within(card("m1")).getByTestId("state")).toHaveTextContent("available");
+    expect(within(card("m1")).getByText("Update available")).toBeInTheDocument();
+    expect(buttonNames(card("m1"))).toEqual(["Verify", "Update", "Rollback", "Unpin", "Remove"]);
+  });
+
+  it("calls the route of each action, with the token", async () => {
+    setToken("secret");
+    const api = mockFetch({
+      "POST /api/v1/models/m1/pause": { model_id: "m1", action: "pause", changed: true },
+      "POST /api/v1/models/m1/repair": { status: 202, body: { model_id: "m1", status_url: "/x", status: "repairing" } },
+      "PUT /api/v1/models/m1/priority": { model_id: "m1", priority: "high" },
+    });
+    const onChanged = vi.fn();
+    const user = userEvent.setup();
+    const { rerender } = renderWithProviders(
+      <ModelCard status={status("m1", { availability_status: "downloading" })} pinned={false} onChanged={onChanged} />,
+    );
+    await user.click(within(card("m1")).getByRole("button", { name: "Pause" }));
+    await waitFor(() => expect(api.find("POST", "/api/v1/models/m1/pause")).toHaveLength(1));
+    expect(api.find("POST", "/api/v1/models/m1/pause")[0].headers.Authorization).toBe("Bearer secret");
+    expect(onChanged).toHaveBeenCalledWith("m1");
+    expect(await within(card("m1")).findByText("Paused.")).toBeInTheDocument();
+
+    await user.selectOptions(within(card("m1")).getByLabelText("Priority"), "high");
+    await waitFor(() => expect(api.find("PUT", "/api/v1/models/m1/priority")[0]?.body).toEqual({ priority: "high" }));
+
+    rerender(<ModelCard status={status("m1", { availability_status: "corrupted", present_bytes: 10 })} pinned={false} onChanged={onChanged} />);
+    await user.click(within(card("m1")).getByRole("button", { name: "Repair" }));
+    await waitFor(() => expect(api.find("POST", "/api/v1/models/m1/repair")).toHaveLength(1));
+    expect(api.find("POST", "/api/v1/models/m1/repair")[0].query.get("wait")).toBe("false");
+  });
+
+  it("asks before cancelling a download; Keep backs out", async () => {
+    setToken("t");
+    const api = mockFetch({ "POST /api/v1/models/m1/cancel": { model_id: "m1", stopped: true, freed_bytes: 2_000_000_000 } });
+    const user = userEvent.setup();
+    renderWithProviders(<ModelCard status={status("m1", { availability_status: "paused", present_bytes: 2e9 })} pinned={false} onChanged={() => {}} />);
+
+    await user.click(within(card("m1")).getByRole("button", { name: "Cancel" }));
+    let dialog = screen.getByRole("dialog");
+    expect(dialog).toHaveTextContent("Cancel the download of m1?");
+    expect(within(dialog).getByRole("button", { name: "Keep" })).toHaveFocus();
+    await user.click(within(dialog).getByRole("button", { name: "Keep" }));
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(api.find("POST", "/api/v1/models/m1/cancel")).toHaveLength(0);
+
+    await user.click(within(card("m1")).getByRole("button", { name: "Cancel" }));
+    dialog = screen.getByRole("dialog");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+    await waitFor(() => expect(api.find("POST", "/api/v1/models/m1/cancel")).toHaveLength(1));
+    expect(await screen.findByText(/2\.0 GB freed/)).toBeInTheDocument();
+  });
+
+  it("removes after a dry run that shows the space freed", async () => {
+    setToken("t");
+    const plan = (dry: boolean) => ({
+      dry_run: dry,
+      removed: [{ model_id: "m1", size_bytes: 12e9, last_used: null, uses_per_day: 0, reason: "asked" }],
+      kept: [],
+      freed_bytes: 12e9,
+      free_bytes_before: 100e9,
+      free_bytes_after: 112e9,
+      message: dry ? "" : "Removed m1.",
+    });
+    const api = mockFetch({ "DELETE /api/v1/models/m1": (c: Call) => plan(c.query.get("dry_run") === "true") });
+    const user = userEvent.setup();
+    renderWithProviders(
+      <ModelCard status={status("m1", { availability_status: "available", is_available: true, present_bytes: 12e9 })} pinned={false} onChanged={() => {}} />,
+    );
+    await user.click(within(card("m1")).getByRole("button", { name: "Remove" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(api.find("DELETE", "/api/v1/models/m1")[0].query.get("dry_run")).toBe("true");
+    expect(within(dialog).getByTestId("freed")).toHaveTextContent("12.0 GB");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
+    await waitFor(() => expect(api.find("DELETE", "/api/v1/models/m1")).toHaveLength(2));
+    expect(api.find("DELETE", "/api/v1/models/m1")[1].query.get("dry_run")).toBe("false");
+    expect(await screen.findByText("Removed m1.")).toBeInTheDocument();
+  });
+
+  it("shows an API error's message and hint next to the card", async () => {
+    setToken("t");
+    mockFetch({
+      "POST /api/v1/models/m1/download": apiError(507, "storage-full", "Not enough disk space for m1.", "Free 20 GB, e.g. with a cleanup."),
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<ModelCard status={status("m1")} pinned={false} onChanged={() => {}} />);
+    await user.click(within(card("m1")).getByRole("button", { name: "Download" }));
+    const alert = await within(card("m1")).findByRole("alert");
+    expect(alert).toHaveTextContent("Not enough disk space for m1.");
+    expect(alert).toHaveTextContent("Free 20 GB, e.g. with a cleanup.");
+  });
+});

@@ -1,0 +1,273 @@
+import { useEffect, useId, useMemo, useState, type FormEvent } from "react";
+import { api } from "../../api/endpoints";
+import { ApiError, toApiError } from "../../api/errors";
+import type { InputKind, JobRequirements, ModelPublic, Quality, Speed, Strategy, Suggestion } from "../../api/types";
+import { ErrorAlert } from "../../components/ErrorAlert";
+import { Loading } from "../../components/Status";
+import { formatDuration, formatPercent } from "../../format";
+import { useResource } from "../../hooks/useResource";
+
+const INPUTS: Record<string, { label: string; value: InputKind[] }> = {
+  text: { label: "Text", value: ["text"] },
+  image: { label: "Image", value: ["image"] },
+  both: { label: "Text and image", value: ["text", "image"] },
+};
+const QUALITIES: Quality[] = ["high", "medium", "low"];
+const SPEEDS: Speed[] = ["medium", "fast", "slow"];
+
+interface Answer {
+  strategy: Strategy | null;
+  strategyError: ApiError | null;
+  alternative: Suggestion | null;
+  /** Why there is no alternative (404 no-alternative is an answer, not a failure). */
+  noAlternative: ApiError | null;
+  alternativeError: ApiError | null;
+}
+
+async function settle<T>(promise: Promise<T>): Promise<[T | null, ApiError | null]> {
+  try {
+    return [await promise, null];
+  } catch (error) {
+    return [null, toApiError(error)];
+  }
+}
+
+/** "What can I use for this job?": the strategy for a model and the best alternative. */
+export function FallbackForm({ models: given }: { models?: ModelPublic[] }) {
+  const id = useId();
+  const catalog = useResource(() => (given ? Promise.resolve({ data: given, count: given.length }) : api.models()), [given]);
+  const models = useMemo(() => catalog.data?.data ?? [], [catalog.data]);
+  const [modelId, setModelId] = useState("");
+  const [inputs, setInputs] = useState("text");
+  const [quality, setQuality] = useState<Quality>("high");
+  const [speed, setSpeed] = useState<Speed>("medium");
+  const [vram, setVram] = useState("");
+  const [resolution, setResolution] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [invalid, setInvalid] = useState<ApiError | null>(null);
+  const [answer, setAnswer] = useState<Answer | null>(null);
+
+  useEffect(() => {
+    if (!modelId && models.length) setModelId(models[0].id);
+  }, [models, modelId]);
+
+  const resolutions = useMemo(
+    () => [...new Set(models.flatMap((m) => m.capabilities?.resolutions ?? []))].sort(),
+    [models],
+  );
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const vramGb = vram.trim() === "" ? null : Number(vram);
+    const res = resolution.trim() || null;
+    if ((vramGb !== null && (!Number.isFinite(vramGb) || vramGb <= 0)) || (res !== null && !/^\d{2,5}x\d{2,5}$/.test(res))) {
+      setInvalid(
+        new ApiError(0, {
+          code: "invalid-input",
+          message: "GPU memory must be a positive number and the resolution WIDTHxHEIGHT.",
+          hint: "For example 24 (GB) and 1280x704; leave either empty if it does not matter.",
+          retryable: false,
+        }),
+      );
+      return;
+    }
+    if (!modelId) return;
+    setInvalid(null);
+    const req: JobRequirements = { inputs: INPUTS[inputs].value, quality, speed, vram_gb: vramGb, resolution: res };
+    setBusy(true);
+    const [[strategy, strategyError], [alternative, altError]] = await Promise.all([
+      settle(api.strategy(modelId, req)),
+      settle(api.alternative(modelId, req)),
+    ]);
+    const isNoAlternative = altError?.code === "no-alternative" || (altError?.status === 404 && altError.code !== "not-found");
+    setAnswer({
+      strategy,
+      strategyError,
+      alternative,
+      noAlternative: isNoAlternative ? altError : null,
+      alternativeError: isNoAlternative ? null : altError,
+    });
+    setBusy(false);
+  };
+
+  return (
+    <section className="panel" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>What can I use for this job?</h2>
+      <ErrorAlert error={catalog.error} />
+      <form aria-label="What can I use for this job?" className="fallback-form" onSubmit={submit} noValidate>
+        <div className="field">
+          <label htmlFor={`${id}-model`}>Model</label>
+          <select id={`${id}-model`} value={modelId} onChange={(e) => setModelId(e.target.value)}>
+            {models.length === 0 ? <option value="">No models</option> : null}
+            {models.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.display_name ? `${m.id} · ${m.display_name}` : m.id}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-inputs`}>Inputs</label>
+          <select id={`${id}-inputs`} value={inputs} onChange={(e) => setInputs(e.target.value)}>
+            {Object.entries(INPUTS).map(([key, option]) => (
+              <option key={key} value={key}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-quality`}>Quality</label>
+          <select id={`${id}-quality`} value={quality} onChange={(e) => setQuality(e.target.value as Quality)}>
+            {QUALITIES.map((q) => (
+              <option key={q} value={q}>
+                {q}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-speed`}>Speed</label>
+          <select id={`${id}-speed`} value={speed} onChange={(e) => setSpeed(e.target.value as Speed)}>
+            {SPEEDS.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-vram`}>GPU memory (GB)</label>
+          <input
+            id={`${id}-vram`}
+            type="number"
+            min={1}
+            step="any"
+            inputMode="decimal"
+            placeholder="any"
+            value={vram}
+            onChange={(e) => setVram(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-resolution`}>Resolution</label>
+          <input
+            id={`${id}-resolution`}
+            type="text"
+            list={`${id}-resolutions`}
+            placeholder="any, e.g. 1280x704"
+            value={resolution}
+            onChange={(e) => setResolution(e.target.value)}
+            spellCheck={false}
+          />
+          <datalist id={`${id}-resolutions`}>
+            {resolutions.map((r) => (
+              <option key={r} value={r} />
+            ))}
+          </datalist>
+        </div>
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy || !modelId}>
+            Ask
+          </button>
+        </div>
+      </form>
+      <ErrorAlert error={invalid} />
+      {busy ? <Loading what="the answer" /> : null}
+      {answer && !busy ? <AnswerView answer={answer} /> : null}
+    </section>
+  );
+}
+
+function AnswerView({ answer }: { answer: Answer }) {
+  const { strategy, alternative } = answer;
+  return (
+    <section aria-label="Fallback strategy" className="fallback-answer">
+      <ErrorAlert error={answer.strategyError} />
+      {strategy ? (
+        <>
+          <p className="fallback-answer__type">
+            Strategy: <strong data-testid="strategy-type">{strategy.strategy_type}</strong>
+          </p>
+          <p className="fallback-answer__message">{strategy.user_message}</p>
+          <dl className="facts">
+            <dt>Recommended action</dt>
+            <dd>{strategy.recommended_action}</dd>
+            {strategy.alternative_model ? (
+              <>
+                <dt>Use instead</dt>
+                <dd>{strategy.alternative_model}</dd>
+              </>
+            ) : null}
+            <dt>Estimated wait</dt>
+            <dd>
+              {strategy.wait?.seconds !== null && strategy.wait?.seconds !== undefined
+                ? formatDuration(strategy.wait.seconds)
+                : (strategy.estimated_wait_time ?? "—")}
+            </dd>
+            <dt>Can queue the job</dt>
+            <dd>{strategy.can_queue_request ? "yes" : "no"}</dd>
+          </dl>
+          {strategy.changes.length ? (
+            <>
+              <h3>Changes to the job</h3>
+              <ul>
+                {strategy.changes.map((c, i) => (
+                  <li key={i}>{c}</li>
+                ))}
+              </ul>
+            </>
+          ) : null}
+          {strategy.steps.length ? (
+            <>
+              <h3>Steps</h3>
+              <ol>
+                {strategy.steps.map((s, i) => (
+                  <li key={i}>{s}</li>
+                ))}
+              </ol>
+            </>
+          ) : null}
+        </>
+      ) : null}
+      <h3>Alternative model</h3>
+      {alternative ? (
+        <dl className="facts" data-testid="alternative">
+          <dt>Model</dt>
+          <dd>
+            {alternative.suggested_model} ({alternative.availability_status})
+          </dd>
+          <dt>Compatibility</dt>
+          <dd data-testid="compatibility">{formatPercent(alternative.compatibility_score)}</dd>
+          <dt>Quality difference</dt>
+          <dd>{alternative.estimated_quality_difference}</dd>
+          <dt>Speed difference</dt>
+          <dd>
+            {alternative.performance_difference > 0.005
+              ? "faster"
+              : alternative.performance_difference < -0.005
+                ? "slower"
+                : "about the same"}{" "}
+            ({alternative.performance_difference > 0 ? "+" : ""}
+            {alternative.performance_difference.toFixed(2)})
+          </dd>
+          <dt>Why</dt>
+          <dd>{alternative.reason}</dd>
+          {alternative.needs.length ? (
+            <>
+              <dt>Needs</dt>
+              <dd>{alternative.needs.join("; ")}</dd>
+            </>
+          ) : null}
+        </dl>
+      ) : null}
+      {answer.noAlternative ? (
+        <div className="note" data-testid="no-alternative">
+          <p>{answer.noAlternative.message}</p>
+          {answer.noAlternative.hint ? <p className="muted">{answer.noAlternative.hint}</p> : null}
+        </div>
+      ) : null}
+      <ErrorAlert error={answer.alternativeError} />
+    </section>
+  );
+}

@@ -1,0 +1,235 @@
+import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { api } from "../../api/endpoints";
+import { ApiError } from "../../api/errors";
+import type { Settings } from "../../api/types";
+import { ErrorAlert } from "../../components/ErrorAlert";
+import { Notice } from "../../components/Status";
+import { useAction } from "../../hooks/useAction";
+import { changedFields, toForm, type FormValues } from "./settingsForm";
+
+const AUTOMATION = [
+  ["off", "Off: report only"],
+  ["ask", "Ask: propose what to run"],
+  ["auto", "Auto: repair and download on its own"],
+] as const;
+const LEVELS = [
+  ["quick", "Quick: sizes and headers"],
+  ["structural", "Structural: file structure"],
+  ["scrub", "Scrub: a rotating sample of blocks"],
+  ["full", "Full: hash every file"],
+] as const;
+const POLICIES = [
+  ["notify", "Notify: say an update exists"],
+  ["ask", "Ask: propose to apply it"],
+  ["auto", "Auto: apply it"],
+] as const;
+
+/** The service's editable settings; Save sends only what changed (PATCH). */
+export function SettingsForm({ settings, onSaved }: { settings: Settings; onSaved: (s: Settings) => void }) {
+  const id = useId();
+  const [initial, setInitial] = useState<FormValues>(() => toForm(settings));
+  const [values, setValues] = useState<FormValues>(initial);
+  const [invalid, setInvalid] = useState<ApiError | null>(null);
+  const [notice, setNotice] = useState("");
+  const action = useAction();
+
+  const set = (name: keyof FormValues) => (value: string) => {
+    setValues((old) => ({ ...old, [name]: value }));
+    setNotice("");
+  };
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    let patch;
+    try {
+      patch = changedFields(initial, values);
+    } catch (error) {
+      setInvalid(
+        new ApiError(0, {
+          code: "invalid-input",
+          message: (error as Error).message,
+          hint: "Correct the value and save again.",
+          retryable: false,
+        }),
+      );
+      return;
+    }
+    setInvalid(null);
+    if (Object.keys(patch).length === 0) {
+      setNotice("Nothing changed.");
+      return;
+    }
+    const saved = await action.run("save", () => api.patchSettings(patch));
+    if (saved) {
+      const form = toForm(saved);
+      setInitial(form);
+      setValues(form);
+      setNotice(`Saved ${Object.keys(patch).length} setting(s).`);
+      onSaved(saved);
+    }
+  };
+
+  const dirty = Object.keys(values).some((k) => values[k as keyof FormValues] !== initial[k as keyof FormValues]);
+
+  return (
+    <form className="settings-form" onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>Service settings</h2>
+      <fieldset>
+        <legend>Health</legend>
+        <Select label="Automation" value={values.automation} onChange={set("automation")} options={AUTOMATION} />
+        <Select
+          label="Health-check level"
+          value={values.health_check_level}
+          onChange={set("health_check_level")}
+          options={LEVELS}
+        />
+        <NumberField
+          label="Health-check interval (hours)"
+          value={values.health_check_interval_s}
+          onChange={set("health_check_interval_s")}
+        />
+        <div className="field field--check">
+          <input
+            id={`${id}-at-start`}
+            type="checkbox"
+            checked={values.health_check_at_start === "true"}
+            onChange={(e) => set("health_check_at_start")(e.target.checked ? "true" : "false")}
+          />
+          <label htmlFor={`${id}-at-start`}>Check health when the service starts</label>
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Updates</legend>
+        <Select label="Update policy" value={values.update_policy} onChange={set("update_policy")} options={POLICIES} />
+        <NumberField
+          label="Update-check interval (hours)"
+          value={values.update_check_interval_s}
+          onChange={set("update_check_interval_s")}
+        />
+        <NumberField
+          label="Keep previous version until this many jobs succeed"
+          value={values.keep_previous_successes}
+          onChange={set("keep_previous_successes")}
+          step="1"
+        />
+        <NumberField
+          label="Roll back after this many failed jobs"
+          value={values.rollback_after_failures}
+          onChange={set("rollback_after_failures")}
+          step="1"
+        />
+      </fieldset>
+      <fieldset>
+        <legend>Storage and hardware</legend>
+        <NumberField
+          label="Low-space threshold (GB)"
+          value={values.low_space_bytes}
+          onChange={set("low_space_bytes")}
+          help="Below this much free space the service warns and suggests what could go."
+        />
+        <NumberField
+          label="Unused after (days)"
+          value={values.unused_after_days}
+          onChange={set("unused_after_days")}
+          help="Models not used for this long are offered for removal, never removed unasked."
+        />
+        <NumberField
+          label="VRAM (GB)"
+          value={values.vram_gb}
+          onChange={set("vram_gb")}
+          placeholder="detect"
+          help="The GPU memory jobs can use; empty to detect it."
+        />
+      </fieldset>
+      <div className="actions">
+        <button type="submit" className="primary" disabled={action.busy !== null}>
+          Save settings
+        </button>
+        <button
+          type="button"
+          disabled={!dirty || action.busy !== null}
+          onClick={() => {
+            setValues(initial);
+            setInvalid(null);
+          }}
+        >
+          Undo changes
+        </button>
+      </div>
+      <ErrorAlert error={invalid ?? action.error} onDismiss={invalid ? undefined : action.clearError} />
+      <Notice>{notice}</Notice>
+    </form>
+  );
+}
+
+function Field({ id, label, help, children }: { id: string; label: string; help?: string; children: ReactNode }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {help ? (
+        <p id={`${id}-help`} className="field__help">
+          {help}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function Select({
+  label,
+  value,
+  onChange,
+  options,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  options: readonly (readonly [string, string])[];
+}) {
+  const id = useId();
+  return (
+    <Field id={id} label={label}>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        {options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
+function NumberField({
+  label,
+  value,
+  onChange,
+  help,
+  placeholder,
+  step = "any",
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  help?: string;
+  placeholder?: string;
+  step?: string;
+}) {
+  const id = useId();
+  return (
+    <Field id={id} label={label} help={help}>
+      <input
+        id={id}
+        type="number"
+        min={0}
+        step={step}
+        inputMode="decimal"
+        value={value}
+        placeholder={placeholder}
+        aria-describedby={help ? `${id}-help` : undefined}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </Field>
+  );
+}

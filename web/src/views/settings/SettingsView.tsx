@@ -1,0 +1,55 @@
+import { useId } from "react";
+import { api } from "../../api/endpoints";
+import type { Settings } from "../../api/types";
+import { ErrorAlert } from "../../components/ErrorAlert";
+import { Loading } from "../../components/Status";
+import { TokenForm } from "../../components/TokenForm";
+import { useResource } from "../../hooks/useResource";
+import { SettingsForm } from "./SettingsForm";
+import "./SettingsView.css";
+
+export function SettingsView() {
+  const tokenId = useId();
+  const settings = useResource(() => api.settings(), []);
+  return (
+    <section aria-labelledby="settings-title">
+      <h1 id="settings-title">Settings</h1>
+      <div className="settings-layout">
+        <div className="panel">
+          <ErrorAlert error={settings.error} />
+          {settings.loading && !settings.data ? <Loading what="settings" /> : null}
+          {settings.data ? (
+            <SettingsForm settings={settings.data} onSaved={(s) => settings.setData(() => s)} />
+          ) : null}
+        </div>
+        <div>
+          <section className="panel" aria-labelledby={`${tokenId}-title`}>
+            <h2 id={`${tokenId}-title`}>Access</h2>
+            <p>Reading needs no token; every change (download, pause, remove, settings…) does.</p>
+            <TokenForm />
+          </section>
+          {settings.data ? <ReadOnly facts={settings.data.read_only} /> : null}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function ReadOnly({ facts }: { facts: Settings["read_only"] }) {
+  return (
+    <section className="panel" aria-labelledby="facts-title">
+      <h2 id="facts-title">This service</h2>
+      <p className="muted">Set when the service starts (environment or command line).</p>
+      <dl className="facts">
+        <dt>Version</dt>
+        <dd>{facts.version}</dd>
+        <dt>Hub endpoint</dt>
+        <dd className="facts__path">{facts.endpoint}</dd>
+        <dt>Model store</dt>
+        <dd className="facts__path">{facts.cache_dir}</dd>
+        <dt>Home</dt>
+        <dd className="facts__path">{facts.home}</dd>
+      </dl>
+    </section>
+  );
+}
