@@ -63,7 +63,9 @@ def test_the_dashboard_and_its_routes_are_served(tmp_path: Path) -> None:
     app = FastAPI()
     mount_dashboard(app, root=root)
     with TestClient(app) as client:
-        assert client.get("/").text.startswith("<!doctype html>")
+        index = client.get("/")
+        assert index.text.startswith("<!doctype html>")
+        assert "default-src 'self'" in index.headers["content-security-policy"]
         assert client.get("/downloads").text.startswith("<!doctype html>")  # client route
         asset = client.get("/assets/app-1234.js")
         assert asset.text == "console.log(1)" and "immutable" in asset.headers["cache-control"]

@@ -13,6 +13,13 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 WEBUI_DIR = Path(__file__).resolve().parent.parent / "webui"
+# Everything the dashboard loads comes from this service; a policy that says so keeps a
+# stray script (or injected markup) from calling anywhere else with the token.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+)
 
 _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8">
 <title>modelward</title><body style="font-family: system-ui, sans-serif; margin: 2rem">
@@ -43,6 +50,15 @@ def mount_dashboard(app: FastAPI, root: Path = WEBUI_DIR) -> None:
         if path and wanted.is_file() and wanted.is_relative_to(root.resolve()):
             # Hashed asset names change with their content: they may be cached for long.
             long_lived = "/assets/" in f"/{path}"
-            headers = {"Cache-Control": "public, max-age=31536000, immutable"} if long_lived else {}
-            return FileResponse(wanted, headers=headers)
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+            cache = "public, max-age=31536000, immutable" if long_lived else "no-cache"
+            return FileResponse(wanted, headers=_headers(cache))
+        return FileResponse(index, headers=_headers("no-cache"))
+
+
+def _headers(cache_control: str) -> dict[str, str]:
+    return {
+        "Cache-Control": cache_control,
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
