@@ -1,5 +1,6 @@
 import { useEffect, useRef, type ReactNode } from "react";
 import { ConnectionStatus } from "./components/ConnectionStatus";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Nav, ROUTES } from "./components/Nav";
 import { TokenPromptProvider } from "./components/TokenPrompt";
 import { EventsProvider } from "./events/EventsContext";
@@ -35,7 +36,20 @@ function NotFound() {
   );
 }
 
-export function App({ eventSourceFactory = defaultFactory }: { eventSourceFactory?: EventSourceFactory | null }) {
+interface AppProps {
+  eventSourceFactory?: EventSourceFactory | null;
+}
+
+/** The dashboard; a crash anywhere shows a message and "Reload this view", never a blank page. */
+export function App(props: AppProps) {
+  return (
+    <ErrorBoundary label="The dashboard">
+      <Shell {...props} />
+    </ErrorBoundary>
+  );
+}
+
+function Shell({ eventSourceFactory = defaultFactory }: AppProps) {
   const path = usePath();
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
@@ -62,7 +76,10 @@ export function App({ eventSourceFactory = defaultFactory }: { eventSourceFactor
           <ConnectionStatus />
         </header>
         <main id="main" ref={main} tabIndex={-1} className="app-main">
-          {view ? view() : <NotFound />}
+          {/* One boundary per view, new for each path: a crash in one view leaves the rest usable. */}
+          <ErrorBoundary key={path} label={label}>
+            {view ? view() : <NotFound />}
+          </ErrorBoundary>
         </main>
       </TokenPromptProvider>
     </EventsProvider>

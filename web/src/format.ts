@@ -52,7 +52,7 @@ export function parseIsoDuration(value: string | null | undefined): number | nul
   return neg ? -total : total;
 }
 
-function toDate(value: string | number | null | undefined): Date | null {
+export function toDate(value: string | number | null | undefined): Date | null {
   if (value === null || value === undefined || value === "") return null;
   const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;

@@ -100,5 +100,3 @@ export const api = {
   settings: () => http.get<Settings>("/settings"),
   patchSettings: (patch: SettingsPatch) => http.patch<Settings>("/settings", patch),
 };
-
-export type Api = typeof api;

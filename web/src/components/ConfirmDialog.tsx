@@ -7,14 +7,12 @@ export function ConfirmDialog({
   children,
   onConfirm,
   onKeep,
-  busy = false,
   confirmDisabled = false,
 }: {
   title: string;
   children?: ReactNode;
   onConfirm: () => void;
   onKeep: () => void;
-  busy?: boolean;
   confirmDisabled?: boolean;
 }) {
   const id = useId();
@@ -26,7 +24,7 @@ export function ConfirmDialog({
         <button type="button" onClick={onKeep} data-autofocus>
           Keep
         </button>
-        <button type="button" className="danger" onClick={onConfirm} disabled={busy || confirmDisabled}>
+        <button type="button" className="danger" onClick={onConfirm} disabled={confirmDisabled}>
           Confirm
         </button>
       </div>

@@ -22,3 +22,13 @@ export function Notice({ children }: { children: ReactNode }) {
     </p>
   );
 }
+
+/** Something that did not go as shown or planned: announced at once. */
+export function Warning({ children }: { children: ReactNode }) {
+  if (!children) return null;
+  return (
+    <div className="warning" role="alert">
+      {children}
+    </div>
+  );
+}

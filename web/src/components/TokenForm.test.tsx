@@ -20,6 +20,18 @@ describe("API token", () => {
     expect(screen.getByText("A token is saved for this browser tab.")).toBeInTheDocument();
   });
 
+  it("can be forgotten", async () => {
+    window.sessionStorage.setItem(TOKEN_STORAGE_KEY, "old");
+    const user = userEvent.setup();
+    renderWithProviders(<TokenForm />);
+    expect(screen.getByText("A token is saved for this browser tab.")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Forget token" }));
+    expect(window.sessionStorage.getItem(TOKEN_STORAGE_KEY)).toBeNull();
+    expect(getToken()).toBeNull();
+    expect(screen.getByText("No token saved: changes will ask for one.")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Forget token" })).toBeDisabled();
+  });
+
   it("is sent on mutations, never on reads", async () => {
     window.sessionStorage.setItem(TOKEN_STORAGE_KEY, "abc");
     const fetch = mockFetch({ "GET /api/v1/queue": { data: [], count: 0 }, "PUT /api/v1/bandwidth": { limit_mbps: 1 } });

@@ -4,15 +4,18 @@ import { getToken, onTokenChange, setToken } from "../api/token";
 export const TOKEN_HELP =
   "It is the service's MODELWARD_TOKEN, or the one it generated in the api-token file in its home folder. It is kept only for this browser tab.";
 
-/** The API token field: saved in sessionStorage, never shown back. */
+/** The API token field: saved in sessionStorage, never shown back; "Forget token" removes it. */
 export function TokenForm({
   onSaved,
   extraActions,
   autoFocus = false,
+  allowForget = true,
 }: {
   onSaved?: () => void;
   extraActions?: ReactNode;
   autoFocus?: boolean;
+  /** Offer "Forget token" (clears it from this tab); off in the 401 prompt. */
+  allowForget?: boolean;
 }) {
   const id = useId();
   const [value, setValue] = useState("");
@@ -50,6 +53,11 @@ export function TokenForm({
         <button type="submit" className="primary" disabled={!value.trim()}>
           Save token
         </button>
+        {allowForget ? (
+          <button type="button" onClick={() => setToken(null)} disabled={!saved}>
+            Forget token
+          </button>
+        ) : null}
         {extraActions}
       </div>
       <p className="muted" aria-live="polite">

@@ -58,6 +58,7 @@ function TokenDialog({ pending }: { pending: Pending }) {
       </div>
       <TokenForm
         autoFocus
+        allowForget={false}
         onSaved={() => pending.finish(true)}
         extraActions={
           <button type="button" onClick={() => pending.finish(false)}>

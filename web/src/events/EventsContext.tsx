@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import type { ServerEvent } from "../api/types";
 import { defaultFactory, LiveEvents, RESYNC, type ConnectionState, type EventSourceFactory } from "./stream";
 
@@ -7,13 +7,11 @@ const EventsContext = createContext<LiveEvents | null>(null);
 export function EventsProvider({
   children,
   factory = defaultFactory,
-  url,
 }: {
   children: ReactNode;
   factory?: EventSourceFactory | null;
-  url?: string;
 }) {
-  const [live] = useState(() => new LiveEvents(factory, url));
+  const [live] = useState(() => new LiveEvents(factory));
   useEffect(() => {
     live.start();
     return () => live.stop();
@@ -39,7 +37,8 @@ export function useConnectionState(): ConnectionState {
 export function useServerEvents(types: readonly string[] | "*", handler: (event: ServerEvent) => void): void {
   const live = useContext(EventsContext);
   const handlerRef = useRef(handler);
-  useEffect(() => {
+  // At commit, so an event arriving right after a render sees that render's state.
+  useLayoutEffect(() => {
     handlerRef.current = handler;
   });
   const key = types === "*" ? "*" : types.join(",");

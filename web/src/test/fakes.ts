@@ -27,7 +27,8 @@ function isReply(value: unknown): value is Reply {
 
 /**
  * Replaces global fetch. `routes` maps "METHOD /api/v1/path" (no query) to a JSON body, a
- * `reply(status, body)`, or a function of the call returning either. Unknown routes
+ * `reply(status, body)`, or a function of the call returning either (or a promise of
+ * either, to hold an answer back). Unknown routes
  * answer 404 not-found. Every call is recorded in `calls`.
  */
 export function mockFetch(routes: Record<string, Handler>) {
@@ -47,7 +48,7 @@ export function mockFetch(routes: Record<string, Handler>) {
         headers: { "Content-Type": "application/json" },
       });
     }
-    if (typeof handler === "function") handler = (handler as (c: Call) => unknown)(call);
+    if (typeof handler === "function") handler = await (handler as (c: Call) => unknown)(call);
     const answer = isReply(handler) ? handler : reply(200, handler);
     return new Response(answer.body === undefined ? "" : JSON.stringify(answer.body), {
       status: answer.status,
@@ -105,3 +106,21 @@ export class FakeEventSource implements EventSourceLike {
 }
 
 export const fakeFactory = (url: string) => new FakeEventSource(url);
+
+/** Loses the (open) stream and gets it back, so listeners receive a `stream.resync`. */
+export function reconnectStream(): void {
+  FakeEventSource.latest.fail();
+  window.dispatchEvent(new Event("online")); // retry at once instead of after the backoff
+  FakeEventSource.latest.open();
+}
+
+/** A promise and the functions that settle it, to answer a request when a test says so. */
+export function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

@@ -7,8 +7,11 @@ import { useServerEvents } from "../../events/EventsContext";
 import { useAction } from "../../hooks/useAction";
 import { useResource } from "../../hooks/useResource";
 
+/** Bytes in a MiB: the cap's unit (the API's `limit_mbps` is MiB/s). */
+export const MIB = 2 ** 20;
+
 export function describeCap(limit: number): string {
-  return limit > 0 ? `${Number(limit.toFixed(2))} MB/s` : "Unlimited";
+  return limit > 0 ? `${Number(limit.toFixed(2))} MiB/s` : "Unlimited";
 }
 
 /** The global download-rate cap (MiB/s, 0 = none); running transfers follow it at once. */
@@ -26,9 +29,10 @@ export function BandwidthControl() {
     if (current !== undefined && !touched) setValue(String(current));
   }, [current, touched]);
 
+  // The event carries the cap in bytes per second; the API and this form use MiB/s.
   useServerEvents(["bandwidth.changed"], (event) => {
-    const limit = event.data.limit_mbps;
-    if (typeof limit === "number") bandwidth.setData(() => ({ limit_mbps: limit }));
+    const bytesPerSecond = event.data.limit_bytes_per_s;
+    if (typeof bytesPerSecond === "number") bandwidth.setData(() => ({ limit_mbps: bytesPerSecond / MIB }));
     else void bandwidth.reload();
   });
 
@@ -39,8 +43,8 @@ export function BandwidthControl() {
       setInvalid(
         new ApiError(0, {
           code: "invalid-cap",
-          message: "The cap must be a number of MB/s, 0 or more.",
-          hint: "Enter 0 for no cap, or for example 20 for 20 MB/s.",
+          message: "The cap must be a number of MiB/s, 0 or more.",
+          hint: "Enter 0 for no cap, or for example 20 for 20 MiB/s.",
           retryable: false,
         }),
       );
@@ -82,7 +86,8 @@ export function BandwidthControl() {
             }}
           />
           <p id={`${id}-help`} className="field__help">
-            0 means unlimited. Running downloads follow the new cap within a second.
+            The cap is in MiB/s (1 MiB = 1,048,576 bytes); 0 means unlimited. Running downloads follow the new cap
+            within a second.
           </p>
         </div>
         <button type="submit" className="primary" disabled={action.busy !== null}>

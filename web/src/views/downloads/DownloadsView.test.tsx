@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { setToken } from "../../api/token";
 import { ConnectionStatus } from "../../components/ConnectionStatus";
-import { FakeEventSource, mockFetch } from "../../test/fakes";
+import { apiError, deferred, FakeEventSource, mockFetch } from "../../test/fakes";
 import { progress, status } from "../../test/fixtures";
 import { renderWithProviders } from "../../test/render";
 import { DownloadsView } from "./DownloadsView";
@@ -70,8 +70,15 @@ describe("DownloadsView", () => {
     const user = userEvent.setup();
     renderWithProviders(<DownloadsView />);
     const item = await screen.findByRole("listitem", { name: "queue b" });
-    expect(within(item).getByRole("button", { name: "Move down" })).toBeDisabled();
-    await user.click(within(item).getByRole("button", { name: "Move up" }));
+    expect(within(item).getByRole("button", { name: "Move b down" })).toBeDisabled();
+    // Each button says which model it moves.
+    expect(screen.getAllByRole("button", { name: /^Move / }).map((b) => b.textContent)).toEqual([
+      "Move a up",
+      "Move a down",
+      "Move b up",
+      "Move b down",
+    ]);
+    await user.click(within(item).getByRole("button", { name: "Move b up" }));
     await waitFor(() => expect(api.find("POST", "/api/v1/queue/b/move")[0]?.body).toEqual({ position: 0 }));
   });
 
@@ -85,10 +92,95 @@ describe("DownloadsView", () => {
     await user.clear(input);
     await user.type(input, "5");
     await user.click(screen.getByRole("button", { name: "Apply cap" }));
-    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("5 MB/s"));
+    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("5 MiB/s"));
     expect(api.find("PUT", "/api/v1/bandwidth")[0].body).toEqual({ limit_mbps: 5 });
+    expect(screen.getByText(/The cap is in MiB\/s/)).toBeInTheDocument();
 
-    act(() => FakeEventSource.latest.emit("bandwidth.changed", null, { limit_mbps: 12 }));
-    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("12 MB/s");
+    // The service's event gives the cap in bytes per second (MiB = 2**20 bytes).
+    act(() => FakeEventSource.latest.emit("bandwidth.changed", null, { limit_bytes_per_s: 12 * 2 ** 20 }));
+    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("12 MiB/s");
+    act(() => FakeEventSource.latest.emit("bandwidth.changed", null, { limit_bytes_per_s: 0 }));
+    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("Unlimited");
+  });
+
+  it("lists only queued and unfinished downloads; finished ones leave the list", async () => {
+    let queued = [
+      { model_id: "a", priority: "normal", position: 0, status: "downloading" },
+      { model_id: "b", priority: "low", position: 1, status: "queued" },
+    ];
+    routes({ "GET /api/v1/queue": () => ({ data: queued, count: queued.length }) });
+    renderWithProviders(<DownloadsView />);
+    await screen.findByRole("progressbar", { name: "download progress a" });
+    act(() => FakeEventSource.latest.open());
+    // The service sends progress after other events too: a model that is not downloading
+    // ("not_started", "completed", "cancelled") gets no row.
+    act(() => FakeEventSource.latest.emit("download.progress", "idle", progress("idle", { status: "not_started" }) as never));
+    act(() => FakeEventSource.latest.emit("download.progress", "done", progress("done", { status: "completed" }) as never));
+    expect(screen.queryByRole("article", { name: "download idle" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("article", { name: "download done" })).not.toBeInTheDocument();
+    for (const s of ["failed", "paused", "verifying"] as const) {
+      act(() => FakeEventSource.latest.emit("download.progress", s, progress(s, { status: s }) as never));
+      expect(screen.getByRole("article", { name: `download ${s}` })).toBeInTheDocument();
+    }
+    // a finishes: listed while the queue still holds it, gone once it has left.
+    act(() => FakeEventSource.latest.emit("download.progress", "a", progress("a", { status: "completed", progress_percent: 100 }) as never));
+    expect(screen.getByRole("article", { name: "download a" })).toBeInTheDocument(); // still in the queue
+    queued = [{ model_id: "b", priority: "low", position: 0, status: "queued" }];
+    act(() => FakeEventSource.latest.emit("queue.changed", null, {}));
+    await waitFor(() => expect(screen.queryByRole("article", { name: "download a" })).not.toBeInTheDocument());
+    expect(screen.getByRole("article", { name: "download b" })).toBeInTheDocument();
+  });
+
+  it("shows the empty state when nothing is queued or under way", async () => {
+    mockFetch({
+      "GET /api/v1/queue": { data: [], count: 0 },
+      "GET /api/v1/models/status": { data: [status("a", { availability_status: "available", is_available: true })], count: 1 },
+      "GET /api/v1/bandwidth": { limit_mbps: 0 },
+    });
+    renderWithProviders(<DownloadsView />);
+    expect(await screen.findByText("No downloads are running. Start one with Download on the Models page.")).toBeInTheDocument();
+    act(() => FakeEventSource.latest.emit("download.progress", "a", progress("a", { status: "completed" }) as never));
+    expect(screen.getByText("No downloads are running. Start one with Download on the Models page.")).toBeInTheDocument();
+  });
+
+  it("asks for a model's progress once, even when it fails, until an event says it changed", async () => {
+    const api = routes({
+      "GET /api/v1/queue": {
+        data: [
+          { model_id: "a", priority: "normal", position: 0, status: "downloading" },
+          { model_id: "x", priority: "low", position: 1, status: "queued" },
+        ],
+        count: 2,
+      },
+      "GET /api/v1/models/x/download": apiError(500, "internal", "broken"),
+    });
+    renderWithProviders(<DownloadsView />);
+    await screen.findByRole("progressbar", { name: "download progress a" });
+    await waitFor(() => expect(api.find("GET", "/api/v1/models/x/download")).toHaveLength(1));
+    act(() => FakeEventSource.latest.open());
+    act(() => {
+      for (let i = 0; i < 50; i++)
+        FakeEventSource.latest.emit("download.progress", "a", progress("a", { progress_percent: i }) as never);
+    });
+    await act(() => new Promise((resolve) => setTimeout(resolve, 150)));
+    expect(api.find("GET", "/api/v1/models/x/download")).toHaveLength(1);
+    expect(api.find("GET", "/api/v1/models/a/download")).toHaveLength(1);
+
+    // An event about x's download: asked again, once.
+    act(() => FakeEventSource.latest.emit("download.state", "x", { state: "queued" }));
+    await waitFor(() => expect(api.find("GET", "/api/v1/models/x/download")).toHaveLength(2));
+    await act(() => new Promise((resolve) => setTimeout(resolve, 150)));
+    expect(api.find("GET", "/api/v1/models/x/download")).toHaveLength(2);
+  });
+
+  it("keeps a progress event over an older answer to a progress request", async () => {
+    const held = deferred<unknown>();
+    const api = routes({ "GET /api/v1/models/a/download": () => held.promise });
+    renderWithProviders(<DownloadsView />);
+    await waitFor(() => expect(api.find("GET", "/api/v1/models/a/download")).toHaveLength(1));
+    act(() => FakeEventSource.latest.emit("download.progress", "a", progress("a", { progress_percent: 60 }) as never));
+    held.resolve(progress("a", { progress_percent: 10 }));
+    await act(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    expect(screen.getByRole("progressbar", { name: "download progress a" })).toHaveAttribute("aria-valuenow", "60");
   });
 });

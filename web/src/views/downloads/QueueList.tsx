@@ -5,7 +5,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState } from "../../components/Status";
 import { useAction } from "../../hooks/useAction";
 
-/** The download order, changeable one step at a time. */
+/** The download order, changeable one step at a time (buttons named "Move {id} up"). */
 export function QueueList({ entries, onMoved }: { entries: QueueEntry[]; onMoved: (order: string[]) => void }) {
   const id = useId();
   const action = useAction();
@@ -34,14 +34,14 @@ export function QueueList({ entries, onMoved }: { entries: QueueEntry[]; onMoved
                   onClick={() => void move(entry.model_id, index - 1)}
                   disabled={index === 0 || action.busy !== null}
                 >
-                  Move up
+                  Move <span className="visually-hidden">{entry.model_id}</span> up
                 </button>
                 <button
                   type="button"
                   onClick={() => void move(entry.model_id, index + 1)}
                   disabled={index === entries.length - 1 || action.busy !== null}
                 >
-                  Move down
+                  Move <span className="visually-hidden">{entry.model_id}</span> down
                 </button>
               </span>
             </li>

@@ -3,7 +3,8 @@ import type { HealthReport } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState, Loading } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
-import { formatBytes, formatPercent, formatRelative, formatTime } from "../../format";
+import { RelativeTime } from "../../components/RelativeTime";
+import { formatBytes, formatPercent, formatTime } from "../../format";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
 import { Quarantine } from "./Quarantine";
@@ -59,7 +60,12 @@ function Report({ report }: { report: HealthReport }) {
       </div>
       <p className="muted">
         Report of {formatTime(report.last_updated)} · automation <strong>{report.automation ?? "ask"}</strong>
-        {report.next_scheduled_check ? ` · next check ${formatRelative(report.next_scheduled_check)}` : ""}
+        {report.next_scheduled_check ? (
+          <>
+            {" · next check "}
+            <RelativeTime value={report.next_scheduled_check} />
+          </>
+        ) : null}
       </p>
 
       <section aria-labelledby="recs-title" className="panel">
@@ -131,7 +137,7 @@ function Report({ report }: { report: HealthReport }) {
                       )}
                     </td>
                     <td>
-                      {m.last_health_check ? formatRelative(m.last_health_check) : "never"}
+                      <RelativeTime value={m.last_health_check} />
                       {m.last_check_level ? ` (${m.last_check_level})` : ""}
                     </td>
                     <td>

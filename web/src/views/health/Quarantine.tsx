@@ -1,5 +1,6 @@
 import { useId, useState } from "react";
 import { api } from "../../api/endpoints";
+import type { ModelStatuses, QuarantineEntry } from "../../api/types";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState, Loading, Notice } from "../../components/Status";
@@ -8,18 +9,39 @@ import { formatBytes, formatTime } from "../../format";
 import { useAction } from "../../hooks/useAction";
 import { useResource } from "../../hooks/useResource";
 
+/**
+ * What a purge would free. With `force`, every entry. Otherwise only entries whose file is
+ * back in the store, verified; the list does not say which, so entries of models that are
+ * available now (complete and verified) are counted as an estimate.
+ */
+export function purgeEstimate(
+  entries: QuarantineEntry[],
+  force: boolean,
+  statuses: ModelStatuses | undefined,
+): { bytes: number; files: number; exact: boolean } {
+  if (force) return { bytes: entries.reduce((sum, e) => sum + e.size_bytes, 0), files: entries.length, exact: true };
+  const repaired = new Set((statuses?.data ?? []).filter((s) => s.availability_status === "available").map((s) => s.repo_id));
+  const freed = entries.filter((e) => repaired.has(e.repo_id));
+  return { bytes: freed.reduce((sum, e) => sum + e.size_bytes, 0), files: freed.length, exact: false };
+}
+
 /** Files set aside as damaged or unsafe, and purging them. */
 export function Quarantine() {
   const id = useId();
   const entries = useResource(() => api.quarantine(), []);
+  const statuses = useResource(() => api.statuses(), []);
   const action = useAction();
   const [force, setForce] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [notice, setNotice] = useState("");
-  useServerEvents(["repair.finished", "repair.started"], () => void entries.reload());
+  useServerEvents(["repair.finished", "repair.started", "model.state"], (event) => {
+    if (event.type !== "model.state") void entries.reload();
+    void statuses.reload();
+  });
 
   const list = entries.data ?? [];
   const total = list.reduce((sum, e) => sum + e.size_bytes, 0);
+  const estimate = purgeEstimate(list, force, statuses.data);
 
   const purge = async () => {
     setConfirming(false);
@@ -87,11 +109,24 @@ export function Quarantine() {
       <Notice>{notice}</Notice>
       {confirming ? (
         <ConfirmDialog title="Purge the quarantine?" onConfirm={() => void purge()} onKeep={() => setConfirming(false)}>
-          <p>
-            {force
-              ? `All ${list.length} quarantined file(s) (${formatBytes(total)}) are deleted for good.`
-              : "Quarantined files whose model was repaired and verified are deleted for good; the others stay."}
-          </p>
+          {force ? (
+            <p>
+              All {list.length} quarantined file(s) are deleted for good, freeing{" "}
+              <strong data-testid="purge-bytes">{formatBytes(estimate.bytes)}</strong>.
+            </p>
+          ) : (
+            <>
+              <p>
+                Quarantined files whose model was repaired and verified are deleted for good, freeing about{" "}
+                <strong data-testid="purge-bytes">{formatBytes(estimate.bytes)}</strong> ({estimate.files} of{" "}
+                {list.length} file(s)).
+              </p>
+              <p className="muted">
+                The others ({formatBytes(total - estimate.bytes)}) stay until their model is repaired
+                {statuses.error ? "; the models' states could not be read, so the estimate may be low" : ""}.
+              </p>
+            </>
+          )}
         </ConfirmDialog>
       ) : null}
     </section>

@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { setToken } from "../../api/token";
 import { apiError, mockFetch, type Call } from "../../test/fakes";
-import { status } from "../../test/fixtures";
+import { model, status } from "../../test/fixtures";
 import { renderWithProviders } from "../../test/render";
 import { ModelCard } from "./ModelCard";
 
@@ -21,7 +21,11 @@ describe("ModelCard", () => {
   it("shows the state and only the actions that fit it", () => {
     mockFetch({});
     const { rerender } = renderWithProviders(
-      <ModelCard status={status("m1", { availability_status: "downloading", present_bytes: 10 })} pinned={false} onChanged={() => {}} />,
+      <ModelCard
+        status={status("m1", { availability_status: "downloading", present_bytes: 10, can_pause_download: true })}
+        pinned={false}
+        onChanged={() => {}}
+      />,
     );
     expect(within(card("m1")).getByTestId("state")).toHaveTextContent("downloading");
     expect(buttonNames(card("m1"))).toEqual(["Pause", "Cancel", "Pin"]);
@@ -37,7 +41,60 @@ describe("ModelCard", () => {
     );
     expect(within(card("m1")).getByTestId("state")).toHaveTextContent("available");
     expect(within(card("m1")).getByText("Update available")).toBeInTheDocument();
-    expect(buttonNames(card("m1"))).toEqual(["Verify", "Update", "Rollback", "Unpin", "Remove"]);
+    expect(buttonNames(card("m1"))).toEqual(["Verify", "Update", "Rollback", "Unpin"]);
+    expect(card("m1")).toHaveTextContent("Pinned models cannot be removed: Unpin it first to remove it.");
+  });
+
+  it("is named model {id}, labelled by its heading when the heading shows the id", () => {
+    mockFetch({});
+    const { rerender } = renderWithProviders(<ModelCard status={status("m1")} pinned={false} onChanged={() => {}} />);
+    const heading = screen.getByRole("heading", { name: "m1" });
+    expect(card("m1").getAttribute("aria-labelledby")).toContain(heading.id);
+    rerender(<ModelCard status={status("m1")} model={model("m1", { display_name: "Model One" })} pinned={false} onChanged={() => {}} />);
+    expect(screen.getByRole("heading", { name: "Model One" })).toBeInTheDocument();
+    expect(card("m1")).toHaveAttribute("aria-label", "model m1");
+  });
+
+  it("shows integrity as — for a model with nothing on disk", () => {
+    mockFetch({});
+    const { rerender } = renderWithProviders(<ModelCard status={status("m1")} pinned={false} onChanged={() => {}} />);
+    expect(within(card("m1")).getByTestId("integrity")).toHaveTextContent(/^—$/);
+    rerender(
+      <ModelCard
+        status={status("m1", { availability_status: "available", is_available: true, present_bytes: 10, integrity_score: 0.5 })}
+        pinned={false}
+        onChanged={() => {}}
+      />,
+    );
+    expect(within(card("m1")).getByTestId("integrity")).toHaveTextContent("50% · checked never");
+  });
+
+  it("moves focus to the card's heading when the clicked button goes away", async () => {
+    setToken("t");
+    mockFetch({ "POST /api/v1/models/m1/download": { status: 202, body: { model_id: "m1", status: "queued" } } });
+    const user = userEvent.setup();
+    const { rerender } = renderWithProviders(<ModelCard status={status("m1")} pinned={false} onChanged={() => {}} />);
+    const download = within(card("m1")).getByRole("button", { name: "Download" });
+    download.focus();
+    await user.keyboard("{Enter}");
+    const heading = within(card("m1")).getByRole("heading", { name: "m1" });
+    // Disabled while its request runs: focus goes to the heading, not to the page.
+    await waitFor(() => expect(heading).toHaveFocus());
+    await waitFor(() => expect(within(card("m1")).getByRole("button", { name: "Download" })).toBeEnabled());
+
+    // Focus back on Download; the status moves on and the button is replaced by Pause.
+    within(card("m1")).getByRole("button", { name: "Download" }).focus();
+    await user.keyboard("{Enter}");
+    await waitFor(() => expect(heading).toHaveFocus());
+    rerender(
+      <ModelCard
+        status={status("m1", { availability_status: "downloading", can_pause_download: true })}
+        pinned={false}
+        onChanged={() => {}}
+      />,
+    );
+    expect(within(card("m1")).queryByRole("button", { name: "Download" })).not.toBeInTheDocument();
+    expect(heading).toHaveFocus();
   });
 
   it("calls the route of each action, with the token", async () => {
@@ -50,7 +107,11 @@ describe("ModelCard", () => {
     const onChanged = vi.fn();
     const user = userEvent.setup();
     const { rerender } = renderWithProviders(
-      <ModelCard status={status("m1", { availability_status: "downloading" })} pinned={false} onChanged={onChanged} />,
+      <ModelCard
+        status={status("m1", { availability_status: "downloading", can_pause_download: true })}
+        pinned={false}
+        onChanged={onChanged}
+      />,
     );
     await user.click(within(card("m1")).getByRole("button", { name: "Pause" }));
     await waitFor(() => expect(api.find("POST", "/api/v1/models/m1/pause")).toHaveLength(1));
@@ -86,6 +147,8 @@ describe("ModelCard", () => {
     await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
     await waitFor(() => expect(api.find("POST", "/api/v1/models/m1/cancel")).toHaveLength(1));
     expect(await screen.findByText(/2\.0 GB freed/)).toBeInTheDocument();
+    // The dialog closed and its button was disabled meanwhile: focus is on the card, not lost.
+    expect(within(card("m1")).getByRole("heading", { name: "m1" })).toHaveFocus();
   });
 
   it("removes after a dry run that shows the space freed", async () => {

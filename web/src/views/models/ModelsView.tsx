@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../../api/endpoints";
-import type { DownloadProgress, ModelStatus, Priority, ServerEvent } from "../../api/types";
+import type { AvailabilityState, DownloadProgress, ModelStatus, Priority, ServerEvent } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState, Loading } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
 import { RESYNC } from "../../events/stream";
-import { useBatchedIds } from "../../hooks/useModelRefresh";
+import { useBatchedIds } from "../../hooks/useBatchedIds";
+import { RequestOrder } from "../../hooks/requestOrder";
 import { useResource } from "../../hooks/useResource";
 import { ModelCard } from "./ModelCard";
 import "./ModelsView.css";
@@ -29,8 +30,21 @@ const STATUS_EVENTS = [
   "update.settled",
 ];
 const QUEUE_EVENTS = ["queue.changed", "download.priority", "download.queued", "download.state"];
+/** Events that say a model's kept versions changed (so Rollback may appear or go). */
 const VERSION_EVENTS = ["update.applied", "update.rolled_back", "update.settled", "model.removed"];
 const STORAGE_EVENTS = ["model.pinned", "model.removed"];
+
+/** The card state a download's status stands for, where there is one. */
+const STATE_OF_DOWNLOAD: Partial<Record<DownloadProgress["status"], AvailabilityState>> = {
+  queued: "queued",
+  downloading: "downloading",
+  paused: "paused",
+  failed: "failed",
+  completed: "available",
+};
+
+/** What of a progress event can change the card's status and actions. */
+const progressKey = (p: DownloadProgress) => `${p.status}|${p.can_pause}|${p.can_resume}`;
 
 export function ModelsView() {
   const catalog = useResource(() => api.models(), []);
@@ -39,10 +53,16 @@ export function ModelsView() {
   const queue = useResource(() => api.queue(), []);
   const [progress, setProgress] = useState<Record<string, DownloadProgress>>({});
   const [previous, setPrevious] = useState<Record<string, string | null>>({});
+  const setStatuses = statuses.setData;
+  const reloadStatuses = statuses.reload;
+  const reloadStorage = storage.reload;
+  const reloadQueue = queue.reload;
 
+  // Per-model status answers can overtake each other: only a newer one is applied.
+  const statusOrder = useRef(new RequestOrder());
   const patchStatus = useCallback(
     (status: ModelStatus) =>
-      statuses.setData((old) =>
+      setStatuses((old) =>
         old
           ? {
               ...old,
@@ -52,65 +72,98 @@ export function ModelsView() {
             }
           : old,
       ),
-    [statuses],
+    [setStatuses],
   );
-
   const refreshStatuses = useBatchedIds((ids) => {
     for (const id of ids) {
-      api.status(id).then(patchStatus, () => undefined);
+      const n = statusOrder.current.begin();
+      api.status(id).then(
+        (status) => {
+          if (statusOrder.current.accept(id, n)) patchStatus(status);
+        },
+        () => undefined,
+      );
     }
   });
 
+  // Which models could be rolled back: asked once per model (answered or failed), and
+  // again only when an event says its versions changed.
+  const versionsAsked = useRef(new Set<string>());
+  const versionOrder = useRef(new RequestOrder());
   const loadVersion = useCallback((id: string) => {
+    versionsAsked.current.add(id);
+    const n = versionOrder.current.begin();
     api.versions(id).then(
-      (record) => setPrevious((old) => ({ ...old, [id]: record.previous })),
-      () => setPrevious((old) => ({ ...old, [id]: null })),
+      (record) => {
+        if (versionOrder.current.accept(id, n)) setPrevious((old) => ({ ...old, [id]: record.previous }));
+      },
+      () => {
+        if (versionOrder.current.accept(id, n)) setPrevious((old) => ({ ...old, [id]: null }));
+      },
     );
   }, []);
-
-  // Which models could be rolled back: asked once per available model.
   const availableIds = useMemo(
     () => (statuses.data?.data ?? []).filter((s) => s.is_available).map((s) => s.model_id),
     [statuses.data],
   );
   useEffect(() => {
-    for (const id of availableIds) if (!(id in previous)) loadVersion(id);
-  }, [availableIds, previous, loadVersion]);
+    for (const id of availableIds) if (!versionsAsked.current.has(id)) loadVersion(id);
+  }, [availableIds, loadVersion]);
+
+  // The last progress of each model as far as the status cares; a change means fetch it.
+  const lastProgress = useRef(new Map<string, string>());
 
   useServerEvents("*", (event: ServerEvent) => {
     if (event.type === RESYNC) {
-      void statuses.reload();
-      void storage.reload();
-      void queue.reload();
+      // Events may have been missed: everything may have changed.
+      lastProgress.current.clear();
+      versionsAsked.current.clear();
+      void reloadStatuses();
+      void reloadStorage();
+      void reloadQueue();
       return;
     }
     const id = event.model_id;
     if (event.type === "download.progress" && id) {
-      setProgress((old) => ({ ...old, [id]: event.data as unknown as DownloadProgress }));
+      const p = event.data as unknown as DownloadProgress;
+      setProgress((old) => ({ ...old, [id]: p }));
+      // The service sends progress after any event of the model: most say nothing new. Fetch
+      // the status only when the download's state or controls changed.
+      const key = progressKey(p);
+      const before = lastProgress.current.get(id);
+      if (before === undefined) {
+        // The first progress seen: compare with the card (once the cards are there).
+        const shown = statuses.data?.data.find((s) => s.model_id === id);
+        if (!shown) return;
+        const expected = STATE_OF_DOWNLOAD[p.status];
+        if (expected && shown.availability_status !== expected) refreshStatuses(id);
+      } else if (before !== key) refreshStatuses(id);
+      lastProgress.current.set(id, key);
+      return;
     }
     if (event.type === "model.state" && id) {
       const state = event.data.state as ModelStatus["availability_status"] | undefined;
       if (state)
-        statuses.setData((old) =>
+        setStatuses((old) =>
           old
             ? { ...old, data: old.data.map((s) => (s.model_id === id ? { ...s, availability_status: state } : s)) }
             : old,
         );
     }
     if (id && STATUS_EVENTS.includes(event.type)) refreshStatuses(id);
-    if (QUEUE_EVENTS.includes(event.type)) void queue.reload();
-    if (STORAGE_EVENTS.includes(event.type)) void storage.reload();
+    if (QUEUE_EVENTS.includes(event.type)) void reloadQueue();
+    if (STORAGE_EVENTS.includes(event.type)) void reloadStorage();
     if (id && VERSION_EVENTS.includes(event.type)) loadVersion(id);
   });
 
+  // Stable, so the memoised cards do not re-render for it.
   const onChanged = useCallback(
     (id: string) => {
       refreshStatuses(id);
-      void storage.reload();
-      void queue.reload();
-      loadVersion(id);
+      void reloadStorage();
+      void reloadQueue();
     },
-    [refreshStatuses, storage, queue, loadVersion],
+    [refreshStatuses, reloadStorage, reloadQueue],
   );
 
   const models = useMemo(() => new Map((catalog.data?.data ?? []).map((m) => [m.id, m])), [catalog.data]);

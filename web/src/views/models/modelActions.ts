@@ -17,6 +17,10 @@ export type ModelAction =
 export const IN_QUEUE: readonly AvailabilityState[] = ["queued", "downloading", "paused"];
 /** States in which something is working on the model's files right now. */
 const BUSY: readonly AvailabilityState[] = ["queued", "downloading", "verifying", "repairing", "updating"];
+/** States in which a transfer may be running (the service says whether it can pause). */
+const PAUSABLE: readonly AvailabilityState[] = ["queued", "downloading", "updating"];
+/** States in which a stopped transfer may go on (the service says whether it can resume). */
+const RESUMABLE: readonly AvailabilityState[] = ["paused", "failed"];
 
 export interface ActionFacts {
   pinned: boolean;
@@ -24,14 +28,24 @@ export interface ActionFacts {
   hasPrevious: boolean;
 }
 
-/** The actions that make sense for a model in its current state, in display order. */
+/** Whether the model has bytes on disk (complete or not). */
+export function isOnDisk(status: ModelStatus): boolean {
+  return status.present_bytes > 0 || status.is_available;
+}
+
+/**
+ * The actions that make sense for a model in its current state, in display order. Pause
+ * and Resume follow the service's `can_pause_download` / `can_resume_download` (checked
+ * against the state, which an event may have changed before the flags are fetched again).
+ * A pinned model offers Unpin, never Remove: cleanup and removal leave pinned models alone.
+ */
 export function actionsFor(status: ModelStatus, facts: ActionFacts): ModelAction[] {
   const state = status.availability_status;
-  const onDisk = status.present_bytes > 0 || status.is_available;
+  const onDisk = isOnDisk(status);
   const actions: ModelAction[] = [];
   if (state === "missing") actions.push("Download");
-  if (state === "downloading" || (state === "updating" && status.can_pause_download)) actions.push("Pause");
-  if (state === "paused" || state === "failed") actions.push("Resume");
+  if (status.can_pause_download && PAUSABLE.includes(state)) actions.push("Pause");
+  if (status.can_resume_download && RESUMABLE.includes(state)) actions.push("Resume");
   if (state === "queued" || state === "downloading" || state === "paused" || state === "failed") actions.push("Cancel");
   if (state === "available" || state === "corrupted") actions.push("Verify");
   if (state === "corrupted") actions.push("Repair");
@@ -39,8 +53,13 @@ export function actionsFor(status: ModelStatus, facts: ActionFacts): ModelAction
   if (state === "available" && facts.hasPrevious) actions.push("Rollback");
   if (facts.pinned) actions.push("Unpin");
   else if (onDisk) actions.push("Pin");
-  if (onDisk && !BUSY.includes(state)) actions.push("Remove");
+  if (onDisk && !BUSY.includes(state) && !facts.pinned) actions.push("Remove");
   return actions;
+}
+
+/** Whether Remove is held back only because the model is pinned (the card says so). */
+export function removeBlockedByPin(status: ModelStatus, facts: ActionFacts): boolean {
+  return facts.pinned && isOnDisk(status) && !BUSY.includes(status.availability_status);
 }
 
 export const PRIORITIES = ["critical", "high", "normal", "low"] as const;

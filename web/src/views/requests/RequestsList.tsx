@@ -4,7 +4,8 @@ import type { QueuedRequest, Wait } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState, Loading, Notice } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
-import { formatDuration, formatRelative, formatTime } from "../../format";
+import { RelativeTime } from "../../components/RelativeTime";
+import { formatDuration } from "../../format";
 import { useAction } from "../../hooks/useAction";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
@@ -90,8 +91,12 @@ export function RequestsList() {
                   <td>{r.model_id}</td>
                   <td>{r.state}</td>
                   <td>{r.position === null ? "—" : r.position + 1}</td>
-                  <td title={formatTime(r.created_at)}>{formatRelative(r.created_at)}</td>
-                  <td title={formatTime(r.expires_at)}>{formatRelative(r.expires_at)}</td>
+                  <td>
+                    <RelativeTime value={r.created_at} />
+                  </td>
+                  <td>
+                    <RelativeTime value={r.expires_at} />
+                  </td>
                   <td>{describeWait(waits[r.model_id])}</td>
                   <td>
                     <button

@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
 import { api } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import type { Settings } from "../../api/types";
@@ -32,6 +32,20 @@ export function SettingsForm({ settings, onSaved }: { settings: Settings; onSave
   const [invalid, setInvalid] = useState<ApiError | null>(null);
   const [notice, setNotice] = useState("");
   const action = useAction();
+  const dirty = Object.keys(values).some((k) => values[k as keyof FormValues] !== initial[k as keyof FormValues]);
+
+  // Settings loaded again (after a reconnect): show the new values, keeping the fields the
+  // person has edited (so Save never sends back a value they did not touch).
+  useEffect(() => {
+    const form = toForm(settings);
+    if (sameForm(initial, form)) return;
+    const merged = { ...form };
+    for (const k of Object.keys(form) as (keyof FormValues)[]) if (values[k] !== initial[k]) merged[k] = values[k];
+    setInitial(form);
+    setValues(merged);
+    // Only when the loaded settings change, not on each keystroke.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [settings]);
 
   const set = (name: keyof FormValues) => (value: string) => {
     setValues((old) => ({ ...old, [name]: value }));
@@ -68,8 +82,6 @@ export function SettingsForm({ settings, onSaved }: { settings: Settings; onSave
       onSaved(saved);
     }
   };
-
-  const dirty = Object.keys(values).some((k) => values[k as keyof FormValues] !== initial[k as keyof FormValues]);
 
   return (
     <form className="settings-form" onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
@@ -160,6 +172,10 @@ export function SettingsForm({ settings, onSaved }: { settings: Settings; onSave
       <Notice>{notice}</Notice>
     </form>
   );
+}
+
+function sameForm(a: FormValues, b: FormValues): boolean {
+  return Object.keys(a).every((k) => a[k as keyof FormValues] === b[k as keyof FormValues]);
 }
 
 function Field({ id, label, help, children }: { id: string; label: string; help?: string; children: ReactNode }) {

@@ -1,8 +1,8 @@
-import { screen, waitFor } from "@testing-library/react";
+import { act, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { setToken } from "../../api/token";
-import { apiError, mockFetch, type Call } from "../../test/fakes";
+import { apiError, FakeEventSource, mockFetch, reconnectStream, type Call } from "../../test/fakes";
 import { settings } from "../../test/fixtures";
 import { renderWithProviders } from "../../test/render";
 import { SettingsView } from "./SettingsView";
@@ -50,5 +50,21 @@ describe("SettingsView", () => {
     expect(alert).toHaveTextContent("See /docs for the API's routes.");
     // The token can still be saved.
     expect(screen.getByLabelText("API token")).toBeInTheDocument();
+  });
+
+  it("loads the settings again after a reconnect, keeping what the person is editing", async () => {
+    let current = settings();
+    const api = mockFetch({ "GET /api/v1/settings": () => current });
+    const user = userEvent.setup();
+    renderWithProviders(<SettingsView />);
+    expect(await screen.findByLabelText("Automation")).toHaveValue("ask");
+    act(() => FakeEventSource.latest.open());
+    await user.type(screen.getByLabelText("VRAM (GB)"), "16");
+
+    current = settings({ automation: "auto", vram_gb: 80 });
+    act(() => reconnectStream());
+    await waitFor(() => expect(api.find("GET", "/api/v1/settings")).toHaveLength(2));
+    await waitFor(() => expect(screen.getByLabelText("Automation")).toHaveValue("auto"));
+    expect(screen.getByLabelText("VRAM (GB)")).toHaveValue(16);
   });
 });

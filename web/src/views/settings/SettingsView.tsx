@@ -4,6 +4,8 @@ import type { Settings } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { Loading } from "../../components/Status";
 import { TokenForm } from "../../components/TokenForm";
+import { useServerEvents } from "../../events/EventsContext";
+import { RESYNC } from "../../events/stream";
 import { useResource } from "../../hooks/useResource";
 import { SettingsForm } from "./SettingsForm";
 import "./SettingsView.css";
@@ -11,6 +13,8 @@ import "./SettingsView.css";
 export function SettingsView() {
   const tokenId = useId();
   const settings = useResource(() => api.settings(), []);
+  // Back after a lost connection: the settings may have been changed meanwhile.
+  useServerEvents([RESYNC], () => void settings.reload());
   return (
     <section aria-labelledby="settings-title">
       <h1 id="settings-title">Settings</h1>

@@ -3,7 +3,8 @@ import type { Storage } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState, Loading } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
-import { formatBytes, formatNumber, formatRelative } from "../../format";
+import { RelativeTime } from "../../components/RelativeTime";
+import { formatBytes, formatNumber } from "../../format";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
 import { CleanupPanel } from "./CleanupPanel";
@@ -99,7 +100,9 @@ function Disk({ storage }: { storage: Storage }) {
                   <tr key={c.model_id}>
                     <th scope="row">{c.model_id}</th>
                     <td>{formatBytes(c.size_bytes)}</td>
-                    <td>{formatRelative(c.last_used)}</td>
+                    <td>
+                      <RelativeTime value={c.last_used} />
+                    </td>
                     <td>{formatNumber(c.uses_per_day, 2)}</td>
                     <td>{c.reason}</td>
                   </tr>
