@@ -1,6 +1,8 @@
 // One typed function per route the dashboard uses.
 import { http } from "./client";
 import type {
+  AdoptIn,
+  AdoptReport,
   Bandwidth,
   CancelResult,
   CleanupIn,
@@ -17,6 +19,7 @@ import type {
   PinResult,
   Priority,
   PriorityResult,
+  PruneResult,
   PurgeResult,
   QuarantineEntry,
   Queue,
@@ -77,6 +80,7 @@ export const api = {
   update: (id: string) => http.post<UpdateApplyResult>(`${m(id)}/update`, undefined, { wait: false }),
   rollback: (id: string) => http.post<UpdateResult>(`${m(id)}/rollback`),
   versions: (id: string) => http.get<UpdateRecord>(`${m(id)}/versions`),
+  prunePrevious: (id: string) => http.del<PruneResult>(`${m(id)}/versions/previous`),
 
   // storage
   pin: (id: string) => http.put<PinResult>(`${m(id)}/pin`),
@@ -84,6 +88,7 @@ export const api = {
   remove: (id: string, dryRun: boolean) => http.del<CleanupResult>(m(id), { dry_run: dryRun }),
   storage: () => http.get<Storage>("/storage"),
   cleanup: (body: CleanupIn) => http.post<CleanupResult>("/cleanup", body),
+  adopt: (id: string, body: AdoptIn) => http.post<AdoptReport>(`${m(id)}/adopt`, body),
 
   // analytics
   analytics: (days: number) => http.get<UsageReport>("/analytics", { days }),

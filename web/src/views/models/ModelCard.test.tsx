@@ -41,7 +41,7 @@ describe("ModelCard", () => {
     );
     expect(within(card("m1")).getByTestId("state")).toHaveTextContent("available");
     expect(within(card("m1")).getByText("Update available")).toBeInTheDocument();
-    expect(buttonNames(card("m1"))).toEqual(["Verify", "Update", "Rollback", "Unpin"]);
+    expect(buttonNames(card("m1"))).toEqual(["Verify", "Update", "Rollback", "Unpin", "Remove previous version"]);
     expect(card("m1")).toHaveTextContent("Pinned models cannot be removed: Unpin it first to remove it.");
   });
 

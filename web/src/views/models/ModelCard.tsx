@@ -5,6 +5,7 @@ import { RelativeTime } from "../../components/RelativeTime";
 import { formatBytes, formatDuration, formatNumber, formatPercent, parseIsoDuration, shortVersion } from "../../format";
 import { ModelActions } from "./ModelActions";
 import { IN_QUEUE, isOnDisk } from "./modelActions";
+import { RemovePreviousVersion } from "./RemovePreviousVersion";
 import "./ModelCard.css";
 
 export interface ModelCardProps {
@@ -14,8 +15,13 @@ export interface ModelCardProps {
   priority?: Priority;
   progress?: DownloadProgress;
   previousVersion?: string | null;
+  /** The served version as the versions record says (with previousVersion: whether the
+   * previous one can be removed). */
+  servedVersion?: string | null;
   /** Something changed on the service: fetch this model's facts again. */
   onChanged: (modelId: string) => void;
+  /** The model's kept versions changed: fetch its versions record again. */
+  onVersionsChanged?: (modelId: string) => void;
 }
 
 /**
@@ -33,7 +39,9 @@ export const ModelCard = memo(function ModelCard({
   priority,
   progress,
   previousVersion,
+  servedVersion,
   onChanged,
+  onVersionsChanged,
 }: ModelCardProps) {
   const id = status.model_id;
   const headingId = useId();
@@ -41,6 +49,13 @@ export const ModelCard = memo(function ModelCard({
   const heading = useRef<HTMLHeadingElement>(null);
   const focusHeading = useCallback(() => heading.current?.focus(), []);
   const state = status.availability_status;
+  const onPruned = useCallback(
+    (modelId: string) => {
+      onChanged(modelId);
+      onVersionsChanged?.(modelId);
+    },
+    [onChanged, onVersionsChanged],
+  );
 
   const showProgress = IN_QUEUE.includes(state) || state === "updating" || state === "repairing" || state === "verifying";
   const percent = progress?.progress_percent ?? status.download_progress ?? 0;
@@ -164,6 +179,12 @@ export const ModelCard = memo(function ModelCard({
         previousVersion={previousVersion}
         onChanged={onChanged}
         onFocusLost={focusHeading}
+      />
+      <RemovePreviousVersion
+        modelId={id}
+        previousVersion={previousVersion}
+        servedVersion={servedVersion}
+        onChanged={onPruned}
       />
     </article>
   );

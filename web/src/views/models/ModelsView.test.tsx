@@ -93,7 +93,7 @@ describe("ModelsView", () => {
     expect(buttons("missing-m")).toEqual(["Download"]);
     expect(buttons("dl-m")).toEqual(["Pause", "Cancel", "Pin"]);
     expect(buttons("paused-m")).toEqual(["Resume", "Cancel", "Pin", "Remove"]);
-    await waitFor(() => expect(buttons("ready-m")).toEqual(["Verify", "Rollback", "Pin", "Remove"]));
+    await waitFor(() => expect(buttons("ready-m")).toEqual(["Verify", "Rollback", "Pin", "Remove", "Remove previous version"]));
     await waitFor(() => expect(buttons("pinned-m")).toEqual(["Verify", "Unpin"]));
     expect(card("pinned-m")).toHaveTextContent("Unpin it first to remove it.");
     expect(buttons("bad-m")).toEqual(["Verify", "Repair", "Pin", "Remove"]);

@@ -43,6 +43,12 @@ const STATE_OF_DOWNLOAD: Partial<Record<DownloadProgress["status"], Availability
   completed: "available",
 };
 
+interface KeptVersions {
+  previous: string | null;
+  served: string | null;
+}
+const NO_VERSIONS: KeptVersions = { previous: null, served: null };
+
 /** What of a progress event can change the card's status and actions. */
 const progressKey = (p: DownloadProgress) => `${p.status}|${p.can_pause}|${p.can_resume}`;
 
@@ -52,7 +58,8 @@ export function ModelsView() {
   const storage = useResource(() => api.storage(), []);
   const queue = useResource(() => api.queue(), []);
   const [progress, setProgress] = useState<Record<string, DownloadProgress>>({});
-  const [previous, setPrevious] = useState<Record<string, string | null>>({});
+  // Per model: the version kept for a rollback and the one served (GET .../versions).
+  const [versions, setVersions] = useState<Record<string, KeptVersions>>({});
   const setStatuses = statuses.setData;
   const reloadStatuses = statuses.reload;
   const reloadStorage = storage.reload;
@@ -95,10 +102,11 @@ export function ModelsView() {
     const n = versionOrder.current.begin();
     api.versions(id).then(
       (record) => {
-        if (versionOrder.current.accept(id, n)) setPrevious((old) => ({ ...old, [id]: record.previous }));
+        if (versionOrder.current.accept(id, n))
+          setVersions((old) => ({ ...old, [id]: { previous: record.previous, served: record.current } }));
       },
       () => {
-        if (versionOrder.current.accept(id, n)) setPrevious((old) => ({ ...old, [id]: null }));
+        if (versionOrder.current.accept(id, n)) setVersions((old) => ({ ...old, [id]: NO_VERSIONS }));
       },
     );
   }, []);
@@ -196,8 +204,10 @@ export function ModelsView() {
             pinned={pinned.has(status.model_id)}
             priority={priorities.get(status.model_id)}
             progress={progress[status.model_id]}
-            previousVersion={previous[status.model_id]}
+            previousVersion={versions[status.model_id]?.previous}
+            servedVersion={versions[status.model_id]?.served}
             onChanged={onChanged}
+            onVersionsChanged={loadVersion}
           />
         ))}
       </div>

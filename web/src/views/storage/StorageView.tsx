@@ -7,6 +7,7 @@ import { RelativeTime } from "../../components/RelativeTime";
 import { formatBytes, formatNumber } from "../../format";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
+import { AdoptPanel } from "./AdoptPanel";
 import { CleanupPanel } from "./CleanupPanel";
 import "./StorageView.css";
 
@@ -23,6 +24,7 @@ export function StorageView() {
       {storage.loading && !storage.data ? <Loading what="disk usage" /> : null}
       {storage.data ? <Disk storage={storage.data} /> : null}
       <CleanupPanel onDone={() => void storage.reload()} />
+      <AdoptPanel onDone={() => void storage.reload()} />
     </section>
   );
 }
