@@ -88,7 +88,6 @@ class Runtime:
             vram=VramProbe(settings.vram_gb),
             unhashed_tail_bytes=settings.connections_per_file * settings.segment_bytes,
         )
-        self.recovery = EnhancedErrorRecovery(self.fallback)
         self.updater = ModelUpdater(
             self.downloader,
             bus=self.bus,
@@ -98,6 +97,7 @@ class Runtime:
                 settings.rollback_after_failures,
             ),
         )
+        self.recovery = EnhancedErrorRecovery(self.fallback, self.updater)
         self.storage = StorageWatch(
             self.availability,
             low_space_bytes=settings.low_space_bytes,

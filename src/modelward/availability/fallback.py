@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from modelward.availability.gpu import VramProbe
@@ -33,6 +31,7 @@ from modelward.availability.wait import EstimatedWaitTime, estimate, ready, stuc
 from modelward.catalog import ModelSpec
 from modelward.errors import ModelwardError
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
+from modelward.store.space import free_bytes
 from modelward.transfer import DownloadStatus
 
 MIN_ALTERNATIVE_SCORE = 0.5
@@ -323,7 +322,7 @@ class IntelligentFallbackManager:
         except (ModelwardError, TimeoutError):
             return None
         remaining = max(0, target.size_bytes - status.present_bytes)
-        free = await asyncio.to_thread(_free_bytes, self.downloader.manager.cache_dir)
+        free = await asyncio.to_thread(free_bytes, self.downloader.manager.cache_dir)
         if state is not ModelAvailabilityStatus.CORRUPTED and remaining > free:
             return None
         if state is ModelAvailabilityStatus.CORRUPTED:
@@ -422,10 +421,3 @@ def _alternative(
         suggestion=suggestion,
         changes=best.needs,
     )
-
-
-def _free_bytes(path: Path) -> int:
-    root = path
-    while not root.exists() and root != root.parent:
-        root = root.parent  # the store may not exist yet: its file system does
-    return shutil.disk_usage(root).free

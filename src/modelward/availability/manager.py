@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,7 +136,7 @@ class ModelAvailabilityManager:
         self._wakeup: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._unsubscribe: list[object] = []
+        self._unsubscribe: list[Callable[[], None]] = []
 
     def attach_fallback(self, fallback: IntelligentFallbackManager) -> None:
         """Let :meth:`handle_model_request` decide strategies (the fallback manager is
@@ -169,10 +169,7 @@ class ModelAvailabilityManager:
             status.update_available = bool(
                 status.current_version and record.latest != status.current_version
             )
-        if model_id in self._removing:
-            status.is_available = False
-            status.local_path = None
-            status.availability_status = ModelAvailabilityStatus.MISSING
+        self._hide_if_removing(status)
         return status
 
     async def get_comprehensive_model_status(
@@ -193,9 +190,9 @@ class ModelAvailabilityManager:
         wanted = list(model_ids) if model_ids is not None else [s.id for s in self.catalog]
         for model_id in wanted:
             self.catalog.get(model_id)
-        order = await self._ranked_by_demand(wanted, await self._usage())
-        for model_id in order:
-            state = (await self.status(model_id)).availability_status
+        statuses = {m: await self.status(m) for m in wanted}
+        for model_id in _ranked_by_demand(statuses, await self._usage()):
+            state = statuses[model_id].availability_status
             if state is ModelAvailabilityStatus.CORRUPTED:
                 self.health.start_repair(model_id)
             elif state in _NEEDS_ACTION:
@@ -210,10 +207,9 @@ class ModelAvailabilityManager:
         use, then the one nearest to done. Returns the order of the models not yet ready
         (queued ones are moved in the queue; others follow in the same ranking)."""
         usage = usage_analytics or await self._usage()
-        not_ready = [
-            spec.id for spec in self.catalog if not (await self.status(spec.id)).is_available
-        ]
-        order = await self._ranked_by_demand(not_ready, usage)
+        statuses = {spec.id: await self.status(spec.id) for spec in self.catalog}
+        not_ready = {m: s for m, s in statuses.items() if not s.is_available}
+        order = _ranked_by_demand(not_ready, usage)
         queued = {e.model_id for e in await self.downloader.queue_entries()}
         for position, model_id in enumerate(m for m in order if m in queued):
             await self.downloader.move_in_queue(model_id, position)
@@ -299,16 +295,11 @@ class ModelAvailabilityManager:
         if not policy.dry_run:
             removed = []
             for entry in chosen:
-                # Facts may have moved while the plan was made: look again, right before.
-                waiting_now = len(await self.requests.pending(entry.model_id))
-                busy = self._busy(entry.model_id, waiting_now)
-                if busy:
-                    kept.append(_with_reason(entry, busy))
-                    continue
                 try:
+                    # _remove looks again (the plan may be stale) and refuses what is held.
                     freed += await self._remove(entry.model_id)
-                except StoreLockedError as held:
-                    kept.append(_with_reason(entry, held.message))
+                except _HeldError as held:
+                    kept.append(_with_reason(entry, held.reason))
                     continue
                 removed.append(entry)
             chosen = removed
@@ -362,10 +353,7 @@ class ModelAvailabilityManager:
             raise ModelPinnedError(f"{model_id} is pinned: cleanup and rm leave it alone")
         busy = self._busy(model_id, len(await self.requests.pending(model_id)))
         if busy:
-            raise StoreLockedError(
-                f"{model_id} cannot be removed now: {busy}",
-                hint="Wait until it is free (or cancel what holds it), then run again.",
-            )
+            raise _HeldError(model_id, busy)
         status = await self.status(model_id, hash_unknown=False)
         size = await self._removable_bytes(model_id)
         entry = CleanupCandidate(
@@ -425,8 +413,7 @@ class ModelAvailabilityManager:
     async def aclose(self) -> None:
         """Stop following events."""
         for unsubscribe in self._unsubscribe:
-            if callable(unsubscribe):
-                unsubscribe()
+            unsubscribe()
         self._unsubscribe.clear()
         if self._worker is not None:
             self._worker.cancel()
@@ -469,8 +456,12 @@ class ModelAvailabilityManager:
             self._idle.set()
 
     async def _derive(self, model_id: str) -> None:
-        # Never hashes: this runs after every event, and a changed file is a check's job.
-        status = await self.status(model_id, hash_unknown=False)
+        # Only what the state needs (no usage or version records: this runs after every
+        # event), and never hashes: a changed file is a check's job.
+        status = await model_status(
+            self.downloader, model_id, resolve_remote=False, health=self.health, hash_unknown=False
+        )
+        self._hide_if_removing(status)
         state = status.availability_status
         before = self._states.get(model_id)
         if before == (state, status.local_path):
@@ -502,20 +493,11 @@ class ModelAvailabilityManager:
             waiting[request.model_id] = waiting.get(request.model_id, 0) + 1
         return ModelUsageData(per_day, waiting)
 
-    async def _ranked_by_demand(self, model_ids: list[str], usage: ModelUsageData) -> list[str]:
-        remaining: dict[str, int] = {}
-        for model_id in model_ids:
-            status = await self.status(model_id)
-            remaining[model_id] = max(0, status.size_bytes - status.present_bytes)
-        return sorted(
-            model_ids,
-            key=lambda m: (
-                -usage.waiting_requests.get(m, 0),
-                -usage.uses_per_day.get(m, 0.0),
-                remaining[m],
-                m,
-            ),
-        )
+    def _hide_if_removing(self, status: DetailedModelStatus) -> None:
+        # Files being deleted are no model to hand out, whatever is still on disk.
+        if status.model_id in self._removing:
+            status.is_available, status.local_path = False, None
+            status.availability_status = ModelAvailabilityStatus.MISSING
 
     def is_removing(self, model_id: str) -> bool:
         """True while ``model_id``'s files are being removed."""
@@ -555,10 +537,7 @@ class ModelAvailabilityManager:
             waiting = len(await self.requests.pending(model_id))
             busy = ("pinned" if pinned else None) or self._busy(model_id, waiting)
             if busy:
-                raise StoreLockedError(
-                    f"{model_id} cannot be removed now: {busy}",
-                    hint="Wait until it is free (or cancel what holds it), then run again.",
-                )
+                raise _HeldError(model_id, busy)
             freed = await asyncio.to_thread(remove_target, layout, target, keep)
         finally:
             self._removing.discard(model_id)
@@ -568,6 +547,17 @@ class ModelAvailabilityManager:
         return freed
 
 
+class _HeldError(StoreLockedError):
+    """A model something holds (a job, a download, queued requests, a pin) cannot go."""
+
+    def __init__(self, model_id: str, reason: str) -> None:
+        super().__init__(
+            f"{model_id} cannot be removed now: {reason}",
+            hint="Wait until it is free (or cancel what holds it), then run again.",
+        )
+        self.reason = reason
+
+
 def _mtime(path: str | None) -> float | None:
     if path is None:
         return None
@@ -575,6 +565,21 @@ def _mtime(path: str | None) -> float | None:
         return Path(path).stat().st_mtime
     except OSError:
         return None
+
+
+def _ranked_by_demand(
+    statuses: Mapping[str, DetailedModelStatus], usage: ModelUsageData
+) -> list[str]:
+    """Jobs waiting first, then use, then the model nearest to done."""
+    return sorted(
+        statuses,
+        key=lambda m: (
+            -usage.waiting_requests.get(m, 0),
+            -usage.uses_per_day.get(m, 0.0),
+            max(0, statuses[m].size_bytes - statuses[m].present_bytes),
+            m,
+        ),
+    )
 
 
 def _kept_because(

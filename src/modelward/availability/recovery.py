@@ -40,6 +40,7 @@ from modelward.health import VerifyLevel
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
 from modelward.store.space import free_bytes
 from modelward.transfer import DownloadStatus
+from modelward.updates import ModelUpdater
 
 _RESOLVE_TIMEOUT_S = 10.0
 _NETWORK_CODES = ("source-unavailable", "transfer-incomplete", "transfer-error", "source-error")
@@ -85,8 +86,11 @@ class RecoveryResult:
 class EnhancedErrorRecovery:
     """Maps each failure category to its action (see the module docstring)."""
 
-    def __init__(self, fallback_manager: IntelligentFallbackManager) -> None:
+    def __init__(
+        self, fallback_manager: IntelligentFallbackManager, updater: ModelUpdater | None = None
+    ) -> None:
         self.fallback = fallback_manager
+        self.updater = updater
         self.availability = fallback_manager.availability
         self.downloader = fallback_manager.downloader
         self.health = fallback_manager.health
@@ -281,19 +285,23 @@ class EnhancedErrorRecovery:
     ) -> RecoveryResult:
         spec = self.catalog.get(model_id)
         current = s.current_version or None
-        try:
-            target = await asyncio.wait_for(
-                self.downloader.source(model_id).resolve(spec), _RESOLVE_TIMEOUT_S
-            )
-            latest: str | None = target.commit
-        except (ModelwardError, TimeoutError):
-            latest = None
+        latest: str | None = None
+        if self.updater is not None:
+            try:
+                latest = (await self.updater.check_for_update(model_id)).latest_version
+            except (ModelwardError, TimeoutError):
+                latest = None
         wanted = ctx.expected_revision or latest
         steps: list[str] = []
-        if wanted and wanted != current:
+        if wanted and wanted == latest and wanted != current:
             steps.append(
-                f"update: set the catalog entry's revision of {model_id} to {wanted} and "
-                f"`modelward pull {model_id}` (files that did not change are not fetched again)"
+                f"update: `modelward update apply {model_id}` fetches {wanted} beside the "
+                "served version (files that did not change are not fetched again)"
+            )
+        elif wanted and wanted != current:
+            steps.append(
+                f"switch: set the catalog entry's revision of {model_id} to {wanted} and "
+                f"`modelward update apply {model_id}`"
             )
         if current:
             steps.append(f"or keep {current[:12]}: load the model from {s.local_path}")

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from modelward.analytics.cleanup import CleanupCandidate, CleanupResult
 from modelward.availability.manager import ModelAvailabilityManager, RetentionPolicy
 from modelward.events import Event, EventType
+from modelward.store.space import disk_usage
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class StorageWatch:
     async def status(self) -> StorageStatus:
         """How full the disk is, per-model use, unused models and a cleanup suggestion."""
         cache = self.availability.manager.cache_dir
-        total, free = await asyncio.to_thread(_disk, cache)
+        total, free = await asyncio.to_thread(disk_usage, cache)
         pinned = await asyncio.to_thread(self.availability.pins.pinned)
         models = []
         for spec in self.availability.catalog:
@@ -155,11 +154,3 @@ class StorageWatch:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-
-
-def _disk(path: Path) -> tuple[int, int]:
-    root = path
-    while not root.exists() and root != root.parent:
-        root = root.parent  # the store may not exist yet: its file system does
-    usage = shutil.disk_usage(root)
-    return usage.total, usage.free

@@ -138,7 +138,6 @@ class ModelManager:
 
     def known_target(self, model_id: str) -> Target | None:
         """The last target resolved for this model (complete or in progress), from records."""
-        spec = self.spec(model_id)
         layout = self.layout(model_id)
         commit = self.local_commit(model_id)
         candidates: list[Path] = []
@@ -151,15 +150,19 @@ class ModelManager:
                 manifests.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True
             )
         for path in candidates:
-            recorded = load_manifest(layout, path.stem)
-            if recorded is None:
-                continue
-            files = tuple(f for f in recorded.files if spec.selects(f.path))
-            if files:
-                return dataclasses.replace(
-                    recorded, model_id=model_id, revision=spec.revision, files=files
-                )
+            target = self.target_at(model_id, path.stem)
+            if target is not None and target.files:
+                return target
         return None
+
+    def target_at(self, model_id: str, commit: str) -> Target | None:
+        """The model's files at ``commit``, from the recorded manifest (None: never seen)."""
+        spec = self.spec(model_id)
+        recorded = load_manifest(self.layout(model_id), commit)
+        if recorded is None:
+            return None
+        files = tuple(f for f in recorded.files if spec.selects(f.path))
+        return dataclasses.replace(recorded, model_id=model_id, revision=spec.revision, files=files)
 
     def paths_used_by_others(self, model_id: str, target: Target) -> set[str]:
         """Paths of ``target`` other catalog models of the same commit also use (a

@@ -8,12 +8,18 @@ from pathlib import Path
 from modelward.errors import InsufficientSpaceError
 
 
-def free_bytes(path: Path) -> int:
-    """Free bytes on the file system that holds ``path`` (or would hold it)."""
+def disk_usage(path: Path) -> tuple[int, int]:
+    """Total and free bytes of the file system that holds ``path`` (or would hold it)."""
     probe = path
     while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return shutil.disk_usage(probe).free
+        probe = probe.parent  # the store may not exist yet: its file system does
+    usage = shutil.disk_usage(probe)
+    return usage.total, usage.free
+
+
+def free_bytes(path: Path) -> int:
+    """Free bytes on the file system that holds ``path`` (or would hold it)."""
+    return disk_usage(path)[1]
 
 
 def ensure_space(path: Path, needed_bytes: int, what: str) -> None:

@@ -12,7 +12,6 @@ then only the blobs no other snapshot uses are removed.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Coroutine
@@ -23,7 +22,6 @@ from modelward.errors import ModelwardError, NoPreviousVersionError, StoreLocked
 from modelward.events import Event, EventBus, EventType
 from modelward.sources import Target
 from modelward.store import ModelManager
-from modelward.store.records import load_manifest
 from modelward.store.removal import remove_target
 from modelward.store.writer import write_ref
 from modelward.transfer import DownloadResult, EnhancedModelDownloader
@@ -137,7 +135,7 @@ class ModelUpdater:
                 current=current,
                 latest=target.commit,
                 skipped=check.skipped,
-                policy=self.policy(model_id).value,
+                policy=(rec.policy or self.defaults.policy).value,
             )
         return check
 
@@ -155,7 +153,7 @@ class ModelUpdater:
             found[spec.id] = check
             if not check.update_available or check.skipped:
                 continue
-            policy = self.policy(spec.id)
+            policy = await asyncio.to_thread(self.policy, spec.id)
             if policy is UpdatePolicy.AUTO:
                 self._spawn(self.apply_update(spec.id), f"update {spec.id}")
             elif policy is UpdatePolicy.ASK:
@@ -178,7 +176,15 @@ class ModelUpdater:
             )
         check = await self.check_for_update(model_id)
         if not check.update_available:
-            return self._result(model_id, True, "already at the newest version")
+            rec = await asyncio.to_thread(self.record, model_id)
+            return UpdateResult(
+                model_id,
+                True,
+                rec.state,
+                check.current_version,
+                rec.previous,
+                "already at the newest version",
+            )
         previous = check.current_version
         # Two versions back is one too many to keep: the backup is the served version.
         await self.prune_previous(model_id, settle=False)
@@ -346,14 +352,10 @@ class ModelUpdater:
             if await self._complete_target(model_id, served) is None:
                 logger.warning("keeping %s's previous version: the new one is not whole", model_id)
                 return 0
-            spec = self.manager.spec(model_id)
             layout = self.manager.layout(model_id)
-            old = await asyncio.to_thread(load_manifest, layout, rec.previous)
+            old = await asyncio.to_thread(self.manager.target_at, model_id, rec.previous)
             freed = 0
             if old is not None:
-                old = dataclasses.replace(
-                    old, files=tuple(f for f in old.files if spec.selects(f.path))
-                )
                 keep = await asyncio.to_thread(self.manager.paths_used_by_others, model_id, old)
                 freed = await asyncio.to_thread(remove_target, layout, old, keep)
             rec.previous = None
@@ -393,17 +395,9 @@ class ModelUpdater:
         self._scheduler = None
 
     async def _complete_target(self, model_id: str, commit: str) -> Target | None:
-        spec = self.manager.spec(model_id)
-        layout = self.manager.layout(model_id)
-        recorded = await asyncio.to_thread(load_manifest, layout, commit)
-        if recorded is None:
+        target = await asyncio.to_thread(self.manager.target_at, model_id, commit)
+        if target is None:
             return None
-        target = dataclasses.replace(
-            recorded,
-            model_id=model_id,
-            revision=spec.revision,
-            files=tuple(f for f in recorded.files if spec.selects(f.path)),
-        )
         local = await self.manager.inspect(target)
         return target if local.complete else None
 
@@ -428,11 +422,6 @@ class ModelUpdater:
                 note = f"{_short(latest)} is newer than {_short(current)}: "
                 note += f"`modelward update apply {model_id}`"
         return UpdateCheck(model_id, current, latest, available, skipped, time.time(), note)
-
-    def _result(self, model_id: str, success: bool, message: str) -> UpdateResult:
-        rec = self.record(model_id)
-        served = self.manager.local_commit(model_id)
-        return UpdateResult(model_id, success, rec.state, served, rec.previous, message)
 
     def _lock(self, model_id: str) -> asyncio.Lock:
         return self._locks.setdefault(model_id, asyncio.Lock())
