@@ -6,12 +6,14 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
 
     ModelwardError
     ├── ConfigError                      config-invalid
+    │   └── PortInUseError               port-in-use
     ├── CatalogError                     catalog-invalid
     │   └── UnknownModelError            model-unknown
     ├── SourceError
     │   ├── SourceUnavailableError       source-unavailable      (retryable)
     │   ├── AuthRequiredError            auth-required
     │   ├── RemoteNotFoundError          remote-not-found
+    │   ├── OfflineError                 source-offline
     │   └── ProtocolViolationError       protocol-violation
     │       └── HostileMetadataError     hostile-metadata
     ├── TransferError
@@ -23,18 +25,20 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
         ├── StoreLockedError             store-locked            (retryable)
         └── CorruptEntryError            store-corrupt-entry
     ServiceNotRunningError               service-not-running
+    ServiceError                         (the code the service sent)
     UnauthorizedError                    unauthorized
 """
 
 from __future__ import annotations
 
+import errno
 from typing import Any, ClassVar
 
 
 class ModelwardError(Exception):
     """Root of every error modelward raises on purpose."""
 
-    code: ClassVar[str] = "modelward-error"
+    code: str = "modelward-error"  # a class constant, except on ServiceError
     default_hint: ClassVar[str] = ""
     default_retryable: ClassVar[bool] = False
 
@@ -64,6 +68,30 @@ class ConfigError(ModelwardError):
 
     code = "config-invalid"
     default_hint = "Check the environment variables and command-line options."
+
+
+class PortInUseError(ConfigError):
+    """A server was asked to listen on a port something else already holds."""
+
+    code = "port-in-use"
+
+    def __init__(self, host: str, port: int, *, option: str = "--port") -> None:
+        super().__init__(
+            f"port {port} on {host} is in use",
+            hint=f"Choose another with {option} (0 picks a free one), or stop what holds it.",
+        )
+        self.host = host
+        self.port = port
+
+
+def listen_error(host: str, port: int, error: OSError, option: str = "--port") -> ConfigError:
+    """What to tell a user whose server could not listen on ``host:port``."""
+    if error.errno == errno.EADDRINUSE:
+        return PortInUseError(host, port, option=option)
+    return ConfigError(
+        f"cannot listen on port {port} on {host}: {error.strerror or error}",
+        hint=f"Choose another port with {option} (one above 1023 needs no privileges).",
+    )
 
 
 class CatalogError(ModelwardError):
@@ -143,6 +171,16 @@ class RemoteNotFoundError(SourceError):
 
     code = "remote-not-found"
     default_hint = "Check the repo id and revision in the catalog entry."
+
+
+class OfflineError(SourceError):
+    """Offline mode (HF_HUB_OFFLINE=1) is on, so no source may be contacted."""
+
+    code = "source-offline"
+    default_hint = (
+        "Unset HF_HUB_OFFLINE (or set it to 0) once the hub is reachable, then run the "
+        "command again."
+    )
 
 
 class ProtocolViolationError(SourceError):
@@ -253,6 +291,31 @@ class ServiceNotRunningError(ModelwardError):
 
     code = "service-not-running"
     default_hint = "Start it with 'modelward serve' (or 'modelward demo')."
+
+
+class ServiceError(ModelwardError):
+    """Whatever the service reported as failed (or could not answer), as the CLI sees it.
+
+    Carries the service's own ``code``, ``message`` and ``hint``, and the HTTP status
+    (None when no answer came).
+    """
+
+    code = "service-error"
+    default_hint = "Check the service's log (MODELWARD_HOME/service.log for one started on demand)."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        status_code: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, retryable=retryable)
+        if code:
+            self.code = code
+        self.status_code = status_code
 
 
 class UnauthorizedError(ModelwardError):

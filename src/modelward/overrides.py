@@ -29,6 +29,7 @@ EDITABLE = (
     "keep_previous_successes",
     "rollback_after_failures",
     "vram_gb",
+    "bandwidth_limit_bytes_per_s",  # `modelward limit` with no service keeps it here
 )
 
 

@@ -21,6 +21,7 @@ from modelward.availability import (
     VramProbe,
 )
 from modelward.catalog import Catalog, load_catalog
+from modelward.catalog.remembered import RememberedEntries
 from modelward.db import Database
 from modelward.events import EventBus
 from modelward.health import HealthPolicy, ModelHealthMonitor, PickleScreen, Quarantine
@@ -38,7 +39,10 @@ class Runtime:
     def __init__(self, settings: Settings, catalog: Catalog | None = None) -> None:
         settings = with_overrides(settings)
         self.settings = settings
-        self.catalog = catalog or load_catalog(settings.catalog_files, env={})
+        self.remembered = RememberedEntries.in_home(settings.home)
+        self.catalog = catalog or load_catalog(
+            settings.catalog_files, env={}, remembered=self.remembered.path
+        )
         self.bus = EventBus()
         self.db = Database(settings.effective_database_url)
         self.manager = ModelManager(self.catalog, settings.cache_dir, settings.home)
@@ -53,6 +57,7 @@ class Runtime:
             self.clients,
             endpoint=settings.endpoint,
             hf_token=settings.hf_token,
+            offline=settings.offline,
             policy=RetryPolicy(
                 max_retries=settings.max_retries,
                 base_delay_s=settings.retry_base_delay_s,
@@ -74,7 +79,6 @@ class Runtime:
             bus=self.bus,
             policy=HealthPolicy.from_settings(settings),
         )
-        self.downloader.attach_repairer(self.health.verify_and_repair_model)
         self.requests = RequestQueue(self.db, self.bus)
         self.requests.watch()
         self.analytics = ModelUsageAnalytics(self.db, lambda: list(self.catalog.ids()))
@@ -88,6 +92,8 @@ class Runtime:
             vram=VramProbe(settings.vram_gb),
             unhashed_tail_bytes=settings.connections_per_file * settings.segment_bytes,
         )
+        # The fallback side answers the manager's handle_model_request (no import back up).
+        self.availability.attach_request_handler(self.fallback.handle_model_request)
         self.updater = ModelUpdater(
             self.downloader,
             bus=self.bus,
@@ -104,7 +110,7 @@ class Runtime:
             unused_after_days=settings.unused_after_days,
         )
         self.downloader.attach_space_advisor(self.availability.space_advice)
-        self.analytics.attach_cleanup_planner(self.availability.plan_cleanup)
+        self.analytics.attach_cleanup_planner(self.availability.recommend_cleanup)
         self.bridge = ModelIntegrationBridge(self.availability, self.updater, self.analytics)
 
     async def __aenter__(self) -> Runtime:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.errors import ConfigError
+from modelward.units import parse_rate, parse_size
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
@@ -32,6 +33,10 @@ class Settings(BaseModel):
     )
     endpoint: str = Field(default=DEFAULT_ENDPOINT, description="Hub endpoint (HF_ENDPOINT).")
     hf_token: str | None = Field(default=None, description="Token for gated or private repos.")
+    offline: bool = Field(
+        default=False,
+        description="Never contact a source (HF_HUB_OFFLINE=1): work from what is on disk.",
+    )
     api_token: str | None = Field(
         default=None, description="Bearer token the service requires for mutating routes."
     )
@@ -120,6 +125,11 @@ class Settings(BaseModel):
     unused_after_days: float = Field(
         default=30.0, gt=0, description="Models unused this long are offered for removal."
     )
+    on_demand_idle_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="A service a CLI command started stops after this long with no work.",
+    )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -166,6 +176,7 @@ class Settings(BaseModel):
             "catalog_files": _catalog_files(env),
             "endpoint": env.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/"),
             "hf_token": _hf_token(env),
+            "offline": _is_true(env.get("HF_HUB_OFFLINE", "")),
             "api_token": env.get("MODELWARD_TOKEN") or None,
             "database_url": env.get("MODELWARD_DATABASE_URL") or None,
         }
@@ -188,9 +199,11 @@ class Settings(BaseModel):
             ("keep_previous_successes", "MODELWARD_KEEP_PREVIOUS_SUCCESSES"),
             ("low_space_bytes", "MODELWARD_LOW_SPACE"),
             ("unused_after_days", "MODELWARD_UNUSED_AFTER_DAYS"),
+            ("on_demand_idle_s", "MODELWARD_ON_DEMAND_IDLE"),
         ):
             if env.get(env_name):
                 values[key] = env[env_name]
+        values.update(_with_units(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return _validated(values)
 
@@ -232,6 +245,26 @@ def _validated(values: Mapping[str, object]) -> Settings:
         raise ConfigError(f"setting '{field}': {message}") from exc
 
 
+# Written by people, so with a unit as everywhere else (MODELWARD_BANDWIDTH_LIMIT=20MB/s):
+# a bare number is refused rather than read as bytes.
+_UNIT_VARIABLES = (
+    ("bandwidth_limit_bytes_per_s", "MODELWARD_BANDWIDTH_LIMIT", parse_rate),
+    ("scrub_budget_bytes", "MODELWARD_SCRUB_BUDGET", parse_size),
+    ("low_space_bytes", "MODELWARD_LOW_SPACE", parse_size),
+)
+
+
+def _with_units(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for key, name, parse in _UNIT_VARIABLES:
+        if env.get(name):
+            try:
+                values[key] = parse(env[name])
+            except ConfigError as error:
+                raise ConfigError(f"{name}: {error.message}", hint=error.hint) from None
+    return values
+
+
 def _hf_home(env: Mapping[str, str]) -> Path:
     if env.get("HF_HOME"):
         return Path(env["HF_HOME"]).expanduser()
@@ -257,6 +290,11 @@ def _modelward_home(env: Mapping[str, str]) -> Path:
 def _catalog_files(env: Mapping[str, str]) -> tuple[Path, ...]:
     raw = env.get("MODELWARD_CATALOG", "")
     return tuple(Path(p).expanduser() for p in raw.split(os.pathsep) if p)
+
+
+def _is_true(value: str) -> bool:
+    # The values huggingface_hub accepts for its boolean variables, so both agree.
+    return value.strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
 def _hf_token(env: Mapping[str, str]) -> str | None:

@@ -1,9 +1,10 @@
-"""Per-model status (the seed's DetailedModelStatus), derived from the store and the jobs.
+"""Per-model status (the seed's DetailedModelStatus), derived in one place for every surface.
 
 Nothing here is guessed: every field comes from the files on disk, the verification
-records, a running download or repair, and the health monitor's records. Fields whose
-sources arrive with later layers (usage analytics, updates) keep their neutral defaults
-until then.
+records, the model's job and the progress tracker (one account of both, from
+:func:`modelward.transfer.progress.derive_progress`), and the health monitor's records. The
+API's status, download and queue views, the ``model.state`` events and the CLI all read
+this derivation, so they show the same state, bytes and percentage at the same moment.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from modelward.health import ModelHealthMonitor
 from modelward.sources import Target
 from modelward.store import FileState, LocalModel
 from modelward.transfer import DownloadProgress, DownloadStatus, EnhancedModelDownloader
-from modelward.transfer.progress import MB
+from modelward.units import MB
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,15 @@ class DetailedModelStatus:
     is_available: bool
     is_loaded: bool
     size_mb: float
+    """Decimal MB (10**6 bytes), like every ``*_mb`` figure; ``size_bytes`` is exact."""
     availability_status: ModelAvailabilityStatus
     download_progress: float | None = None
+    """Percent of the model's bytes on disk (the figure ``/models/{id}/download`` gives)."""
     missing_files: list[str] = field(default_factory=list)
-    integrity_score: float = 1.0
+    """Files not on disk yet, or only partly."""
+    integrity_score: float | None = None
+    """Share of the model's bytes verified intact; None when no file was checked yet, and
+    below 1 whenever a file is missing or damaged."""
     last_health_check: datetime | None = None
     performance_score: float = 1.0
     corruption_detected: bool = False
@@ -72,6 +78,11 @@ class DetailedModelStatus:
     size_bytes: int = 0
     present_bytes: int = 0
     verified_bytes: int = 0
+    downloaded_bytes: int = 0
+    """Bytes on disk: verified files and the recorded ranges of partial ones (while a job
+    runs, as its latest progress event says)."""
+    damaged_files: list[str] = field(default_factory=list)
+    """Files on disk whose bytes a check found wrong (repair mends them)."""
     error_code: str | None = None
     error_message: str | None = None
     error_hint: str | None = None
@@ -101,21 +112,7 @@ async def model_status(
     counts as damaged, one never verified as partial (for frequent background looks)."""
     manager = downloader.manager
     spec = manager.spec(model_id)
-    progress = downloader.progress.get(model_id)
-    target = await asyncio.to_thread(manager.known_target, model_id)
-    error: ModelwardError | None = None
-    if target is None and resolve_remote and not downloader.is_running(model_id):
-        try:
-            target = await downloader.source(model_id).resolve(spec)
-            await asyncio.to_thread(manager.remember, target)
-        except OSError as exc:
-            error = StoreError(
-                f"cannot write modelward's records under {manager.home}: {exc.strerror or exc}",
-                hint="Point MODELWARD_HOME at a writable directory.",
-            )
-        except ModelwardError as exc:
-            error = exc
-            logger.info("cannot resolve %s: %s", model_id, exc)
+    target, error = await _target(downloader, model_id, resolve_remote)
     running = downloader.is_running(model_id)
     local = (
         await manager.inspect(
@@ -126,10 +123,13 @@ async def model_status(
         if target
         else None
     )
+    served = await asyncio.to_thread(manager.local_commit, model_id)
+    # The same look at the disk feeds the download figures: one moment, one account.
+    progress = downloader.progress_now(model_id, local)
     status = DetailedModelStatus(
         model_id=model_id,
         is_available=False,
-        is_loaded=False,
+        is_loaded=manager.in_use(model_id),
         size_mb=(spec.expected_size_bytes or 0) / MB,
         availability_status=ModelAvailabilityStatus.MISSING,
         repo_id=spec.repo,
@@ -138,12 +138,9 @@ async def model_status(
         usable_for=spec.usable_for(),
     )
     if target is not None and local is not None:
-        _fill_from_disk(status, target, local)
+        _fill_from_disk(status, target, local, served)
     fetching = downloader.running_commit(model_id)
-    _fill_from_job(
-        status, progress, running, updating=fetching not in (None, status.current_version)
-    )
-    status.is_loaded = manager.in_use(model_id)
+    _fill_from_job(status, progress, updating=fetching not in (None, status.current_version))
     if health is not None:
         await _fill_from_health(status, health)
     if error is not None and status.availability_status is ModelAvailabilityStatus.MISSING:
@@ -155,76 +152,105 @@ async def model_status(
     return status
 
 
-def _fill_from_disk(status: DetailedModelStatus, target: Target, local: LocalModel) -> None:
+async def _target(
+    downloader: EnhancedModelDownloader, model_id: str, resolve_remote: bool
+) -> tuple[Target | None, ModelwardError | None]:
+    """The model's files as last resolved (asking the source, with ``resolve_remote``, for
+    a model never seen), or why they are not known."""
+    manager = downloader.manager
+    target = await asyncio.to_thread(manager.known_target, model_id)
+    if target is not None or not resolve_remote or downloader.is_running(model_id):
+        return target, None
+    try:
+        target = await downloader.source(model_id).resolve(manager.spec(model_id))
+        await asyncio.to_thread(manager.remember, target)
+    except OSError as exc:
+        return target, StoreError(
+            f"cannot write modelward's records under {manager.home}: {exc.strerror or exc}",
+            hint="Point MODELWARD_HOME at a writable directory.",
+        )
+    except ModelwardError as exc:
+        logger.info("cannot resolve %s: %s", model_id, exc)
+        return None, exc
+    return target, None
+
+
+_BELOW_ONE = 0.9999
+"""The highest integrity a model with a file missing or damaged shows (not 100%)."""
+
+
+def _fill_from_disk(
+    status: DetailedModelStatus, target: Target, local: LocalModel, served: str | None
+) -> None:
     status.size_bytes = target.size_bytes
     status.size_mb = target.size_bytes / MB
-    status.missing_files = local.missing_files
+    status.damaged_files = [f.file.path for f in local.files if f.state is FileState.DAMAGED]
+    status.missing_files = [p for p in local.missing_files if p not in status.damaged_files]
     status.present_bytes = local.present_bytes
     status.verified_bytes = local.verified_bytes
-    status.current_version = target.commit if local.complete else ""
-    damaged = sum(f.file.size_bytes for f in local.files if f.state is FileState.DAMAGED)
-    status.corruption_detected = damaged > 0
-    status.integrity_score = 1.0 - damaged / target.size_bytes if target.size_bytes else 1.0
+    status.corruption_detected = bool(status.damaged_files)
+    status.integrity_score = _integrity(local)
+    if served == target.commit or local.complete:
+        # A damaged model is still this version at this path: the card must not lose them.
+        status.current_version = target.commit
+        status.local_path = str(local.snapshot_dir)
     if local.complete:
         status.is_available = True
         status.availability_status = ModelAvailabilityStatus.AVAILABLE
-        status.local_path = str(local.snapshot_dir)
     elif status.corruption_detected:
         status.availability_status = ModelAvailabilityStatus.CORRUPTED
-    elif local.has_partial_data:
-        # An interrupted download (a crash, a Ctrl-C) is paused: its bytes wait to be resumed.
-        status.availability_status = ModelAvailabilityStatus.PAUSED
-        status.can_resume_download = True
-    if target.size_bytes:
-        status.download_progress = 100.0 * local.verified_bytes / target.size_bytes
+
+
+def _integrity(local: LocalModel) -> float | None:
+    """Share of the bytes verified intact; None when no file was checked (none verified,
+    none found damaged)."""
+    checked = (FileState.VERIFIED, FileState.UNLINKED, FileState.DAMAGED)
+    if not any(f.state in checked for f in local.files):
+        return None
+    size = local.target.size_bytes
+    intact = sum(
+        f.file.size_bytes
+        for f in local.files
+        if f.state in (FileState.VERIFIED, FileState.UNLINKED)
+    )
+    share = intact / size if size else 1.0
+    return round(share, 4) if local.complete else min(round(share, 4), _BELOW_ONE)
 
 
 async def _fill_from_health(status: DetailedModelStatus, health: ModelHealthMonitor) -> None:
-    deep = await asyncio.to_thread(health.history.latest_for, status.model_id)
-    if deep is not None:
-        status.last_health_check = datetime.fromtimestamp(deep.checked_at, UTC)
+    checked = await health.last_deep_check(status.model_id)
+    if checked is not None:
+        status.last_health_check = datetime.fromtimestamp(checked.checked_at, UTC)
     performance = await health.performance_health(status.model_id)
     status.performance_score = performance.performance_score
     if status.model_id in health.repairing:
         # The repair's download shows as downloading; what a person needs to know is why.
         status.availability_status = ModelAvailabilityStatus.REPAIRING
         status.is_available = False
-        status.local_path = None
 
 
 def _fill_from_job(
-    status: DetailedModelStatus,
-    progress: DownloadProgress | None,
-    running: bool,
-    *,
-    updating: bool,
+    status: DetailedModelStatus, progress: DownloadProgress, *, updating: bool
 ) -> None:
-    if progress is None:
-        return
+    """The download's share of the status: figures always, the state when the job decides
+    it (queued, downloading, verifying, paused, failed)."""
+    status.downloaded_bytes = progress.downloaded_bytes
+    if progress.total_bytes:
+        status.download_progress = progress.progress_percent
+    if progress.eta_seconds is not None and progress.status is not DownloadStatus.COMPLETED:
+        status.estimated_download_time = timedelta(seconds=progress.eta_seconds)
+    job_state = _JOB_STATES.get(progress.status)
     if status.is_available:
-        if running and updating:
+        if progress.can_pause and updating:
             # A newer version is on its way beside the one served, which stays usable.
             status.availability_status = ModelAvailabilityStatus.UPDATING
-            status.download_progress = progress.progress_percent
-            status.can_pause_download = progress.can_pause
-            if progress.eta_seconds is not None:
-                status.estimated_download_time = timedelta(seconds=progress.eta_seconds)
+            status.can_pause_download = True
         return
-    job_state = _JOB_STATES.get(progress.status)
-    if job_state is None or (
-        not running
-        and job_state in (ModelAvailabilityStatus.DOWNLOADING, ModelAvailabilityStatus.QUEUED)
-    ):
+    if job_state is None:
         return
     status.availability_status = job_state
-    if running:
-        status.download_progress = progress.progress_percent
-    status.can_pause_download = progress.can_pause and running
-    status.can_resume_download = not running and job_state in (
-        ModelAvailabilityStatus.PAUSED,
-        ModelAvailabilityStatus.FAILED,
-    )
-    if progress.eta_seconds is not None:
-        status.estimated_download_time = timedelta(seconds=progress.eta_seconds)
+    status.can_pause_download = progress.can_pause
+    status.can_resume_download = progress.can_resume
     if job_state is ModelAvailabilityStatus.FAILED and progress.error_message:
         status.error_message = progress.error_message
+        status.error_code = progress.error_code

@@ -4,12 +4,14 @@ demo generation, and a queued request that completes on its own."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from modelward.devhub import Fault
 from tests.api.conftest import AUTH, StartService
 from tests.conftest import TI2V
 
 T2V = "t2v-a14b"
+I2V = "i2v-a14b"
 
 
 def test_suggest_strategy_and_wait_routes(start_service: StartService) -> None:
@@ -29,6 +31,9 @@ def test_suggest_strategy_and_wait_routes(start_service: StartService) -> None:
     strategy = api.get(f"/api/v1/models/{TI2V}/strategy").json()
     assert strategy["strategy_type"] == "download_and_retry"
     assert strategy["wait"]["seconds"] > 0 and strategy["steps"] == []
+    # The library says what to do as a code; the service adds its route.
+    assert (strategy["action"], strategy["action_model"]) == ("download", TI2V)
+    assert strategy["route"] == f"POST /api/v1/models/{TI2V}/download"
     wait = api.get(f"/api/v1/models/{TI2V}/wait").json()
     assert wait["reason"].startswith("paused") or wait["seconds"] > 0
 
@@ -44,7 +49,7 @@ def test_a_generate_for_a_missing_model_is_queued_and_completes_on_its_own(
     queued = api.post("/api/v1/generate", json=job, headers=AUTH)
     assert queued.status_code == 202, queued.text
     body = queued.json()
-    assert body["state"] == "queued" and body["position"] == 0
+    assert body["state"] == "queued" and body["position"] == 1  # positions count from 1
     assert body["strategy"]["strategy_type"] == "download_and_retry"
     assert body["estimated_wait"]["seconds"] > 0
     request_id = body["request_id"]
@@ -126,3 +131,58 @@ def test_cleanup_and_recover_routes(start_service: StartService) -> None:
     assert bad.status_code == 422
     order = api.post("/api/v1/queue/prioritize", headers=AUTH).json()["order"]
     assert TI2V not in order and set(order) == {T2V, "i2v-a14b"}
+
+
+def test_advice_puts_the_requested_model_first_when_it_is_here_and_fits(
+    start_service: StartService,
+) -> None:
+    live = start_service()
+    api = live.client
+    for model_id in (T2V, TI2V):
+        assert api.post(f"/api/v1/models/{model_id}/download", headers=AUTH).status_code == 202
+        live.wait_for_progress(model_id, lambda p: p["status"] == "completed")
+    advice = api.get(f"/api/v1/models/{T2V}/advice?vram_gb=80")
+    assert advice.status_code == 200, advice.text
+    body = advice.json()
+    assert body["requested"]["fits"] is True
+    assert body["strategy"]["strategy_type"] == "use_requested"
+    assert body["strategy"]["user_message"].startswith("use t2v-a14b: it is available and fits")
+    assert [a["suggested_model"] for a in body["alternatives"]] == [TI2V]
+    assert body["alternatives"][0]["estimated_quality_difference"] == "slightly_lower"
+    [i2v] = body["not_offered"]
+    assert i2v == {
+        "model_id": I2V,
+        "reason": "i2v-a14b needs an image; this job has only text",
+        "capabilities_known": True,
+    }
+    strategy = api.get(f"/api/v1/models/{T2V}/strategy?vram_gb=80").json()
+    assert strategy["strategy_type"] == "use_requested" and strategy["alternative_model"] is None
+    ran = api.post("/api/v1/generate", json={"model_id": T2V, "prompt": "a fox"}, headers=AUTH)
+    assert ran.status_code == 200 and ran.json()["used_model"] == T2V, ran.text
+
+
+def test_a_job_without_the_input_its_model_needs_is_refused(
+    start_service: StartService, tmp_path: Path
+) -> None:
+    api = start_service().client
+    no_image = api.post("/api/v1/generate", json={"model_id": I2V, "prompt": "x"}, headers=AUTH)
+    assert no_image.status_code == 422, no_image.text
+    assert no_image.json()["code"] == "input-missing"
+    assert "needs an image" in no_image.json()["message"] and no_image.json()["hint"]
+
+    missing_file = str(tmp_path / "no-such.png")
+    job = {"model_id": I2V, "prompt": "x", "image": missing_file}
+    gone = api.post("/api/v1/generate", json=job, headers=AUTH)
+    assert gone.status_code == 422 and gone.json()["code"] == "input-not-found"
+    assert missing_file in gone.json()["message"]
+    relative = api.post("/api/v1/generate", json={**job, "image": "frame.png"}, headers=AUTH)
+    assert relative.status_code == 422 and "relative" in relative.json()["message"]
+
+    picture = tmp_path / "frame.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n")
+    disagree = {**job, "image": str(picture), "requirements": {"inputs": ["text"]}}
+    refused = api.post("/api/v1/generate", json=disagree, headers=AUTH)
+    assert refused.status_code == 422 and "requirements.inputs" in refused.json()["message"]
+    # Nothing was queued or started for any refused job.
+    assert api.get("/api/v1/requests").json() == []
+    assert api.get(f"/api/v1/models/{I2V}/download").json()["status"] != "downloading"

@@ -57,7 +57,7 @@ def test_priority_and_queue_order(slow: LiveService) -> None:
         assert api.post(f"/api/v1/models/{model_id}/download", headers=AUTH).status_code == 202
     queue = api.get("/api/v1/queue").json()
     assert [e["model_id"] for e in queue["data"]] == [TI2V, T2V]
-    assert queue["count"] == 2 and [e["position"] for e in queue["data"]] == [0, 1]
+    assert queue["count"] == 2 and [e["position"] for e in queue["data"]] == [1, 2]
 
     raised = api.put(f"/api/v1/models/{T2V}/priority", json={"priority": "high"}, headers=AUTH)
     assert raised.status_code == 200, raised.text
@@ -66,34 +66,52 @@ def test_priority_and_queue_order(slow: LiveService) -> None:
     assert [(e["model_id"], e["priority"]) for e in entries] == [(T2V, "high"), (TI2V, "normal")]
 
     api.put(f"/api/v1/models/{T2V}/priority", json={"priority": "normal"}, headers=AUTH)
-    moved = api.post(f"/api/v1/queue/{T2V}/move", json={"position": 0}, headers=AUTH)
+    moved = api.post(f"/api/v1/queue/{T2V}/move", json={"position": 1}, headers=AUTH)
     assert moved.status_code == 200, moved.text
     assert moved.json()["order"][:2] == [T2V, TI2V]
-    assert [e["model_id"] for e in api.get("/api/v1/queue").json()["data"]] == [T2V, TI2V]
+    entries = api.get("/api/v1/queue").json()["data"]
+    assert [(e["model_id"], e["position"]) for e in entries] == [(T2V, 1), (TI2V, 2)]
     for model_id in (TI2V, T2V):
         api.post(f"/api/v1/models/{model_id}/cancel", headers=AUTH)
 
 
 def test_bandwidth_cap_is_read_and_changed(start_service: StartService) -> None:
     api = start_service().client
-    assert api.get("/api/v1/bandwidth").json() == {"limit_mbps": 0.0}
-    changed = api.put("/api/v1/bandwidth", json={"limit_mbps": 20}, headers=AUTH)
-    assert changed.status_code == 200 and changed.json() == {"limit_mbps": 20.0}
-    assert api.get("/api/v1/bandwidth").json() == {"limit_mbps": 20.0}
-    assert api.put("/api/v1/bandwidth", json={"limit_mbps": 0}, headers=AUTH).status_code == 200
-    assert api.get("/api/v1/bandwidth").json() == {"limit_mbps": 0.0}
+    assert api.get("/api/v1/bandwidth").json() == {"limit_bytes_per_s": 0}
+    cap = {"limit_bytes_per_s": 20_000_000}
+    changed = api.put("/api/v1/bandwidth", json=cap, headers=AUTH)
+    assert changed.status_code == 200 and changed.json() == cap
+    assert api.get("/api/v1/bandwidth").json() == cap
+    off = {"limit_bytes_per_s": 0}
+    assert api.put("/api/v1/bandwidth", json=off, headers=AUTH).status_code == 200
+    assert api.get("/api/v1/bandwidth").json() == off
 
-    own = api.put(f"/api/v1/models/{TI2V}/bandwidth", json={"limit_mbps": 5.5}, headers=AUTH)
-    assert own.status_code == 200 and own.json() == {"model_id": TI2V, "limit_mbps": 5.5}
+    own_cap = {"limit_bytes_per_s": 5_500_000}
+    own = api.put(f"/api/v1/models/{TI2V}/bandwidth", json=own_cap, headers=AUTH)
+    assert own.status_code == 200 and own.json() == {"model_id": TI2V, **own_cap}
+
+
+@pytest.mark.parametrize(
+    "value", [-1, "fast", "20MB/s", "20000000", 20.5, True, None, 2 * 10**12, 10**30]
+)
+@pytest.mark.parametrize("path", ["/api/v1/bandwidth", f"/api/v1/models/{TI2V}/bandwidth"])
+def test_a_cap_is_whole_bytes_per_second_within_reason(
+    start_service: StartService, path: str, value: object
+) -> None:
+    response = start_service().client.put(path, json={"limit_bytes_per_s": value}, headers=AUTH)
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["code"] == "request-invalid" and error["hint"]
+    assert "limit_bytes_per_s" in error["message"]
+    assert "Bytes per second as a whole number (20 MB/s = 20000000)" in error["message"]
 
 
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("PUT", "/api/v1/bandwidth", {"limit_mbps": -1}),
-        ("PUT", "/api/v1/bandwidth", {"limit_mbps": "fast"}),
+        ("PUT", "/api/v1/bandwidth", {"limit_mbps": 20}),  # the old name is gone
         ("PUT", f"/api/v1/models/{TI2V}/priority", {"priority": "urgent"}),
-        ("POST", f"/api/v1/queue/{TI2V}/move", {"position": -1}),
+        ("POST", f"/api/v1/queue/{TI2V}/move", {"position": 0}),  # 1 is the front
     ],
 )
 def test_invalid_bodies_are_refused_with_a_hint(
@@ -110,8 +128,8 @@ def test_invalid_bodies_are_refused_with_a_hint(
         ("POST", "/api/v1/models/nope/pause", None),
         ("POST", "/api/v1/models/nope/cancel", None),
         ("PUT", "/api/v1/models/nope/priority", {"priority": "high"}),
-        ("PUT", "/api/v1/models/nope/bandwidth", {"limit_mbps": 1}),
-        ("POST", "/api/v1/queue/nope/move", {"position": 0}),
+        ("PUT", "/api/v1/models/nope/bandwidth", {"limit_bytes_per_s": 1}),
+        ("POST", "/api/v1/queue/nope/move", {"position": 1}),
     ],
 )
 def test_unknown_models_are_a_404_with_a_hint(

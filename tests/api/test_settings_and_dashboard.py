@@ -4,6 +4,7 @@ and its client-side routes served at ``/``."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -72,3 +73,69 @@ def test_the_dashboard_and_its_routes_are_served(tmp_path: Path) -> None:
         missing = client.get("/api/v1/nope")
         assert missing.status_code == 404 and missing.json()["code"] == "not-found"
         assert client.get("/../../etc/passwd").text.startswith("<!doctype html>")
+
+
+def test_the_api_docs_load_everything_from_this_service(start_service: StartService) -> None:
+    api = start_service().client
+    assert "SwaggerUIBundle" in api.get("/docs/assets/swagger-ui-bundle.js").text
+    for page, needs in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        answer = api.get(page)
+        assert answer.status_code == 200 and needs in answer.text
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self';" in policy
+        assert "http" not in policy  # no other origin is allowed
+        html = answer.text
+        assert "http://" not in html and "https://" not in html and "<script>" not in html
+        refs = re.findall(r'(?:src|href|spec-url|data-openapi-url)="([^"]+)"', html)
+        assert len(refs) >= 3
+        for ref in refs:  # every file the page names is local and served
+            assert ref.startswith("/") and not ref.startswith("//"), ref
+            served = api.get(ref)
+            assert served.status_code == 200 and served.content, ref
+    unknown = api.get("/docs/assets/elsewhere.js")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not-found"
+
+
+# Each of the service's enums the dashboard shows, and the table of web/src/labels.ts that
+# writes its values for people (the API sends some of them as plain strings, so the
+# generated schema cannot check these).
+_LABELLED = {
+    "availability": "modelward.status:ModelAvailabilityStatus",
+    "downloadStatus": "modelward.transfer.progress:DownloadStatus",
+    "priority": "modelward.transfer.queue:Priority",
+    "errorCategory": "modelward.availability.strategy:ErrorCategory",
+    "strategyType": "modelward.availability.strategy:FallbackType",
+    "qualityDifference": "modelward.availability.requirements:QualityDifference",
+    "healthCondition": "modelward.health.report:HealthCondition",
+    "severity": "modelward.health.report:Severity",
+    "issueKind": "modelward.health.issues:IssueKind",
+    "performanceStatus": "modelward.health.performance:PerformanceStatus",
+    "verifyLevel": "modelward.health.checker:VerifyLevel",
+    "requestState": "modelward.availability.requests:RequestState",
+    "recoveryAction": "modelward.availability.recovery:RecoveryAction",
+    "updateState": "modelward.updates.record:UpdateState",
+    "updatePolicy": "modelward.updates.record:UpdatePolicy",
+    "adoptOutcome": "modelward.store.adopt:AdoptOutcome",
+    "adoptMode": "modelward.store.adopt:AdoptMode",
+    "action": "modelward.actions:Action",
+}
+
+
+def _label_tables() -> dict[str, set[str]]:
+    text = (Path(__file__).parents[2] / "web" / "src" / "labels.ts").read_text()
+    tables: dict[str, set[str]] = {}
+    for match in re.finditer(r"^const (\w+) = \{(.*?)\}(?: satisfies|;)", text, re.M | re.S):
+        tables[match[1]] = set(re.findall(r'"?([\w-]+)"?\s*:\s*"', match[2]))
+    return tables
+
+
+def test_the_dashboard_has_words_for_every_value_of_the_enums_it_shows() -> None:
+    import importlib
+
+    tables = _label_tables()
+    assert tables["qualityDifference"] >= {"slightly_lower"}  # the reader finds the tables
+    for table, where in _LABELLED.items():
+        module, name = where.split(":")
+        enum = getattr(importlib.import_module(module), name)
+        missing = {member.value for member in enum} - tables[table]
+        assert not missing, f"web/src/labels.ts {table} has no words for {sorted(missing)}"

@@ -52,7 +52,8 @@ async def test_an_impossible_job_names_why_each_model_is_out(runtime: Runtime) -
 async def test_a_missing_model_is_downloaded_while_the_hub_answers(runtime: Runtime) -> None:
     strategy = await runtime.fallback.get_fallback_strategy(TI2V, TEXT_JOB)
     assert strategy.strategy_type is FallbackType.DOWNLOAD_AND_RETRY
-    assert strategy.recommended_action.startswith(f"modelward pull {TI2V}")
+    assert (strategy.action, strategy.action_model) == ("download", TI2V)  # a code, no route
+    assert strategy.recommended_action == f"download {TI2V}, then run the job again"
     assert strategy.estimated_wait_time is not None and strategy.wait is not None
     assert not strategy.wait.speed_measured and "assuming" in strategy.wait.reason
     assert strategy.wait.low_seconds is not None and strategy.wait.high_seconds is not None
@@ -91,7 +92,7 @@ async def test_a_model_on_its_way_is_waited_for_with_a_measured_eta(
             if wait.speed_measured:
                 break
             await asyncio.sleep(0.05)
-        assert wait.speed_measured and wait.queue_position == 0
+        assert wait.speed_measured and wait.queue_position == 1
         assert wait.seconds is not None and wait.seconds > 0
         assert wait.low_seconds < wait.seconds < wait.high_seconds  # type: ignore[operator]
         assert "measured" in wait.reason

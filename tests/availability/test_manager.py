@@ -197,6 +197,27 @@ async def test_cleanup_execute_removes_the_files_and_says_so(runtime: Runtime) -
     assert (await runtime.availability.status(TI2V)).is_available
 
 
+async def test_a_cleanup_plan_changes_nothing_and_its_execution_looks_again(
+    runtime: Runtime,
+) -> None:
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    layout = runtime.manager.layout(TI2V)
+    blobs = sorted(layout.blobs_dir.iterdir())
+    plan = await runtime.availability.plan_cleanup(RetentionPolicy(keep_recent_days=0))
+    assert [c.model_id for c in plan.remove] == [TI2V] and plan.planned_bytes > 0
+    assert sorted(layout.blobs_dir.iterdir()) == blobs  # a plan is only a plan
+    # Pinned after the plan was made: executing it looks again and keeps the model.
+    assert await runtime.availability.pin_model(TI2V)
+    result = await plan.execute()
+    assert not result.dry_run and result.removed == [] and result.freed_bytes == 0
+    assert [(c.model_id, c.reason) for c in result.kept] == [(TI2V, "pinned")]
+    assert sorted(layout.blobs_dir.iterdir()) == blobs
+    assert await runtime.availability.pin_model(TI2V, pinned=False)
+    done = await plan.execute()
+    assert [c.model_id for c in done.removed] == [TI2V] and done.freed_bytes > 0
+    assert not any(layout.blobs_dir.iterdir())
+
+
 async def test_cleanup_keeps_blobs_other_models_still_link(runtime: Runtime) -> None:
     assert (await runtime.downloader.download_with_retry(TI2V)).success
     target = await runtime.downloader.source(TI2V).resolve(runtime.catalog.get(TI2V))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -140,7 +141,7 @@ async def test_a_full_disk_gets_a_cleanup_plan_then_the_retry(tmp_path: Path, hu
             assert full.category is ErrorCategory.STORAGE_FULL
             assert full.action is RecoveryAction.SUGGEST_CLEANUP and not full.success
             assert full.details["needed_bytes"] > full.details["free_bytes"]
-            assert any("free" in step and "GB" in step for step in full.steps)
+            assert any(re.match(r"free [\d.]+ [kMG]B on the disk", step) for step in full.steps)
             assert any("--cache-dir" in step for step in full.steps)
 
             size = hub.manifest(TI2V_REPO).total_size + 4_000_000

@@ -32,8 +32,8 @@ async def test_queued_requests_are_released_in_order_when_the_download_completes
         )
         # The model was missing: queueing for it started its download.
         assert runtime.downloader.is_running(TI2V)
-        assert (first.state, first.position) == ("queued", 0)
-        assert (second.state, second.position) == ("queued", 1)
+        assert (first.state, first.position) == ("queued", 1)
+        assert (second.state, second.position) == ("queued", 2)
         assert first.estimated_wait is not None and first.estimated_wait.seconds
         hub.clear_faults()
         released = await runtime.requests.wait(str(second.request_id), timeout_s=60)
@@ -68,7 +68,7 @@ async def test_requests_outlive_a_restart_and_expire_on_time(tmp_path: Path, hub
     async with Runtime(settings) as runtime:
         await runtime.restore()
         [left] = await runtime.requests.pending(TI2V)
-        assert left.request_id == keeps.request_id and left.position == 0
+        assert left.request_id == keeps.request_id and left.position == 1
         assert (await runtime.requests.get(brief.request_id)).state is RequestState.EXPIRED
         refused = await runtime.fallback.queue_request_for_downloading_model(
             TI2V, GenerationRequest(prompt="while paused")

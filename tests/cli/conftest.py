@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -74,6 +75,40 @@ def _start_serve(env: dict[str, str], home: Path) -> Served:
     assert info["pid"] == proc.pid
     token = (home / "api-token").read_text().strip()
     return Served(proc, env, home, info["url"], token)
+
+
+def stop_services_under(root: Path) -> None:
+    """Stop every service registered under ``root`` (ones CLI commands started on demand
+    too), and wait until each is gone."""
+    for path in root.rglob("service.json"):
+        try:
+            pid = int(json.loads(path.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if pid == os.getpid():
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):  # a child of this process: reap it
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _no_service_outlives_its_test(tmp_path: Path) -> Iterator[None]:
+    yield
+    stop_services_under(tmp_path)
 
 
 @pytest.fixture

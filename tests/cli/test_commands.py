@@ -48,7 +48,7 @@ def test_pull_then_status_json(tmp_path: Path, threaded_hub: DevHub) -> None:
 
 def test_pull_of_unknown_model_fails_with_a_next_step(tmp_path: Path, threaded_hub: DevHub) -> None:
     result = _run(tmp_path, threaded_hub, "pull", "nope")
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input
     assert "model-unknown" in result.stderr and "next step" in result.stderr
 
 
@@ -58,7 +58,7 @@ def test_bad_catalog_is_refused_naming_file_entry_and_field(
     bad = tmp_path / "bad.toml"
     bad.write_text('[models.mine]\nrepo = "org/name"\nrevision = "main"\nvram_min_gb = "lots"\n')
     result = _run(tmp_path, threaded_hub, "status", "--catalog", str(bad))
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input
     assert str(bad) in result.stderr.replace("\n", "")
     assert "'mine'" in result.stderr and "vram_min_gb" in result.stderr
 

@@ -1,7 +1,9 @@
-"""``modelward pull`` killed with SIGKILL mid-file resumes where it stopped."""
+"""A service killed with SIGKILL mid-file (while ``modelward pull`` follows it) resumes
+where it stopped: the next pull starts a new service, which fetches only the rest."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -56,8 +58,11 @@ def test_kill_9_mid_file_then_rerun_fetches_only_the_rest(
         assert first.poll() is None, first.stdout.read() if first.stdout else ""
         assert time.monotonic() < deadline, "the first pull never got a quarter of the file"
         time.sleep(0.02)
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
+    service = json.loads((tmp_path / "home" / "service.json").read_text())["pid"]
+    os.kill(service, signal.SIGKILL)  # the process that downloads: the service
+    out, _ = first.communicate(timeout=30)
+    assert first.returncode == 1, out  # the pull says its service went away
+    assert b"service" in out
     recorded = _recorded_ranges(layout, big.etag)
     kept = sum(e - s for s, e in recorded)
     assert 0 < kept < big.size

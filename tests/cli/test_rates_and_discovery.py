@@ -1,4 +1,4 @@
-"""Rates as people write them, and the service's discovery file."""
+"""The service's discovery file (rates and sizes: tests/test_units.py)."""
 
 from __future__ import annotations
 
@@ -16,41 +16,7 @@ from modelward.cli.discovery import (
     service_file,
     write_service_info,
 )
-from modelward.cli.rates import format_rate, parse_rate
-from modelward.errors import ConfigError, ServiceNotRunningError
-
-
-@pytest.mark.parametrize(
-    ("text", "bytes_per_s"),
-    [
-        ("20MB/s", 20_000_000),
-        ("20 MB/s", 20_000_000),
-        ("20mb", 20_000_000),
-        ("20MiB", 20 * 2**20),
-        ("20MiB/s", 20 * 2**20),
-        ("1.5GB/s", 1_500_000_000),
-        ("500k", 500_000),
-        ("500KiB/s", 500 * 1024),
-        ("1000", 1000),
-        ("0", 0),
-        ("unlimited", 0),
-        ("Off", 0),
-    ],
-)
-def test_rates_parse(text: str, bytes_per_s: int) -> None:
-    assert parse_rate(text) == bytes_per_s
-
-
-@pytest.mark.parametrize("text", ["", "fast", "-5MB/s", "20XB/s", "MB/s", "tiny", "2Mbps"])
-def test_bad_rates_say_how_to_write_one(text: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_rate(text)
-    assert "20MB/s" in info.value.hint
-
-
-def test_rates_format_for_people() -> None:
-    assert format_rate(0) == "unlimited"
-    assert format_rate(20e6 / 2**20) == "20.0 MB/s (19.07 MiB/s)"
+from modelward.errors import ServiceNotRunningError
 
 
 def test_service_file_round_trip(tmp_path: Path) -> None:
@@ -58,10 +24,12 @@ def test_service_file_round_trip(tmp_path: Path) -> None:
         find_service(tmp_path)
     assert "service.json" in missing.value.hint
     info = write_service_info(tmp_path, "http://127.0.0.1:1234")
-    assert info == ServiceInfo("http://127.0.0.1:1234", os.getpid())
+    assert info == ServiceInfo("http://127.0.0.1:1234", os.getpid(), tmp_path)
     assert json.loads(service_file(tmp_path).read_text()) == {
         "url": "http://127.0.0.1:1234",
         "pid": os.getpid(),
+        "home": str(tmp_path),
+        "on_demand": False,
     }
     assert find_service(tmp_path) == info
     assert [p.name for p in tmp_path.iterdir()] == ["service.json"]  # no temp file left

@@ -40,7 +40,10 @@ def _wait_for_line(proc: subprocess.Popen[str], pattern: str, timeout_s: float) 
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MODELWARD_"))}
-    env.update(MODELWARD_HOME=str(tmp_path / "home"), COLUMNS="300")
+    # The demo also registers in the default home: keep it inside the test's folder.
+    env.update(
+        MODELWARD_HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"), COLUMNS="300"
+    )
     return env
 
 

@@ -4,6 +4,7 @@ the local hub in a thread; one ``kill -9`` in the middle of an update."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -108,8 +109,9 @@ def test_kill_9_during_an_update_leaves_the_old_version_served(
     while not any(p.stat().st_size > 0 for p in blobs.glob("*.incomplete")):
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    # The update runs in the service (started on demand by the pull): kill that.
+    os.kill(json.loads((tmp_path / "home" / "service.json").read_text())["pid"], signal.SIGKILL)
+    assert proc.wait(30) == 1  # the command says its service went away
     threaded_hub.clear_faults()
 
     assert_store_invariants(tmp_path / "cache")
@@ -154,6 +156,7 @@ def test_analytics_shows_the_jobs_of_the_demo_generator(
 ) -> None:
     env = _env(tmp_path, threaded_hub.url)
     assert _run(env, "pull", TI2V).returncode == 0
+    assert _run(env, "service", "stop").returncode == 0  # the pull's; one service per home
     service = _start_serve(env, tmp_path / "home")
     try:
         for _ in range(2):

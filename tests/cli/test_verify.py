@@ -8,6 +8,7 @@ from pathlib import Path
 
 from modelward.devhub import DevHub
 from modelward.store import RepoLayout
+from modelward.units import format_size
 from tests.cli.test_commands import _run
 from tests.conftest import TI2V, TI2V_REPO
 
@@ -49,7 +50,7 @@ def test_verify_of_an_unknown_model_fails_with_a_next_step(
     tmp_path: Path, threaded_hub: DevHub
 ) -> None:
     result = _run(tmp_path, threaded_hub, "verify", "nope")
-    assert result.returncode == 1 and "next step" in result.stderr
+    assert result.returncode == 2 and "next step" in result.stderr  # bad input
 
 
 def test_repair_then_quarantine_list_and_purge(tmp_path: Path, threaded_hub: DevHub) -> None:
@@ -73,7 +74,7 @@ def test_repair_then_quarantine_list_and_purge(tmp_path: Path, threaded_hub: Dev
     [entry] = json.loads(listed.stdout)
     assert entry["path"] == big.path and entry["reason"].startswith("bad-header")
     purged = _run(tmp_path, threaded_hub, "quarantine", "purge", "--yes", "--cache-dir", cache)
-    assert purged.returncode == 0 and f"freed {big.size:,} bytes" in purged.stdout
+    assert purged.returncode == 0 and f"freed {format_size(big.size)}" in purged.stdout
     assert json.loads(_run(tmp_path, threaded_hub, "quarantine", "list", "--json").stdout) == []
 
 
@@ -81,7 +82,8 @@ def test_health_reports_conditions_with_the_next_step(tmp_path: Path, threaded_h
     cache = str(tmp_path / "cache")
     assert _run(tmp_path, threaded_hub, "pull", TI2V, "--cache-dir", cache).returncode == 0
     full = _run(tmp_path, threaded_hub, "verify", TI2V, "--full", "--cache-dir", cache)
-    assert full.returncode == 0 and "sha256" in full.stdout  # the progress bar's label
+    assert full.returncode == 0, full.stderr
+    assert "sha256" not in full.stdout + full.stderr  # no progress bar off a terminal
 
     healthy = _run(tmp_path, threaded_hub, "health", "--cache-dir", cache)
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
@@ -101,7 +103,8 @@ def test_health_reports_conditions_with_the_next_step(tmp_path: Path, threaded_h
     assert report["models_corrupted"] == 1
     [ti2v] = [m for m in report["models"] if m["model_id"] == TI2V]
     assert ti2v["condition"] == "corrupted" and ti2v["issues"][0]["kind"] == "checksum-mismatch"
-    assert report["recommendations"][0]["action"] == f"modelward repair {TI2V}"
+    first = report["recommendations"][0]
+    assert (first["action"], first["model_id"]) == ("repair", TI2V)
     text = _run(tmp_path, threaded_hub, "health", "--cache-dir", cache)
     assert f"modelward repair {TI2V}" in text.stdout and "critical" in text.stdout
 
@@ -112,11 +115,22 @@ def test_suggest_names_the_alternative_and_what_to_do_now(
     cache = str(tmp_path / "cache")
     out = _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--cache-dir", cache)
     assert out.returncode == 0, out.stderr
-    assert "alternative: ti2v-5b" in out.stdout and "download_and_retry" in out.stdout
+    assert "alternative: ti2v-5b" in out.stdout and "slightly lower quality" in out.stdout
+    assert "fetch a model, then run" in out.stdout  # words: no codes on the screen
+    assert "command: modelward pull t2v-a14b" in out.stdout
+    assert "download_and_retry" not in out.stdout and "slightly_lower" not in out.stdout
     data = json.loads(
         _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--vram", "32", "--json").stdout
     )
     assert data["suggestion"]["suggested_model"] == "ti2v-5b"
     assert any("CPU offload" in n for n in data["suggestion"]["needs"])
     bad = _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--quality", "ultra")
-    assert bad.returncode == 1 and "--quality must be one of" in bad.stderr
+    assert bad.returncode == 2 and "--quality must be one of" in bad.stderr
+
+    # Here and fitting, the requested model is the answer; the alternative is only an option.
+    for model_id in ("t2v-a14b", "ti2v-5b"):
+        assert _run(tmp_path, threaded_hub, "pull", model_id, "--cache-dir", cache).returncode == 0
+    here = _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--vram", "80", "--cache-dir", cache)
+    assert here.returncode == 0, here.stderr
+    assert "now: use t2v-a14b: it is available and fits" in here.stdout
+    assert "other option: ti2v-5b" in here.stdout and "run the job on" not in here.stdout

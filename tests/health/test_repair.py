@@ -115,6 +115,6 @@ async def test_seed_corruption_detection(hub: DevHub, runtime: Runtime) -> None:
     assert "corruption" in integrity_result.issues
     assert "missing" not in integrity_result.issues
 
-    repair_result = await runtime.downloader.verify_and_repair_model(TI2V)
+    repair_result = await runtime.health.verify_and_repair_model(TI2V)
     assert repair_result.success
     assert (await runtime.health.check_model_integrity(TI2V)).is_healthy

@@ -81,10 +81,8 @@ async def test_the_check_at_start_acts_as_the_automation_setting_says(
         if automation == "off":
             assert not proposed and not repaired and not queued
         elif automation == "ask":
-            assert proposed[TI2V]["action"] == f"modelward repair {TI2V}"
-            assert {m: proposed[m]["action"] for m in others} == {
-                m: f"modelward pull {m}" for m in others
-            }
+            assert proposed[TI2V]["action"] == "repair"
+            assert {m: proposed[m]["action"] for m in others} == dict.fromkeys(others, "download")
             assert not repaired and not queued
         else:
             assert not proposed

@@ -20,9 +20,8 @@ from modelward.store.records import load_block_table, load_partial
 from modelward.transfer import DownloadStatus, Priority
 from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
 from modelward.transfer.ranges import RangeSet
+from modelward.units import MB
 from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, sha256_of
-
-MIB = 1024 * 1024
 
 
 def _biggest(hub: DevHub, repo: str = TI2V_REPO) -> tuple[str, int, str]:
@@ -182,10 +181,13 @@ async def test_raising_a_queued_model_lets_it_go_first(tmp_path: Path, hub: DevH
         await downloader.start_download("t2v-a14b")
         await downloader.start_download("i2v-a14b")
         await _wait_for_bytes(runtime, "t2v-a14b", 200_000)
-        order = await downloader.move_in_queue("i2v-a14b", 0)
+        order = await downloader.move_in_queue("i2v-a14b", 1)  # 1 = the front
         assert order[:2] == ["i2v-a14b", "t2v-a14b"]
         entries = await downloader.queue_entries()
-        assert [e.model_id for e in entries][:2] == ["i2v-a14b", "t2v-a14b"]
+        assert [(e.model_id, e.position) for e in entries][:2] == [
+            ("i2v-a14b", 1),
+            ("t2v-a14b", 2),
+        ]
         first = await downloader.wait_for_completion("i2v-a14b")
         assert first.success
         assert downloader.is_running("t2v-a14b")
@@ -197,20 +199,20 @@ async def test_bandwidth_cap_holds_and_a_change_applies_live(tmp_path: Path, hub
     total = hub.manifest(TI2V_REPO).total_size
     async with Runtime(settings) as runtime:
         downloader = runtime.downloader
-        await downloader.set_bandwidth_limit(1.0)  # MiB/s
-        assert downloader.bandwidth_limit_mbps == 1.0
+        await downloader.set_bandwidth_limit(1.0)  # the seed's call, in MB/s
+        assert downloader.rate_limit_bytes_per_s == MB
         started = time.monotonic()
         await downloader.start_download(TI2V)
         await asyncio.sleep(2.0)
         slow = (await downloader.get_download_progress(TI2V)).downloaded_bytes
         elapsed = time.monotonic() - started
         # Generous bounds: a loaded 2-core machine may be slower, never much faster.
-        assert slow / elapsed < 1.6 * MIB, slow / elapsed
-        assert slow > 0.3 * MIB
-        await downloader.set_bandwidth_limit(0)  # unlimited, live
+        assert slow / elapsed < 1.6 * MB, slow / elapsed
+        assert slow > 0.3 * MB
+        await downloader.set_rate_limit(0)  # unlimited, live
         result = await downloader.wait_for_completion(TI2V)
         assert result.success
-        assert time.monotonic() - started < 2.0 + (total - slow) / MIB
+        assert time.monotonic() - started < 2.0 + (total - slow) / MB
 
 
 async def test_cancel_removes_that_models_partials_only_and_reports_space(
@@ -292,7 +294,7 @@ async def test_reprioritising_a_model_never_started_does_not_start_it_later(
     settings = make_settings(tmp_path, hub.url)
     async with Runtime(settings) as runtime:
         await runtime.downloader.set_priority(TI2V, Priority.HIGH)
-        await runtime.downloader.move_in_queue("t2v-a14b", 0)
+        await runtime.downloader.move_in_queue("t2v-a14b", 1)
     async with Runtime(settings) as again:
         await again.restore()
         assert not again.downloader.is_running(TI2V)

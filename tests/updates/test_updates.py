@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from modelward.actions import Action
 from modelward.devhub import DevHub, Fault, FaultPlan
 from modelward.errors import NoPreviousVersionError
 from modelward.events import Event
@@ -50,7 +51,7 @@ async def test_a_new_commit_is_found_and_applied_fetching_only_what_changed(
     new = hub.bump_commit(TI2V_REPO)
     found = await runtime.updater.check_for_update(TI2V)
     assert found.update_available and found.latest_version == new
-    assert f"modelward update apply {TI2V}" in found.message
+    assert found.action is Action.UPDATE  # the CLI says the command, the API the route
     status = await runtime.availability.status(TI2V)
     assert status.update_available and status.latest_version == new
     assert status.current_version == old
@@ -193,7 +194,7 @@ async def test_an_update_cut_short_by_the_network_can_be_tried_again(
     hub.set_faults(FaultPlan([Fault.http_status(503, path_glob="*" + _changed(hub, old, new)[0])]))
     stopped = await runtime.updater.apply_update(TI2V, max_retries=0)
     assert not stopped.success and stopped.state is UpdateState.CURRENT
-    assert "update apply" in stopped.message and await _served(runtime) == old
+    assert stopped.action is Action.UPDATE and await _served(runtime) == old
     assert runtime.updater.record(TI2V).skipped is None
     hub.clear_faults()
     again = await runtime.updater.apply_update(TI2V)
@@ -211,7 +212,7 @@ async def test_policies_notify_ask_and_auto(runtime: Runtime, hub: DevHub) -> No
     await runtime.updater.set_policy(TI2V, UpdatePolicy.ASK)
     await runtime.updater.check_all()
     [proposed] = [e for e in events if e.type == "update.proposed"]
-    assert proposed.data["action"] == f"modelward update apply {TI2V}"
+    assert proposed.data["action"] == "update" and proposed.model_id == TI2V
     assert await _served(runtime) == old
     await runtime.updater.set_policy(TI2V, UpdatePolicy.AUTO)
     await runtime.updater.check_all()

@@ -2,7 +2,8 @@
 service (which serves the production build) and the local hub. A person starts a download
 and watches the bar move, pauses and resumes it, changes the bandwidth cap, damages a
 file on disk and repairs it from the UI, asks what to use for a missing model, and runs a
-cleanup dry run. Each page is saved under docs/screenshots/ at 1280 and 390 px."""
+cleanup dry run. The API docs work with nothing but the service. Each page is saved under
+docs/screenshots/ at 1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 
 from modelward.api.web import WEBUI_DIR
 from modelward.devhub import Fault, FaultPlan
-from tests.api.conftest import TOKEN, LiveService, StartService
+from tests.api.conftest import AUTH, TOKEN, LiveService, StartService
 from tests.conftest import TI2V, TI2V_REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,17 +57,28 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-def _page(browser: Browser, live: LiveService, width: int = 1280) -> Page:
+def _page(browser: Browser, live: LiveService, width: int = 1280, path: str = "/") -> Page:
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(str(live.client.base_url))
+    page.goto(f"{live.client.base_url}{path}")
     return page
 
 
-def _shot(page: Page, name: str) -> None:
+def _narrow(browser: Browser, live: LiveService, path: str, name: str) -> Page:
+    """The page at a phone's width: saved, and it must not scroll sideways."""
+    page = _page(browser, live, width=390, path=path)
+    expect(page.get_by_test_id("connection")).to_have_text(re.compile("Live"))
+    page.wait_for_load_state("networkidle")
+    _shot(page, name)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{path} scrolls sideways at 390 px ({width} px)"
+    return page
+
+
+def _shot(page: Page, name: str, *, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def _card(page: Page, model_id: str) -> Locator:
@@ -75,7 +87,7 @@ def _card(page: Page, model_id: str) -> Locator:
 
 def _state_becomes(page: Page, model_id: str, wanted: str, timeout_s: float = 30) -> None:
     state = _card(page, model_id).get_by_test_id("state")
-    expect(state).to_have_text(re.compile(wanted, re.I), timeout=timeout_s * 1000)
+    expect(state).to_have_attribute("data-state", wanted, timeout=timeout_s * 1000)
 
 
 def _save_token(page: Page) -> None:
@@ -109,13 +121,18 @@ def test_a_person_manages_models_from_the_dashboard(
     expect(bar).to_be_visible()
     first = _value_when(bar, lambda v: v > 0)
     _value_when(bar, lambda v: v > first)
-    _shot(page, "downloads")
 
-    # The bandwidth cap takes effect live.
-    page.get_by_label("Bandwidth cap (MB/s)").fill("5")
+    # The bandwidth cap takes effect live, written with its unit; a number alone is refused.
+    cap = page.get_by_label("Bandwidth cap")
+    cap.fill("20")
     page.get_by_role("button", name="Apply cap").click()
-    expect(page.get_by_test_id("bandwidth-current")).to_contain_text("5")
-    assert live.client.get("/api/v1/bandwidth").json()["limit_mbps"] == pytest.approx(5, rel=0.05)
+    expect(page.get_by_role("alert")).to_contain_text("has no unit")
+    expect(page.get_by_role("alert")).to_contain_text("20MB/s, 160Mbit/s or 1.5GiB/s")
+    cap.fill("4MB/s")
+    page.get_by_role("button", name="Apply cap").click()
+    expect(page.get_by_test_id("bandwidth-current")).to_have_text("4.0 MB/s")
+    assert live.client.get("/api/v1/bandwidth").json()["limit_bytes_per_s"] == 4_000_000
+    _shot(page, "downloads")
 
     # Pause, then resume.
     page.get_by_role("link", name="Models").click()
@@ -124,6 +141,9 @@ def test_a_person_manages_models_from_the_dashboard(
     live.hub.clear_faults()
     _card(page, TI2V).get_by_role("button", name="Resume").click()
     _state_becomes(page, TI2V, "available", timeout_s=60)
+    # A verified pull counts as a check.
+    integrity = _card(page, TI2V).get_by_test_id("integrity")
+    expect(integrity).to_contain_text(re.compile(r"100% intact · checked (just now|\d+ s ago)"))
 
     # Damage a file on disk; Verify finds it; Repair mends it.
     manifest = live.hub.manifest(TI2V_REPO)
@@ -134,7 +154,23 @@ def test_a_person_manages_models_from_the_dashboard(
         fh.write(b"\0" * 8)  # the safetensors header length: a structural check sees it
     _card(page, TI2V).get_by_role("button", name="Verify").click()
     _state_becomes(page, TI2V, "corrupted")
+    # Shown as damaged, not missing, and the card keeps its path and version.
+    card = _card(page, TI2V)
+    expect(card.get_by_test_id("state")).to_have_text("Damaged")
+    expect(card.get_by_test_id("integrity")).to_contain_text("1 damaged")
+    expect(card.get_by_test_id("integrity")).not_to_contain_text("missing")
+    expect(card.get_by_text("1 damaged file")).to_be_visible()
+    expect(card.get_by_test_id("local-path")).to_be_visible()
+    expect(card.get_by_role("button", name=f"Copy local path of {TI2V}")).to_be_visible()
+    version = live.client.get(f"/api/v1/models/{TI2V}/status").json()["current_version"]
+    assert version and re.fullmatch(r"[0-9a-f]{40}", version)
+    expect(card).to_contain_text(version[:10])
+    _shot(page, "models-damaged")
     page.get_by_role("link", name="Health").click()
+    expect(page.get_by_test_id("health-score")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=TI2V)
+    expect(row).to_contain_text("Damaged")
+    expect(row).not_to_contain_text("corrupted")
     _shot(page, "health")
     page.get_by_role("link", name="Models").click()
     _card(page, TI2V).get_by_role("button", name="Repair").click()
@@ -146,8 +182,9 @@ def test_a_person_manages_models_from_the_dashboard(
     form.get_by_label("Model").select_option(T2V)
     form.get_by_role("button", name="Ask").click()
     answer = page.get_by_role("region", name="Fallback strategy")
-    expect(answer.get_by_test_id("strategy-type")).to_have_text("alternative_model")
+    expect(answer.get_by_test_id("strategy-type")).to_have_text("Use another model")
     expect(answer).to_contain_text(TI2V)
+    expect(answer).not_to_contain_text(re.compile("alternative_model|slightly_lower|_"))
     _shot(page, "requests")
 
     # A cleanup dry run lists TI2V and removes nothing.
@@ -160,14 +197,80 @@ def test_a_person_manages_models_from_the_dashboard(
     status = live.client.get(f"/api/v1/models/{TI2V}/status").json()
     assert status["availability_status"] == "available"
 
+    # Three jobs on the demo generator, each well under a second: the charts have axes and
+    # values, and a near-0 s average draws no full-height bar.
+    for n in range(3):
+        job = {"model_id": TI2V, "prompt": f"a lighthouse at dusk, take {n}"}
+        ran = live.client.post("/api/v1/generate", json=job, headers=AUTH)
+        assert ran.status_code == 200, ran.text
     page.get_by_role("link", name="Analytics").click()
+    daily = page.get_by_role("figure").filter(has_text="Jobs per day, all models")
+    expect(daily.locator(".bar-chart__tick").last).to_have_text("3")
+    expect(daily.locator(".bar-chart__bar").last).to_have_text("3")
+    expect(daily.locator(".bar-chart__unit")).to_have_text("jobs")
+    times = page.get_by_role("figure").filter(has_text="Seconds per job")
+    expect(times.locator(".bar-chart__tick").last).to_have_text("1")
+    height = times.locator(".bar-chart__bar").first.evaluate("e => parseFloat(e.style.height)")
+    assert height < 50, f"a job under a second drew a bar {height}% high on a 0..1 s axis"
     _shot(page, "analytics")
 
-    narrow = _page(browser, live, width=390)
-    expect(_card(narrow, TI2V)).to_be_visible()
-    _shot(narrow, "models-390")
-    width = narrow.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, "the page scrolls sideways at 390 px"
+    for path, name in (
+        ("/", "models-390"),
+        ("/downloads", "downloads-390"),
+        ("/analytics", "analytics-390"),
+    ):
+        _narrow(browser, live, path, name)
+
+
+def test_the_api_docs_work_with_nothing_but_the_service(
+    start_service: StartService, browser: Browser
+) -> None:
+    base = str(start_service().client.base_url)
+    for width, suffix in ((1280, ""), (390, "-390")):
+        page, elsewhere, refused = _closed_page(browser, width, base)
+        page.goto(f"{base}/docs")
+        operations = page.locator(".opblock")
+        expect(operations.first).to_be_visible(timeout=20_000)
+        assert operations.count() > 20
+        paths = page.locator(".opblock-summary-path")
+        expect(paths.filter(has_text="/api/v1/bandwidth").first).to_be_visible()
+        _shot(page, f"api-docs{suffix}", full_page=False)  # the first screen: the docs are long
+        page.goto(f"{base}/redoc")
+        operation = page.get_by_text("/api/v1/models/{model_id}/download").first
+        expect(operation).to_be_attached(timeout=20_000)
+        if not suffix:
+            _shot(page, "api-redoc", full_page=False)
+        assert not elsewhere, f"the docs asked other hosts: {elsewhere}"
+        assert not refused, f"the docs broke the page's policy: {refused}"
+        page.context.close()
+
+
+def _closed_page(browser: Browser, width: int, base: str) -> tuple[Page, list[str], list[str]]:
+    """A page that may reach only ``base``: what it asks elsewhere is recorded and refused
+    (as offline), and so is what the Content-Security-Policy blocks."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    elsewhere: list[str] = []
+    refused: list[str] = []
+
+    def refuse(route: Route) -> None:
+        elsewhere.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^(?!" + re.escape(base) + r")"), refuse)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.on("console", lambda msg: _note_refusal(msg.text, refused))
+    return page, elsewhere, refused
+
+
+# ReDoc's sidebar always shows its maker's logo from a CDN; the policy refuses the image
+# (nothing leaves the machine) and ReDoc hides it. Every other refusal is a fault.
+_REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def _note_refusal(text: str, refused: list[str]) -> None:
+    if "Content Security Policy" in text and _REDOC_LOGO not in text:
+        refused.append(text)
 
 
 def test_a_lost_connection_is_shown_and_comes_back(

@@ -1,6 +1,9 @@
-// How numbers, sizes, times and durations are written for people.
+// How numbers, sizes, rates, times and durations are written for people, and how sizes and
+// rates people write are read. The unit convention is the service's (modelward/units.py):
+// decimal units (kB, MB, GB, MB/s) as huggingface_hub and Ollama show them; binary units
+// (MiB, GiB) only when written out; a number without a unit (other than 0) is refused.
 
-const SIZE_UNITS = ["B", "KB", "MB", "GB", "TB", "PB"];
+const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
 
 /** Bytes in decimal units (as disks and the hub count them): 1.5 GB. */
 export function formatBytes(bytes: number | null | undefined): string {
@@ -15,14 +18,80 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${SIZE_UNITS[unit]}`;
 }
 
+/** A measured speed: 12.3 MB/s (nothing measured: —). */
 export function formatSpeed(bytesPerSecond: number | null | undefined): string {
   if (!bytesPerSecond) return "—";
   return `${formatBytes(bytesPerSecond)}/s`;
 }
 
+/** A cap on a rate: 4.0 MB/s; 0 (or less) is unlimited. */
+export function formatRate(bytesPerSecond: number | null | undefined): string {
+  if (bytesPerSecond === null || bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) return "—";
+  return bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : "unlimited";
+}
+
+/** The forms a rate may be written in (said when one is refused). */
+export const RATE_FORMS = "20MB/s, 160Mbit/s or 1.5GiB/s (0 = unlimited)";
+
+/** A size or rate written without a known unit; `hint` says the forms accepted. */
+export class UnitError extends Error {
+  readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message);
+    this.name = "UnitError";
+    this.hint = hint;
+  }
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+// Network people write rates in bits; a byte is 8 of them.
+const BIT_UNITS: Record<string, number> = {
+  bit: 1 / 8,
+  kbit: 1e3 / 8,
+  mbit: 1e6 / 8,
+  gbit: 1e9 / 8,
+  kbps: 1e3 / 8,
+  mbps: 1e6 / 8,
+  gbps: 1e9 / 8,
+};
+const NUMBER_UNIT = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*(\/\s*s)?\s*$/i;
+const UNLIMITED = new Set(["0", "none", "off", "unlimited"]);
+
+/** Bytes per second from `20MB/s`, `160Mbit/s`, `1.5GiB/s` or `0` (unlimited), as the
+ * service reads them; `20MB` is read as `20MB/s`. A number alone (other than 0) is refused. */
+export function parseRate(text: string): number {
+  if (UNLIMITED.has(text.trim().toLowerCase())) return 0;
+  const match = NUMBER_UNIT.exec(text);
+  if (!match) throw new UnitError(`Not a rate: "${text.trim()}".`, `Write a rate such as ${RATE_FORMS}.`);
+  const number = Number(match[1]);
+  const unit = match[2].toLowerCase();
+  if (!unit) {
+    if (number === 0) return 0;
+    throw new UnitError(
+      `"${text.trim()}" has no unit.`,
+      `Write the unit, e.g. ${RATE_FORMS}; a number alone is not accepted.`,
+    );
+  }
+  const scale = BYTE_UNITS[unit] ?? BIT_UNITS[unit];
+  if (scale === undefined) throw new UnitError(`Not a rate: "${text.trim()}".`, `Write a rate such as ${RATE_FORMS}.`);
+  return Math.round(number * scale);
+}
+
 /** Seconds as "1 h 5 min", "3 min 20 s", "45 s". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";
+  // Under 10 s the fraction matters (a job of 0.02 s is not a job of 0 s).
+  if (seconds > 0 && seconds < 10) return `${Number(seconds.toFixed(seconds < 1 ? 2 : 1))} s`;
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
   const minutes = Math.floor(s / 60);
@@ -70,7 +139,8 @@ export function formatRelative(value: string | number | null | undefined, now = 
   if (!date) return "never";
   const diff = (date.getTime() - now) / 1000;
   if (Math.abs(diff) < 5) return "just now";
-  return diff < 0 ? `${formatDuration(-diff)} ago` : `in ${formatDuration(diff)}`;
+  const whole = Math.round(Math.abs(diff)); // "7 s ago", not "7.2 s ago"
+  return diff < 0 ? `${formatDuration(whole)} ago` : `in ${formatDuration(whole)}`;
 }
 
 /** A 0..1 fraction as a percentage. */
@@ -88,4 +158,26 @@ export function formatNumber(value: number | null | undefined, digits = 1): stri
 export function shortVersion(version: string | null | undefined): string {
   if (!version) return "—";
   return /^[0-9a-f]{40}$/i.test(version) ? version.slice(0, 10) : version;
+}
+
+/** A cap written so that reading it back gives the same bytes per second (4MB/s, 4MiB/s). */
+export function rateInput(bytesPerSecond: number): string {
+  if (bytesPerSecond <= 0) return "0";
+  const exact: [number, string][] = [
+    [1e9, "GB/s"],
+    [2 ** 30, "GiB/s"],
+    [1e6, "MB/s"],
+    [2 ** 20, "MiB/s"],
+    [1e3, "kB/s"],
+  ];
+  for (const [scale, unit] of exact) if (bytesPerSecond % scale === 0) return `${bytesPerSecond / scale}${unit}`;
+  return `${bytesPerSecond}B/s`;
+}
+
+/** A long path shortened in the middle so both ends stay readable: `/home/…/snapshots/abc`. */
+export function shortenPath(path: string, max = 34): string {
+  if (path.length <= max) return path;
+  const keep = max - 1; // one character for the ellipsis
+  const tail = Math.ceil(keep * 0.6); // the end (file or snapshot) says more than the start
+  return `${path.slice(0, keep - tail)}…${path.slice(path.length - tail)}`;
 }

@@ -1,7 +1,8 @@
 """What a cleanup would remove (or keeps), and why: the seed's CleanupRecommendations.
 
-Only data here; the plan itself is made where the store's facts are known (the
-availability manager), and analytics hands it out as its recommendation.
+Only data here; the plan itself is made where the store's facts are known
+(``availability/cleanup.py``, plan then execute), and analytics hands a dry run of it out
+as its recommendation.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from modelward.api.routes import (
 from modelward.api.routes import settings as settings_routes
 from modelward.api.schemas import ErrorPublic, HealthzPublic
 from modelward.api.stream import StreamTiming
-from modelward.api.web import mount_dashboard
+from modelward.api.web import mount_api_docs, mount_dashboard
 from modelward.availability import NoAlternativeError
 from modelward.availability.requests import UnknownRequestError
 from modelward.errors import (
@@ -104,6 +104,8 @@ def create_app(
         summary="Keeps large AI model weights available on this machine.",
         lifespan=lifespan,
         responses={401: {"model": ErrorPublic}, 404: {"model": ErrorPublic}},
+        docs_url=None,  # FastAPI's pages load from a CDN; mount_api_docs serves local copies
+        redoc_url=None,
     )
     app.state.stream_timing = stream_timing or StreamTiming()
 
@@ -137,7 +139,7 @@ def create_app(
     @app.get("/healthz", response_model=HealthzPublic, tags=["service"])
     def healthz() -> HealthzPublic:
         """The service is up."""
-        return HealthzPublic(status="ok", version=__version__)
+        return HealthzPublic(status="ok", version=__version__, offline=settings.offline)
 
     routers = (
         models,
@@ -153,5 +155,6 @@ def create_app(
     )
     for module in (*routers, events):
         app.include_router(module.router, prefix="/api/v1")
+    mount_api_docs(app)
     mount_dashboard(app)  # last: its catch-all must not shadow an API route
     return app

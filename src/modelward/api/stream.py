@@ -27,6 +27,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from modelward.api.actions import with_route
 from modelward.api.schemas import DownloadProgressPublic
 from modelward.errors import ModelwardError
 from modelward.events import Event, EventBus, EventType
@@ -153,7 +154,8 @@ async def event_frames(
 
 def format_frame(type_: str, model_id: str | None, data: dict[str, Any], at: float) -> str:
     """One SSE frame; the JSON is on one line, so it needs one ``data:`` field."""
-    payload = {"type": type_, "model_id": model_id, "at": at, "data": data}
+    # Proposals carry an action code; a client of this service wants its route.
+    payload = {"type": type_, "model_id": model_id, "at": at, "data": with_route(data, model_id)}
     return f"event: {type_}\ndata: {json.dumps(payload, default=str)}\n\n"
 
 

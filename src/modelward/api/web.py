@@ -1,12 +1,18 @@
-"""The dashboard: the production build of ``web/`` served at ``/``.
+"""The dashboard (the production build of ``web/``) at ``/``, and the API docs at ``/docs``
+(Swagger UI) and ``/redoc`` (ReDoc).
 
-``./dev`` builds it into ``src/modelward/webui/`` (not in git). Client-side routes
+``./dev`` builds the dashboard into ``src/modelward/webui/`` (not in git). Client-side routes
 (``/downloads``, ``/health``, ...) get ``index.html``; anything under ``/api`` that no
 route took stays a JSON 404. Without a build, ``/`` says how to make one.
+
+The docs pages load Swagger UI and ReDoc from the ``fastapi-offline`` package (a
+dependency), never from a CDN: they work with no internet, under the same policy as the
+dashboard (everything from this service, no inline script).
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -28,21 +34,87 @@ _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8">
 <a href="/docs">/docs</a>.</p></body></html>"""
 
 
+DOCS_ASSETS = "/docs/assets"
+# The package's files the docs pages load, with their media types.
+_DOCS_FILES: dict[str, str] = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "redoc.standalone.js": "text/javascript",
+    "favicon.png": "image/png",
+}
+# The policy forbids inline script, so Swagger UI is started by a file of our own; it reads
+# the OpenAPI address from its page. ReDoc's search runs in a worker made from a blob, which
+# the policy refuses too: its search is off (Swagger UI's filter finds operations instead).
+_SWAGGER_INIT = """const root = document.getElementById("swagger-ui");
+window.ui = SwaggerUIBundle({
+  url: root.dataset.openapiUrl,
+  dom_id: "#swagger-ui",
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+  layout: "BaseLayout",
+  deepLinking: true,
+  showExtensions: true,
+  showCommonExtensions: true,
+  filter: true,
+  validatorUrl: null,
+});
+"""
+_SWAGGER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} API (Swagger UI)</title>
+<link rel="icon" href="{assets}/favicon.png">
+<link rel="stylesheet" href="{assets}/swagger-ui.css"></head>
+<body><div id="swagger-ui" data-openapi-url="{openapi}"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script src="{assets}/swagger-init.js"></script></body></html>"""
+_REDOC_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} API (ReDoc)</title>
+<link rel="icon" href="{assets}/favicon.png">
+<style>body {{ margin: 0; padding: 0; }}</style></head>
+<body><redoc spec-url="{openapi}" disable-search="true"></redoc>
+<script src="{assets}/redoc.standalone.js"></script></body></html>"""
+
+
+def mount_api_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at ``/docs`` and ReDoc at ``/redoc`` from files on this machine.
+
+    The app must be made with ``docs_url=None, redoc_url=None`` (FastAPI's own pages load
+    their scripts from a CDN).
+    """
+    assets = files("fastapi_offline") / "static"
+    openapi = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        page = _SWAGGER_PAGE.format(title=app.title, assets=DOCS_ASSETS, openapi=openapi)
+        return HTMLResponse(page, headers=_headers("no-cache"))
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        page = _REDOC_PAGE.format(title=app.title, assets=DOCS_ASSETS, openapi=openapi)
+        return HTMLResponse(page, headers=_headers("no-cache"))
+
+    @app.get(f"{DOCS_ASSETS}/{{name}}", include_in_schema=False)
+    def docs_asset(name: str) -> Response:
+        if name == "swagger-init.js":
+            return Response(
+                _SWAGGER_INIT, media_type="text/javascript", headers=_headers("no-cache")
+            )
+        if name not in _DOCS_FILES:
+            return JSONResponse(_not_found(f"{DOCS_ASSETS}/{name}"), status_code=404)
+        body = (assets / name).read_bytes()
+        return Response(
+            body, media_type=_DOCS_FILES[name], headers=_headers("public, max-age=86400")
+        )
+
+
 def mount_dashboard(app: FastAPI, root: Path = WEBUI_DIR) -> None:
     """Serve the dashboard's files, and ``index.html`` for its client-side routes."""
 
     @app.get("/{path:path}", include_in_schema=False)
     def dashboard(path: str) -> Response:
         if path == "api" or path.startswith("api/"):
-            return JSONResponse(
-                {
-                    "code": "not-found",
-                    "message": f"no route /{path}",
-                    "hint": "See /docs for the API's routes.",
-                    "retryable": False,
-                },
-                status_code=404,
-            )
+            return JSONResponse(_not_found(f"/{path}"), status_code=404)
         index = root / "index.html"
         if not index.is_file():
             return HTMLResponse(_NOT_BUILT)
@@ -53,6 +125,15 @@ def mount_dashboard(app: FastAPI, root: Path = WEBUI_DIR) -> None:
             cache = "public, max-age=31536000, immutable" if long_lived else "no-cache"
             return FileResponse(wanted, headers=_headers(cache))
         return FileResponse(index, headers=_headers("no-cache"))
+
+
+def _not_found(path: str) -> dict[str, str | bool]:
+    return {
+        "code": "not-found",
+        "message": f"no route {path}",
+        "hint": "See /docs for the API's routes.",
+        "retryable": False,
+    }
 
 
 def _headers(cache_control: str) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """Availability: which model a job can use now, and what to do when it cannot."""
 
 from modelward.analytics.cleanup import CleanupCandidate, CleanupResult
+from modelward.availability.advice import Advice, NotOffered, RequestedFit
 from modelward.availability.bridge import ModelIntegrationBridge, ModelLease
+from modelward.availability.cleanup import CleanupPlan, RetentionPolicy, plan_cleanup
 from modelward.availability.demo import DemoGenerator, GenerationOutcome
 from modelward.availability.fallback import (
     GenerationRequest,
@@ -10,12 +12,7 @@ from modelward.availability.fallback import (
     QueueResult,
 )
 from modelward.availability.gpu import GpuMemory, VramProbe
-from modelward.availability.manager import (
-    ModelAvailabilityManager,
-    ModelRequestResult,
-    ModelUsageData,
-    RetentionPolicy,
-)
+from modelward.availability.manager import ModelAvailabilityManager, ModelUsageData
 from modelward.availability.recovery import (
     EnhancedErrorRecovery,
     RecoveryAction,
@@ -24,6 +21,10 @@ from modelward.availability.recovery import (
 from modelward.availability.requests import QueuedRequest, RequestQueue, RequestState
 from modelward.availability.requirements import (
     GenerationRequirements,
+    InputMissingError,
+    InputNotFoundError,
+    InputUnsupportedError,
+    JobInputError,
     ModelSuggestion,
     QualityDifference,
 )
@@ -34,11 +35,14 @@ from modelward.availability.strategy import (
     ErrorContext,
     FallbackStrategy,
     FallbackType,
+    ModelRequestResult,
 )
 from modelward.availability.wait import EstimatedWaitTime
 
 __all__ = [
+    "Advice",
     "CleanupCandidate",
+    "CleanupPlan",
     "CleanupResult",
     "DemoGenerator",
     "EnhancedErrorRecovery",
@@ -52,7 +56,11 @@ __all__ = [
     "GenerationRequest",
     "GenerationRequirements",
     "GpuMemory",
+    "InputMissingError",
+    "InputNotFoundError",
+    "InputUnsupportedError",
     "IntelligentFallbackManager",
+    "JobInputError",
     "ModelAvailabilityManager",
     "ModelIntegrationBridge",
     "ModelLease",
@@ -61,6 +69,7 @@ __all__ = [
     "ModelSuggestion",
     "ModelUsageData",
     "NoAlternativeError",
+    "NotOffered",
     "QualityDifference",
     "QueueResult",
     "QueuedRequest",
@@ -68,10 +77,12 @@ __all__ = [
     "RecoveryResult",
     "RequestQueue",
     "RequestState",
+    "RequestedFit",
     "RetentionPolicy",
     "StorageStatus",
     "StorageWatch",
     "VramProbe",
     "exclusion",
     "fit",
+    "plan_cleanup",
 ]

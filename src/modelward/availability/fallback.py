@@ -2,11 +2,19 @@
 
 Every decision reads live facts: each model's state (store, jobs, health), the measured
 download speed and queue, free disk, the GPU memory the job has, and whether the source
-answers. The strategies, most useful first: use the model with smaller demands
-(REDUCE_REQUIREMENTS), an alternative that is ready (ALTERNATIVE_MODEL), wait for the
-model that is on its way (QUEUE_AND_WAIT), fetch or repair it (DOWNLOAD_AND_RETRY), and
+answers. The strategies, most useful first: the requested model itself when it is here and
+fits the job (USE_REQUESTED: an alternative never replaces it), or with smaller demands
+(REDUCE_REQUIREMENTS), wait for the model that is on its way (QUEUE_AND_WAIT), an
+alternative that is ready (ALTERNATIVE_MODEL), fetch or repair it (DOWNLOAD_AND_RETRY), and
 only when nothing else can work a clearly labelled mock (MOCK_GENERATION) with the steps
-that would make the real model available.
+that would make the real model available. An alternative is only ever a model that really
+takes the job's inputs; one whose capabilities are not declared is never offered. When the
+requested model cannot take the job at all (its inputs, its GPU memory), waiting for it is
+no answer: a model that can is used or fetched.
+
+Requests are answered here too: :meth:`IntelligentFallbackManager.handle_model_request` is
+the seed's ``ModelAvailabilityManager.handle_model_request``, which the runtime attaches to
+the manager, so the manager never depends on this module.
 """
 
 from __future__ import annotations
@@ -16,16 +24,41 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelward.actions import Action
+from modelward.availability.advice import (
+    ON_THE_WAY,
+    Advice,
+    NotOffered,
+    RequestedFit,
+    alternative,
+    not_offered,
+    queue_and_wait,
+    requested_fit,
+    suggestion,
+    use_requested,
+)
 from modelward.availability.gpu import VramProbe
 from modelward.availability.manager import ModelAvailabilityManager
 from modelward.availability.requests import DEFAULT_TTL_S
-from modelward.availability.requirements import GenerationRequirements, ModelSuggestion
-from modelward.availability.scoring import Fit, exclusion, fit
+from modelward.availability.requirements import (
+    GenerationRequirements,
+    ModelSuggestion,
+    job_inputs,
+)
+from modelward.availability.scoring import (
+    Fit,
+    check_job_inputs,
+    exclusion,
+    fit,
+    input_mismatch,
+    vram_shortfall,
+)
 from modelward.availability.strategy import (
     ErrorCategory,
     ErrorContext,
     FallbackStrategy,
     FallbackType,
+    ModelRequestResult,
 )
 from modelward.availability.wait import EstimatedWaitTime, estimate, ready, stuck
 from modelward.catalog import ModelSpec
@@ -33,16 +66,12 @@ from modelward.errors import ModelwardError
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
 from modelward.store.space import free_bytes
 from modelward.transfer import DownloadStatus
+from modelward.units import format_size
 
 MIN_ALTERNATIVE_SCORE = 0.5
 """Below this an alternative is too far from the job to offer on its own."""
 REACHABLE_TIMEOUT_S = 10.0
-ON_THE_WAY = (
-    ModelAvailabilityStatus.QUEUED,
-    ModelAvailabilityStatus.DOWNLOADING,
-    ModelAvailabilityStatus.VERIFYING,
-    ModelAvailabilityStatus.REPAIRING,
-)
+Ranked = list[tuple[Fit, DetailedModelStatus]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,23 +125,39 @@ class IntelligentFallbackManager:
         self.vram = vram or VramProbe()
         """GPU memory a job has when its requirements do not say: the setting, or the GPU's."""
         self._tail_bytes = unhashed_tail_bytes
-        availability_manager.attach_fallback(self)
 
     async def suggest_alternative_model(
         self, requested_model: str, requirements: GenerationRequirements
     ) -> ModelSuggestion:
-        """The best other catalog model for the job, ready ones first among close scores;
-        raises :class:`NoAlternativeError` naming why each model was left out."""
+        """The best other catalog model that really takes the job, ready ones first among
+        close scores; raises :class:`NoAlternativeError` naming why each model was left out
+        (those whose capabilities are unknown last)."""
         requested = self.catalog.get(requested_model)
         req = await self._with_vram(requirements)
-        ranked, excluded = await self._ranked(requested, req)
+        ranked, left_out = await self._ranked(requested, req)
         if not ranked:
             raise NoAlternativeError(
                 f"no other model can serve this job instead of {requested_model}: "
-                + "; ".join(excluded)
+                + "; ".join(n.reason for n in left_out)
             )
         best, status = ranked[0]
-        return _suggestion(best, status, requested)
+        return suggestion(best, status, requested, self._unfit(requested, req))
+
+    async def advise(self, requested_model: str, requirements: GenerationRequirements) -> Advice:
+        """The whole answer for a job: how the requested model fits, what to do now, every
+        other model that takes the job (what differs) and every one that does not (why)."""
+        spec = self.catalog.get(requested_model)
+        req = await self._with_vram(requirements)
+        status = await self._status(requested_model)
+        ranked, left_out = await self._ranked(spec, req)
+        strategy = await self._decide(spec, status, req, ErrorContext(req), ranked)
+        unfit = self._unfit(spec, req)
+        return Advice(
+            requested_fit(spec, status, req),
+            strategy,
+            tuple(suggestion(f, s, spec, unfit) for f, s in ranked),
+            tuple(left_out),
+        )
 
     async def estimate_wait_time(self, model_id: str) -> EstimatedWaitTime:
         """When ``model_id`` should be ready: remaining bytes at the measured speed, behind
@@ -124,38 +169,122 @@ class IntelligentFallbackManager:
     async def get_fallback_strategy(
         self, failed_model: str, error_context: ErrorContext
     ) -> FallbackStrategy:
-        """What the job should do now that ``failed_model`` cannot serve it."""
+        """What the job should do about ``failed_model``: use it when it is here and fits
+        (USE_REQUESTED; an alternative never replaces it), else the best other way."""
         spec = self.catalog.get(failed_model)
         req = await self._with_vram(error_context.requirements)
         status = await self._status(failed_model)
-        reduced = self._reduced(spec, status, req, error_context)
-        if reduced is not None:
-            return reduced
-        ranked, _excluded = await self._ranked(spec, req)
+        return await self._decide(spec, status, req, error_context)
+
+    async def handle_model_request(
+        self, model_type: str, requirements: GenerationRequirements | None = None
+    ) -> ModelRequestResult:
+        """The seed's ``ModelAvailabilityManager.handle_model_request``, decided here (the
+        runtime attaches it to the manager): the model itself when it is ready and fits, a
+        ready alternative, or the strategy. A job missing an input its model requires (or
+        giving one it cannot take) is refused with :class:`JobInputError`."""
+        spec = self.catalog.get(model_type)
+        req = await self._with_vram(requirements or GenerationRequirements())
+        check_job_inputs(spec, req.inputs, self.catalog)
+        status = await self._status(model_type)
+        state = status.availability_status
+        strategy = await self._decide(spec, status, req, ErrorContext(req))
+        kind = strategy.strategy_type
+        if kind in (FallbackType.USE_REQUESTED, FallbackType.REDUCE_REQUIREMENTS):
+            changed = strategy if kind is FallbackType.REDUCE_REQUIREMENTS else None
+            return ModelRequestResult(model_type, state, model_type, status.local_path, changed)
+        upgrade = (
+            f"{model_type} is {state.value}: {_how_to_get(model_type, state)}; new jobs use "
+            "it as soon as it is ready, without a restart"
+        )
+        if kind is FallbackType.ALTERNATIVE_MODEL and strategy.alternative_model:
+            alt = await self._status(strategy.alternative_model)
+            if alt.is_available:
+                return ModelRequestResult(
+                    model_type, state, alt.model_id, alt.local_path, strategy, upgrade
+                )
+        return ModelRequestResult(model_type, state, None, None, strategy, upgrade)
+
+    async def _decide(
+        self,
+        spec: ModelSpec,
+        status: DetailedModelStatus,
+        req: GenerationRequirements,
+        context: ErrorContext,
+        ranked: Ranked | None = None,
+    ) -> FallbackStrategy:
+        """The strategy from the facts, most useful first (see the module docstring)."""
+        own = requested_fit(spec, status, req)
+        if own.fits is not False:
+            reduced = self._reduced(spec, status, req, context)
+            if reduced is not None:
+                return reduced
+            if status.is_available and context.category is ErrorCategory.MODEL_UNAVAILABLE:
+                return use_requested(spec, req, known=own.fits is True)
+        if ranked is None:
+            ranked, _left_out = await self._ranked(spec, req)
         ready_alt = next(
             ((f, s) for f, s in ranked if s.is_available and f.score >= MIN_ALTERNATIVE_SCORE),
             None,
         )
+        if own.fits is False:
+            return await self._instead(spec, status, own, ranked, ready_alt)
         wait = await self._wait(status)
         if status.availability_status in ON_THE_WAY:
             within = req.max_wait is None or (
                 wait.seconds is not None and wait.seconds <= req.max_wait.total_seconds()
             )
             if within or ready_alt is None:
-                return _queue_and_wait(failed_model, wait)
+                return queue_and_wait(spec.id, wait)
         if ready_alt is not None:
-            return _alternative(ready_alt, spec, wait, status)
+            return alternative(ready_alt, spec, wait, status)
         fetch = await self._fetch_strategy(spec, status, wait)
         if fetch is not None:
             return fetch
         return self._mock(spec, status, ranked)
+
+    async def _instead(
+        self,
+        spec: ModelSpec,
+        status: DetailedModelStatus,
+        own: RequestedFit,
+        ranked: Ranked,
+        ready_alt: tuple[Fit, DetailedModelStatus] | None,
+    ) -> FallbackStrategy:
+        """The requested model cannot take this job at all: waiting for it or fetching it
+        would not help, so a model that can (ready, or fetched) is the way."""
+        wait = await self._wait(status)
+        if ready_alt is not None:
+            return alternative(ready_alt, spec, wait, status, own.reason)
+        if ranked:
+            best, best_status = ranked[0]
+            other = self.catalog.get(best.model_id)
+            fetch = await self._fetch_strategy(other, best_status, await self._wait(best_status))
+            if fetch is not None:
+                offered = suggestion(best, best_status, spec, own.reason)
+                return dataclasses.replace(
+                    fetch,
+                    alternative_model=best.model_id,
+                    user_message=f"{own.reason}; {fetch.user_message}",
+                    suggestion=offered,
+                    changes=best.needs,
+                    can_queue_request=False,
+                )
+        return dataclasses.replace(
+            self._mock(spec, status, ranked),
+            user_message=f"{own.reason}; no model that takes this job can be used now. "
+            "The output will be a labelled mock.",
+        )
 
     async def queue_request_for_downloading_model(
         self, model_id: str, request: GenerationRequest, ttl_s: float = DEFAULT_TTL_S
     ) -> QueueResult:
         """Keep ``request`` until ``model_id`` is ready, then release it (event
         ``request.released``; :meth:`RequestQueue.wait` in-process). A missing model's
-        download (a damaged one's repair) is started; a paused one is left to its owner."""
+        download (a damaged one's repair) is started; a paused one is left to its owner.
+        A request missing an input the model requires is refused (:class:`JobInputError`)."""
+        given = job_inputs(request.prompt, request.image)
+        check_job_inputs(self.catalog.get(model_id), given, self.catalog)
         status = await self._status(model_id)
         state = status.availability_status
         if state is ModelAvailabilityStatus.PAUSED:
@@ -217,23 +346,33 @@ class IntelligentFallbackManager:
 
     async def _ranked(
         self, requested: ModelSpec, req: GenerationRequirements
-    ) -> tuple[list[tuple[Fit, DetailedModelStatus]], list[str]]:
-        """Every other model that can serve the job, best first; and why the rest cannot."""
-        fits: list[tuple[Fit, DetailedModelStatus]] = []
-        excluded: list[str] = []
+    ) -> tuple[Ranked, list[NotOffered]]:
+        """Every other model that really takes the job, best first; and why the rest
+        cannot (those whose capabilities are unknown last)."""
+        fits: Ranked = []
+        left_out: list[NotOffered] = []
         for candidate in self.catalog:
             if candidate.id == requested.id:
                 continue
             scored = fit(candidate, requested, req)
             if scored is None:
-                excluded.append(exclusion(candidate, requested, req) or candidate.id)
+                why = exclusion(candidate, requested, req) or candidate.id
+                left_out.append(not_offered(candidate, requested, why))
                 continue
             fits.append((scored, await self._status(candidate.id)))
         # A ready model gets a small lead: "usable now" matters, but not more than fit.
         fits.sort(
             key=lambda fs: (-(fs[0].score + (0.1 if fs[1].is_available else 0.0)), fs[0].model_id)
         )
-        return fits, excluded
+        left_out.sort(key=lambda n: not n.capabilities_known)  # stable: catalog order kept
+        return fits, left_out
+
+    @staticmethod
+    def _unfit(spec: ModelSpec, req: GenerationRequirements) -> str | None:
+        """Why the requested model itself cannot take the job (None: it can, or unknown)."""
+        if not spec.capabilities.inputs:
+            return None
+        return input_mismatch(spec, req.inputs) or vram_shortfall(spec, req.vram_gb)
 
     async def _wait(self, status: DetailedModelStatus) -> EstimatedWaitTime:
         model_id = status.model_id
@@ -250,8 +389,8 @@ class IntelligentFallbackManager:
             return stuck(model_id, remaining, f"damaged: `modelward repair {model_id}` mends it")
         entries = await self.downloader.queue_entries()
         order = [e.model_id for e in entries]
-        position = order.index(model_id) if model_id in order else None
-        ahead = order[:position] if position is not None else order
+        position = order.index(model_id) + 1 if model_id in order else None  # 1 = next
+        ahead = order[: position - 1] if position is not None else order
         bytes_ahead = 0
         speed = 0.0
         for other in entries:
@@ -326,12 +465,12 @@ class IntelligentFallbackManager:
         if state is not ModelAvailabilityStatus.CORRUPTED and remaining > free:
             return None
         if state is ModelAvailabilityStatus.CORRUPTED:
-            action, route = f"modelward repair {spec.id}", f"POST /api/v1/models/{spec.id}/repair"
-            what = "repair it (only its damaged blocks are fetched)"
+            action, what = Action.REPAIR, "repair it (only its damaged blocks are fetched)"
         else:
-            action, route = f"modelward pull {spec.id}", f"POST /api/v1/models/{spec.id}/download"
-            what = f"fetch the {remaining / 1e9:.1f} GB it still needs"
-        if wait.seconds is None:  # paused or failed: once started, it is a plain download
+            action, what = Action.DOWNLOAD, "fetch what it still needs"
+        if wait.seconds is None or wait.queue_position is None:
+            # Not in the queue (missing, paused, failed): once started it is a plain
+            # download of what the source says is still missing.
             wait = estimate(
                 spec.id,
                 remaining_bytes=remaining,
@@ -342,11 +481,13 @@ class IntelligentFallbackManager:
             )
         return FallbackStrategy(
             FallbackType.DOWNLOAD_AND_RETRY,
-            recommended_action=f"{action}  (or {route}), then run the job again",
+            recommended_action=f"{action} {spec.id}, then run the job again",
             estimated_wait_time=wait.estimate,
             user_message=f"{spec.id} is {state.value}; {what}: {wait.reason}.",
             can_queue_request=True,
             wait=wait,
+            action=action,
+            action_model=spec.id,
         )
 
     def _mock(
@@ -357,7 +498,7 @@ class IntelligentFallbackManager:
     ) -> FallbackStrategy:
         steps = [
             f"check the network and the endpoint, then `modelward pull {spec.id}`",
-            f"make room: {spec.id} needs {status.size_bytes / 1e9:.0f} GB on the disk of the store",
+            f"make room: {spec.id} needs {format_size(status.size_bytes)} on the disk of the store",
         ]
         if ranked:
             other = ranked[0][0].model_id
@@ -373,51 +514,11 @@ class IntelligentFallbackManager:
         )
 
 
-def _suggestion(best: Fit, status: DetailedModelStatus, requested: ModelSpec) -> ModelSuggestion:
-    parts = [f"{best.model_id} can take this job's inputs like {requested.id}"]
-    parts += list(best.reasons)
-    parts.append("ready now" if status.is_available else f"{status.availability_status.value}")
-    return ModelSuggestion(
-        suggested_model=best.model_id,
-        compatibility_score=best.score,
-        performance_difference=best.performance_difference,
-        availability_status=status.availability_status,
-        reason="; ".join(parts),
-        estimated_quality_difference=best.quality_difference,
-        needs=best.needs,
-    )
-
-
-def _queue_and_wait(model_id: str, wait: EstimatedWaitTime) -> FallbackStrategy:
-    return FallbackStrategy(
-        FallbackType.QUEUE_AND_WAIT,
-        recommended_action=f"queue the job; it runs when {model_id} is ready",
-        estimated_wait_time=wait.estimate,
-        user_message=f"{model_id} is on its way: {wait.reason}.",
-        can_queue_request=True,
-        wait=wait,
-    )
-
-
-def _alternative(
-    chosen: tuple[Fit, DetailedModelStatus],
-    requested: ModelSpec,
-    wait: EstimatedWaitTime,
-    status: DetailedModelStatus,
-) -> FallbackStrategy:
-    best, alt_status = chosen
-    suggestion = _suggestion(best, alt_status, requested)
-    on_the_way = status.availability_status in ON_THE_WAY
-    later = f"; {requested.id} itself: {wait.reason}" if on_the_way else ""
-    return FallbackStrategy(
-        FallbackType.ALTERNATIVE_MODEL,
-        recommended_action=f"run the job on {best.model_id}",
-        alternative_model=best.model_id,
-        estimated_wait_time=wait.estimate if on_the_way else None,
-        user_message=(
-            f"{requested.id} is {status.availability_status.value}; {suggestion.reason}{later}."
-        ),
-        can_queue_request=on_the_way,
-        suggestion=suggestion,
-        changes=best.needs,
-    )
+def _how_to_get(model_id: str, state: ModelAvailabilityStatus) -> str:
+    if state is ModelAvailabilityStatus.PAUSED:
+        return f"`modelward resume {model_id}` continues it"
+    if state is ModelAvailabilityStatus.CORRUPTED:
+        return f"`modelward repair {model_id}` mends it"
+    if state in (*ON_THE_WAY, ModelAvailabilityStatus.UPDATING):
+        return "it is on its way"
+    return f"`modelward pull {model_id}` fetches it"

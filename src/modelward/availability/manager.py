@@ -12,19 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from modelward.analytics import ModelUsageAnalytics, TimePeriod
 from modelward.analytics.cleanup import CleanupCandidate, CleanupResult, StorageConstraints
+from modelward.availability.cleanup import (
+    CleanupFacts,
+    CleanupPlan,
+    HeldError,
+    RetentionPolicy,
+    arrived_at,
+    plan_cleanup,
+)
 from modelward.availability.requests import RequestQueue
 from modelward.availability.requirements import GenerationRequirements
-from modelward.availability.strategy import ErrorContext, FallbackStrategy, FallbackType
-from modelward.errors import ModelPinnedError, StoreLockedError
+from modelward.availability.strategy import ModelRequestResult
+from modelward.errors import ModelPinnedError
 from modelward.events import Event, EventBus, EventType
 from modelward.health import ModelHealthMonitor
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus, model_status
@@ -32,23 +38,14 @@ from modelward.store.pins import PinStore
 from modelward.store.removal import removable_bytes, remove_target
 from modelward.store.space import free_bytes
 from modelward.transfer import EnhancedModelDownloader
+from modelward.units import format_size
 from modelward.updates.record import load_record
-
-if TYPE_CHECKING:
-    from modelward.availability.fallback import IntelligentFallbackManager
 
 logger = logging.getLogger(__name__)
 
 USAGE_WINDOW_DAYS = 30
 """Usage figures in a status cover the last 30 days."""
 _STATE_TRIGGERS = ("download.", "repair.", "file.verified", "health.checked", "model.removed")
-_ON_THE_WAY = (
-    ModelAvailabilityStatus.QUEUED,
-    ModelAvailabilityStatus.DOWNLOADING,
-    ModelAvailabilityStatus.VERIFYING,
-    ModelAvailabilityStatus.REPAIRING,
-    ModelAvailabilityStatus.UPDATING,
-)
 _NEEDS_ACTION = (
     ModelAvailabilityStatus.MISSING,
     ModelAvailabilityStatus.FAILED,
@@ -65,48 +62,15 @@ class ModelUsageData:
     """Generation requests queued for each model."""
 
 
-@dataclass(frozen=True, slots=True)
-class ModelRequestResult:
-    """The seed's ModelRequestResult: what a job asking for a model can use right now."""
+class RequestHandler(Protocol):
+    """Answers what a job for a model can use now (the fallback side decides; the runtime
+    attaches it, so this manager never depends on the fallback manager)."""
 
-    requested_model: str
-    availability_status: ModelAvailabilityStatus
-    """The requested model's state."""
-    model_id: str | None
-    """The model to run: the requested one, a ready alternative, or None."""
-    path: str | None
-    """That model's local snapshot folder."""
-    strategy: FallbackStrategy | None = None
-    """Why not the requested model, and what else would work."""
-    upgrade: str | None = None
-    """How to get the requested model when the job uses something else."""
-
-    @property
-    def success(self) -> bool:
-        """True when a real model can run the job now."""
-        return self.model_id is not None
-
-    @property
-    def is_mock(self) -> bool:
-        """True when only the labelled mock can serve the job."""
-        return (
-            self.model_id is None
-            and self.strategy is not None
-            and self.strategy.strategy_type is FallbackType.MOCK_GENERATION
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionPolicy:
-    """The seed's RetentionPolicy: which local models cleanup may remove."""
-
-    keep_recent_days: float = 30.0
-    """A model used within this many days stays."""
-    target_free_bytes: int | None = None
-    """Stop once this much is free on the store's disk (None: remove every candidate)."""
-    keep: frozenset[str] = frozenset()
-    """Models never to remove."""
-    dry_run: bool = True
+    async def __call__(
+        self, model_type: str, requirements: GenerationRequirements | None = None
+    ) -> ModelRequestResult:
+        """The model to run, or the strategy."""
+        ...
 
 
 class ModelAvailabilityManager:
@@ -128,7 +92,7 @@ class ModelAvailabilityManager:
         self.requests = requests
         self.analytics = analytics
         self.bus = bus
-        self.fallback: IntelligentFallbackManager | None = None
+        self._answer: RequestHandler | None = None
         self._states: dict[str, tuple[ModelAvailabilityStatus, str | None]] = {}
         self._removing: set[str] = set()
         self.pins = PinStore(downloader.manager.home)
@@ -138,10 +102,10 @@ class ModelAvailabilityManager:
         self._worker: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
 
-    def attach_fallback(self, fallback: IntelligentFallbackManager) -> None:
-        """Let :meth:`handle_model_request` decide strategies (the fallback manager is
-        built on this manager, so it is attached afterwards)."""
-        self.fallback = fallback
+    def attach_request_handler(self, handler: RequestHandler) -> None:
+        """Let :meth:`handle_model_request` answer jobs (the fallback side is built on this
+        manager, so the runtime attaches it afterwards)."""
+        self._answer = handler
 
     async def status(
         self, model_id: str, *, resolve_remote: bool = False, hash_unknown: bool = True
@@ -211,121 +175,61 @@ class ModelAvailabilityManager:
         not_ready = {m: s for m, s in statuses.items() if not s.is_available}
         order = _ranked_by_demand(not_ready, usage)
         queued = {e.model_id for e in await self.downloader.queue_entries()}
-        for position, model_id in enumerate(m for m in order if m in queued):
+        for position, model_id in enumerate((m for m in order if m in queued), start=1):
             await self.downloader.move_in_queue(model_id, position)
         return order
 
     async def handle_model_request(
         self, model_type: str, requirements: GenerationRequirements | None = None
     ) -> ModelRequestResult:
-        """What a job for ``model_type`` can use now: the model itself when ready, else the
-        fallback manager's strategy (and a ready alternative when it names one)."""
-        self.catalog.get(model_type)
-        status = await self.status(model_type)
-        state = status.availability_status
-        if status.is_available:
-            return ModelRequestResult(model_type, state, model_type, status.local_path)
-        if self.fallback is None:
-            raise RuntimeError("attach_fallback() first")  # wiring bug, never user input
-        strategy = await self.fallback.get_fallback_strategy(
-            model_type, ErrorContext(requirements or GenerationRequirements())
-        )
-        upgrade = (
-            f"{model_type} is {state.value}: {_how_to_get(model_type, state)}; new jobs use "
-            "it as soon as it is ready, without a restart"
-        )
-        if strategy.strategy_type is FallbackType.ALTERNATIVE_MODEL and strategy.alternative_model:
-            alt = await self.status(strategy.alternative_model)
-            if alt.is_available:
-                return ModelRequestResult(
-                    model_type, state, alt.model_id, alt.local_path, strategy, upgrade
-                )
-        return ModelRequestResult(model_type, state, None, None, strategy, upgrade)
+        """What a job for ``model_type`` can use now: the model itself when it is ready and
+        fits the job, else the fallback side's strategy (and a ready alternative when it
+        names one). Decided by the handler the runtime attached."""
+        if self._answer is None:
+            raise RuntimeError("attach_request_handler() first")  # wiring bug, never user input
+        return await self._answer(model_type, requirements)
 
     async def cleanup_unused_models(
         self, retention_policy: RetentionPolicy | None = None
     ) -> CleanupResult:
         """Remove local models nobody used within the policy's days, least used and oldest
         first, until the target free space is reached; never one in use, downloading,
-        repairing, kept by the policy, or with jobs waiting for it. Dry run by default."""
+        repairing, kept by the policy, or with jobs waiting for it. Dry run by default
+        (:meth:`plan_cleanup`, then :meth:`CleanupPlan.execute` unless it is a dry run)."""
         policy = retention_policy or RetentionPolicy()
+        plan = await self.plan_cleanup(policy)
+        return plan.as_result() if policy.dry_run else await plan.execute()
+
+    async def plan_cleanup(self, policy: RetentionPolicy) -> CleanupPlan:
+        """What ``policy`` would remove now, and what it keeps with why; nothing changes
+        until the plan's ``execute()``."""
         pinned = await asyncio.to_thread(self.pins.pinned)
-        now = time.time()
         waiting = (await self._usage()).waiting_requests
-        candidates: list[tuple[tuple[float, float, int], CleanupCandidate]] = []
-        kept: list[CleanupCandidate] = []
+        facts = []
         for spec in self.catalog:
             status = await self.status(spec.id)
             if status.present_bytes == 0:
                 continue
-            arrived = await asyncio.to_thread(_mtime, status.local_path)
-            why_kept = (
-                ("pinned" if spec.id in pinned else None)
-                or self._busy(spec.id, waiting.get(spec.id, 0))
-                or _kept_because(status, policy, now, arrived)
+            held = ("pinned" if spec.id in pinned else None) or self._busy(
+                spec.id, waiting.get(spec.id, 0)
             )
-            used = status.last_used
-            entry = CleanupCandidate(
-                spec.id,
-                await self._removable_bytes(spec.id),
-                used,
-                status.usage_frequency,
-                why_kept or _removal_reason(used, now),
-            )
-            if why_kept:
-                kept.append(entry)
-            else:
-                rank = (
-                    used.timestamp() if used else 0.0,
-                    status.usage_frequency,
-                    -entry.size_bytes,
+            facts.append(
+                CleanupFacts(
+                    status,
+                    await self._removable_bytes(spec.id),
+                    await asyncio.to_thread(arrived_at, status.local_path),
+                    held,
                 )
-                candidates.append((rank, entry))
-        candidates.sort(key=lambda ranked: (ranked[0], ranked[1].model_id))
-        free_before = await asyncio.to_thread(free_bytes, self.manager.cache_dir)
-        chosen: list[CleanupCandidate] = []
-        projected = free_before
-        for _rank, entry in candidates:
-            if policy.target_free_bytes is not None and projected >= policy.target_free_bytes:
-                kept.append(_with_reason(entry, "the target free space is reached without it"))
-                continue
-            chosen.append(entry)
-            projected += entry.size_bytes
-        freed = 0
-        if not policy.dry_run:
-            removed = []
-            for entry in chosen:
-                try:
-                    # _remove looks again (the plan may be stale) and refuses what is held.
-                    freed += await self._remove(entry.model_id)
-                except _HeldError as held:
-                    kept.append(_with_reason(entry, held.reason))
-                    continue
-                removed.append(entry)
-            chosen = removed
-        after = (
-            projected
-            if policy.dry_run
-            else await asyncio.to_thread(free_bytes, self.manager.cache_dir)
-        )
-        planned = sum(e.size_bytes for e in chosen)
-        verb = "would free" if policy.dry_run else "freed"
-        message = (
-            f"{len(chosen)} model(s), {verb} {(planned if policy.dry_run else freed) / 1e9:.2f} GB"
-            if chosen
-            else "nothing to remove under this policy"
-        )
-        return CleanupResult(
-            dry_run=policy.dry_run,
-            removed=chosen,
-            kept=kept,
-            freed_bytes=planned if policy.dry_run else freed,
-            free_bytes_before=free_before,
-            free_bytes_after=after,
-            message=message,
+            )
+        return plan_cleanup(
+            facts,
+            policy,
+            free_bytes=await self._free_bytes(),
+            remover=self._remove,  # looks again at execution: the plan may be stale
+            measure_free=self._free_bytes,
         )
 
-    async def plan_cleanup(self, constraints: StorageConstraints) -> CleanupResult:
+    async def recommend_cleanup(self, constraints: StorageConstraints) -> CleanupResult:
         """A dry-run cleanup for ``constraints`` (the analytics' recommendation)."""
         return await self.cleanup_unused_models(
             RetentionPolicy(
@@ -353,28 +257,26 @@ class ModelAvailabilityManager:
             raise ModelPinnedError(f"{model_id} is pinned: cleanup and rm leave it alone")
         busy = self._busy(model_id, len(await self.requests.pending(model_id)))
         if busy:
-            raise _HeldError(model_id, busy)
+            raise HeldError(model_id, busy)
         status = await self.status(model_id, hash_unknown=False)
         size = await self._removable_bytes(model_id)
         entry = CleanupCandidate(
             model_id, size, status.last_used, status.usage_frequency, "asked to remove it"
         )
-        free = await asyncio.to_thread(free_bytes, self.manager.cache_dir)
+        free = await self._free_bytes()
         if size == 0:
             return CleanupResult(dry_run, [], [], 0, free, free, f"{model_id} has no files here")
         freed = size if dry_run else await self._remove(model_id)
-        after = (
-            free + size if dry_run else await asyncio.to_thread(free_bytes, self.manager.cache_dir)
-        )
+        after = free + size if dry_run else await self._free_bytes()
         verb = "would free" if dry_run else "freed"
         return CleanupResult(
-            dry_run, [entry], [], freed, free, after, f"{model_id}: {verb} {freed / 1e9:.2f} GB"
+            dry_run, [entry], [], freed, free, after, f"{model_id}: {verb} {format_size(freed)}"
         )
 
     async def space_advice(self, model_id: str, short_bytes: int) -> str | None:
         """What could be removed to make ``short_bytes`` more room for ``model_id`` (the
         downloader adds it to its refusal)."""
-        free = await asyncio.to_thread(free_bytes, self.manager.cache_dir)
+        free = await self._free_bytes()
         # Recently used models count too: a person deciding needs every option, ranked.
         plan = await self.cleanup_unused_models(
             RetentionPolicy(
@@ -386,12 +288,12 @@ class ModelAvailabilityManager:
         if not plan.removed:
             return None
         names = ", ".join(
-            f"{c.model_id} ({c.size_bytes / 1e9:.1f} GB, {c.reason})" for c in plan.removed
+            f"{c.model_id} ({format_size(c.size_bytes)}, {c.reason})" for c in plan.removed
         )
         enough = "enough" if plan.freed_bytes >= short_bytes else "not enough on its own"
         return (
             f"Models that could go, least valuable first ({enough}): {names}; "
-            f"`modelward rm MODEL` removes one."
+            "`modelward rm MODEL` removes one."
         )
 
     def watch(self) -> None:
@@ -479,6 +381,7 @@ class ModelAvailabilityManager:
                         "is_available": status.is_available,
                         "local_path": status.local_path,
                         "download_progress": status.download_progress,
+                        "downloaded_bytes": status.downloaded_bytes,
                     },
                 )
             )
@@ -515,6 +418,9 @@ class ModelAvailabilityManager:
             return "repairing now"
         return None
 
+    async def _free_bytes(self) -> int:
+        return await asyncio.to_thread(free_bytes, self.manager.cache_dir)
+
     async def _removable_bytes(self, model_id: str) -> int:
         target = await asyncio.to_thread(self.manager.known_target, model_id)
         if target is None:
@@ -537,7 +443,7 @@ class ModelAvailabilityManager:
             waiting = len(await self.requests.pending(model_id))
             busy = ("pinned" if pinned else None) or self._busy(model_id, waiting)
             if busy:
-                raise _HeldError(model_id, busy)
+                raise HeldError(model_id, busy)
             freed = await asyncio.to_thread(remove_target, layout, target, keep)
         finally:
             self._removing.discard(model_id)
@@ -545,26 +451,6 @@ class ModelAvailabilityManager:
             self.bus.publish(Event(EventType.MODEL_REMOVED, model_id, {"freed_bytes": freed}))
         logger.info("removed %s (%d bytes)", model_id, freed)
         return freed
-
-
-class _HeldError(StoreLockedError):
-    """A model something holds (a job, a download, queued requests, a pin) cannot go."""
-
-    def __init__(self, model_id: str, reason: str) -> None:
-        super().__init__(
-            f"{model_id} cannot be removed now: {reason}",
-            hint="Wait until it is free (or cancel what holds it), then run again.",
-        )
-        self.reason = reason
-
-
-def _mtime(path: str | None) -> float | None:
-    if path is None:
-        return None
-    try:
-        return Path(path).stat().st_mtime
-    except OSError:
-        return None
 
 
 def _ranked_by_demand(
@@ -579,47 +465,4 @@ def _ranked_by_demand(
             max(0, statuses[m].size_bytes - statuses[m].present_bytes),
             m,
         ),
-    )
-
-
-def _kept_because(
-    status: DetailedModelStatus, policy: RetentionPolicy, now: float, arrived: float | None
-) -> str | None:
-    state = status.availability_status
-    if status.model_id in policy.keep:
-        return "kept by the policy"
-    if state in _ON_THE_WAY:
-        return f"{state.value} now"
-    if not status.is_available:
-        return f"{state.value}: a partial download (`modelward cancel {status.model_id}` frees it)"
-    keep_s = policy.keep_recent_days * 86_400
-    if status.last_used is None and arrived is not None and now - arrived < keep_s:
-        days = (now - arrived) / 86_400
-        return f"arrived {days:.1f} days ago and not used yet"
-    used = status.last_used
-    if used is not None and now - used.timestamp() < keep_s:
-        days = (now - used.timestamp()) / 86_400
-        return f"used {days:.1f} days ago (keep-recent is {policy.keep_recent_days:g} days)"
-    return None
-
-
-def _how_to_get(model_id: str, state: ModelAvailabilityStatus) -> str:
-    if state is ModelAvailabilityStatus.PAUSED:
-        return f"`modelward resume {model_id}` continues it"
-    if state is ModelAvailabilityStatus.CORRUPTED:
-        return f"`modelward repair {model_id}` mends it"
-    if state in _ON_THE_WAY:
-        return "it is on its way"
-    return f"`modelward pull {model_id}` fetches it"
-
-
-def _removal_reason(used: datetime | None, now: float) -> str:
-    if used is None:
-        return "never used by a job"
-    return f"last used {used:%Y-%m-%d} ({(now - used.timestamp()) / 86_400:.1f} days ago)"
-
-
-def _with_reason(entry: CleanupCandidate, reason: str) -> CleanupCandidate:
-    return CleanupCandidate(
-        entry.model_id, entry.size_bytes, entry.last_used, entry.uses_per_day, reason
     )

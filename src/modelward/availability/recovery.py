@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from modelward.availability.cleanup import RetentionPolicy
 from modelward.availability.fallback import IntelligentFallbackManager, NoAlternativeError
-from modelward.availability.manager import RetentionPolicy
+from modelward.availability.guidance import manual_download_steps, setup_steps
 from modelward.availability.strategy import (
     ErrorCategory,
     ErrorContext,
@@ -40,6 +41,7 @@ from modelward.health import VerifyLevel
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
 from modelward.store.space import free_bytes
 from modelward.transfer import DownloadStatus
+from modelward.units import format_size
 from modelward.updates import ModelUpdater
 
 _RESOLVE_TIMEOUT_S = 10.0
@@ -206,7 +208,7 @@ class EnhancedErrorRecovery:
             model_id,
             category,
             RecoveryAction.RESUME_DOWNLOAD,
-            f"resuming from the {s.present_bytes:,} bytes already on disk",
+            f"resuming from the {format_size(s.present_bytes)} already on disk",
             resumed_from_bytes=s.present_bytes,
         )
 
@@ -230,18 +232,18 @@ class EnhancedErrorRecovery:
                 model_id,
                 category,
                 RecoveryAction.RETRY_WITH_BACKOFF,
-                f"{free / 1e9:.2f} GB are free now, enough for the {needed / 1e9:.2f} GB needed",
+                f"{format_size(free)} are free now, enough for the {format_size(needed)} needed",
             )
         plan = await self.availability.cleanup_unused_models(
             RetentionPolicy(target_free_bytes=needed, keep=frozenset({model_id}))
         )
         short = needed - free
-        steps = [f"free {short / 1e9:.2f} GB on the disk of {self.downloader.manager.cache_dir}"]
+        steps = [f"free {format_size(short)} on the disk of {self.downloader.manager.cache_dir}"]
         if plan.removed:
             names = ", ".join(c.model_id for c in plan.removed)
             steps.append(
-                f"unused models that would free {plan.freed_bytes / 1e9:.2f} GB: {names} "
-                "(POST /api/v1/cleanup with dry_run=false removes them)"
+                f"unused models that would free {format_size(plan.freed_bytes)}: {names} "
+                "(`modelward cleanup --execute` removes them)"
             )
         steps.append("or move the store to a bigger disk (--cache-dir / HF_HUB_CACHE)")
         steps.append(f"then `modelward pull {model_id}`")
@@ -250,7 +252,7 @@ class EnhancedErrorRecovery:
             category,
             RecoveryAction.SUGGEST_CLEANUP,
             success=False,
-            message=(f"{model_id} needs {needed / 1e9:.2f} GB and {free / 1e9:.2f} GB are free"),
+            message=f"{model_id} needs {format_size(needed)} and {format_size(free)} are free",
             steps=tuple(steps),
             details={
                 "needed_bytes": needed,
@@ -519,35 +521,15 @@ class EnhancedErrorRecovery:
             RecoveryAction.SETUP_INSTRUCTIONS,
             success=False,
             message="no model is available on this machine yet; outputs are labelled mocks",
-            steps=self._setup_steps(statuses),
+            steps=setup_steps(
+                statuses, self.downloader.endpoint, self.downloader.manager.cache_dir
+            ),
             strategy=strategy,
         )
 
     def _manual_download_steps(self, model_id: str) -> tuple[str, ...]:
-        spec = self.catalog.get(model_id)
-        cache = self.downloader.manager.cache_dir
-        endpoint = self.downloader.endpoint
-        return (
-            f"check that this machine reaches {endpoint} (a proxy needs HTTPS_PROXY; another "
-            "mirror is set with HF_ENDPOINT)",
-            "a gated or private repository needs a token: HF_TOKEN or `hf auth login`",
-            f"then `modelward pull {model_id}`: it resumes from the bytes already here",
-            f"or, on a machine with access: `hf download {spec.repo} --revision {spec.revision} "
-            f"--cache-dir DIR`, copy DIR's models--* folder into {cache}, and run "
-            f"`modelward verify {model_id}` (every file is hashed before use)",
-        )
-
-    def _setup_steps(self, statuses: dict[str, DetailedModelStatus]) -> tuple[str, ...]:
-        smallest = min(statuses.values(), key=lambda s: s.size_bytes or 2**62)
-        cache = self.downloader.manager.cache_dir
-        return (
-            f"pick a model: `modelward list`; the smallest is {smallest.model_id} "
-            f"({smallest.size_bytes / 1e9:.0f} GB)",
-            f"make room: the store is {cache} (--cache-dir or HF_HUB_CACHE moves it)",
-            f"fetch it: `modelward pull {smallest.model_id}` (pausable, resumable, verified)",
-            f"check the source is reachable: {self.downloader.endpoint} (HF_ENDPOINT, HTTPS_PROXY)",
-            "to see the whole loop without internet: `modelward demo` (local hub)",
-        )
+        where = (self.downloader.endpoint, self.downloader.manager.cache_dir)
+        return manual_download_steps(self.catalog.get(model_id), *where)
 
     async def _paused_by_person(self, model_id: str) -> bool:
         entries = await self.downloader.queue_entries()

@@ -47,14 +47,14 @@ class QueuedRequest:
     created_at: float
     expires_at: float
     position: int | None = None
-    """Place among the model's queued requests (0 = next), while queued."""
+    """Place among the model's queued requests (1 = next), while queued."""
 
 
 class UnknownRequestError(ConfigError):
     """No queued request has this id."""
 
     code = "request-unknown"
-    default_hint = "List the queued requests (GET /api/v1/requests) for their ids."
+    default_hint = "List the queued requests ('modelward request list') for their ids."
 
 
 class RequestQueue:
@@ -215,7 +215,7 @@ class RequestQueue:
         request = _request(row._mapping)
         if request.state is RequestState.QUEUED:
             ids = [r.request_id for r in self._pending(request.model_id)]
-            position = ids.index(request_id) if request_id in ids else None
+            position = ids.index(request_id) + 1 if request_id in ids else None
             return dataclasses.replace(request, position=position)
         return request
 
@@ -233,8 +233,8 @@ class RequestQueue:
         out = []
         for row in rows:
             request = _request(row._mapping)
-            position = by_model.get(request.model_id, 0)
-            by_model[request.model_id] = position + 1
+            position = by_model.get(request.model_id, 0) + 1  # counted from 1, as shown
+            by_model[request.model_id] = position
             out.append(dataclasses.replace(request, position=position))
         return out
 

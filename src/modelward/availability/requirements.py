@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 
 from modelward.errors import ConfigError
@@ -13,6 +15,10 @@ from modelward.status import ModelAvailabilityStatus
 Level = Literal["low", "medium", "high"]
 Speed = Literal["slow", "medium", "fast"]
 INPUTS = frozenset({"text", "image"})
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+_LEVELS: tuple[Level, ...] = ("low", "medium", "high")
+_SPEEDS: tuple[Speed, ...] = ("slow", "medium", "fast")
+_RESOLUTION = re.compile(r"^[1-9]\d{1,4}x[1-9]\d{1,4}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +41,80 @@ class GenerationRequirements:
         if not self.inputs or unknown:
             raise ConfigError(
                 f"job inputs must be text, image or both, got {sorted(self.inputs)}",
-                hint="Say what the job gives, e.g. inputs=frozenset({'text'}).",
+                hint="Say what the job gives: text, image, or both (text,image).",
             )
+        for name, value, allowed in (
+            ("quality", self.quality, _LEVELS),
+            ("speed", self.speed, _SPEEDS),
+        ):
+            if value not in allowed:
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(allowed)}, got {value!r}",
+                    hint=f"Say how much {name} the job needs: {', '.join(allowed)}.",
+                )
+        if self.resolution is not None and not _RESOLUTION.match(self.resolution):
+            raise ConfigError(
+                f"a resolution is WIDTHxHEIGHT in pixels, got {self.resolution!r}",
+                hint="e.g. 1280x720",
+            )
+
+
+class JobInputError(ConfigError):
+    """A job's inputs do not suit its model, or name a file that is not there."""
+
+    code = "job-input-invalid"
+    default_hint = "Give the job what its model takes: a prompt, an image, or both."
+
+
+class InputMissingError(JobInputError):
+    """The job lacks an input its model requires (an image for image-to-video)."""
+
+    code = "input-missing"
+
+
+class InputUnsupportedError(JobInputError):
+    """The job gives an input its model cannot take (an image for text-to-video)."""
+
+    code = "input-unsupported"
+
+
+class InputNotFoundError(JobInputError):
+    """The job names an input file that does not exist where the job runs."""
+
+    code = "input-not-found"
+
+
+def job_inputs(prompt: str, image: str | None) -> frozenset[str]:
+    """What a job gives: text when it has a prompt, an image when it names one."""
+    given = frozenset({"text"} if prompt.strip() else set()) | ({"image"} if image else frozenset())
+    if not given:
+        raise InputMissingError(
+            "the job gives neither a prompt nor an image",
+            hint="Give a prompt (--prompt), an input image (--image), or both.",
+        )
+    return given
+
+
+def check_image(image: str, base: Path | None = None) -> str:
+    """The input image, checked: an http(s) URL is kept (the app fetches it); a path must
+    name a file on this machine (:class:`InputNotFoundError` otherwise) and is returned
+    absolute. A relative path is read from ``base`` (the CLI's folder), else refused."""
+    if _URL.match(image):
+        return image
+    path = Path(image).expanduser()
+    if base is not None:
+        path = base / path
+    if not path.is_absolute():
+        raise JobInputError(
+            f"the input image path {image} is relative: the service cannot tell where it is",
+            hint="Give the image's absolute path (the CLI makes a relative one absolute).",
+        )
+    if not path.is_file():
+        raise InputNotFoundError(
+            f"the input image {image} does not exist on the machine that runs the job",
+            hint="Give the path of an existing image file there, or an http(s) URL.",
+        )
+    return str(path)
 
 
 class QualityDifference(StrEnum):

@@ -2,15 +2,22 @@
 
 Pure functions over catalog data. A model that cannot take the job's inputs, cannot put
 out what the requested model does, or needs more GPU memory than the job has is never a
-candidate; among the rest, quality, speed, resolution and memory headroom are scored, and
-each shortfall is said in words a person understands.
+candidate, and neither is one whose capabilities are not declared (nothing says it can do
+the job); among the rest, quality, speed, resolution and memory headroom are scored, and
+each difference from the requested model is said in words a person understands.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from modelward.availability.requirements import GenerationRequirements, QualityDifference
+from modelward.availability.requirements import (
+    GenerationRequirements,
+    InputMissingError,
+    InputUnsupportedError,
+    QualityDifference,
+)
 from modelward.catalog import ModelSpec
 
 TIERS = {"low": 0, "medium": 1, "high": 2}
@@ -31,27 +38,114 @@ class Fit:
     needs: tuple[str, ...]
 
 
+def unknown_capabilities(candidate: ModelSpec, requested: ModelSpec | None) -> str | None:
+    """Why nothing can be said about ``candidate`` serving the job (None: it is declared)."""
+    caps = candidate.capabilities
+    if not caps.inputs:
+        return f"{candidate.id}: capabilities unknown (its catalog entry declares no inputs)"
+    if requested is not None and requested.capabilities.outputs and not caps.outputs:
+        return f"{candidate.id}: capabilities unknown (its catalog entry declares no outputs)"
+    return None
+
+
+def input_mismatch(spec: ModelSpec, given: frozenset[str]) -> str | None:
+    """Why ``spec`` cannot take a job giving ``given`` (None: it can, or nothing is declared)."""
+    caps = spec.capabilities
+    if not caps.inputs or caps.accepts(given):
+        return None
+    missing = caps.required_inputs - given
+    if missing:
+        return f"{spec.id} needs {_nouns(missing)}; this job has {_job_inputs(given)}"
+    if not given & caps.inputs:
+        return f"{spec.id} needs {_nouns(caps.inputs, 'or')}; this job has {_job_inputs(given)}"
+    extra = _nouns(given - caps.inputs)
+    return f"{spec.id} takes only {_nouns(caps.inputs)}; this job also gives {extra}"
+
+
+def check_job_inputs(spec: ModelSpec, given: frozenset[str], catalog: Iterable[ModelSpec]) -> None:
+    """Refuse a job whose inputs ``spec`` cannot take: :class:`InputMissingError` when it
+    lacks one the model requires, :class:`InputUnsupportedError` when it gives one the
+    model cannot take; the hint names the models that take exactly these inputs."""
+    why = input_mismatch(spec, given)
+    if why is None:
+        return
+    takers = [m.id for m in catalog if m.id != spec.id and m.capabilities.accepts(given)]
+    instead = (
+        f", or ask for a model that takes {_job_inputs(given)}: {', '.join(takers)}"
+        if takers
+        else ""
+    )
+    caps = spec.capabilities
+    if caps.required_inputs - given or not given & caps.inputs:
+        needed = (caps.required_inputs - given) or caps.inputs
+        raise InputMissingError(why, hint=f"Give the job {_nouns(needed, 'or')}{instead}.")
+    raise InputUnsupportedError(
+        why, hint=f"Leave out {_nouns(given - caps.inputs).replace('an ', 'the ')}{instead}."
+    )
+
+
+def vram_shortfall(spec: ModelSpec, vram_gb: float | None) -> str | None:
+    """Why ``spec`` cannot run in ``vram_gb`` of GPU memory even with offload (None: it can)."""
+    if vram_gb is None or not spec.vram_min_gb or spec.vram_min_gb <= vram_gb:
+        return None
+    return (
+        f"{spec.id} needs at least {spec.vram_min_gb:g} GB of GPU memory "
+        f"(even with offload), the job has {vram_gb:g} GB"
+    )
+
+
 def exclusion(
     candidate: ModelSpec, requested: ModelSpec | None, req: GenerationRequirements
 ) -> str | None:
     """Why ``candidate`` can never serve the job, or None when it can."""
-    caps = candidate.capabilities
-    if caps.inputs and not caps.accepts(req.inputs):
-        if caps.required_inputs - req.inputs:
-            missing = ", ".join(sorted(caps.required_inputs - req.inputs))
-            return f"{candidate.id} needs {missing} as input, which the job does not give"
-        extra = ", ".join(sorted(req.inputs - caps.inputs))
-        return f"{candidate.id} cannot take {extra} as input"
+    unknown = unknown_capabilities(candidate, requested)
+    if unknown is not None:
+        return unknown
+    mismatch = input_mismatch(candidate, req.inputs)
+    if mismatch is not None:
+        return mismatch
     if requested is not None:
         wanted = requested.capabilities.outputs
-        if wanted and caps.outputs and not wanted <= caps.outputs:
+        if wanted and not wanted <= candidate.capabilities.outputs:
             return f"{candidate.id} does not make {', '.join(sorted(wanted))}"
-    if req.vram_gb is not None and candidate.vram_min_gb and candidate.vram_min_gb > req.vram_gb:
-        return (
-            f"{candidate.id} needs at least {candidate.vram_min_gb:g} GB of GPU memory "
-            f"(even with offload), the job has {req.vram_gb:g} GB"
-        )
-    return None
+    return vram_shortfall(candidate, req.vram_gb)
+
+
+def offers(spec: ModelSpec) -> str:
+    """What ``spec`` takes and renders, in words ("takes text, an image or both at 720p")."""
+    caps = spec.capabilities
+    if not caps.inputs:
+        return f"{spec.id}: capabilities unknown"
+    if caps.required_inputs and caps.required_inputs != caps.inputs:
+        optional = caps.inputs - caps.required_inputs
+        takes = f"{_nouns(caps.required_inputs)} (optionally with {_nouns(optional)})"
+    elif len(caps.inputs) > 1 and not caps.required_inputs:
+        takes = f"{', '.join(_nouns(caps.inputs).split(' and '))} or both"
+    else:
+        takes = _nouns(caps.inputs)
+    labels = sorted({_label(r) for r in caps.resolutions}, key=lambda s: int(s[:-1]))
+    at = f" at {' or '.join(labels)}" if labels else ""
+    return f"{spec.id} takes {takes}{at}"
+
+
+_NOUNS = {"text": "text", "image": "an image"}
+_STANDARD_HEIGHTS = (360, 480, 540, 720, 1080, 1440, 2160)
+
+
+def _nouns(inputs: frozenset[str] | set[str], joiner: str = "and") -> str:
+    words = [_NOUNS.get(i, i) for i in sorted(inputs, key=lambda i: (i != "text", i))]
+    return f" {joiner} ".join(words) if len(words) < 3 else ", ".join(words)
+
+
+def _job_inputs(given: frozenset[str]) -> str:
+    return f"only {_nouns(given)}" if len(given) == 1 else _nouns(given)
+
+
+def _label(resolution: str) -> str:
+    """A resolution's everyday name: 1280x704 renders a 720p-class video."""
+    width, _, height = resolution.partition("x")
+    short = min(int(width), int(height))
+    return f"{min(_STANDARD_HEIGHTS, key=lambda h: abs(h - short))}p"
 
 
 def fit(
@@ -60,7 +154,7 @@ def fit(
     """Score ``candidate`` for the job (None when it is excluded)."""
     if exclusion(candidate, requested, req) is not None:
         return None
-    reasons: list[str] = []
+    reasons: list[str] = [offers(candidate)]
     needs: list[str] = []
     quality, quality_diff = _quality(candidate, requested, req, reasons)
     speed, performance = _speed(candidate, requested, req, reasons)
@@ -92,10 +186,6 @@ def _quality(
     tier = TIERS.get(candidate.quality_tier or "medium", 1)
     gap = TIERS[req.quality] - tier
     score = 1.0 if gap <= 0 else 0.6 if gap == 1 else 0.2
-    if gap > 0:
-        reasons.append(
-            f"quality {candidate.quality_tier or 'unstated'}, the job asks {req.quality}"
-        )
     reference = (
         TIERS.get(requested.quality_tier or "medium", 1) if requested else TIERS[req.quality]
     )
@@ -107,6 +197,13 @@ def _quality(
         if below == 1
         else QualityDifference.SIGNIFICANTLY_LOWER
     )
+    own = candidate.quality_tier or "unstated"
+    theirs = requested.quality_tier if requested is not None else None
+    if requested is not None and theirs and candidate.quality_tier and below != 0:
+        side = "lower" if below > 0 else "higher"
+        reasons.append(f"quality {own}, {side} than {requested.id}'s {theirs}")
+    elif gap > 0:
+        reasons.append(f"quality {own}, the job asks {req.quality}")
     return score, diff
 
 
@@ -123,10 +220,14 @@ def _speed(
         reasons.append(f"slower than a {req.speed} job wants")
     base = (requested.relative_speed or 1.0) if requested else 1.0
     performance = (own - base) / (own + base)
-    if requested is not None and abs(own / base - 1) >= 0.2:
+    # Compared only with a stated speed: an unknown one is no baseline to be faster than.
+    if requested is not None and requested.relative_speed and abs(own / base - 1) >= 0.2:
         ratio = own / base
-        words = f"about {ratio:.1f}x as fast" if ratio > 1 else f"about {1 / ratio:.1f}x slower"
-        reasons.append(f"{words} as {requested.id}")
+        reasons.append(
+            f"about {ratio:.1f}x as fast as {requested.id}"
+            if ratio > 1
+            else f"about {1 / ratio:.1f}x slower than {requested.id}"
+        )
     return score, performance
 
 

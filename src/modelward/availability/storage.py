@@ -12,9 +12,11 @@ import logging
 from dataclasses import dataclass
 
 from modelward.analytics.cleanup import CleanupCandidate, CleanupResult
-from modelward.availability.manager import ModelAvailabilityManager, RetentionPolicy
+from modelward.availability.cleanup import RetentionPolicy
+from modelward.availability.manager import ModelAvailabilityManager
 from modelward.events import Event, EventType
 from modelward.store.space import disk_usage
+from modelward.units import format_size
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,9 @@ class StorageStatus:
     path: str
     total_bytes: int
     free_bytes: int
+    used_bytes: int
+    used_percent: float
+    """How full the disk is: the same figure as the health report's (one reading)."""
     low_space_bytes: int
     low: bool
     models: list[ModelSpace]
@@ -65,7 +70,8 @@ class StorageWatch:
     async def status(self) -> StorageStatus:
         """How full the disk is, per-model use, unused models and a cleanup suggestion."""
         cache = self.availability.manager.cache_dir
-        total, free = await asyncio.to_thread(disk_usage, cache)
+        disk = await asyncio.to_thread(disk_usage, cache)
+        free = disk.free_bytes
         pinned = await asyncio.to_thread(self.availability.pins.pinned)
         models = []
         for spec in self.availability.catalog:
@@ -93,19 +99,21 @@ class StorageWatch:
         )
         if low:
             message = (
-                f"{free / 1e9:.1f} GB free on the store's disk, below the "
-                f"{self.low_space_bytes / 1e9:.0f} GB warning line; {suggestions.message}"
+                f"{format_size(free)} free on the store's disk, below the "
+                f"{format_size(self.low_space_bytes)} warning line; {suggestions.message}"
             )
         else:
-            message = f"{free / 1e9:.1f} GB free of {total / 1e9:.1f} GB"
+            message = f"{format_size(free)} free of {format_size(disk.total_bytes)}"
         if unused.removed:
             message += f"; unused for {self.unused_after_days:g}+ days: " + ", ".join(
                 c.model_id for c in unused.removed
             )
         return StorageStatus(
             str(cache),
-            total,
+            disk.total_bytes,
             free,
+            disk.used_bytes,
+            disk.used_percent,
             self.low_space_bytes,
             low,
             models,

@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
+from modelward.actions import Action
 from modelward.availability.requirements import GenerationRequirements, ModelSuggestion
 from modelward.availability.wait import EstimatedWaitTime
+from modelward.status import ModelAvailabilityStatus
 
 
 class FallbackType(StrEnum):
-    """The seed's strategy types, plus asking less of the requested model."""
+    """The seed's strategy types, plus asking less of the requested model and using it as
+    it is (when it is available and fits, no alternative replaces it)."""
 
+    USE_REQUESTED = "use_requested"
     ALTERNATIVE_MODEL = "alternative_model"
     QUEUE_AND_WAIT = "queue_and_wait"
     DOWNLOAD_AND_RETRY = "download_and_retry"
@@ -69,3 +73,39 @@ class FallbackStrategy:
     """What the job must change (REDUCE_REQUIREMENTS, or to use the alternative)."""
     steps: tuple[str, ...] = ()
     """Manual steps that would make the requested model available."""
+    action: Action | None = None
+    """What to start first, as a code (download or repair: the API adds the route, the CLI
+    the command); None when nothing needs starting."""
+    action_model: str | None = None
+    """The model ``action`` applies to (the requested one, or the alternative to fetch)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequestResult:
+    """The seed's ModelRequestResult: what a job asking for a model can use right now."""
+
+    requested_model: str
+    availability_status: ModelAvailabilityStatus
+    """The requested model's state."""
+    model_id: str | None
+    """The model to run: the requested one, a ready alternative, or None."""
+    path: str | None
+    """That model's local snapshot folder."""
+    strategy: FallbackStrategy | None = None
+    """Why not the requested model, and what else would work."""
+    upgrade: str | None = None
+    """How to get the requested model when the job uses something else."""
+
+    @property
+    def success(self) -> bool:
+        """True when a real model can run the job now."""
+        return self.model_id is not None
+
+    @property
+    def is_mock(self) -> bool:
+        """True when only the labelled mock can serve the job."""
+        return (
+            self.model_id is None
+            and self.strategy is not None
+            and self.strategy.strategy_type is FallbackType.MOCK_GENERATION
+        )

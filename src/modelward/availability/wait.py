@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from modelward.units import format_size, format_speed
+
 ASSUMED_BYTES_PER_S = 50e6
 """Speed assumed before any is measured (a fair home connection); the range says so."""
 UNMEASURED_RANGE = (10e6, 250e6)
@@ -28,6 +30,7 @@ class EstimatedWaitTime:
     bytes_ahead: int
     """Bytes of downloads ahead in the queue, sharing the connection."""
     queue_position: int | None
+    """Place in the download queue (1 = next); None when not queued."""
     speed_bytes_per_s: float
     speed_measured: bool
     verification_seconds: float
@@ -57,13 +60,13 @@ def estimate(
     best = total / speed + verify_s
     if measured:
         low, high = best * (1 - MEASURED_SPREAD), best * (1 + MEASURED_SPREAD)
-        how = f"at the measured {speed / 1e6:.0f} MB/s"
+        how = f"at the measured {format_speed(speed)}"
     else:
         low = total / UNMEASURED_RANGE[1] + verify_s
         high = total / UNMEASURED_RANGE[0] + verify_s
-        how = f"assuming {speed / 1e6:.0f} MB/s until a speed is measured"
-    ahead = f", behind {bytes_ahead / 1e9:.1f} GB queued before it" if bytes_ahead else ""
-    reason = f"{remaining_bytes / 1e9:.1f} GB to fetch{ahead}, {how}"
+        how = f"assuming {format_speed(speed)} until a speed is measured"
+    ahead = f", behind {format_size(bytes_ahead)} queued before it" if bytes_ahead else ""
+    reason = f"{format_size(remaining_bytes)} to fetch{ahead}, {how}"
     return EstimatedWaitTime(
         model_id,
         round(best, 1),

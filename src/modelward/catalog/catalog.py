@@ -10,6 +10,8 @@ from modelward.catalog.spec import ModelSpec
 from modelward.errors import CatalogError, UnknownModelError
 
 BUILTIN_ORIGIN = "built-in"
+REMEMBERED_ORIGIN = "remembered"
+"""Origin of entries made by pulling a Hub repo by name (kept in MODELWARD_HOME)."""
 
 
 class Catalog:
@@ -17,9 +19,10 @@ class Catalog:
 
     Iterating yields the specs; ``in`` and :meth:`get` take ids. Unlike ``dict.get``,
     :meth:`get` raises :class:`UnknownModelError` so callers cannot silently carry ``None``.
+    Entries are never removed; :meth:`put` adds a remembered entry to a running catalog.
     """
 
-    __slots__ = ("_origins", "_specs")
+    __slots__ = ("_by_id", "_given_origins", "_origins", "_specs")
 
     def __init__(
         self, specs: Iterable[ModelSpec] = (), *, origins: Mapping[str, str] | None = None
@@ -30,10 +33,23 @@ class Catalog:
                 raise CatalogError(f"model id '{spec.id}' appears twice", entry=spec.id)
             by_id[spec.id] = spec
         given = origins or {}
+        # The read-only views below follow these dicts, so put() reaches every holder.
+        self._by_id = by_id
+        self._given_origins = {model_id: given.get(model_id, "in-memory") for model_id in by_id}
         self._specs: Mapping[str, ModelSpec] = MappingProxyType(by_id)
-        self._origins: Mapping[str, str] = MappingProxyType(
-            {model_id: given.get(model_id, "in-memory") for model_id in by_id}
-        )
+        self._origins: Mapping[str, str] = MappingProxyType(self._given_origins)
+
+    def put(self, spec: ModelSpec, *, origin: str) -> None:
+        """Add ``spec`` (or replace the entry of its id) while running; iteration sees it
+        from now on, after the entries known before."""
+        self._by_id[spec.id] = spec
+        self._given_origins[spec.id] = origin
+
+    def named_repo(self, repo: str) -> tuple[ModelSpec, ...]:
+        """The entries whose files come from the Hub repo ``repo`` (compared as the Hub
+        does, ignoring case), in catalog order."""
+        wanted = repo.lower()
+        return tuple(s for s in self if s.source == "hub" and s.repo.lower() == wanted)
 
     def get(self, model_id: str) -> ModelSpec:
         """Return the spec for ``model_id`` or raise :class:`UnknownModelError`."""
@@ -55,7 +71,8 @@ class Catalog:
         return tuple(self._specs)
 
     def __iter__(self) -> Iterator[ModelSpec]:
-        return iter(self._specs.values())
+        # Over a copy: put() may add an entry while a caller iterates across awaits.
+        return iter(tuple(self._specs.values()))
 
     def __len__(self) -> int:
         return len(self._specs)

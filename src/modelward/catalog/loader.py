@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from modelward.catalog.catalog import BUILTIN_ORIGIN, Catalog
+from modelward.catalog.catalog import BUILTIN_ORIGIN, REMEMBERED_ORIGIN, Catalog
 from modelward.catalog.spec import Capabilities, ModelSpec, UrlFile
 from modelward.errors import CatalogError
 
@@ -41,9 +41,13 @@ _NESTED_MODELS: dict[str, type[BaseModel]] = {"capabilities": Capabilities, "fil
 
 
 def load_catalog(
-    extra_paths: Sequence[Path] = (), *, env: Mapping[str, str] | None = None
+    extra_paths: Sequence[Path] = (),
+    *,
+    env: Mapping[str, str] | None = None,
+    remembered: Path | None = None,
 ) -> Catalog:
-    """Build the catalog: built-in, then ``extra_paths``, then ``env``'s MODELWARD_CATALOG.
+    """Build the catalog: built-in, then ``extra_paths``, then ``env``'s MODELWARD_CATALOG,
+    then the ``remembered`` entries (repos pulled by name) whose ids are still free.
 
     ``MODELWARD_CATALOG`` holds paths separated by ``os.pathsep``. A later entry with a
     known id replaces the earlier one entirely. ``env=None`` reads no environment at all.
@@ -54,7 +58,22 @@ def load_catalog(
     _merge(specs, origins, parse_catalog(builtin, origin=BUILTIN_ORIGIN), BUILTIN_ORIGIN)
     for path in (*extra_paths, *catalog_paths_from_env(env or {})):
         _merge(specs, origins, parse_catalog(_read(path), origin=str(path)), str(path))
+    if remembered is not None and remembered.is_file():
+        _add_remembered(specs, origins, parse_catalog(_read(remembered), origin=str(remembered)))
     return Catalog(specs.values(), origins=origins)
+
+
+def _add_remembered(
+    specs: dict[str, ModelSpec], origins: dict[str, str], remembered: tuple[ModelSpec, ...]
+) -> None:
+    # What a person declared wins: a remembered entry never replaces a catalog entry that
+    # took its id after it was remembered.
+    for spec in remembered:
+        if spec.id in specs:
+            logger.info("remembered entry %s is hidden by %s", spec.id, origins[spec.id])
+            continue
+        specs[spec.id] = spec
+        origins[spec.id] = REMEMBERED_ORIGIN
 
 
 def catalog_paths_from_env(env: Mapping[str, str]) -> tuple[Path, ...]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from modelward.cli.options import (
@@ -19,13 +19,14 @@ from modelward.cli.options import (
     build_settings,
     setup_logging,
 )
-from modelward.cli.output import console, err_console, fail
-from modelward.cli.pull import print_results, pull_with_bars
+from modelward.cli.output import console, err_console, fail, print_table, progress_bar
+from modelward.cli.pull import pull_and_report
+from modelward.cli.where import serve_args, service_for_work
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
 from modelward.store.adopt import AdoptMode, AdoptOutcome, AdoptReport, adopt_folder
-from modelward.transfer import DownloadResult
+from modelward.units import format_size
 
 
 def adopt(
@@ -53,21 +54,19 @@ def adopt(
     mode = AdoptMode.MOVE if move else AdoptMode.LINK
     try:
         settings = build_settings(catalog, cache_dir, endpoint)
-        report, fetched = asyncio.run(_adopt(settings, path, model, mode, fetch))
+        report = asyncio.run(_adopt(settings, path, model, mode))
+        _print_report(report)
+        if fetch and not report.complete:  # the rest is a download: the service's work
+            with service_for_work(settings, serve_args(catalog, cache_dir, endpoint)) as client:
+                code = pull_and_report(client, [model], console, err_console)
+            raise typer.Exit(code)
     except ModelwardError as error:
         raise fail(error) from None
-    _print_report(report)
-    if fetched is not None:
-        print_results(fetched, console, err_console)
-        if not all(r.success for r in fetched):
-            raise typer.Exit(1)
-    elif not report.complete:
+    if not report.complete:
         console.print(f"`modelward pull {model}` fetches the {len(report.to_fetch)} other file(s).")
 
 
-async def _adopt(
-    settings: Settings, path: Path, model: str, mode: AdoptMode, fetch: bool
-) -> tuple[AdoptReport, list[DownloadResult] | None]:
+async def _adopt(settings: Settings, path: Path, model: str, mode: AdoptMode) -> AdoptReport:
     async with Runtime(settings) as rt:
         spec = rt.catalog.get(model)
         target = await rt.downloader.source(model).resolve(spec)
@@ -78,7 +77,7 @@ async def _adopt(
             DownloadColumn(),
             TransferSpeedColumn(),
         )
-        with Progress(*columns, console=console, transient=True) as progress:
+        with progress_bar(*columns, transient=True) as progress:
             task = progress.add_task(str(path), total=present)
             report = await asyncio.to_thread(
                 adopt_folder,
@@ -88,23 +87,21 @@ async def _adopt(
                 mode,
                 lambda n: progress.advance(task, n),
             )
-        fetched: list[DownloadResult] | None = None
-        if fetch and not report.complete:
-            fetched = await pull_with_bars(rt, [model], console)
-        return report, fetched
+        return report
 
 
 def _print_report(report: AdoptReport) -> None:
     table = Table(title=f"adopting {report.model_id} from {report.folder} ({report.mode.value})")
     for column in ("file", "size", "outcome", "detail"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     colours = {AdoptOutcome.ADOPTED: "green", AdoptOutcome.ALREADY_PRESENT: "cyan"}
     for f in report.files:
         colour = colours.get(f.outcome, "yellow")
-        table.add_row(f.path, f"{f.size_bytes:,}", f"[{colour}]{f.outcome.value}[/]", f.detail)
-    console.print(table)
+        outcome = f"[{colour}]{f.outcome.value}[/]"
+        table.add_row(f.path, format_size(f.size_bytes), outcome, f.detail)
+    print_table(table)
     console.print(
-        f"adopted {len(report.adopted)} file(s), {report.adopted_bytes / 1e9:.2f} GB; "
+        f"adopted {len(report.adopted)} file(s), {format_size(report.adopted_bytes)}; "
         f"{len(report.to_fetch)} to fetch",
         highlight=False,
     )

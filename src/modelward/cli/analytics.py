@@ -15,12 +15,13 @@ from rich.table import Table
 
 from modelward.analytics import UsageReport
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
-from modelward.cli.output import console, fail
+from modelward.cli.output import console, fail, print_table
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
 
 BARS = "▁▂▃▄▅▆▇█"
+CHART_MIN_WIDTH = 110
 
 
 def analytics(
@@ -39,13 +40,14 @@ def analytics(
     if as_json:
         sys.stdout.write(json.dumps(dataclasses.asdict(report), indent=2, default=str) + "\n")
         return
-    charts = console.is_terminal
+    # A month of bars is one 30-character word: only where it fits beside the rest.
+    charts = console.is_terminal and console.width >= CHART_MIN_WIDTH
     table = Table(title=f"usage over the last {days} days ({report.total_uses} jobs)")
     columns = ["model", "uses", "per day", "avg time", "success", "peak hours", "last used"]
     if charts:
         columns.append("last 30 days")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for s in report.models:
         row = [
             s.model_id,
@@ -61,7 +63,7 @@ def analytics(
         if charts:
             row.append(sparkline([d.uses for d in s.last_30_days_usage]))
         table.add_row(*row)
-    console.print(table)
+    print_table(table)
     if report.peak_usage_hours:
         console.print("busiest hours: " + ", ".join(f"{h:02d}:00" for h in report.peak_usage_hours))
     for finding in report.findings:

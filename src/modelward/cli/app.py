@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from modelward.api.schemas import ModelStatusPublic
 from modelward.cli import control, storage
 from modelward.cli.adopt import adopt
 from modelward.cli.analytics import analytics
 from modelward.cli.availability import suggest
+from modelward.cli.background import service_app
 from modelward.cli.health import health, quarantine_app, repair, verify
 from modelward.cli.options import (
     CacheDirOpt,
@@ -24,32 +25,53 @@ from modelward.cli.options import (
     JsonOpt,
     VerboseOpt,
     build_settings,
+    check_scale,
     setup_logging,
 )
-from modelward.cli.output import console, err_console, fail
-from modelward.cli.pull import print_results, pull_with_bars
-from modelward.cli.rates import parse_rate
+from modelward.cli.output import (
+    ReportingGroup,
+    console,
+    err_console,
+    fail,
+    print_path,
+    print_table,
+)
+from modelward.cli.pull import (
+    pull_and_report,
+    serve_env,
+    service_for_pull,
+    service_model_ids,
+)
+from modelward.cli.repos import ExcludeOpt, IncludeOpt, parse_pull_arguments
 from modelward.cli.requests import request_app
 from modelward.cli.updates import update_app
+from modelward.cli.where import model_statuses, serve_args
 from modelward.errors import ModelwardError
-from modelward.runtime import Runtime
-from modelward.settings import Settings
-from modelward.status import DetailedModelStatus
-from modelward.transfer import DownloadResult
+from modelward.units import format_size, parse_rate
 
 app = typer.Typer(
     name="modelward",
     help="Keep large AI model weights available on this machine.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    cls=ReportingGroup,
 )
 __all__ = ["app", "console", "err_console", "fail", "main"]
 
 
 @app.command()
 def pull(
-    models: Annotated[list[str], typer.Argument(help="Model ids from the catalog.")],
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            help="Model ids from the catalog, or Hub repos as ORG/NAME[@REVISION] "
+            "(remembered as entries, so every command takes them).",
+            show_default=False,
+        ),
+    ],
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
     catalog: CatalogOpt = None,
     cache_dir: CacheDirOpt = None,
     endpoint: EndpointOpt = None,
@@ -60,7 +82,7 @@ def pull(
         str | None,
         typer.Option(
             "--limit",
-            help="Cap the total rate, e.g. 20MB/s or 50MiB/s (0 = unlimited).",
+            help="Cap the total rate, e.g. 20MB/s, 160Mbit/s or 1.5GiB/s (0 = unlimited).",
             show_default=False,
         ),
     ] = None,
@@ -73,31 +95,22 @@ def pull(
     """Download models, verified; resumes whatever an earlier run left."""
     setup_logging(verbose)
     try:
+        rate = parse_rate(limit) if limit is not None else None
         settings = build_settings(
-            catalog,
-            cache_dir,
-            endpoint,
-            max_retries=max_retries,
-            bandwidth_limit_bytes_per_s=parse_rate(limit) if limit is not None else None,
-            connections=connections,
+            catalog, cache_dir, endpoint, max_retries=max_retries, connections=connections
         )
-        results = asyncio.run(_pull(settings, models))
+        wanted = parse_pull_arguments(models, include, exclude)
+        with service_for_pull(
+            settings,
+            serve_args(catalog, cache_dir, endpoint),
+            serve_env(max_retries, connections),
+            err_console,
+        ) as client:
+            ids = service_model_ids(client, wanted, err_console)
+            code = pull_and_report(client, ids, console, err_console, limit_bytes_per_s=rate)
     except ModelwardError as error:
         raise fail(error) from None
-    except KeyboardInterrupt:
-        err_console.print(
-            "interrupted: partial data is kept; run the same command again to resume."
-        )
-        raise typer.Exit(130) from None
-    print_results(results, console, err_console)
-    raise typer.Exit(0 if all(r.success for r in results) else 1)
-
-
-async def _pull(settings: Settings, model_ids: list[str]) -> list[DownloadResult]:
-    async with Runtime(settings) as runtime:
-        for model_id in model_ids:
-            runtime.catalog.get(model_id)  # refuse unknown ids before fetching anything
-        return await pull_with_bars(runtime, model_ids, console)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -117,45 +130,35 @@ def status(
     setup_logging(verbose)
     try:
         settings = build_settings(catalog, cache_dir, endpoint)
-        statuses = asyncio.run(_statuses(settings, models, resolve_remote=not offline))
+        statuses = model_statuses(settings, models, resolve_remote=not offline)
     except ModelwardError as error:
         raise fail(error) from None
-    if as_json:
-        payload = [dataclasses.asdict(s) for s in statuses]
-        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    if as_json:  # exactly what the service's /models/status answers
+        payload = [s.model_dump(mode="json") for s in statuses]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     _print_status_table(statuses)
 
 
-async def _statuses(
-    settings: Settings, model_ids: list[str] | None, *, resolve_remote: bool
-) -> list[DetailedModelStatus]:
-    async with Runtime(settings) as runtime:
-        ids = model_ids or runtime.catalog.ids()
-        for model_id in ids:
-            runtime.catalog.get(model_id)
-        return [await runtime.availability.status(m, resolve_remote=resolve_remote) for m in ids]
-
-
-def _print_status_table(statuses: list[DetailedModelStatus]) -> None:
+def _print_status_table(statuses: list[ModelStatusPublic]) -> None:
     table = Table(title="modelward status")
-    for column in ("model", "status", "size", "on disk", "missing files", "usable for"):
-        table.add_column(column, overflow="fold")
+    for column in ("model", "status", "size", "verified", "missing", "usable for"):
+        table.add_column(column)
     colours = {"available": "green", "corrupted": "red", "failed": "red", "missing": "yellow"}
     for s in statuses:
         state = s.availability_status.value
         table.add_row(
             s.model_id,
             f"[{colours.get(state, 'cyan')}]{state}[/]",
-            f"{s.size_bytes / 2**30:,.2f} GiB" if s.size_bytes else "?",
-            f"{s.verified_bytes / 2**30:,.2f} GiB verified",
+            format_size(s.size_bytes) if s.size_bytes else "?",
+            format_size(s.verified_bytes),
             str(len(s.missing_files)) if s.missing_files or s.is_available else "?",
             "\n".join(s.usable_for) or "-",
         )
-    console.print(table)
+    print_table(table)
     for s in statuses:
         if s.local_path:
-            console.print(f"{s.model_id}: {s.local_path}", highlight=False, soft_wrap=True)
+            print_path(s.model_id, s.local_path)
         elif s.download_progress is not None and not s.is_available:
             line = f"{s.model_id}: {s.download_progress:.1f}% verified"
             if s.estimated_download_time is not None:
@@ -164,10 +167,11 @@ def _print_status_table(statuses: list[DetailedModelStatus]) -> None:
                 shown = ", ".join(s.missing_files[:5])
                 more = f" and {len(s.missing_files) - 5} more" if len(s.missing_files) > 5 else ""
                 line += f"; missing: {shown}{more}"
-            console.print(line, highlight=False, soft_wrap=True)
+            console.print(line, markup=False, highlight=False)  # wrapped between words
     for s in statuses:
         if s.error_message:
-            err_console.print(f"[yellow]{s.model_id}[/]: {s.error_message} ({s.error_hint})")
+            said = escape(f"{s.error_message} ({s.error_hint})")  # may quote a server's text
+            err_console.print(f"[yellow]{s.model_id}[/]: {said}")
 
 
 @app.command()
@@ -177,15 +181,23 @@ def serve(
     catalog: CatalogOpt = None,
     cache_dir: CacheDirOpt = None,
     endpoint: EndpointOpt = None,
+    on_demand: Annotated[
+        bool,
+        typer.Option(
+            "--on-demand",
+            help="Stop once idle (MODELWARD_ON_DEMAND_IDLE seconds); how CLI commands "
+            "start a background service.",
+        ),
+    ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run the HTTP service (API under /api/v1, OpenAPI at /docs)."""
-    from modelward.cli.service import run_service
+    from modelward.cli.service import ServeOptions, run_service
 
     setup_logging(verbose)
     try:
         settings = build_settings(catalog, cache_dir, endpoint, host=host, port=port)
-        run_service(settings, console)
+        run_service(settings, console, ServeOptions(on_demand=on_demand))
     except ModelwardError as error:
         raise fail(error) from None
 
@@ -195,14 +207,15 @@ def demo(
     port: Annotated[int, typer.Option(help="Port of the service.")] = 8321,
     hub_port: Annotated[int, typer.Option(help="Port of the local hub (0 = any free).")] = 0,
     scale: Annotated[
-        str, typer.Option(help="Size of each synthetic repo, e.g. 8MB, 2GB.")
+        str, typer.Option(help="Size of each synthetic repo, e.g. 8MB, 2GB.", callback=check_scale)
     ] = "256MB",
     hub_rate: Annotated[
         str,
         typer.Option(
-            help="Per-connection rate cap of the local hub, so progress is visible (0 = none)."
+            help="Per-connection rate cap of the local hub, so progress is visible, e.g. "
+            "25MB/s (0 = none)."
         ),
-    ] = "25MB",
+    ] = "25MB/s",
     root: Annotated[
         Path | None, typer.Option(help="Where the demo keeps its hub and store.")
     ] = None,
@@ -236,6 +249,7 @@ app.command()(suggest)
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(request_app, name="request")
 app.add_typer(update_app, name="update")
+app.add_typer(service_app, name="service")
 app.command()(adopt)
 app.command()(analytics)
 for _storage_command in storage.COMMANDS:
@@ -252,7 +266,9 @@ def hub_serve(
     port: Annotated[int, typer.Option(help="Port to listen on (0 = any free).")] = 8330,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     root: Annotated[Path | None, typer.Option(help="Where generated repos are kept.")] = None,
-    scale: Annotated[str, typer.Option(help="Size of each repo, e.g. 8MB, 2GB.")] = "tiny",
+    scale: Annotated[
+        str, typer.Option(help="Size of each repo, e.g. 8MB, 2GB.", callback=check_scale)
+    ] = "tiny",
     faults: Annotated[Path | None, typer.Option(help="JSON file with a fault plan.")] = None,
     gated: Annotated[
         list[str] | None,
@@ -284,4 +300,6 @@ def hub_serve(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    # One program name however it was started (also `python -m modelward`), so usage lines
+    # and the shell completion `--install-completion` writes are for `modelward`.
+    app(prog_name="modelward")

@@ -9,15 +9,19 @@ import sys
 from typing import Annotated, cast
 
 import typer
+from rich.markup import escape
 
 from modelward.availability import (
     ErrorContext,
     FallbackStrategy,
+    FallbackType,
     GenerationRequirements,
     ModelSuggestion,
     NoAlternativeError,
+    QualityDifference,
 )
 from modelward.availability.requirements import Level, Speed
+from modelward.cli.actions import command_for
 from modelward.cli.options import CacheDirOpt, CatalogOpt, JsonOpt, build_settings
 from modelward.cli.output import console, fail
 from modelward.errors import ConfigError, ModelwardError
@@ -40,7 +44,8 @@ def suggest(
     cache_dir: CacheDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The best alternative to MODEL for a job, and what the job should do right now."""
+    """What a job for MODEL should do now (MODEL itself when it is here and fits), and the
+    best other model that takes the job."""
     try:
         req = GenerationRequirements(
             quality=cast(Level, _choice(quality, ("low", "medium", "high"), "--quality")),
@@ -60,24 +65,49 @@ def suggest(
         }
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         return
-    if suggestion is None:
-        console.print(f"[yellow]no other model can serve this job instead of {model}[/]")
-    else:
-        console.print(
-            f"[bold]alternative:[/] {suggestion.suggested_model} "
-            f"(fit {suggestion.compatibility_score:.0%}, quality "
-            f"{suggestion.estimated_quality_difference.value}, "
-            f"{suggestion.availability_status.value})"
-        )
-        console.print(f"  {suggestion.reason}", highlight=False)
-        for need in suggestion.needs:
-            console.print(f"  needs: {need}", highlight=False)
-    console.print(f"[bold]now:[/] {strategy.strategy_type.value}: {strategy.recommended_action}")
-    console.print(f"  {strategy.user_message}", highlight=False)
+    # The answer first: when the requested model is here and fits, it is the answer and
+    # any alternative is only another option.
+    kind = FallbackType(strategy.strategy_type)
+    console.print(f"[bold]now:[/] {escape(strategy.user_message)}", highlight=False)
+    if kind is not FallbackType.USE_REQUESTED:
+        console.print(f"  {STRATEGY_WORDS[kind]}: {escape(strategy.recommended_action)}")
+    command = command_for(strategy.action, strategy.action_model) if strategy.action else None
+    if command:
+        console.print(f"  command: {command}", markup=False)
     for change in strategy.changes:
-        console.print(f"  change: {change}", highlight=False)
+        console.print(f"  change: {change}", highlight=False, markup=False)
     for step in strategy.steps:
-        console.print(f"  step: {step}", highlight=False)
+        console.print(f"  step: {step}", highlight=False, markup=False)
+    if suggestion is None:
+        console.print(f"[yellow]no other model can take this job instead of {model}[/]")
+        return
+    label = "other option" if kind is FallbackType.USE_REQUESTED else "alternative"
+    quality = QUALITY_WORDS[QualityDifference(suggestion.estimated_quality_difference)]
+    console.print(
+        f"[bold]{label}:[/] {suggestion.suggested_model} "
+        f"(fit {suggestion.compatibility_score:.0%}, {quality}, "
+        f"{suggestion.availability_status.value})"
+    )
+    console.print(f"  {suggestion.reason}", highlight=False, markup=False)
+    for need in suggestion.needs:
+        console.print(f"  needs: {need}", highlight=False, markup=False)
+
+
+QUALITY_WORDS = {
+    QualityDifference.SIMILAR: "similar quality",
+    QualityDifference.SLIGHTLY_LOWER: "slightly lower quality",
+    QualityDifference.SIGNIFICANTLY_LOWER: "much lower quality",
+}
+"""The words for each quality code (the API and --json carry the codes)."""
+STRATEGY_WORDS = {
+    FallbackType.USE_REQUESTED: "use the requested model",
+    FallbackType.REDUCE_REQUIREMENTS: "ask less of the requested model",
+    FallbackType.ALTERNATIVE_MODEL: "use another model",
+    FallbackType.QUEUE_AND_WAIT: "wait for the requested model",
+    FallbackType.DOWNLOAD_AND_RETRY: "fetch a model, then run",
+    FallbackType.MOCK_GENERATION: "labelled mock output only",
+}
+"""The words for each strategy code."""
 
 
 async def _suggest(

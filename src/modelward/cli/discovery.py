@@ -1,8 +1,13 @@
 """How CLI commands find the running service: ``MODELWARD_HOME/service.json``.
 
-``modelward serve`` writes ``{"url": ..., "pid": ...}`` there (atomically) once it listens
-and removes it when it stops. A file whose process is gone, or whose URL refuses the
-connection, means no service is running.
+``modelward serve`` writes ``{"url": ..., "pid": ..., "home": ..., "on_demand": ...}`` there
+(atomically) once it listens and removes it when it stops. A file whose process is gone, or
+whose URL refuses the connection, means no service is running.
+
+``home`` is the MODELWARD_HOME the service uses. It differs from the folder holding the file
+only for a service registered in another home: ``modelward demo`` keeps its own home but
+also registers in the default one, so a plain ``modelward status`` finds it; the CLI then
+reads the API token from the service's home.
 """
 
 from __future__ import annotations
@@ -21,10 +26,18 @@ NOT_RUNNING = "no modelward service is running (start one with 'modelward serve'
 
 @dataclass(frozen=True, slots=True)
 class ServiceInfo:
-    """Where a running service listens, and its process."""
+    """Where a running service listens, its process, and the MODELWARD_HOME it uses."""
 
     url: str
     pid: int
+    home: Path | None = None
+    """None in files older services wrote: the home holding the file."""
+    on_demand: bool = False
+    """Started by a CLI command; it stops by itself once idle."""
+
+    def token_file(self, holder: Path) -> Path:
+        """Where the service keeps its API token (``holder`` holds the discovery file)."""
+        return (self.home or holder) / "api-token"
 
 
 def service_file(home: Path) -> Path:
@@ -43,14 +56,18 @@ def client_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def write_service_info(home: Path, url: str) -> ServiceInfo:
-    """Announce this process's service at ``url``; readers never see a half-written file."""
-    info = ServiceInfo(url=url, pid=os.getpid())
+def write_service_info(
+    home: Path, url: str, *, serves: Path | None = None, on_demand: bool = False
+) -> ServiceInfo:
+    """Announce this process's service at ``url`` (using ``serves``, default ``home``);
+    readers never see a half-written file."""
+    info = ServiceInfo(url=url, pid=os.getpid(), home=serves or home, on_demand=on_demand)
     home.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=home, prefix=".service-", suffix=".json")
+    record = {"url": info.url, "pid": info.pid, "home": str(info.home), "on_demand": on_demand}
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"url": info.url, "pid": info.pid}, fh)
+            json.dump(record, fh)
         os.replace(tmp, service_file(home))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -69,7 +86,7 @@ def remove_service_info(home: Path, info: ServiceInfo) -> None:
 
 
 def find_service(home: Path) -> ServiceInfo:
-    """The running service using ``home``; ServiceNotRunningError when there is none."""
+    """The running service registered in ``home``; ServiceNotRunningError when none is."""
     path = service_file(home)
     try:
         info = _read(path)
@@ -86,7 +103,8 @@ def not_running(reason: str) -> ServiceNotRunningError:
     """The error every service command gives when no service answers."""
     return ServiceNotRunningError(
         NOT_RUNNING,
-        hint=f"{reason}. Run 'modelward serve' (same MODELWARD_HOME) and try again.",
+        hint=f"{reason}. A command that starts work (pull, repair, update apply, request "
+        "run) starts one in the background; 'modelward serve' runs one in the foreground.",
     )
 
 
@@ -94,10 +112,18 @@ def _read(path: Path) -> ServiceInfo:
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
-    url, pid = data.get("url"), data.get("pid")
+    url, pid, home = data.get("url"), data.get("pid"), data.get("home")
     if not isinstance(url, str) or not isinstance(pid, int):
         raise ValueError("expected {'url': str, 'pid': int}")
-    return ServiceInfo(url=url, pid=pid)
+    if home is not None and not isinstance(home, str):
+        raise ValueError("'home' must be a path")
+    on_demand = data.get("on_demand") is True
+    return ServiceInfo(url, pid, Path(home) if home else None, on_demand)
+
+
+def is_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists."""
+    return _alive(pid)
 
 
 def _alive(pid: int) -> bool:

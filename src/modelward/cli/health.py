@@ -14,13 +14,13 @@ import typer
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    Progress,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
 
+from modelward.cli.actions import command_for
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -29,13 +29,13 @@ from modelward.cli.options import (
     build_settings,
     setup_logging,
 )
-from modelward.cli.output import console, err_console, fail
-from modelward.errors import ModelwardError
+from modelward.cli.output import console, err_console, fail, print_table, progress_bar, spinner
+from modelward.cli.where import serve_args, service_for_work
+from modelward.errors import ConfigError, ModelwardError
 from modelward.health import (
     HealthCondition,
     IntegrityResult,
     PerformanceStatus,
-    RepairResult,
     Severity,
     SystemHealthReport,
     VerifyLevel,
@@ -43,6 +43,7 @@ from modelward.health import (
 from modelward.health.quarantine import Quarantine, describe
 from modelward.runtime import Runtime
 from modelward.settings import Settings
+from modelward.units import format_size
 
 
 def verify(
@@ -93,7 +94,7 @@ async def _verify(
             if level is VerifyLevel.FULL:
                 results.append(await _full_with_progress(runtime, model_id))
             else:
-                with console.status(f"checking {model_id} ({level.value})…"):
+                with spinner(f"checking {model_id} ({level.value})…"):
                     results.append(await runtime.health.check_model_integrity(model_id, level))
         return results
 
@@ -105,11 +106,11 @@ async def _full_with_progress(runtime: Runtime, model_id: str) -> IntegrityResul
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(binary_units=True),
+        DownloadColumn(),  # decimal units, like the rest of the CLI
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with progress_bar(*columns) as progress:
         task = progress.add_task(f"{model_id} sha256", total=total)
 
         def on_hashed(size: int) -> None:  # from the hashing threads: rich locks itself
@@ -126,12 +127,16 @@ def _print(results: list[IntegrityResult]) -> None:
         return
     table = Table(title="modelward verify")
     for column in ("model", "level", "health", "score", "issues"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for r in results:
         health = "[green]healthy[/]" if r.is_healthy else "[red]damaged[/]"
-        issues = "\n".join(f"{i.path}: {i.kind.value}, {i.detail}" for i in r.issues) or "-"
+        issues = str(len(r.issues)) if r.issues else "-"
         table.add_row(r.model_id, r.level.value, health, f"{r.integrity_score:.0%}", issues)
-    console.print(table)
+    print_table(table)
+    # File paths are long words: listed under the table, where they need not be cut.
+    for r in results:
+        for i in r.issues:
+            console.print(f"{r.model_id}: {i.path}: {i.kind.value}, {i.detail}", markup=False)
     damaged = [r for r in results if any(i.category == "corruption" for i in r.issues)]
     if damaged:
         names = " ".join(r.model_id for r in damaged)
@@ -155,11 +160,14 @@ def repair(
     setup_logging(verbose)
     try:
         settings = build_settings(catalog, cache_dir)
-        result = asyncio.run(_repair(settings, model))
+        # A repair downloads: the service does it (one starts in the background if none runs).
+        client = service_for_work(settings, serve_args(catalog, cache_dir), timeout_s=None)
+        with client, spinner(f"checking and repairing {model}…"):
+            result = client.repair(model)
     except ModelwardError as error:
         raise fail(error) from None
     if as_json:
-        sys.stdout.write(json.dumps(dataclasses.asdict(result), indent=2, default=str) + "\n")
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     elif not result.issues_found:
         console.print(f"[green]✓[/] {model}: healthy, nothing to repair")
     else:
@@ -168,11 +176,11 @@ def repair(
                 f", damaged copy in quarantine {plan.quarantine_id}" if plan.quarantine_id else ""
             )
             done = "fetched" if result.success else "was to fetch"
-            console.print(f"  {plan.path}: {done} {plan.refetch_bytes:,} bytes again{where}")
+            console.print(f"  {plan.path}: {done} {format_size(plan.refetch_bytes)} again{where}")
         mark = "[green]✓[/]" if result.success else "[red]✗[/]"
         console.print(
             f"{mark} {model}: {len(result.issues_found)} issue(s), "
-            f"{result.bytes_fetched:,} bytes fetched"
+            f"{format_size(result.bytes_fetched)} fetched"
         )
     if not result.success:
         if result.error_message:
@@ -180,13 +188,6 @@ def repair(
             if result.error_hint:
                 err_console.print(f"[bold]next step:[/] {result.error_hint}")
         raise typer.Exit(1)
-
-
-async def _repair(settings: Settings, model_id: str) -> RepairResult:
-    async with Runtime(settings) as runtime:
-        runtime.catalog.get(model_id)
-        with console.status(f"checking and repairing {model_id}…"):
-            return await runtime.health.verify_and_repair_model(model_id)
 
 
 def health(
@@ -231,12 +232,12 @@ def _print_report(report: SystemHealthReport) -> None:
         f"[bold]overall health {report.overall_health_score:.0%}[/]: "
         f"{report.models_healthy} healthy, {report.models_degraded} degraded, "
         f"{report.models_corrupted} corrupted, {report.models_incomplete} incomplete, "
-        f"{report.models_absent} not downloaded; disk {report.storage_usage_percent:.0f}% used "
-        f"({report.storage_free_bytes / 1024**3:.1f} GiB free)"
+        f"{report.models_absent} not downloaded; disk {report.storage_usage_percent:.1f}% used "
+        f"({format_size(report.storage_free_bytes)} free)"
     )
     table = Table(title="modelward health")
     for column in ("model", "condition", "integrity", "last check", "performance", "issues"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for m in report.models:
         style = _CONDITION_STYLE[m.condition]
         condition = m.condition.value + (
@@ -250,16 +251,25 @@ def _print_report(report: SystemHealthReport) -> None:
         performance = m.performance_status.value
         if m.performance_status is not PerformanceStatus.LEARNING:
             performance += f" {m.performance_score:.0%}"
-        issues = "\n".join(f"{i.path}: {i.kind.value}" for i in m.issues[:5]) or "-"
-        if len(m.issues) > 5:
-            issues += f"\n… {len(m.issues) - 5} more"
+        issues = str(len(m.issues)) if m.issues else "-"
         score = f"{m.integrity_score:.0%}" if m.condition is not HealthCondition.ABSENT else "-"
         table.add_row(m.model_id, f"[{style}]{condition}[/]", score, checked, performance, issues)
-    console.print(table)
+    print_table(table)
+    for m in report.models:  # paths are long words: listed under the table, not cut in it
+        _print_issues(m.model_id, [f"{i.path} ({i.kind.value})" for i in m.issues])
     for r in report.recommendations:
         style = _SEVERITY_STYLE[r.severity]
         console.print(f"[{style}]{r.severity.value}[/] {r.message}", highlight=False)
-        console.print(f"    → {r.action}", markup=False, highlight=False)
+        command = command_for(r.action, r.model_id)
+        if command is not None:
+            console.print(f"    → {command}", markup=False, highlight=False)
+
+
+def _print_issues(model_id: str, issues: list[str], shown: int = 5) -> None:
+    if not issues:
+        return
+    more = f" and {len(issues) - shown} more" if len(issues) > shown else ""
+    console.print(f"{model_id}: {', '.join(issues[:shown])}{more}", markup=False)
 
 
 def format_age(seconds: float) -> str:
@@ -288,8 +298,8 @@ def quarantine_list(catalog: CatalogOpt = None, as_json: JsonOpt = False) -> Non
     for entry in entries:
         console.print(describe(entry), markup=False)
     console.print(
-        f"{len(entries)} file(s), {quarantine.used_bytes():,} bytes "
-        f"(cap {quarantine.cap_bytes:,}) in {quarantine.root}"
+        f"{len(entries)} file(s), {format_size(quarantine.used_bytes())} "
+        f"(cap {format_size(quarantine.cap_bytes)}) in {quarantine.root}"
     )
 
 
@@ -308,16 +318,25 @@ def quarantine_purge(
     """Delete quarantined files for good (only those whose file is back, verified, unless
     --force)."""
     quarantine = _quarantine(catalog, cache_dir)
-    chosen = [e for e in quarantine.entries() if entry_ids is None or e.entry_id in entry_ids]
+    entries = quarantine.entries()
+    unknown = sorted(set(entry_ids or ()) - {e.entry_id for e in entries})
+    if unknown:
+        raise fail(
+            ConfigError(
+                f"no quarantine entry {', '.join(map(repr, unknown))}",
+                hint="`modelward quarantine list` shows the entries and their ids.",
+            )
+        )
+    chosen = [e for e in entries if entry_ids is None or e.entry_id in entry_ids]
     if not chosen:
         console.print("nothing to purge")
         return
     size = sum(e.size_bytes for e in chosen)
-    if not yes and not typer.confirm(f"Delete {len(chosen)} file(s), {size:,} bytes?"):
+    if not yes and not typer.confirm(f"Delete {len(chosen)} file(s), {format_size(size)}?"):
         raise typer.Exit(1)
     waiting = [e for e in chosen if not force and not quarantine.replacement_verified(e)]
     freed = quarantine.purge([e.entry_id for e in chosen], force=force)
-    console.print(f"freed {freed:,} bytes")
+    console.print(f"freed {format_size(freed)}")
     for entry in waiting:
         err_console.print(
             f"kept {entry.entry_id} ({entry.path}): its file is not back in the store, "

@@ -17,6 +17,7 @@ CatalogOpt = Annotated[
         "--catalog",
         help="Catalog file adding to or overriding the built-in models "
         "(repeatable; MODELWARD_CATALOG works too).",
+        exists=True,
         dir_okay=False,
     ),
 ]
@@ -33,6 +34,17 @@ VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log decisions (retries, resumes) to stderr.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def check_scale(value: str) -> str:
+    """Refuse a local-hub scale that is neither a size (8MB, 2GB) nor a named one."""
+    from modelward.devhub.sizes import parse_size  # the hub loads only when it is used
+
+    try:
+        parse_size(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
 
 
 def build_settings(

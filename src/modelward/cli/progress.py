@@ -1,65 +1,75 @@
-"""Rich progress bars fed by download events; the downloader knows nothing of them."""
+"""Rich progress bars drawn from the service's ``download.progress`` events.
+
+The bars show the service's own figures (bytes on disk, total, speed), so a pull's bar and
+``modelward status`` never disagree; the CLI measures nothing itself.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import BarColumn, DownloadColumn, TaskID, TextColumn
 
-from modelward.events import Event, EventType
+from modelward.api.schemas import DownloadProgressPublic
+from modelward.cli.output import progress_bar
+from modelward.units import format_speed
 
 
-class PullProgress:
-    """One bar per model (total) and one per file while it is transferring."""
+class PullBars:
+    """One bar per model and one per file while it is transferring; use as a context."""
 
-    def __init__(self, console: Console) -> None:
-        self.progress = Progress(
+    def __init__(self) -> None:
+        self.progress = progress_bar(  # on stderr, and only when it is a terminal
             TextColumn("{task.description}", markup=False),
             BarColumn(),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
+            DownloadColumn(),
+            TextColumn("{task.fields[speed]}", markup=False),
+            TextColumn("{task.fields[eta]}", markup=False),
         )
-        self._totals: dict[str, TaskID] = {}
+        self._models: dict[str, TaskID] = {}
         self._files: dict[tuple[str, str], TaskID] = {}
-        self._done: dict[tuple[str, str], int] = {}
-        self._sizes: dict[tuple[str, str], int] = {}
 
-    def __call__(self, event: Event) -> None:
-        """Bus subscriber: update the bars from one event."""
-        model_id = event.model_id or ""
-        data = event.data
-        if event.type == EventType.DOWNLOAD_STARTED:
-            for f in data["files"]:
-                self._sizes[(model_id, str(f["path"]))] = int(f["size_bytes"])
-            total = sum(int(f["size_bytes"]) for f in data["files"])
-            if model_id not in self._totals:
-                self._totals[model_id] = self.progress.add_task(f"{model_id}", total=total)
-        elif event.type == EventType.FILE_BYTES:
-            self._on_bytes(model_id, str(data["path"]), int(data["done_bytes"]))
-        elif event.type == EventType.FILE_VERIFIED:
-            key = (model_id, str(data["path"]))
-            self._on_bytes(model_id, key[1], self._sizes.get(key, 0))
-            task = self._files.pop(key, None)
-            if task is not None:
-                self.progress.remove_task(task)
+    def __enter__(self) -> PullBars:
+        self.progress.start()
+        return self
 
-    def _on_bytes(self, model_id: str, path: str, done: int) -> None:
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def show(self, p: DownloadProgressPublic) -> None:
+        """Redraw the model's bars from one progress event."""
+        speed = format_speed(p.speed_bytes_per_s) if p.speed_bytes_per_s else ""
+        eta = f"{p.eta_seconds:.0f} s left" if p.eta_seconds else ""
+        task = self._models.get(p.model_id)
+        if task is None:
+            task = self.progress.add_task(p.model_id, total=None, speed="", eta="")
+            self._models[p.model_id] = task
+        total = p.total_bytes or None
+        self.progress.update(task, total=total, completed=p.downloaded_bytes, speed=speed, eta=eta)
+        for path, f in p.files.items():
+            self._show_file(p.model_id, path, f.done_bytes, f.total_bytes, f.verified)
+
+    def _show_file(self, model_id: str, path: str, done: int, total: int, verified: bool) -> None:
         key = (model_id, path)
-        previous = self._done.get(key, 0)
-        self._done[key] = done
-        if done > previous and key not in self._files and done < self._sizes.get(key, 0):
-            self._files[key] = self.progress.add_task(f"  {path}", total=self._sizes.get(key))
-        if key in self._files:
-            self.progress.update(self._files[key], completed=done)
-        if model_id in self._totals:
-            self.progress.advance(self._totals[model_id], done - previous)
+        task = self._files.get(key)
+        if verified or done >= total:
+            if task is not None:
+                self.progress.remove_task(self._files.pop(key))
+            return
+        if task is None and done > 0:
+            task = self.progress.add_task(f"  {path}", total=total, speed="", eta="")
+            self._files[key] = task
+        if task is not None:
+            self.progress.update(task, completed=done)
+
+    def finish(self, model_id: str, complete_bytes: int | None = None) -> None:
+        """The model's download ended: drop its file bars; a complete model's bar is full
+        (the end can arrive before the last coalesced progress event)."""
+        for key in [k for k in self._files if k[0] == model_id]:
+            self.progress.remove_task(self._files.pop(key))
+        if complete_bytes is None:
+            return
+        task = self._models.get(model_id)
+        if task is None:
+            task = self.progress.add_task(model_id, total=None, speed="", eta="")
+            self._models[model_id] = task
+        total = complete_bytes or None
+        self.progress.update(task, total=total, completed=complete_bytes, speed="", eta="")

@@ -7,16 +7,24 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
 
-from modelward.cli.client import ServiceClient, ServiceRequestError
+from modelward.api.schemas import GenerateIn, GeneratePublic, QueuedRequestPublic, QueueResultPublic
+from modelward.availability.requirements import (
+    GenerationRequirements,
+    Level,
+    Speed,
+    check_image,
+    job_inputs,
+)
+from modelward.cli.client import ServiceClient
 from modelward.cli.control import call_service
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
-from modelward.cli.output import console, err_console, fail
+from modelward.cli.output import console, err_console, fail, print_path, print_table, status_line
+from modelward.cli.where import serve_args, service_for_work
 from modelward.errors import ModelwardError
 
 request_app = typer.Typer(
@@ -30,15 +38,18 @@ STUCK_DOWNLOADS = ("failed", "paused", "cancelled")
 
 
 def _service(catalog: list[Path] | None, verbose: bool) -> ServiceClient:
+    """The service runs jobs: the running one, or one started in the background."""
     setup_logging(verbose)
-    return ServiceClient.discover(build_settings(catalog))
+    return service_for_work(build_settings(catalog), serve_args(catalog, None))
 
 
 @request_app.command("run")
 def run(
     model: Annotated[str, typer.Argument(help="The model the job asks for.")],
     prompt: Annotated[str, typer.Option(help="What to generate.")] = "",
-    image: Annotated[str | None, typer.Option(help="Input image, for image-to-video.")] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Input image file (or http(s) URL), for image-to-video.")
+    ] = None,
     quality: Annotated[str, typer.Option(help="low, medium or high.")] = "high",
     speed: Annotated[str, typer.Option(help="slow, medium or fast.")] = "medium",
     resolution: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT.")] = None,
@@ -53,8 +64,20 @@ def run(
     verbose: VerboseOpt = False,
 ) -> None:
     """Run one job on MODEL, an alternative, or a labelled mock; or queue it."""
-    inputs = ["text", "image"] if image and prompt else ["image"] if image else ["text"]
-    job: dict[str, Any] = {
+    try:
+        # Checked here, before anything is sent: the service reads the image by its path.
+        given = job_inputs(prompt, image)
+        GenerationRequirements(
+            quality=cast(Level, quality),
+            speed=cast(Speed, speed),
+            inputs=given,
+            resolution=resolution,
+        )  # refuses a bad quality, speed or resolution with the accepted values
+        inputs = sorted(given)
+        image = check_image(image, base=Path.cwd()) if image else None
+    except ModelwardError as error:
+        raise fail(error) from None
+    fields: dict[str, Any] = {
         "model_id": model,
         "prompt": prompt,
         "image": image,
@@ -69,21 +92,21 @@ def run(
         },
     }
     try:
+        job = GenerateIn.model_validate(fields)
         with _service(catalog, verbose) as service:
-            answer = service.post("/api/v1/generate", job)
-            if "request_id" in answer and wait and answer.get("state") == "queued":
+            answer = service.generate(job)
+            if isinstance(answer, QueueResultPublic) and wait and answer.state == "queued":
                 final = _wait_for_release(service, answer, quiet=as_json)
-                if final["state"] != "released":
+                if final.state != "released":
                     raise ModelwardError(
-                        f"request {final['request_id']} ended {final['state']} before "
-                        f"{model} was ready",
+                        f"request {final.request_id} ended {final.state} before {model} was ready",
                         hint=f"See `modelward status {model}`; run the job again later.",
                     )
-                answer = service.post("/api/v1/generate", {**job, "queue": False})
-    except (ModelwardError, ServiceRequestError) as error:
+                answer = service.generate(job.model_copy(update={"queue": False}))
+    except ModelwardError as error:
         raise fail(error) from None
     if as_json:
-        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+        sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
         return
     _print_answer(answer)
 
@@ -96,28 +119,28 @@ def list_requests(
     verbose: VerboseOpt = False,
 ) -> None:
     """Jobs waiting for their model, oldest first."""
-    path = "/api/v1/requests" + (f"?model_id={quote(model, safe='')}" if model else "")
-    pending = call_service(catalog, verbose, lambda s: s.get(path))
+    pending = call_service(catalog, verbose, lambda s: s.requests(model))
     if as_json:
-        sys.stdout.write(json.dumps(pending, indent=2) + "\n")
+        payload = [r.model_dump(mode="json") for r in pending]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     if not pending:
         console.print("no job is waiting for a model.")
         return
     table = Table(title="queued generation jobs")
     for column in ("request", "model", "position", "waiting", "expires in", "prompt"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     now = time.time()
     for r in pending:
         table.add_row(
-            r["request_id"],
-            r["model_id"],
-            str(r["position"]),
-            f"{now - r['created_at']:.0f} s",
-            f"{max(0.0, r['expires_at'] - now) / 60:.0f} min",
-            str(r["payload"].get("prompt", ""))[:60],
+            r.request_id,
+            r.model_id,
+            str(r.position),
+            f"{now - r.created_at:.0f} s",
+            f"{max(0.0, r.expires_at - now) / 60:.0f} min",
+            str(r.payload.get("prompt", ""))[:60],
         )
-    console.print(table)
+    print_table(table)
 
 
 @request_app.command("show")
@@ -127,9 +150,8 @@ def show(
     verbose: VerboseOpt = False,
 ) -> None:
     """One job's state (queued, released, expired, cancelled) as JSON."""
-    path = f"/api/v1/requests/{quote(request_id, safe='')}"
-    found = call_service(catalog, verbose, lambda s: s.get(path))
-    sys.stdout.write(json.dumps(found, indent=2) + "\n")
+    found = call_service(catalog, verbose, lambda s: s.request(request_id))
+    sys.stdout.write(found.model_dump_json(indent=2) + "\n")
 
 
 @request_app.command("cancel")
@@ -139,37 +161,36 @@ def cancel(
     verbose: VerboseOpt = False,
 ) -> None:
     """Withdraw a queued job."""
-    path = f"/api/v1/requests/{quote(request_id, safe='')}"
-    found = call_service(catalog, verbose, lambda s: s.delete(path))
-    console.print(f"request {found['request_id']} is {found['state']}.")
+    found = call_service(catalog, verbose, lambda s: s.cancel_request(request_id))
+    console.print(f"request {found.request_id} is {found.state}.")
 
 
 def _wait_for_release(
-    service: ServiceClient, queued: dict[str, Any], *, quiet: bool
-) -> dict[str, Any]:
-    request_id = queued["request_id"]
-    model = queued["model_id"]
-    shown = None if quiet else console.status(f"waiting for {model}")
+    service: ServiceClient, queued: QueueResultPublic, *, quiet: bool
+) -> QueuedRequestPublic:
+    request_id = queued.request_id or ""
+    model = queued.model_id
+    shown = None if quiet else status_line(f"waiting for {model}")
     if shown is not None:
         shown.start()
     try:
         while True:
-            found: dict[str, Any] = service.get(f"/api/v1/requests/{request_id}")
-            if found["state"] in DONE_STATES:
+            found = service.request(request_id)
+            if found.state in DONE_STATES:
                 return found
-            progress = service.get(f"/api/v1/models/{quote(model, safe='')}/download")
-            if progress["status"] in STUCK_DOWNLOADS:
-                why = progress.get("error_message") or progress["status"]
+            progress = service.download_progress(model)
+            if progress.status in STUCK_DOWNLOADS:
+                why = progress.error_message or progress.status.value
                 raise ModelwardError(
-                    f"{model}'s download is {progress['status']} ({why}); request "
+                    f"{model}'s download is {progress.status.value} ({why}); request "
                     f"{request_id} stays queued until it expires",
                     hint=f"`modelward resume {model}` or `modelward pull {model}`, then "
                     f"`modelward request show {request_id}`.",
                 )
-            eta = progress.get("eta_seconds")
+            eta = progress.eta_seconds
             if shown is not None:
                 shown.update(
-                    f"waiting for {model}: {progress['progress_percent']:.1f}%"
+                    f"waiting for {model}: {progress.progress_percent:.1f}%"
                     + (f", about {eta:.0f} s left" if eta is not None else "")
                 )
             time.sleep(POLL_S)
@@ -178,31 +199,30 @@ def _wait_for_release(
             shown.stop()
 
 
-def _print_answer(answer: dict[str, Any]) -> None:
-    if "request_id" in answer:
-        wait = answer.get("estimated_wait") or {}
+def _print_answer(answer: GeneratePublic | QueueResultPublic) -> None:
+    if isinstance(answer, QueueResultPublic):
+        wait = answer.estimated_wait
         console.print(
-            f"[bold]queued[/] as {answer['request_id']} (position {answer['position']}): "
-            f"{answer['message']}",
+            f"[bold]queued[/] as {answer.request_id} (position {answer.position}): "
+            f"{answer.message}",
             highlight=False,
         )
-        if wait.get("seconds") is not None:
+        if wait is not None and wait.seconds is not None:
             console.print(
-                f"  ready in about {wait['seconds']:.0f} s "
-                f"({wait['low_seconds']:.0f}-{wait['high_seconds']:.0f} s)"
+                f"  ready in about {wait.seconds:.0f} s "
+                f"({wait.low_seconds or 0:.0f}-{wait.high_seconds or 0:.0f} s)"
             )
-        console.print(f"  `modelward request show {answer['request_id']}` follows it.")
+        console.print(f"  `modelward request show {answer.request_id}` follows it.")
         return
-    if answer["is_mock"]:
-        err_console.print(f"[bold yellow]MOCK[/]: {answer['message']}", highlight=False)
-    elif answer["used_model"] is None:
-        err_console.print(f"[yellow]not run[/]: {answer['message']}", highlight=False)
+    if answer.is_mock:
+        err_console.print(f"[bold yellow]MOCK[/]: {answer.message}", highlight=False)
+    elif answer.used_model is None:
+        err_console.print(f"[yellow]not run[/]: {answer.message}", highlight=False)
     else:
-        console.print(f"[green]{answer['message']}[/]", highlight=False)
-    strategy = answer.get("strategy") or {}
-    for step in strategy.get("steps", []):
+        console.print(f"[green]{answer.message}[/]", highlight=False)
+    for step in answer.strategy.steps if answer.strategy else []:
         console.print(f"  step: {step}", highlight=False)
-    if answer.get("output_path"):
-        console.print(f"  output: {answer['output_path']}", highlight=False, soft_wrap=True)
-    if answer.get("upgrade"):
-        console.print(f"  upgrade: {answer['upgrade']}", highlight=False)
+    if answer.output_path:
+        print_path("  output", answer.output_path)
+    if answer.upgrade:
+        console.print(f"  upgrade: {answer.upgrade}", highlight=False)

@@ -1,18 +1,18 @@
 """``modelward pin|unpin|rm|cleanup``: what stays on disk. Each asks the running service
-when there is one (it knows which models its jobs hold), else works on the store here."""
+(it knows which models its jobs hold); with none, ``rm`` and ``cleanup --execute`` start
+one in the background, and pin, unpin, ``rm``'s plan and a cleanup plan work here."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from modelward.api.schemas import CleanupIn, CleanupPublic, PinPublic
 from modelward.availability import RetentionPolicy
 from modelward.cli.options import (
     CacheDirOpt,
@@ -21,10 +21,10 @@ from modelward.cli.options import (
     VerboseOpt,
     build_settings,
 )
-from modelward.cli.output import console, err_console
-from modelward.cli.rates import parse_size
-from modelward.cli.where import ask_service_or_here
+from modelward.cli.output import console, err_console, print_table
+from modelward.cli.where import as_public, ask_service_or_here
 from modelward.runtime import Runtime
+from modelward.units import format_size, parse_size
 
 ModelArg = Annotated[str, typer.Argument(help="Model id from the catalog.", show_default=False)]
 
@@ -52,17 +52,16 @@ def unpin(
 def _set_pin(
     model: str, pinned: bool, catalog: list[Path] | None, cache_dir: Path | None, verbose: bool
 ) -> None:
-    path = _path(model, "pin")
     body = ask_service_or_here(
         catalog,
         cache_dir,
         verbose,
-        lambda s: s.put(path, {}) if pinned else s.delete(path),
+        lambda s: s.pin(model, pinned),
         lambda rt: _pinned(rt, model, pinned),
     )
     state = "pinned" if pinned else "not pinned"
     unchanged = " (it already was)" if pinned else " (it was not)"
-    console.print(f"{model} is {state}" + ("" if body["changed"] else unchanged) + ".")
+    console.print(f"{model} is {state}" + ("" if body.changed else unchanged) + ".")
 
 
 def rm(
@@ -78,11 +77,11 @@ def rm(
         catalog,
         cache_dir,
         verbose,
-        lambda s: s.delete(_path(model, "") + "?dry_run=true"),
-        lambda rt: rt.availability.remove_model(model, dry_run=True),
+        lambda s: s.remove(model, dry_run=True),
+        lambda rt: _removal_here(rt, model),
     )
-    console.print(plan["message"], highlight=False)
-    if dry_run or not plan["removed"]:
+    console.print(plan.message, highlight=False)
+    if dry_run or not plan.removed:
         return
     if not yes and not typer.confirm(f"Remove {model} from {_store(catalog, cache_dir)}?"):
         err_console.print("nothing removed.")
@@ -91,10 +90,10 @@ def rm(
         catalog,
         cache_dir,
         verbose,
-        lambda s: s.delete(_path(model, "") + "?dry_run=false"),
-        lambda rt: rt.availability.remove_model(model, dry_run=False),
+        lambda s: s.remove(model, dry_run=False),
+        None,  # the service knows what its jobs hold; one starts if none runs
     )
-    console.print(f"[green]{done['message']}[/]", highlight=False)
+    console.print(f"[green]{done.message}[/]", highlight=False)
 
 
 def cleanup(
@@ -115,56 +114,53 @@ def cleanup(
     """Remove models nobody used lately, least valuable first; never a pinned one, one in
     use, one downloading, or one that queued jobs wait for."""
     target = parse_size(target_free) if target_free else None
-    body: dict[str, Any] = {
-        "keep_recent_days": keep_recent_days,
-        "target_free_bytes": target,
-        "dry_run": not execute,
-    }
+    request = CleanupIn(
+        keep_recent_days=keep_recent_days, target_free_bytes=target, dry_run=not execute
+    )
     policy = RetentionPolicy(keep_recent_days, target, dry_run=not execute)
+
+    async def here(rt: Runtime) -> CleanupPublic:
+        return as_public(CleanupPublic, await rt.availability.cleanup_unused_models(policy))
+
     result = ask_service_or_here(
         catalog,
         cache_dir,
         verbose,
-        lambda s: s.post("/api/v1/cleanup", body),
-        lambda rt: rt.availability.cleanup_unused_models(policy),
+        lambda s: s.cleanup(request),
+        None if execute else here,  # removing is the service's work; a plan is computed here
     )
     if as_json:
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
-    table = Table(title="cleanup " + ("(dry run)" if result["dry_run"] else "done"))
+    table = Table(title="cleanup " + ("(dry run)" if result.dry_run else "done"))
     for column in ("model", "size", "decision", "why"):
-        table.add_column(column, overflow="fold")
-    for c in result["removed"]:
-        verb = "would remove" if result["dry_run"] else "removed"
-        table.add_row(c["model_id"], _gb(c["size_bytes"]), f"[red]{verb}[/]", c["reason"])
-    for c in result["kept"]:
-        table.add_row(c["model_id"], _gb(c["size_bytes"]), "[green]keep[/]", c["reason"])
-    console.print(table)
+        table.add_column(column)
+    for c in result.removed:
+        verb = "would remove" if result.dry_run else "removed"
+        table.add_row(c.model_id, format_size(c.size_bytes), f"[red]{verb}[/]", c.reason)
+    for c in result.kept:
+        table.add_row(c.model_id, format_size(c.size_bytes), "[green]keep[/]", c.reason)
+    print_table(table)
     console.print(
-        f"{result['message']}; free: {_gb(result['free_bytes_before'])} → "
-        f"{_gb(result['free_bytes_after'])}",
+        f"{result.message}; free: {format_size(result.free_bytes_before)} → "
+        f"{format_size(result.free_bytes_after)}",
         highlight=False,
     )
-    if result["dry_run"] and result["removed"]:
+    if result.dry_run and result.removed:
         console.print("`--execute` removes them.")
 
 
-async def _pinned(rt: Runtime, model: str, pinned: bool) -> dict[str, Any]:
+async def _pinned(rt: Runtime, model: str, pinned: bool) -> PinPublic:
     changed = await rt.availability.pin_model(model, pinned)
-    return {"model_id": model, "pinned": pinned, "changed": changed}
+    return PinPublic(model_id=model, pinned=pinned, changed=changed)
 
 
-def _path(model: str, action: str) -> str:
-    base = f"/api/v1/models/{quote(model, safe='')}"
-    return f"{base}/{action}" if action else base
+async def _removal_here(rt: Runtime, model: str) -> CleanupPublic:
+    return as_public(CleanupPublic, await rt.availability.remove_model(model, dry_run=True))
 
 
 def _store(catalog: list[Path] | None, cache_dir: Path | None) -> str:
     return str(build_settings(catalog, cache_dir).cache_dir)
-
-
-def _gb(n: int) -> str:
-    return f"{n / 1e9:,.2f} GB"
 
 
 COMMANDS: tuple[Callable[..., None], ...] = (pin, unpin, rm, cleanup)

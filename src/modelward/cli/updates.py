@@ -1,25 +1,32 @@
 """``modelward update check|apply|rollback|prune|policy``: newer versions of a model,
 fetched beside the one served, switched once verified, and undone. Each asks the running
-service when there is one (it serves the model and counts its jobs), else works here."""
+service (it serves the model and counts its jobs); with none, ``apply`` and ``rollback``
+start one in the background, and ``check``, ``prune`` and ``policy`` work here."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from modelward.api.schemas import (
+    PrunePublic,
+    UpdateCheckPublic,
+    UpdateRecordPublic,
+    UpdateResultPublic,
+)
+from modelward.cli.client import ServiceClient
 from modelward.cli.options import CacheDirOpt, CatalogOpt, JsonOpt, VerboseOpt
-from modelward.cli.output import console, err_console, fail
-from modelward.cli.progress import PullProgress
-from modelward.cli.where import ask_service_or_here
+from modelward.cli.output import console, err_console, fail, print_table
+from modelward.cli.where import as_public, ask_service_or_here
 from modelward.errors import ConfigError
 from modelward.runtime import Runtime
-from modelward.updates import UpdateCheck, UpdatePolicy, UpdateResult
+from modelward.units import format_size
+from modelward.updates import UpdatePolicy
 
 update_app = typer.Typer(
     help="Model versions: check upstream, apply beside the old one, roll back.",
@@ -40,23 +47,20 @@ def check(
 ) -> None:
     """Ask upstream whether newer versions exist."""
 
-    def remote(service: Any) -> list[Any]:
-        ids = models or [
-            s["model_id"]
-            for s in service.get("/api/v1/models/status")["data"]
-            if s["current_version"]
-        ]
-        return [service.get(_path(m, "update")) for m in ids]
+    def remote(service: ServiceClient) -> list[UpdateCheckPublic]:
+        ids = models or [s.model_id for s in service.statuses() if s.current_version]
+        return [service.update_check(m) for m in ids]
 
-    async def local(rt: Runtime) -> list[UpdateCheck]:
+    async def local(rt: Runtime) -> list[UpdateCheckPublic]:
         ids = models or [
             s.id for s in rt.catalog if await asyncio.to_thread(rt.manager.local_commit, s.id)
         ]
-        return [await rt.updater.check_for_update(m) for m in ids]
+        return [as_public(UpdateCheckPublic, await rt.updater.check_for_update(m)) for m in ids]
 
     checks = ask_service_or_here(catalog, cache_dir, verbose, remote, local)
     if as_json:
-        sys.stdout.write(json.dumps(checks, indent=2) + "\n")
+        payload = [c.model_dump(mode="json") for c in checks]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     if not checks:
         console.print("no model is on disk yet; `modelward pull MODEL` first.")
@@ -65,14 +69,12 @@ def check(
     for column in ("model", "served", "newest", "update"):
         table.add_column(column)
     for c in checks:
-        mark = "rolled back from" if c["skipped"] else "yes" if c["update_available"] else "-"
-        table.add_row(
-            c["model_id"], _short(c["current_version"]), _short(c["latest_version"]), mark
-        )
-    console.print(table)
+        mark = "rolled back from" if c.skipped else "yes" if c.update_available else "-"
+        table.add_row(c.model_id, _short(c.current_version), _short(c.latest_version), mark)
+    print_table(table)
     for c in checks:
-        if c["update_available"]:
-            console.print(f"{c['model_id']}: {c['message']}", highlight=False)
+        if c.update_available:
+            console.print(f"{c.model_id}: {c.message}", highlight=False)
 
 
 @update_app.command("apply")
@@ -85,25 +87,16 @@ def apply(
     """Fetch the newest version beside the served one (changed files only) and switch once
     every file is verified; on failure the old version keeps being served."""
 
-    async def local(rt: Runtime) -> UpdateResult:
-        bars = PullProgress(console)
-        unsubscribe = rt.bus.subscribe(bars)
-        try:
-            with bars.progress:
-                return await rt.updater.apply_update(model)
-        finally:
-            unsubscribe()
-
     result = ask_service_or_here(
         catalog,
         cache_dir,
         verbose,
-        lambda s: s.post(_path(model, "update")),
-        local,
+        lambda s: s.update_apply(model),
+        None,  # a download: the service does it (one starts if none runs)
         timeout_s=None,  # an update takes as long as its download
     )
     _print_result(result)
-    if not result["success"]:
+    if not result.success:
         raise typer.Exit(1)
 
 
@@ -120,8 +113,8 @@ def rollback(
             catalog,
             cache_dir,
             verbose,
-            lambda s: s.post(_path(model, "rollback")),
-            lambda rt: rt.updater.rollback(model),
+            lambda s: s.rollback(model),
+            None,  # switches what the service serves: the service does it
         )
     )
 
@@ -138,10 +131,10 @@ def prune(
         catalog,
         cache_dir,
         verbose,
-        lambda s: s.delete(_path(model, "versions/previous")),
+        lambda s: s.prune(model),
         lambda rt: _pruned(rt, model),
     )
-    console.print(f"{model}: freed {body['freed_bytes'] / 1e9:.2f} GB", highlight=False)
+    console.print(f"{model}: freed {format_size(body.freed_bytes)}", highlight=False)
 
 
 @update_app.command("policy")
@@ -166,24 +159,24 @@ def policy(
         catalog,
         cache_dir,
         verbose,
-        lambda s: s.put(_path(model, "update-policy"), {"policy": chosen and chosen.value}),
-        lambda rt: rt.updater.set_policy(model, chosen),
+        lambda s: s.set_update_policy(model, chosen and chosen.value),
+        lambda rt: _policy_here(rt, model, chosen),
     )
-    console.print(f"{model}: update policy {record['policy'] or 'default'}")
+    console.print(f"{model}: update policy {record.policy or 'default'}")
 
 
-async def _pruned(rt: Runtime, model: str) -> dict[str, Any]:
-    return {"model_id": model, "freed_bytes": await rt.updater.prune_previous(model)}
+async def _pruned(rt: Runtime, model: str) -> PrunePublic:
+    return PrunePublic(model_id=model, freed_bytes=await rt.updater.prune_previous(model))
 
 
-def _print_result(result: dict[str, Any]) -> None:
-    out = console if result["success"] else err_console
-    colour = "green" if result["success"] else "yellow"
-    out.print(f"[{colour}]{result['model_id']}[/]: {result['message']}", highlight=False)
+async def _policy_here(rt: Runtime, model: str, chosen: UpdatePolicy | None) -> UpdateRecordPublic:
+    return as_public(UpdateRecordPublic, await rt.updater.set_policy(model, chosen))
 
 
-def _path(model: str, action: str) -> str:
-    return f"/api/v1/models/{quote(model, safe='')}/{action}"
+def _print_result(result: UpdateResultPublic) -> None:
+    out = console if result.success else err_console
+    colour = "green" if result.success else "yellow"
+    out.print(f"[{colour}]{result.model_id}[/]: {result.message}", highlight=False)
 
 
 def _short(commit: str | None) -> str:

@@ -1,59 +1,142 @@
-"""Commands that change the store ask the running service when there is one (it knows
-which models its jobs hold and runs the downloads), else do the work in this process."""
+"""Where a command's work happens: in the service of this MODELWARD_HOME.
+
+The service owns every download. A command that starts work (pull, repair, update apply,
+rm, cleanup --execute, request run ...) is its client, and starts a background service
+when none runs (``background.py``). A command that only reads or plans (status, queue,
+suggest, a cleanup dry run ...) asks the running service, or, when none runs, computes the
+same answer in this process with the same code: nothing downloads then, since nothing runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from modelward.cli.client import TIMEOUT_S, ServiceClient, ServiceRequestError
+from pydantic import BaseModel
+
+from modelward.api.schemas import ModelStatusPublic
+from modelward.cli.background import start_on_demand
+from modelward.cli.client import TIMEOUT_S, ServiceClient
+from modelward.cli.offline import check_offline_agrees
 from modelward.cli.options import build_settings, setup_logging
 from modelward.cli.output import fail
 from modelward.errors import ModelwardError, ServiceNotRunningError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
 
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+
+
+def running_service(
+    settings: Settings, timeout_s: float | None = TIMEOUT_S
+) -> ServiceClient | None:
+    """A client of the service registered for ``settings.home`` once it answers, or None."""
+    try:
+        client = ServiceClient.discover(settings, timeout_s)
+    except ServiceNotRunningError:
+        return None
+    try:
+        client.healthz()
+    except ServiceNotRunningError:
+        client.close()
+        return None
+    return client
+
+
+def service_for_work(
+    settings: Settings,
+    serve_args: Sequence[str] = (),
+    serve_env: dict[str, str] | None = None,
+    timeout_s: float | None = TIMEOUT_S,
+) -> ServiceClient:
+    """A client of the running service, starting one in the background if none runs."""
+    client = running_service(settings, timeout_s)
+    if client is not None:
+        check_offline_agrees(client, settings)
+        return client
+    start_on_demand(settings, serve_args, serve_env)
+    return ServiceClient.discover(settings, timeout_s)
+
+
+def serve_args(
+    catalog: list[Path] | None, cache_dir: Path | None, endpoint: str | None = None
+) -> list[str]:
+    """The command's own options, for a service it starts (the environment goes too)."""
+    args = [arg for path in catalog or () for arg in ("--catalog", str(path))]
+    if cache_dir is not None:
+        args += ["--cache-dir", str(cache_dir)]
+    if endpoint is not None:
+        args += ["--endpoint", endpoint]
+    return args
+
 
 def ask_service_or_here(
     catalog: list[Path] | None,
     cache_dir: Path | None,
     verbose: bool,
-    remote: Callable[[ServiceClient], Any],
-    local: Callable[[Runtime], Awaitable[Any]],
+    remote: Callable[[ServiceClient], R],
+    local: Callable[[Runtime], Awaitable[R]] | None,
     *,
     timeout_s: float | None = TIMEOUT_S,
-) -> Any:
-    """``remote`` against the running service, else ``local`` on a runtime here; either
-    way the answer in the service's JSON shape."""
+) -> R:
+    """``remote`` against the running service; when none runs, ``local`` on a runtime here
+    (None: the work needs a service, so one starts in the background). Both answer in the
+    API's schemas (``as_public`` converts a library answer)."""
     setup_logging(verbose)
     try:
         settings = build_settings(catalog, cache_dir)
-        try:
-            client = ServiceClient.discover(settings, timeout_s)
-        except ServiceNotRunningError:
-            return _plain(asyncio.run(_here(settings, local)))
+        client = running_service(settings, timeout_s)
+        if client is None and local is not None:
+            return asyncio.run(_here(settings, local))
+        if client is None:
+            client = service_for_work(settings, serve_args(catalog, cache_dir), None, timeout_s)
         with client:
             return remote(client)
-    except (ModelwardError, ServiceRequestError) as error:
+    except ModelwardError as error:
         raise fail(error) from None
 
 
-async def _here(settings: Settings, local: Callable[[Runtime], Awaitable[Any]]) -> Any:
+def as_public(schema: type[M], value: Any) -> M:
+    """A library answer (a dataclass or a dict) in the API's schema for it."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return schema.model_validate(value)
+
+
+async def _here(settings: Settings, local: Callable[[Runtime], Awaitable[R]]) -> R:
     async with Runtime(settings) as rt:
         return await local(rt)
 
 
-def _plain(value: Any) -> Any:
-    """The local answer in the same JSON shape the service sends."""
-    data = [_fields(v) for v in value] if isinstance(value, list) else _fields(value)
-    return json.loads(json.dumps(data, default=str))
+def model_statuses(
+    settings: Settings, model_ids: list[str] | None, *, resolve_remote: bool
+) -> list[ModelStatusPublic]:
+    """Each model's status as the running service derives it; with no service, the same
+    derivation here (``resolve_remote`` False: local records only)."""
+    client = running_service(settings)
+    if client is not None:
+        with client:
+            if not model_ids:
+                return client.statuses()
+            return [client.model_status(m) for m in model_ids]
+    return asyncio.run(_local_statuses(settings, model_ids, resolve_remote))
 
 
-def _fields(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value
+async def _local_statuses(
+    settings: Settings, model_ids: list[str] | None, resolve_remote: bool
+) -> list[ModelStatusPublic]:
+    async with Runtime(settings) as runtime:
+        ids = model_ids or runtime.catalog.ids()
+        for model_id in ids:
+            runtime.catalog.get(model_id)  # an unknown id fails before any work
+        return [
+            as_public(
+                ModelStatusPublic,
+                await runtime.availability.status(m, resolve_remote=resolve_remote),
+            )
+            for m in ids
+        ]

@@ -12,23 +12,35 @@ from pathlib import Path
 from modelward.devhub.faults import FaultPlan
 from modelward.devhub.server import DevHub
 from modelward.devhub.shapes import WAN_REPOS, RepoShape
+from modelward.errors import ConfigError
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def load_fault_plan(path: Path) -> FaultPlan:
     """Read a fault plan from a JSON file (``{"faults": [...]}`` or a bare list)."""
-    plan: FaultPlan = FaultPlan.from_dict(json.loads(path.read_text()))
+    try:
+        plan: FaultPlan = FaultPlan.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise ConfigError(
+            f"cannot use the fault plan {path}: {exc}",
+            hint='Give a JSON file such as {"faults": [{"kind": "status", "status": 503}]}.',
+        ) from None
     return plan
 
 
 async def serve_async(
     hub: DevHub, host: str, port: int, on_ready: Callable[[DevHub], None] | None = None
 ) -> None:
-    """Start ``hub`` and serve until cancelled or sent SIGTERM."""
-    await hub.start(host, port)
+    """Start ``hub`` and serve until cancelled or sent SIGINT or SIGTERM."""
+    await hub.start(host, port)  # a taken port is a PortInUseError
     done = asyncio.Event()
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        # Only possible in the main thread; lets a supervisor stop the hub cleanly.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
+    for sig in STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            # Only possible in the main thread. Installed for SIGINT too: a shell starts a
+            # background job (`hub serve &` in a script) with SIGINT ignored, and Python
+            # keeps it so; Ctrl-C and `kill -INT` must still stop the hub cleanly.
+            asyncio.get_running_loop().add_signal_handler(sig, done.set)
     try:
         if on_ready is not None:
             on_ready(hub)
@@ -56,7 +68,12 @@ def serve(
     on_ready: Callable[[DevHub], None] | None = _print_ready,
 ) -> None:
     """Serve synthetic repos at ``host:port`` until Ctrl-C, printing the URL when ready."""
-    hub = DevHub(root=root, scale=scale, repos=repos, gated=gated, seed=seed)
+    try:
+        hub = DevHub(root=root, scale=scale, repos=repos, gated=gated, seed=seed)
+    except ValueError as exc:  # the scale, said the way people write sizes
+        raise ConfigError(
+            str(exc), hint="Give a size such as 8MB or 2GB, or tiny, small, medium, large, full."
+        ) from None
     if faults_file is not None:
         hub.set_faults(load_fault_plan(faults_file))
     with contextlib.suppress(KeyboardInterrupt):

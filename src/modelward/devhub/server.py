@@ -30,6 +30,7 @@ from modelward.devhub.registry import RepoRegistry
 from modelward.devhub.routes import HubRoutes
 from modelward.devhub.shapes import WAN_REPOS, RepoShape
 from modelward.devhub.sizes import parse_size
+from modelward.errors import listen_error
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,12 @@ class DevHub:
         """Materialise the repos (once per root/scale/seed) and start listening."""
         await asyncio.to_thread(self.registry.load)
         self._stopping = asyncio.Event()
-        self._server = await asyncio.start_server(self._on_connection, host, port, limit=64 * 1024)
+        try:
+            self._server = await asyncio.start_server(
+                self._on_connection, host, port, limit=64 * 1024
+            )
+        except OSError as exc:
+            raise listen_error(host, port, exc) from None
         self.host, self.port = host, self._server.sockets[0].getsockname()[1]
         # A different host name than the hub's, like cdn-lfs.hf.co: clients must not send the
         # hub's token there, and huggingface_hub stops following redirects at it.
@@ -263,7 +269,13 @@ class _ThreadRunner:
         """Start the thread and wait until the hub listens."""
         self.thread.start()
         future = asyncio.run_coroutine_threadsafe(self.hub.start(self.host, self.port), self.loop)
-        future.result()
+        try:
+            future.result()
+        except BaseException:  # e.g. a taken port: no thread or loop is left behind
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=30)
+            self.loop.close()
+            raise
 
     def stop(self) -> None:
         """Stop the hub, then the loop, then the thread."""

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import shutil
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
+from modelward.actions import Action
 from modelward.db import Database
 from modelward.errors import ModelwardError, StoreLockedError
 from modelward.events import Event, EventBus, EventType
@@ -45,10 +45,20 @@ from modelward.sources import RemoteFile, Target
 from modelward.store.layout import RepoLayout
 from modelward.store.manager import ModelManager
 from modelward.store.records import read_json, write_json_atomic
+from modelward.store.space import disk_usage
 from modelward.transfer import DownloadStatus, EnhancedModelDownloader
 
 logger = logging.getLogger(__name__)
 
+_ENDED = frozenset(
+    s.value
+    for s in (
+        DownloadStatus.COMPLETED,
+        DownloadStatus.FAILED,
+        DownloadStatus.CANCELLED,
+        DownloadStatus.PAUSED,
+    )
+)
 USAGE_WINDOW_S = 28 * 24 * 3600.0
 """How far back generations count when finding quiet hours."""
 
@@ -157,6 +167,9 @@ class ModelHealthMonitor:
         self._background: set[asyncio.Task[object]] = set()
         self._scheduler: HealthScheduler | None = None
         self._schedule_record = manager.home / "records" / "scheduled-checks.json"
+        self._fetched: set[str] = set()
+        """Models whose running download has fetched (and so hashed) a file."""
+        self._unsubscribe = bus.subscribe(self._on_download_event)
 
     async def check_model_integrity(
         self,
@@ -171,7 +184,7 @@ class ModelHealthMonitor:
 
     async def detect_corruption(self, model_id: str) -> CorruptionReport:
         """Fully check ``model_id`` and, for each damaged file, find the blocks a repair
-        would fetch (missing files are not corruption; ``modelward pull`` fetches them)."""
+        would fetch (missing files are not corruption; a download fetches them)."""
         check, target = await self._check(model_id, VerifyLevel.FULL, compare_blocks=True)
         files: list[CorruptedFile] = []
         for layout, _target, issue, file in self._damaged(check, target):
@@ -366,17 +379,17 @@ class ModelHealthMonitor:
         """Every catalog model's condition now (a quick check, which names what deeper
         checks found in files unchanged since), the age of its latest deeper check, its
         performance, disk usage and what to do, most urgent first."""
-        deep = await asyncio.to_thread(self.history.latest, deep_only=True)
+        saved = await asyncio.to_thread(self.history.latest, deep_only=True)
         facts = []
         for model_id in self.manager.catalog.ids():
-            now = None
-            if await asyncio.to_thread(self.manager.known_target, model_id) is not None:
+            now = None  # nothing on disk: not downloaded, as its status says
+            if await asyncio.to_thread(self.manager.target_on_disk, model_id) is not None:
                 now, _target = await self._check(model_id, VerifyLevel.QUICK, save=False)
             facts.append(
                 ModelFacts(
                     model_id,
                     now,
-                    deep.get(model_id),
+                    self._newest_deep(model_id, saved.get(model_id)),
                     await self.performance_health(model_id),
                     repairing=model_id in self.repairing,
                     downloading=self.downloader.is_running(model_id),
@@ -390,8 +403,22 @@ class ModelHealthMonitor:
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
+    async def last_deep_check(self, model_id: str) -> IntegrityResult | None:
+        """The model's latest check deeper than stat (a verified pull counts: it hashed
+        what it fetched), from this process or the database."""
+        saved = await asyncio.to_thread(self.history.latest_for, model_id)
+        return self._newest_deep(model_id, saved)
+
+    def _newest_deep(self, model_id: str, saved: IntegrityResult | None) -> IntegrityResult | None:
+        # A result of this process may not have reached the database yet (saved off the loop).
+        here = self.last_results.get(model_id)
+        mine = here if here is not None and here.level is not VerifyLevel.QUICK else None
+        candidates = [r for r in (mine, saved) if r is not None]
+        return max(candidates, key=lambda r: r.checked_at) if candidates else None
+
     async def aclose(self) -> None:
         """Stop scheduled checks and background repairs."""
+        self._unsubscribe()
         if self._scheduler is not None:
             await self._scheduler.stop()
         for task in list(self._background):
@@ -406,7 +433,7 @@ class ModelHealthMonitor:
             if self.downloader.is_running(model_id) or model_id in self.repairing:
                 continue  # its files are changing; the job verifies them itself
             try:
-                known = await asyncio.to_thread(self.manager.known_target, model_id)
+                known = await asyncio.to_thread(self.manager.target_on_disk, model_id)
                 if known is None:
                     if absent_too:
                         await self._act(model_id, HealthCondition.ABSENT)
@@ -426,9 +453,9 @@ class ModelHealthMonitor:
     async def _act(self, model_id: str, condition: HealthCondition) -> None:
         """Do what the automation setting says about a model found in ``condition``."""
         if condition is HealthCondition.CORRUPTED:
-            action, route = f"modelward repair {model_id}", f"POST /api/v1/models/{model_id}/repair"
+            action = Action.REPAIR
         elif condition in (HealthCondition.INCOMPLETE, HealthCondition.ABSENT):
-            action, route = f"modelward pull {model_id}", f"POST /api/v1/models/{model_id}/download"
+            action = Action.DOWNLOAD
         else:
             return
         entry = self.downloader.queue.get(model_id)
@@ -440,8 +467,7 @@ class ModelHealthMonitor:
                 EventType.HEALTH_PROPOSED,
                 model_id,
                 condition=condition.value,
-                action=action,
-                route=route,
+                action=action.value,
             )
         elif mode == "auto" and condition is HealthCondition.CORRUPTED:
             self.start_repair(model_id)
@@ -455,11 +481,7 @@ class ModelHealthMonitor:
         task.add_done_callback(_log_failure)
 
     def _storage(self) -> StorageFacts:
-        root = self.manager.cache_dir
-        while not root.exists() and root != root.parent:
-            root = root.parent  # the store may not exist yet: its file system does
-        usage = shutil.disk_usage(root)
-        return StorageFacts(usage.used, usage.free, self.quarantine.used_bytes())
+        return StorageFacts(disk_usage(self.manager.cache_dir), self.quarantine.used_bytes())
 
     async def _check(
         self,
@@ -476,7 +498,7 @@ class ModelHealthMonitor:
             issue = IntegrityIssue(
                 spec.repo,
                 IssueKind.MISSING,
-                "never downloaded: run `modelward pull " + model_id + "`",
+                "never downloaded",
             )
             result = IntegrityResult(
                 model_id, level, False, 0.0, IssueList([issue]), time.time(), 0
@@ -522,6 +544,42 @@ class ModelHealthMonitor:
             for issue in check.issues
             if issue.category == "corruption" and issue.path in by_path
         ]
+
+    def _on_download_event(self, event: Event) -> None:
+        """A download that fetched files and completed verified them by their sha256 on
+        the way in (the files it did not fetch were verified before and are unchanged):
+        that is a full check, recorded as one."""
+        model_id = event.model_id
+        if model_id is None:
+            return
+        if event.type == EventType.DOWNLOAD_STARTED:
+            self._fetched.discard(model_id)
+        elif event.type == EventType.FILE_VERIFIED and event.data.get("fetched"):
+            self._fetched.add(model_id)
+        elif event.type == EventType.DOWNLOAD_STATE and event.data.get("status") in _ENDED:
+            fetched = model_id in self._fetched
+            self._fetched.discard(model_id)
+            if fetched and event.data["status"] == DownloadStatus.COMPLETED.value:
+                self._record_pull(model_id)
+
+    def _record_pull(self, model_id: str) -> None:
+        target = self.downloader.job_target(model_id)
+        if target is None:
+            return
+        result = IntegrityResult(
+            model_id,
+            VerifyLevel.FULL,
+            True,
+            1.0,
+            IssueList(),
+            time.time(),
+            len(target.files),
+            0,
+        )
+        # Seen at once by the status (a person looks right after the pull), kept in the
+        # database off the event loop.
+        self.last_results[model_id] = result
+        self._spawn(asyncio.to_thread(self.history.save, result), f"record pull {model_id}")
 
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         self.bus.publish(Event(type_, model_id, dict(data)))

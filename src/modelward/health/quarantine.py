@@ -23,6 +23,7 @@ from pathlib import Path
 from modelward.store.layout import RepoLayout
 from modelward.store.records import BlobStat, VerifiedRecord, read_json, write_json_atomic
 from modelward.store.writer import fsync_dir
+from modelward.units import format_size
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +200,8 @@ class Quarantine:
 def describe(entry: QuarantineEntry) -> str:
     """One line for a person."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.quarantined_at))
-    kept = f"{entry.size_bytes:,} bytes"
+    kept = format_size(entry.size_bytes)
     if entry.ranges is not None:
-        kept += f" (its {len(entry.ranges)} damaged block(s) of {entry.file_size_bytes:,})"
+        whole = "?" if entry.file_size_bytes is None else format_size(entry.file_size_bytes)
+        kept += f" (its {len(entry.ranges)} damaged block(s) of {whole})"
     return f"{entry.entry_id}  {entry.repo_id}/{entry.path}  {kept}  {when}  {entry.reason}"

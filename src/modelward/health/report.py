@@ -2,7 +2,8 @@
 
 Built from facts gathered by the monitor (a quick check now, the latest deeper check,
 performance against baseline, disk usage, quarantine), never from guesses; every
-recommendation names the command and the service route that carry it out.
+recommendation names its action by code (:class:`~modelward.actions.Action`) and the model
+it concerns: the API turns that into a route, the CLI into a command.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from modelward.actions import Action
 from modelward.health.checker import IntegrityResult
 from modelward.health.issues import IssueKind, IssueList
 from modelward.health.performance import PerformanceHealth, PerformanceStatus
+from modelward.store.space import DiskUsage
+from modelward.units import format_size
 
 
 class HealthCondition(StrEnum):
@@ -40,14 +44,11 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class HealthRecommendation:
-    """One thing to do, said for a person, with the command and route that do it."""
+    """One thing to do, said for a person, with the action that does it."""
 
     severity: Severity
     message: str
-    action: str
-    """The CLI command that carries it out."""
-    route: str | None = None
-    """The service route that carries it out (``METHOD /path``)."""
+    action: Action
     model_id: str | None = None
 
 
@@ -57,7 +58,8 @@ class ModelHealth:
 
     model_id: str
     condition: HealthCondition
-    integrity_score: float
+    integrity_score: float | None
+    """Share of the bytes in files without an issue; None for a model never downloaded."""
     issues: IssueList
     last_health_check: datetime | None
     """When the latest check deeper than stat ended."""
@@ -107,9 +109,8 @@ class ModelFacts:
 class StorageFacts:
     """Disk usage of the store's file system and what quarantine holds."""
 
-    used_bytes: int
-    free_bytes: int
-    """Free for an unprivileged writer (the root-reserved blocks are neither)."""
+    disk: DiskUsage
+    """The reading every view shows (``store.space.disk_usage``)."""
     quarantine_bytes: int
 
 
@@ -125,10 +126,12 @@ def model_health(facts: ModelFacts) -> ModelHealth:
     perf_score = perf.performance_score if perf else 1.0
     deep = facts.deep
     if facts.now is None:
-        issues, score, condition = IssueList(), 0.0, HealthCondition.ABSENT
+        issues, score, condition = IssueList(), None, HealthCondition.ABSENT
     else:
         issues = facts.now.issues
         score = facts.now.integrity_score
+        if not score and all(i.category == "missing" for i in issues):
+            score = None  # no file is on disk: there was nothing to check
         condition = _condition(issues, perf_status)
     return ModelHealth(
         model_id=facts.model_id,
@@ -159,12 +162,11 @@ def build_report(
     perf = {f.model_id: f.performance for f in facts}
     present = [m for m in models if m.condition is not HealthCondition.ABSENT]
     overall = (
-        sum(m.integrity_score * m.performance_score for m in present) / len(present)
+        sum((m.integrity_score or 0.0) * m.performance_score for m in present) / len(present)
         if present
         else 1.0
     )
-    usable = storage.used_bytes + storage.free_bytes
-    percent = 100.0 * storage.used_bytes / usable if usable else 0.0  # as df shows it
+    percent = storage.disk.used_percent
     recommendations: list[HealthRecommendation] = []
     for m in models:
         if m.condition is HealthCondition.ABSENT:
@@ -173,8 +175,7 @@ def build_report(
                     HealthRecommendation(
                         Severity.INFO,
                         f"{m.model_id}: not downloaded",
-                        f"modelward pull {m.model_id}",
-                        f"POST /api/v1/models/{m.model_id}/download",
+                        Action.DOWNLOAD,
                         m.model_id,
                     )
                 )
@@ -192,14 +193,14 @@ def build_report(
         models_healthy=count(HealthCondition.HEALTHY),
         models_degraded=count(HealthCondition.DEGRADED),
         models_corrupted=count(HealthCondition.CORRUPTED),
-        storage_usage_percent=round(percent, 1),
+        storage_usage_percent=percent,
         recommendations=recommendations,
         last_updated=datetime.now(UTC),
         models_incomplete=count(HealthCondition.INCOMPLETE),
         models_absent=count(HealthCondition.ABSENT),
         models=models,
         quarantine_bytes=storage.quarantine_bytes,
-        storage_free_bytes=storage.free_bytes,
+        storage_free_bytes=storage.disk.free_bytes,
     )
 
 
@@ -225,8 +226,7 @@ def _model_advice(
             HealthRecommendation(
                 Severity.CRITICAL,
                 f"{mid}: damaged files ({names}); only their damaged blocks need fetching",
-                f"modelward repair {mid}",
-                f"POST /api/v1/models/{mid}/repair",
+                Action.REPAIR,
                 mid,
             )
         )
@@ -236,8 +236,7 @@ def _model_advice(
             HealthRecommendation(
                 Severity.WARNING,
                 f"{mid}: {missing} file(s) missing; the download resumes where it stopped",
-                f"modelward pull {mid}",
-                f"POST /api/v1/models/{mid}/download",
+                Action.DOWNLOAD,
                 mid,
             )
         )
@@ -246,8 +245,7 @@ def _model_advice(
             HealthRecommendation(
                 Severity.WARNING,
                 f"{mid}: files changed on disk since they were verified",
-                f"modelward verify {mid} --full",
-                f"POST /api/v1/models/{mid}/verify?level=full",
+                Action.VERIFY_FULL,
                 mid,
             )
         )
@@ -257,9 +255,9 @@ def _model_advice(
             HealthRecommendation(
                 Severity.INFO,
                 f"{mid}: {len(stray)} file(s) in the snapshot that the repo does not have "
-                f"({', '.join(i.path for i in stray[:3])})",
-                "remove them: " + "; ".join(i.detail.rpartition("remove ")[2] for i in stray[:3]),
-                None,
+                f"({', '.join(i.path for i in stray[:3])}); remove them: "
+                + "; ".join(i.detail.rpartition("remove ")[2] for i in stray[:3]),
+                Action.REMOVE_STRAY_FILES,
                 mid,
             )
         )
@@ -269,8 +267,7 @@ def _model_advice(
                 HealthRecommendation(
                     Severity.WARNING,
                     f"{mid}: {suggestion}",
-                    f"modelward verify {mid} --full",
-                    f"POST /api/v1/models/{mid}/verify?level=full",
+                    Action.VERIFY_FULL,
                     mid,
                 )
             )
@@ -280,8 +277,7 @@ def _model_advice(
             HealthRecommendation(
                 Severity.INFO,
                 f"{mid}: last checked {when}",
-                f"modelward verify {mid}",
-                f"POST /api/v1/models/{mid}/verify",
+                Action.VERIFY,
                 mid,
             )
         )
@@ -290,35 +286,33 @@ def _model_advice(
 
 def _storage_advice(percent: float, storage: StorageFacts) -> list[HealthRecommendation]:
     out: list[HealthRecommendation] = []
-    gib = storage.quarantine_bytes / 1024**3
+    held = format_size(storage.quarantine_bytes)
     if percent >= STORAGE_WARN_PERCENT:
         if storage.quarantine_bytes:
             out.append(
                 HealthRecommendation(
                     Severity.WARNING,
-                    f"the store's disk is {percent:.0f}% full; quarantine holds {gib:.1f} GiB "
+                    f"the store's disk is {percent:.1f}% full; quarantine holds {held} "
                     "of damaged copies that repairs have replaced",
-                    "modelward quarantine purge",
-                    "DELETE /api/v1/quarantine",
+                    Action.PURGE_QUARANTINE,
                 )
             )
         else:
             out.append(
                 HealthRecommendation(
                     Severity.WARNING,
-                    f"the store's disk is {percent:.0f}% full "
-                    f"({storage.free_bytes / 1024**3:.1f} GiB free): the next download may "
+                    f"the store's disk is {percent:.1f}% full "
+                    f"({format_size(storage.disk.free_bytes)} free): the next download may "
                     "not fit",
-                    "modelward status  # then remove models you no longer use",
+                    Action.CLEANUP,
                 )
             )
     elif storage.quarantine_bytes:
         out.append(
             HealthRecommendation(
                 Severity.INFO,
-                f"quarantine holds {gib:.1f} GiB; purge it once the repaired models work",
-                "modelward quarantine list",
-                "GET /api/v1/quarantine",
+                f"quarantine holds {held}; purge it once the repaired models work",
+                Action.LIST_QUARANTINE,
             )
         )
     return out

@@ -9,6 +9,7 @@ from modelward.catalog import ModelSpec
 from modelward.sources.files import RemoteFile, RepoPath, Target, validate_repo_path
 from modelward.sources.http import ByteStream, HttpClients, build_clients
 from modelward.sources.hub import HubSource
+from modelward.sources.offline import OfflineSource, offline_error
 from modelward.sources.url import UrlSource
 
 
@@ -27,9 +28,17 @@ class Source(Protocol):
 
 
 def source_for(
-    spec: ModelSpec, clients: HttpClients, *, endpoint: str, token: str | None
+    spec: ModelSpec,
+    clients: HttpClients,
+    *,
+    endpoint: str,
+    token: str | None,
+    offline: bool = False,
 ) -> Source:
-    """Return the source that serves ``spec`` (its own endpoint wins over the default)."""
+    """Return the source that serves ``spec`` (its own endpoint wins over the default);
+    ``offline``: one that contacts nothing and says so."""
+    if offline:
+        return OfflineSource()
     if spec.source == "url":
         return UrlSource(clients)
     return HubSource(clients, spec.endpoint or endpoint, token)
@@ -39,12 +48,14 @@ __all__ = [
     "ByteStream",
     "HttpClients",
     "HubSource",
+    "OfflineSource",
     "RemoteFile",
     "RepoPath",
     "Source",
     "Target",
     "UrlSource",
     "build_clients",
+    "offline_error",
     "source_for",
     "validate_repo_path",
 ]

@@ -102,6 +102,10 @@ class Target:
     revision: str
     commit: str
     files: tuple[RemoteFile, ...]
+    listing: tuple[RemoteFile, ...] = ()
+    """Every file of the commit, selected or not (empty: not known). Recorded with the
+    manifest, so another entry of the same repo with other globs never takes this
+    entry's selection for the whole commit."""
 
     @property
     def size_bytes(self) -> int:

@@ -58,6 +58,7 @@ class HubSource:
             revision=spec.revision,
             commit=commit,
             files=selected,
+            listing=files,
         )
 
     def file_url(self, target: Target, file: RemoteFile) -> str:

@@ -25,6 +25,7 @@ from modelward.store.records import (
     DamagedRecord,
     VerifiedRecord,
     load_manifest,
+    load_partial,
     save_manifest,
 )
 from modelward.store.writer import (
@@ -155,6 +156,15 @@ class ModelManager:
                 return target
         return None
 
+    def target_on_disk(self, model_id: str) -> Target | None:
+        """The model's known target when any of its bytes are on disk (blocking; never
+        hashes). None when none are: never downloaded (its files may still be known), as
+        its status says."""
+        target = self.known_target(model_id)
+        if target is None or not self._inspect(target, verify_unknown=False).present_bytes:
+            return None
+        return target
+
     def target_at(self, model_id: str, commit: str) -> Target | None:
         """The model's files at ``commit``, from the recorded manifest (None: never seen)."""
         spec = self.spec(model_id)
@@ -227,9 +237,8 @@ class ModelManager:
             linked = snapshot_link_ok(layout, target.commit, file)
             state = FileState.VERIFIED if linked else FileState.UNLINKED
             return LocalFile(file, state, file.size_bytes)
-        partial = _size(layout.incomplete_path(file.blob_name))
-        if partial:
-            return LocalFile(file, FileState.PARTIAL, partial)
+        if _size(layout.incomplete_path(file.blob_name)):
+            return LocalFile(file, FileState.PARTIAL, _partial_bytes(layout, file))
         return LocalFile(file, FileState.MISSING, 0)
 
     def mark_verified(self, target: Target, file: RemoteFile) -> None:
@@ -270,6 +279,15 @@ def _verify_found_blob(
         return FileState.DAMAGED
     record.mark(file.blob_name, check.stat)
     return None
+
+
+def _partial_bytes(layout: RepoLayout, file: RemoteFile) -> int:
+    """Bytes a partial file holds for sure: the ranges its record names. Its size says
+    nothing (it is made sparse at full size before the first byte arrives)."""
+    record = load_partial(layout, file.blob_name)
+    if record is None or record.size_bytes != file.size_bytes:
+        return 0
+    return sum(end - start for start, end in record.trusted_ranges())
 
 
 def _size(path: Path) -> int:

@@ -55,7 +55,7 @@ def save_manifest(layout: RepoLayout, target: Target) -> None:
     """
     known = load_manifest(layout, target.commit)
     files = {f.path: f for f in (known.files if known else ())}
-    files.update({f.path: f for f in target.files})
+    files.update({f.path: f for f in (*target.listing, *target.files)})
     write_json_atomic(
         layout.manifest_path(target.commit),
         {

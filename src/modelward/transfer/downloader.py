@@ -10,12 +10,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import filelock
 
 from modelward.db import Database
 from modelward.errors import (
@@ -23,37 +21,32 @@ from modelward.errors import (
     ConfigError,
     InsufficientSpaceError,
     ModelwardError,
-    StoreError,
-    TransferCancelledError,
     first_error,
 )
 from modelward.events import Event, EventBus, EventType
-from modelward.sources import HttpClients, RemoteFile, Source, Target, source_for
-from modelward.store.layout import RepoLayout
-from modelward.store.locks import blob_file_lock
-from modelward.store.manager import FileState, LocalFile, ModelManager
+from modelward.sources import HttpClients, RemoteFile, Source, Target, offline_error, source_for
+from modelward.store.manager import FileState, LocalFile, LocalModel, ModelManager
 from modelward.store.records import VerifiedRecord
 from modelward.store.space import ensure_space
-from modelward.store.writer import remove_partial
+from modelward.transfer.blobs import BlobLocks
 from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
+from modelward.transfer.outcome import failure, result_of, retry_listener, stopped_error
 from modelward.transfer.progress import (
-    MB,
     DownloadProgress,
     DownloadResult,
     DownloadStatus,
+    JobFacts,
     ProgressTracker,
+    derive_progress,
 )
 from modelward.transfer.queue import CancelResult, DownloadQueue, Job, Priority, QueueEntry
-from modelward.transfer.retry import RetryListener, RetryPolicy, call_with_retry
+from modelward.transfer.retry import RetryPolicy, call_with_retry
 from modelward.transfer.slots import ConnectionSlots
 from modelward.transfer.threads import run_to_completion
 from modelward.transfer.throttle import Throttle
-
-if TYPE_CHECKING:  # health builds on transfer; the seed still names repair here
-    from modelward.health.monitor import RepairResult
+from modelward.units import MB, check_rate, format_size
 
 logger = logging.getLogger(__name__)
-LOCK_POLL_S = 0.5
 
 
 class EnhancedModelDownloader:
@@ -66,6 +59,7 @@ class EnhancedModelDownloader:
         *,
         endpoint: str,
         hf_token: str | None = None,
+        offline: bool = False,
         policy: RetryPolicy | None = None,
         connections: int = 32,
         connections_per_file: int = 8,
@@ -81,18 +75,18 @@ class EnhancedModelDownloader:
         self.bus.subscribe(self.progress)
         self._clients = clients
         self._screen = screen
-        self._repairer: Callable[[str], Awaitable[RepairResult]] | None = None
         self._space_advisor: Callable[[str, int], Awaitable[str | None]] | None = None
         self._endpoint = endpoint
         self._hf_token = hf_token
+        self.offline = offline
+        """HF_HUB_OFFLINE: no source is contacted; pulls finish only from what is on disk."""
         self._policy = policy or RetryPolicy()
         self.slots = ConnectionSlots(connections)
         self.throttle = Throttle(bandwidth_limit_bytes_per_s)
         self._connections_per_file = connections_per_file
         self._segment_bytes = segment_bytes
         self.queue = DownloadQueue(db)
-        self._blob_locks: dict[str, asyncio.Lock] = {}
-        self._blob_waiters: dict[str, dict[str, Job]] = {}
+        self._blobs = BlobLocks(self.slots)
         """Jobs waiting for each blob lock; the holder's segments borrow their best rank."""
 
     @property
@@ -112,7 +106,9 @@ class EnhancedModelDownloader:
         # endpoint must not be a way to collect it.
         same_endpoint = spec.endpoint is None or spec.endpoint.rstrip("/") == self._endpoint
         token = self._hf_token if same_endpoint else None
-        return source_for(spec, self._clients, endpoint=self._endpoint, token=token)
+        return source_for(
+            spec, self._clients, endpoint=self._endpoint, token=token, offline=self.offline
+        )
 
     async def download_with_retry(self, model_id: str, max_retries: int = 3) -> DownloadResult:
         """Download ``model_id`` until it is complete and verified, or fails for good."""
@@ -199,20 +195,6 @@ class EnhancedModelDownloader:
         short)."""
         self._space_advisor = advisor
 
-    def attach_repairer(self, repairer: Callable[[str], Awaitable[RepairResult]]) -> None:
-        """Give ``verify_and_repair_model`` the health monitor that does the work."""
-        self._repairer = repairer
-
-    async def verify_and_repair_model(self, model_id: str) -> RepairResult:
-        """Fully check ``model_id``, quarantine what is damaged and fetch only damaged blocks
-        (the seed's entry point; :class:`~modelward.health.ModelHealthMonitor` does it)."""
-        if self._repairer is None:
-            raise ConfigError(
-                "this downloader has no health monitor to repair with",
-                hint="Use the downloader of a modelward Runtime (Runtime(settings).downloader).",
-            )
-        return await self._repairer(model_id)
-
     async def pause_download(self, model_id: str) -> bool:
         """Stop transferring, keeping partial data; the model stays paused across restarts."""
         self.manager.spec(model_id)
@@ -244,7 +226,11 @@ class EnhancedModelDownloader:
         stopped = job is not None and await self._stop(job, DownloadStatus.CANCELLED)
         target = job.target if job else None
         target = target or await asyncio.to_thread(self.manager.known_target, model_id)
-        freed = await self._remove_partials(target) if target is not None else 0
+        freed = (
+            await self._blobs.remove_partials(self.manager.repo_layout(target.repo_id), target)
+            if target is not None
+            else 0
+        )
         if job is not None and not stopped:
             await self._set_status(job, DownloadStatus.CANCELLED)
             self._emit(EventType.DOWNLOAD_STATE, model_id, status=DownloadStatus.CANCELLED.value)
@@ -257,7 +243,7 @@ class EnhancedModelDownloader:
         return result.stopped or result.freed_bytes > 0
 
     async def move_in_queue(self, model_id: str, position: int) -> list[str]:
-        """Put a model at ``position`` (0 = first) of the queue order; returns the order.
+        """Put a model at ``position`` (1 = first) of the queue order; returns the order.
 
         Within a priority level, connections go to the model that is earlier in this order.
         """
@@ -277,60 +263,49 @@ class EnhancedModelDownloader:
         return self.queue.entries()
 
     async def get_download_progress(self, model_id: str) -> DownloadProgress:
-        """Progress of the model's latest download, or of what is on disk if none ran."""
+        """The model's download now (see :func:`~modelward.transfer.progress.derive_progress`):
+        the job's state, and the bytes of the running job or else of what is on disk."""
         self.manager.spec(model_id)
-        progress = self.progress.get(model_id)
-        if progress is not None:
-            return dataclasses.replace(progress, files=dict(progress.files))
-        target = await asyncio.to_thread(self.manager.known_target, model_id)
-        local = await self.manager.inspect(target, verify_unknown=False) if target else None
-        total = target.size_bytes if target else 0
-        done = local.verified_bytes if local else 0
-        complete = bool(local and local.complete)
-        return DownloadProgress(
-            model_id=model_id,
-            status=DownloadStatus.COMPLETED if complete else DownloadStatus.NOT_STARTED,
-            progress_percent=100.0 * done / total if total else 0.0,
-            downloaded_mb=done / MB,
-            total_mb=total / MB,
-            speed_mbps=0.0,
-            eta_seconds=0.0 if complete else None,
-            downloaded_bytes=done,
-            total_bytes=total,
-            can_pause=False,
-            can_resume=not complete,
-            can_cancel=False,
+        local = None
+        job = self.queue.get(model_id)
+        tracked = self.progress.get(model_id)
+        if not (job and job.running and tracked and tracked.total_bytes):
+            target = await asyncio.to_thread(self.manager.known_target, model_id)
+            local = await self.manager.inspect(target, verify_unknown=False) if target else None
+        return self.progress_now(model_id, local)
+
+    def progress_now(self, model_id: str, local: LocalModel | None) -> DownloadProgress:
+        """The model's download given ``local``, what the store holds for it (the status
+        passes the look it made, so both speak of the same moment)."""
+        job = self.queue.get(model_id)
+        facts = JobFacts(job.status, job.running) if job else None
+        return derive_progress(
+            model_id, job=facts, tracked=self.progress.get(model_id), local=local
         )
 
     async def set_bandwidth_limit(self, limit_mbps: float) -> bool:
-        """Cap the total rate of all downloads at ``limit_mbps`` MiB/s (0 = unlimited).
+        """The seed's call: cap the total rate at ``limit_mbps`` MB/s (10**6 bytes/s; 0 =
+        unlimited). The service and the CLI use :meth:`set_rate_limit`, in bytes/s."""
+        if not math.isfinite(limit_mbps):
+            raise ConfigError(f"bandwidth limit {limit_mbps} MB/s is not a number")
+        return await self.set_rate_limit(round(limit_mbps * MB))
 
-        Takes effect on running transfers with their next chunk.
-        """
-        if limit_mbps < 0:
-            raise ConfigError(
-                f"bandwidth limit {limit_mbps} MiB/s is negative",
-                hint="Give a rate of 0 (unlimited) or more.",
-            )
-        self.throttle.global_bucket.set_rate(limit_mbps * MB)
-        self._emit_global(EventType.BANDWIDTH_CHANGED, limit_bytes_per_s=limit_mbps * MB)
-        return True
-
-    async def set_model_bandwidth_limit(self, model_id: str, limit_mbps: float) -> bool:
-        """Cap one model's rate at ``limit_mbps`` MiB/s (0 removes its cap)."""
-        self.manager.spec(model_id)
-        if limit_mbps < 0:
-            raise ConfigError(
-                f"bandwidth limit {limit_mbps} MiB/s is negative",
-                hint="Give a rate of 0 (no cap) or more.",
-            )
-        self.throttle.set_model_rate(model_id, limit_mbps * MB)
+    async def set_rate_limit(self, rate_bytes_per_s: int, model_id: str | None = None) -> bool:
+        """Cap the total rate of all downloads, or only ``model_id``'s, in bytes/s (0 removes
+        the cap). Takes effect on running transfers with their next chunk."""
+        check_rate(rate_bytes_per_s)
+        if model_id is not None:
+            self.manager.spec(model_id)
+            self.throttle.set_model_rate(model_id, rate_bytes_per_s)
+            return True
+        self.throttle.global_bucket.set_rate(rate_bytes_per_s)
+        self._emit_global(EventType.BANDWIDTH_CHANGED, limit_bytes_per_s=rate_bytes_per_s)
         return True
 
     @property
-    def bandwidth_limit_mbps(self) -> float:
-        """The global cap in MiB/s (0 = unlimited)."""
-        return self.throttle.global_bucket.rate_bytes_per_s / MB
+    def rate_limit_bytes_per_s(self) -> int:
+        """The cap on the total rate in bytes/s (0 = unlimited)."""
+        return round(self.throttle.global_bucket.rate_bytes_per_s)
 
     async def set_priority(self, model_id: str, priority: Priority) -> bool:
         """Change how urgently a model is wanted; waiting connections are re-ranked at once.
@@ -363,6 +338,12 @@ class EnhancedModelDownloader:
             return None
         return job.target.commit
 
+    def job_target(self, model_id: str) -> Target | None:
+        """What the model's latest job of this process fetched or is fetching (None: no
+        job, or not resolved yet)."""
+        job = self.queue.get(model_id)
+        return job.target if job is not None else None
+
     async def aclose(self) -> None:
         """Stop every running job for a shutdown: partial data stays, and the queue keeps
         them as they were so the next start continues them."""
@@ -392,40 +373,12 @@ class EnhancedModelDownloader:
                 raise
             if job.shutting_down:
                 # Not the user's decision: the queue keeps the job as it was for next time.
-                return self._result(job, DownloadStatus.PAUSED, None)
+                return result_of(job, DownloadStatus.PAUSED, None, offline=self.offline)
             reason = job.stop_reason or DownloadStatus.PAUSED
-            error = (
-                TransferCancelledError(
-                    f"download of {job.model_id} cancelled",
-                    hint=f"Start it again with 'modelward pull {job.model_id}'.",
-                )
-                if reason is DownloadStatus.CANCELLED
-                else None
-            )
-            return await self._finish(job, reason, error)
-        except ModelwardError as error:
-            logger.warning("download of %s failed: %s", job.model_id, error)
+            return await self._finish(job, reason, stopped_error(job, reason))
+        except Exception as exc:  # every failure ends as a result, never as a lost task
+            error = failure(job, exc, self.manager.cache_dir)
             return await self._finish(job, DownloadStatus.FAILED, error)
-        except OSError as exc:
-            logger.warning("download of %s failed on disk: %s", job.model_id, exc)
-            return await self._finish(
-                job,
-                DownloadStatus.FAILED,
-                StoreError(
-                    f"cannot write the store at {self.manager.cache_dir}: {exc.strerror or exc}",
-                    hint="Choose a writable --cache-dir (or HF_HUB_CACHE) and MODELWARD_HOME.",
-                ),
-            )
-        except Exception as exc:  # a bug: still a result, never a lost task
-            logger.exception("download of %s failed unexpectedly", job.model_id)
-            return await self._finish(
-                job,
-                DownloadStatus.FAILED,
-                ModelwardError(
-                    f"unexpected {type(exc).__name__}: {exc}",
-                    hint="Partial data is kept. Run again with -v; if it repeats, report it.",
-                ),
-            )
         return await self._finish(job, DownloadStatus.COMPLETED, None)
 
     async def _set_status(self, job: Job, status: DownloadStatus) -> None:
@@ -434,6 +387,9 @@ class EnhancedModelDownloader:
 
     async def _download(self, job: Job) -> None:
         await self._set_status(job, DownloadStatus.DOWNLOADING)
+        if self.offline:
+            await self._complete_offline(job)
+            return
         spec = self.manager.spec(job.model_id)
         source = self.source(job.model_id)
         policy = dataclasses.replace(self._policy, max_retries=job.max_retries)
@@ -442,7 +398,7 @@ class EnhancedModelDownloader:
         if served is not None and not job.follow_upstream and spec.source == "hub":
             wanted = spec.model_copy(update={"revision": served})
         target = await call_with_retry(
-            lambda: source.resolve(wanted), policy, on_retry=self._retry_listener(job)
+            lambda: source.resolve(wanted), policy, on_retry=retry_listener(job, self._emit)
         )
         if wanted is not spec:
             target = dataclasses.replace(target, revision=spec.revision)
@@ -470,7 +426,10 @@ class EnhancedModelDownloader:
         self._emit(
             EventType.DOWNLOAD_STARTED,
             job.model_id,
-            files=[{"path": f.path, "size_bytes": f.size_bytes} for f in target.files],
+            files=[
+                {"path": lf.file.path, "size_bytes": lf.file.size_bytes, "done_bytes": _done(lf)}
+                for lf in local.files
+            ],
             commit=target.commit,
             max_retries=job.max_retries,
         )
@@ -488,6 +447,36 @@ class EnhancedModelDownloader:
             raise first_error(failures) from failures
         if job.stop_reason is not None or job.shutting_down:
             raise asyncio.CancelledError  # a stopped file task ends quietly; so must we
+        await asyncio.to_thread(self.manager.finish, target)
+
+    async def _complete_offline(self, job: Job) -> None:
+        """Offline: finish a model whose files are all on disk and verified, against the
+        manifest recorded when it was last resolved; contact nothing, fetch nothing."""
+        target = await asyncio.to_thread(self.manager.known_target, job.model_id)
+        if target is None:
+            raise offline_error(
+                f"{job.model_id} was never resolved here, so its files are not known"
+            )
+        job.target = target
+        local = await self.manager.inspect(target)
+        lacking = [lf for lf in local.files if lf.state not in _IN_PLACE]
+        if lacking:
+            raise offline_error(_offline_shortfall(job.model_id, lacking, len(local.files)))
+        self._emit(
+            EventType.DOWNLOAD_STARTED,
+            job.model_id,
+            files=[
+                {"path": lf.file.path, "size_bytes": lf.file.size_bytes, "done_bytes": _done(lf)}
+                for lf in local.files
+            ],
+            commit=target.commit,
+            max_retries=job.max_retries,
+            offline=True,
+        )
+        for lf in local.files:
+            if lf.state is FileState.UNLINKED:
+                await asyncio.to_thread(self.manager.link, target, lf.file)
+            self._emit(EventType.FILE_VERIFIED, job.model_id, path=lf.file.path, fetched=False)
         await asyncio.to_thread(self.manager.finish, target)
 
     async def _fetch_with_retry(
@@ -509,7 +498,7 @@ class EnhancedModelDownloader:
             source=source,
             layout=layout,
             on_progress=on_progress,
-            slot=lambda: self.slots.slot(lambda: self._blob_rank(lock_key, job)),
+            slot=lambda: self.slots.slot(lambda: self._blobs.rank(lock_key, job)),
             throttle=self.throttle.for_model(job.model_id),
             segment_bytes=self._segment_bytes,
             connections=self._connections_per_file,
@@ -517,7 +506,7 @@ class EnhancedModelDownloader:
         )
 
         async def attempt() -> None:
-            async with self._blob_lock(layout, file, job):
+            async with self._blobs.hold(layout, file, job):
                 if not await asyncio.to_thread(VerifiedRecord(layout).is_verified, file.blob_name):
                     try:
                         await fetch_blob(target, file, ctx, memory)
@@ -533,65 +522,9 @@ class EnhancedModelDownloader:
             attempt,
             policy,
             progress=lambda: on_disk[0],
-            on_retry=self._retry_listener(job, file.path),
+            on_retry=retry_listener(job, self._emit, file.path),
         )
         self._emit(EventType.FILE_VERIFIED, job.model_id, path=file.path, fetched=True)
-
-    def _blob_rank(self, key: str, job: Job) -> tuple[int, int]:
-        """The rank a blob's segments get: its own job's, or a waiting job's if better.
-
-        Without this a high-priority model waiting for a blob that a low-priority model of
-        the same repo is writing would wait behind everything ranked between them.
-        """
-        waiting = self._blob_waiters.get(key, {})
-        return min([job.rank(), *(w.rank() for w in waiting.values())])
-
-    @contextlib.asynccontextmanager
-    async def _blob_lock(
-        self, layout: RepoLayout, file: RemoteFile, job: Job
-    ) -> AsyncIterator[None]:
-        # One writer per blob: an asyncio lock inside this process (models share blobs),
-        # and huggingface_hub's lock file across processes.
-        key = str(layout.lock_path(file.blob_name))
-        local = self._blob_locks.setdefault(key, asyncio.Lock())
-        waiters = self._blob_waiters.setdefault(key, {})
-        waiters[job.model_id] = job
-        self.slots.reorder()
-        try:
-            await local.acquire()
-        finally:
-            waiters.pop(job.model_id, None)
-            self.slots.reorder()
-        try:
-            lock = await asyncio.to_thread(blob_file_lock, layout, file.blob_name)
-            while True:
-                try:
-                    lock.acquire(timeout=0)
-                    break
-                except filelock.Timeout:
-                    logger.info("waiting for another process writing %s", file.path)
-                    await asyncio.sleep(LOCK_POLL_S)
-            try:
-                yield
-            finally:
-                lock.release()
-        finally:
-            local.release()
-
-    def _retry_listener(self, job: Job, path: str | None = None) -> RetryListener:
-        def on_retry(error: ModelwardError, failures: int, delay_s: float) -> None:
-            job.retries += 1
-            self._emit(
-                EventType.DOWNLOAD_RETRY,
-                job.model_id,
-                path=path,
-                code=error.code,
-                message=error.message,
-                failures=failures,
-                delay_s=round(delay_s, 2),
-            )
-
-        return on_retry
 
     async def _finish(
         self, job: Job, status: DownloadStatus, error: ModelwardError | None
@@ -604,48 +537,15 @@ class EnhancedModelDownloader:
             message=error.message if error else None,
             code=error.code if error else None,
             hint=error.hint if error else None,
-        )
-        return self._result(job, status, error)
-
-    def _result(
-        self, job: Job, status: DownloadStatus, error: ModelwardError | None
-    ) -> DownloadResult:
-        size = job.target.size_bytes if job.target else 0
-        return DownloadResult(
-            success=status is DownloadStatus.COMPLETED,
-            model_id=job.model_id,
-            final_status=status,
-            total_time_seconds=time.monotonic() - job.started_at,
-            total_retries=job.retries,
-            final_size_mb=size / MB,
-            error_message=error.message if error else None,
-            integrity_verified=status is DownloadStatus.COMPLETED,
-            error_code=error.code if error else None,
-            error_hint=error.hint if error else None,
+            # How the job went, so a client following the stream reports the service's
+            # own figures (a CLI pull's final line).
+            size_bytes=job.target.size_bytes if job.target else None,
             bytes_fetched=job.bytes_fetched,
+            elapsed_s=round(time.monotonic() - job.started_at, 3),
+            retries=job.retries,
+            offline=self.offline,
         )
-
-    async def _remove_partials(self, target: Target) -> int:
-        """Delete the target's partial files nobody is writing; returns the bytes freed."""
-        layout = self.manager.repo_layout(target.repo_id)
-        freed = 0
-        for file in target.files:
-            local = self._blob_locks.get(str(layout.lock_path(file.blob_name)))
-            if local is not None and local.locked():
-                continue  # another model shares this blob and is writing it right now
-            lock = await asyncio.to_thread(blob_file_lock, layout, file.blob_name)
-            try:
-                lock.acquire(timeout=0)
-            except filelock.Timeout:
-                continue  # another process is writing it
-            try:
-                freed += await asyncio.to_thread(
-                    _disk_usage, layout.incomplete_path(file.blob_name)
-                )
-                await run_to_completion(remove_partial, layout, file.blob_name)
-            finally:
-                lock.release()
-        return freed
+        return result_of(job, status, error, offline=self.offline)
 
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         self.bus.publish(Event(type_, model_id, dict(data)))
@@ -654,12 +554,23 @@ class EnhancedModelDownloader:
         self.bus.publish(Event(type_, None, dict(data)))
 
 
-def _disk_usage(path: Path) -> int:
-    """Bytes a (possibly sparse) file really occupies on disk."""
-    try:
-        return path.stat().st_blocks * 512
-    except OSError:
-        return 0
+def _done(local: LocalFile) -> int:
+    """Bytes of a file already in place when a job starts (a damaged blob counts none)."""
+    return local.present_bytes if local.state is not FileState.DAMAGED else 0
+
+
+_IN_PLACE = (FileState.VERIFIED, FileState.UNLINKED)
+
+
+def _offline_shortfall(model_id: str, lacking: list[LocalFile], total: int) -> str:
+    """What an offline pull could not finish: how many files and bytes are not on disk."""
+    size = sum(lf.file.size_bytes - lf.present_bytes for lf in lacking)
+    damaged = sum(1 for lf in lacking if lf.state is FileState.DAMAGED)
+    also = f", {damaged} of them damaged" if damaged else ""
+    return (
+        f"{model_id} is incomplete ({len(lacking)} of {total} files not on disk or not "
+        f"verified{also}; {format_size(size)} to fetch), and nothing may be fetched"
+    )
 
 
 def _bytes_to_write(local: LocalFile) -> int:

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import errno
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -44,17 +43,10 @@ from modelward.sources import RemoteFile, Source, Target
 from modelward.sources.body import BodyReader
 from modelward.store.hashing import BLOCK_BYTES, BlockHasher, ContentHasher
 from modelward.store.layout import RepoLayout
-from modelward.store.records import (
-    BlockTable,
-    PartialRecord,
-    load_partial,
-    remove_partial_records,
-    save_block_table,
-    save_partial,
-    save_written,
-)
+from modelward.store.records import BlockTable
 from modelward.store.space import free_bytes
-from modelward.store.writer import promote_blob, remove_partial
+from modelward.store.writer import remove_partial
+from modelward.transfer.partial import PartialFile, prepare_partial, promote
 from modelward.transfer.ranges import RangeSet, Segment, plan_segments
 from modelward.transfer.threads import run_to_completion, start_thread
 from modelward.transfer.throttle import ModelThrottle
@@ -69,10 +61,6 @@ CAPPED_READ_BYTES = 256 * 1024
 # On slow links, write (and report) what arrived at least this often.
 FLUSH_INTERVAL_S = 0.25
 HASH_READ_BYTES = 4 * 1024 * 1024
-# Progress is recorded every 8 MiB of a file without an fsync (which at GB/s would cost
-# more than the writes), so a killed process loses at most that much per connection; the
-# record is trusted only while the machine has not restarted.
-CHECKPOINT_BYTES = 8 * 1024 * 1024
 # Once a second the file is fsynced and recorded as durable, so a power cut loses at most
 # the last second of each file.
 DURABLE_INTERVAL_S = 1.0
@@ -118,13 +106,13 @@ async def fetch_blob(
     """Fetch ``file`` into its verified blob (resuming from ``memory`` or the durable record)."""
     memory = memory or AttemptMemory()
     present, memory.file_id = await run_to_completion(
-        _prepare_partial, ctx.layout, target, file, memory
+        prepare_partial, ctx.layout, target, file, memory.present, memory.file_id
     )
     memory.present = present
     if present.total:
         logger.info("resuming %s with %d of %d bytes", file.path, present.total, file.size_bytes)
     ctx.on_progress(present.total, 0)
-    partial = _PartialFile(ctx.layout, target, file, present)
+    partial = PartialFile(ctx.layout, target, file, present)
     hasher: _PrefixHasher | None = None
     durability: asyncio.Task[None] | None = None
     try:
@@ -156,7 +144,7 @@ async def fetch_blob(
         except ModelwardError:
             await _discard(ctx, file, memory)
             raise
-    await run_to_completion(_promote, ctx.layout, file, hasher.block_table)
+    await run_to_completion(promote, ctx.layout, file, hasher.block_table)
 
 
 async def _discard(ctx: FetchContext, file: RemoteFile, memory: AttemptMemory) -> None:
@@ -165,7 +153,7 @@ async def _discard(ctx: FetchContext, file: RemoteFile, memory: AttemptMemory) -
     await run_to_completion(remove_partial, ctx.layout, file.blob_name)
 
 
-async def _keep_durable(partial: _PartialFile) -> None:
+async def _keep_durable(partial: PartialFile) -> None:
     """fsync and record what was written, once per ``DURABLE_INTERVAL_S``, off the
     connections: an fsync per segment end held every connection up while the disk caught
     up."""
@@ -184,7 +172,7 @@ async def _fetch_segments(
     target: Target,
     file: RemoteFile,
     ctx: FetchContext,
-    partial: _PartialFile,
+    partial: PartialFile,
     hasher: _PrefixHasher,
 ) -> None:
     queue = deque(plan_segments(file.size_bytes, partial.present, ctx.segment_bytes))
@@ -209,7 +197,7 @@ async def _fetch_segment(
     target: Target,
     file: RemoteFile,
     ctx: FetchContext,
-    partial: _PartialFile,
+    partial: PartialFile,
     hasher: _PrefixHasher,
     segment: Segment,
 ) -> None:
@@ -313,7 +301,7 @@ class _SegmentReceiver:
         target: Target,
         file: RemoteFile,
         ctx: FetchContext,
-        partial: _PartialFile,
+        partial: PartialFile,
         segment: Segment,
         stop: _SegmentStop,
         notify: Callable[[int], None],
@@ -431,107 +419,10 @@ class _SegmentReceiver:
             self._partial.checkpoint(durable=False)
 
 
-class _PartialFile:
-    """The ``.incomplete`` file of one blob, the ranges written to it and its record."""
-
-    def __init__(
-        self, layout: RepoLayout, target: Target, file: RemoteFile, present: RangeSet
-    ) -> None:
-        self.layout = layout
-        self.target = target
-        self.file = file
-        self.present = present
-        self._lock = threading.Lock()
-        self._durable_lock = threading.Lock()
-        self._written_lock = threading.Lock()
-        self._recorded = present.total
-        self._durable_total = present.total
-        self._fd = -1
-
-    def open(self) -> None:
-        """Open for writing at offsets and reading back (blocking)."""
-        self._fd = os.open(self.layout.incomplete_path(self.file.blob_name), os.O_RDWR)
-
-    def write_at(self, offset: int, data: memoryview) -> None:
-        """Write ``data`` at ``offset`` and count it (blocking; OSError when it fails)."""
-        size = len(data)
-        written = os.pwrite(self._fd, data, offset)
-        if written != size:  # a write to a regular file only falls short when the disk is full
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        # Writers run in several threads; the lock keeps their range updates whole.
-        with self._lock:
-            self.present.add(offset, offset + size)
-
-    def read_into(self, offset: int, view: memoryview) -> memoryview:
-        """Read back written bytes into ``view`` (blocking; served from the page cache)."""
-        n = os.preadv(self._fd, [view], offset)
-        return view[:n]
-
-    def checkpoint_due(self) -> bool:
-        """True when enough was written since the last record to record it again."""
-        return self.present.total - self._recorded >= CHECKPOINT_BYTES
-
-    def checkpoint_durable(self) -> None:
-        """fsync what is written and record it (blocking)."""
-        self.checkpoint(durable=True)
-
-    def checkpoint(self, *, durable: bool) -> None:
-        """Record what is written (blocking). ``durable`` fsyncs the data first, so the
-        record holds even after a power cut; otherwise it holds until the machine restarts.
-        """
-        if self._fd < 0:
-            return
-        if durable:
-            with self._durable_lock:  # one at a time; the record must never go backwards
-                self._record_durable()
-        # A light record already being written covers nearly as much: skip rather than
-        # queue a connection behind it.
-        elif self._written_lock.acquire(blocking=False):
-            try:
-                self._record_written()
-            finally:
-                self._written_lock.release()
-
-    def _snapshot(self) -> tuple[tuple[tuple[int, int], ...], int]:
-        with self._lock:
-            return tuple(self.present), self.present.total
-
-    def _record_durable(self) -> None:
-        written, total = self._snapshot()
-        if total <= self._durable_total:
-            return
-        os.fdatasync(self._fd)
-        record = PartialRecord(
-            self.file.blob_name,
-            self.file.size_bytes,
-            self.target.commit,
-            self.file.path,
-            done=written,
-        )
-        save_partial(self.layout, record)
-        self._durable_total = total
-
-    def _record_written(self) -> None:
-        written, total = self._snapshot()
-        if total <= self._recorded:
-            return
-        save_written(self.layout, self.file.blob_name, written)
-        self._recorded = total
-
-    def close(self) -> None:
-        """Record what is durable and close (blocking; idempotent)."""
-        if self._fd < 0:
-            return
-        with contextlib.suppress(OSError):  # the file may already be gone after a cancel
-            self.checkpoint(durable=True)
-        os.close(self._fd)
-        self._fd = -1
-
-
 class _PrefixHasher:
     """Hashes the file's contiguous prefix as it grows, and each 16 MiB block with it."""
 
-    def __init__(self, file: RemoteFile, partial: _PartialFile) -> None:
+    def __init__(self, file: RemoteFile, partial: PartialFile) -> None:
         self._file = file
         self._partial = partial
         self._content = ContentHasher(file)
@@ -586,49 +477,3 @@ class _PrefixHasher:
         self.block_table = BlockTable(
             BLOCK_BYTES, self._blocks.algorithm, tuple(self._blocks.hexdigests())
         )
-
-
-def _prepare_partial(
-    layout: RepoLayout, target: Target, file: RemoteFile, memory: AttemptMemory
-) -> tuple[RangeSet, tuple[int, int]]:
-    """Make the partial file exist at full size; return the ranges it holds and its
-    identity (blocking)."""
-    layout.blobs_dir.mkdir(parents=True, exist_ok=True)
-    path = layout.incomplete_path(file.blob_name)
-    intact = path.is_file() and path.stat().st_size == file.size_bytes
-    present = memory.present
-    if present is not None and not (intact and _file_id(path) == memory.file_id):
-        present = None  # the file went away or was replaced (a cancel, another writer)
-    if present is None:
-        record = load_partial(layout, file.blob_name)
-        usable = record is not None and record.size_bytes == file.size_bytes and intact
-        # Without a record nothing in the file is known to be right.
-        present = RangeSet(record.trusted_ranges() if usable and record else ())
-    if present.total:
-        # Remembered or page-cache ranges may not be on disk yet; they must be before the
-        # record below calls them durable.
-        with path.open("r+b") as fh:
-            os.fdatasync(fh.fileno())
-    else:
-        path.unlink(missing_ok=True)
-    # Sparse: blocks are allocated as segments land, not up front.
-    with path.open("ab") as fh:
-        fh.truncate(file.size_bytes)
-    save_partial(
-        layout,
-        PartialRecord(
-            file.blob_name, file.size_bytes, target.commit, file.path, done=tuple(present)
-        ),
-    )
-    return present, _file_id(path)
-
-
-def _file_id(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_dev, st.st_ino
-
-
-def _promote(layout: RepoLayout, file: RemoteFile, blocks: BlockTable) -> None:
-    save_block_table(layout, file.blob_name, blocks)
-    promote_blob(layout, file)
-    remove_partial_records(layout, file.blob_name)

@@ -1,7 +1,16 @@
-"""Download progress as the seed defines it, and the tracker that derives it from events."""
+"""Download progress as the seed defines it, the tracker that folds events into it, and
+:func:`derive_progress`, the one account of a model's download every surface is given.
+
+Why one account: the tracker knows the bytes of a running job first-hand, the store knows
+what is on disk whoever wrote it, and the queue knows the job's state. Taken one by one they
+disagree (a paused job's tracker still holds its last event; a partial file's size is its
+full size, since it is made sparse before the first byte); taken together by one function,
+every view of a model shows the same state and bytes at the same moment.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
@@ -10,8 +19,9 @@ from enum import StrEnum
 from typing import Any
 
 from modelward.events import Event, EventType
+from modelward.store.manager import FileState, LocalModel
+from modelward.units import MB
 
-MB = 1024 * 1024
 SPEED_WINDOW_S = 5.0
 
 
@@ -36,8 +46,10 @@ class DownloadProgress:
     status: DownloadStatus
     progress_percent: float
     downloaded_mb: float
+    """Decimal MB (10**6 bytes), as every ``*_mb`` figure; the API carries the bytes."""
     total_mb: float
     speed_mbps: float
+    """Decimal MB per second."""
     eta_seconds: float | None = None
     retry_count: int = 0
     max_retries: int = 3
@@ -73,11 +85,23 @@ class DownloadResult:
     total_time_seconds: float
     total_retries: int
     final_size_mb: float
+    """Decimal MB (10**6 bytes)."""
     error_message: str | None = None
     integrity_verified: bool = False
     error_code: str | None = None
     error_hint: str | None = None
     bytes_fetched: int = 0
+    offline: bool = False
+    """Finished from what was on disk without asking the source (HF_HUB_OFFLINE): the
+    files were checked, not whether upstream has a newer version."""
+
+    @property
+    def speed_bytes_per_s(self) -> float | None:
+        """Average rate of the bytes this pull fetched; None when it fetched nothing (bytes
+        already on disk are no transfer, so no speed)."""
+        if self.bytes_fetched <= 0 or self.total_time_seconds <= 0:
+            return None
+        return self.bytes_fetched / self.total_time_seconds
 
 
 class SpeedMeter:
@@ -131,7 +155,7 @@ class ProgressTracker:
         rate = self._meters[model_id].rate()
         if progress.status is not DownloadStatus.DOWNLOADING:
             rate = 0.0
-        progress.speed_bytes_per_s = rate
+        progress.speed_bytes_per_s = round(rate)  # whole bytes/s, as the API carries it
         progress.speed_mbps = rate / MB
         remaining = progress.total_bytes - progress.downloaded_bytes
         progress.eta_seconds = remaining / rate if rate > 0 else None
@@ -148,19 +172,27 @@ class ProgressTracker:
             handler(event.model_id, event.data)
 
     def _on_download_started(self, model_id: str, data: dict[str, Any]) -> None:
+        # Each file starts from what is already on disk, so a resumed job's figures do not
+        # drop to zero until its first segment lands.
         files = {
-            str(f["path"]): FileProgress(path=str(f["path"]), total_bytes=int(f["size_bytes"]))
+            str(f["path"]): FileProgress(
+                path=str(f["path"]),
+                total_bytes=int(f["size_bytes"]),
+                done_bytes=int(f.get("done_bytes", 0)),
+            )
             for f in data.get("files", [])
         }
         total = sum(f.total_bytes for f in files.values())
+        done = sum(f.done_bytes for f in files.values())
         self._progress[model_id] = DownloadProgress(
             model_id=model_id,
             status=DownloadStatus.DOWNLOADING,
-            progress_percent=0.0,
-            downloaded_mb=0.0,
+            progress_percent=100.0 * done / total if total else 0.0,
+            downloaded_mb=done / MB,
             total_mb=total / MB,
             speed_mbps=0.0,
             total_bytes=total,
+            downloaded_bytes=done,
             max_retries=int(data.get("max_retries", 3)),
             files=files,
         )
@@ -224,3 +256,87 @@ class ProgressTracker:
             DownloadStatus.COMPLETED,
             DownloadStatus.CANCELLED,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class JobFacts:
+    """What the queue says of a model's job at one moment."""
+
+    status: DownloadStatus
+    running: bool
+
+
+_JOB_KEEPS = (DownloadStatus.PAUSED, DownloadStatus.FAILED)
+
+
+def derive_progress(
+    model_id: str,
+    *,
+    job: JobFacts | None,
+    tracked: DownloadProgress | None,
+    local: LocalModel | None,
+) -> DownloadProgress:
+    """A model's download now: the state from its job (from the store when it has none),
+    the bytes from the tracker while the job runs and has started, else from the store
+    (verified files, and the ranges partial files' records name)."""
+    status = _derived_status(job, local)
+    live = job is not None and job.running and tracked is not None and tracked.total_bytes > 0
+    if live and tracked is not None:
+        done, total = tracked.downloaded_bytes, tracked.total_bytes
+        files = {p: dataclasses.replace(f) for p, f in tracked.files.items()}
+    else:
+        done, total = (local.present_bytes, local.target.size_bytes) if local else (0, 0)
+        files = _files_on_disk(local)
+    rate = tracked.speed_bytes_per_s if live and tracked is not None else 0.0
+    failed = status is DownloadStatus.FAILED and tracked is not None
+    running = job is not None and job.running
+    return DownloadProgress(
+        model_id=model_id,
+        status=status,
+        progress_percent=100.0 * done / total if total else 0.0,
+        downloaded_mb=done / MB,
+        total_mb=total / MB,
+        speed_mbps=rate / MB,
+        eta_seconds=_eta(status, total - done, rate),
+        retry_count=tracked.retry_count if tracked and (live or failed) else 0,
+        max_retries=tracked.max_retries if tracked else 3,
+        error_message=tracked.error_message if failed and tracked else None,
+        error_code=tracked.error_code if failed and tracked else None,
+        can_pause=running,
+        can_resume=not running and status in _JOB_KEEPS,
+        can_cancel=running or status in _JOB_KEEPS,
+        downloaded_bytes=done,
+        total_bytes=total,
+        speed_bytes_per_s=rate,
+        files=files,
+    )
+
+
+def _derived_status(job: JobFacts | None, local: LocalModel | None) -> DownloadStatus:
+    if job is not None and (job.running or job.status in _JOB_KEEPS):
+        return job.status
+    if job is not None and job.status in (DownloadStatus.COMPLETED, DownloadStatus.CANCELLED):
+        return job.status  # how this process's last job ended stands until the next one
+    if local is not None and local.has_partial_data:
+        # Bytes wait to be resumed (a crash, a Ctrl-C, another process's job): paused.
+        return DownloadStatus.PAUSED
+    if local is not None and local.complete:
+        return DownloadStatus.COMPLETED
+    return DownloadStatus.NOT_STARTED
+
+
+def _files_on_disk(local: LocalModel | None) -> dict[str, FileProgress]:
+    if local is None:
+        return {}
+    return {
+        f.file.path: FileProgress(
+            f.file.path, f.file.size_bytes, f.present_bytes, f.state is FileState.VERIFIED
+        )
+        for f in local.files
+    }
+
+
+def _eta(status: DownloadStatus, remaining: int, rate: float) -> float | None:
+    if status is DownloadStatus.COMPLETED:
+        return 0.0
+    return remaining / rate if rate > 0 else None

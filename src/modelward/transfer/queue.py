@@ -38,6 +38,7 @@ class QueueEntry:
     model_id: str
     priority: Priority
     position: int
+    """Place in line, counted as people count: 1 gets connections first."""
     status: DownloadStatus
 
 
@@ -120,17 +121,19 @@ class DownloadQueue:
         active = sorted(
             (j for j in self._jobs.values() if j.status in _ACTIVE), key=lambda j: j.rank()
         )
-        return [QueueEntry(j.model_id, j.priority, i, j.status) for i, j in enumerate(active)]
+        return [
+            QueueEntry(j.model_id, j.priority, i, j.status) for i, j in enumerate(active, start=1)
+        ]
 
     def move(self, model_id: str, position: int) -> list[str]:
-        """Put a model at ``position`` of the explicit order (0 = first); returns the order."""
+        """Put a model at ``position`` of the explicit order (1 = first); returns the order."""
         ordered = sorted(
             (j for j in self._jobs.values() if j.status in _ACTIVE), key=lambda j: j.order
         )
         job = self._jobs[model_id]
         if job in ordered:
             ordered.remove(job)
-        ordered.insert(max(0, min(position, len(ordered))), job)
+        ordered.insert(max(0, min(position - 1, len(ordered))), job)
         for index, j in enumerate(ordered):
             j.order = index
         return [j.model_id for j in ordered]

@@ -18,6 +18,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from modelward.actions import Action
 from modelward.errors import ModelwardError, NoPreviousVersionError, StoreLockedError
 from modelward.events import Event, EventBus, EventType
 from modelward.sources import Target
@@ -59,6 +60,8 @@ class UpdateCheck:
     """The newest commit is one this model was rolled back from."""
     checked_at: float
     message: str
+    action: Action | None = None
+    """What to do next (download it first, or update), if anything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class UpdateResult:
     previous_version: str | None
     message: str
     bytes_fetched: int = 0
+    action: Action | None = None
+    """What to do next (update again to resume, prune the previous version), if anything."""
 
 
 class ModelUpdater:
@@ -161,8 +166,7 @@ class ModelUpdater:
                     EventType.UPDATE_PROPOSED,
                     spec.id,
                     latest=check.latest_version,
-                    action=f"modelward update apply {spec.id}",
-                    route=f"POST /api/v1/models/{spec.id}/update",
+                    action=Action.UPDATE.value,
                 )
         return found
 
@@ -217,7 +221,7 @@ class ModelUpdater:
                     else:
                         rec.state = UpdateState.CURRENT
                         rec.reason = f"an update to {_short(rec.applying)} was interrupted; "
-                        rec.reason += f"`modelward update apply {spec.id}` continues it"
+                        rec.reason += "applying the update again continues it"
                     rec.applying = None
                 elif served is not None and rec.current not in (None, served):
                     # The record was saved, the ref not (or the other way round): the ref
@@ -259,13 +263,14 @@ class ModelUpdater:
                 why = result.error_message or f"the download ended {result.final_status.value}"
                 rec.state, rec.reason, rec.current = UpdateState.CURRENT, why, served
                 message = f"update to {_short(wanted)} did not finish ({why}); still serving "
-                message += f"{_short(served)}; `modelward update apply {model_id}` resumes it"
+                message += f"{_short(served)}; applying the update again resumes it"
             await asyncio.to_thread(save_record, self.home, rec)
         applied = rec.state is UpdateState.APPLIED
         kind = EventType.UPDATE_APPLIED if applied else EventType.UPDATE_ROLLED_BACK
         self._emit(kind, model_id, current=served, previous=previous, reason=rec.reason)
+        resume = Action.UPDATE if rec.state is UpdateState.CURRENT else None
         return UpdateResult(
-            model_id, applied, rec.state, served, previous, message, result.bytes_fetched
+            model_id, applied, rec.state, served, previous, message, result.bytes_fetched, resume
         )
 
     async def rollback(self, model_id: str, reason: str = "asked for") -> UpdateResult:
@@ -275,7 +280,7 @@ class ModelUpdater:
         if self.downloader.is_running(model_id):
             raise StoreLockedError(
                 f"{model_id} is downloading; a rollback now would race with it",
-                hint=f"Wait for it, or `modelward cancel {model_id}` first.",
+                hint="Wait for it, or cancel the download first.",
             )
         async with self._lock(model_id):
             rec = await asyncio.to_thread(self.record, model_id)
@@ -288,8 +293,8 @@ class ModelUpdater:
                 raise NoPreviousVersionError(
                     f"the previous version {_short(back_to)} of {model_id} is no longer "
                     "complete on disk",
-                    hint=f"Pin the catalog entry's revision to {back_to} and "
-                    f"`modelward pull {model_id}` to fetch it again.",
+                    hint=f"Pin the catalog entry's revision to {back_to} and pull the model "
+                    "to fetch it again.",
                 )
             rec.state, rec.current, rec.previous = UpdateState.ROLLED_BACK, back_to, served
             rec.skipped, rec.reason = served, reason
@@ -309,7 +314,8 @@ class ModelUpdater:
             back_to,
             served,
             f"serving {_short(back_to)} again ({reason}); {_short(served)} stays on disk until "
-            f"`modelward update prune {model_id}`",
+            "it is pruned",
+            action=Action.PRUNE,
         )
 
     async def note_job(self, model_id: str, success: bool, commit: str | None) -> None:
@@ -411,17 +417,23 @@ class ModelUpdater:
     ) -> UpdateCheck:
         available = current is not None and latest is not None and latest != current
         skipped = available and latest == skipped_commit
+        action = (
+            Action.DOWNLOAD
+            if current is None
+            else Action.UPDATE
+            if available and not skipped
+            else None
+        )
         if note is None:
             if current is None:
-                note = f"{model_id} is not on disk yet: `modelward pull {model_id}`"
+                note = f"{model_id} is not on disk yet: download it first"
             elif not available:
                 note = f"{model_id} is at the newest version ({_short(current)})"
             elif skipped:
                 note = f"{_short(latest)} is newer but was rolled back from"
             else:
-                note = f"{_short(latest)} is newer than {_short(current)}: "
-                note += f"`modelward update apply {model_id}`"
-        return UpdateCheck(model_id, current, latest, available, skipped, time.time(), note)
+                note = f"{_short(latest)} is newer than {_short(current)}"
+        return UpdateCheck(model_id, current, latest, available, skipped, time.time(), note, action)
 
     def _lock(self, model_id: str) -> asyncio.Lock:
         return self._locks.setdefault(model_id, asyncio.Lock())

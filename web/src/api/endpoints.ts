@@ -67,7 +67,7 @@ export const api = {
   moveInQueue: (id: string, position: number) =>
     http.post<QueueOrder>(`/queue/${encodeURIComponent(id)}/move`, { position }),
   bandwidth: () => http.get<Bandwidth>("/bandwidth"),
-  setBandwidth: (limit_mbps: number) => http.put<Bandwidth>("/bandwidth", { limit_mbps }),
+  setBandwidth: (limit_bytes_per_s: number) => http.put<Bandwidth>("/bandwidth", { limit_bytes_per_s }),
 
   // health
   verify: (id: string) => http.post<Integrity>(`${m(id)}/verify`),

@@ -54,7 +54,7 @@ export interface paths {
         };
         /**
          * Get Bandwidth
-         * @description The cap on the total download rate, in MiB/s (0 = unlimited).
+         * @description The cap on the total download rate, in bytes per second (0 = unlimited).
          */
         get: operations["get_bandwidth_api_v1_bandwidth_get"];
         /**
@@ -144,7 +144,9 @@ export interface paths {
          * Generate
          * @description Run a demo job through the bridge: on the model, a ready alternative, or a labelled
          *     mock; when the model is on its way (or can be fetched) and ``queue`` is set, the job is
-         *     queued (202) and released on ``request.released`` when the model is ready.
+         *     queued (202) and released on ``request.released`` when the model is ready. A job
+         *     missing an input its model requires, or naming an image file that is not on the
+         *     service's machine, is refused (422).
          */
         post: operations["generate_api_v1_generate_post"];
         delete?: never;
@@ -186,7 +188,12 @@ export interface paths {
          */
         get: operations["list_models_api_v1_models_get"];
         put?: never;
-        post?: never;
+        /**
+         * Register Repo
+         * @description Remember a Hub repo as a catalog entry (id derived from its name), or answer the
+         *     entry that already names it; 201 when a new entry was made.
+         */
+        post: operations["register_repo_api_v1_models_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -254,6 +261,28 @@ export interface paths {
          *     rest (``POST /models/{id}/download``).
          */
         post: operations["adopt_api_v1_models__model_id__adopt_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}/advice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Advice
+         * @description The whole answer for a job that asks for ``model_id``: whether it fits, what to do
+         *     now (``use_requested`` when it is here and fits), every other model that really takes
+         *     the job with what differs, and every one left out with why.
+         */
+        get: operations["advice_api_v1_models__model_id__advice_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -757,7 +786,8 @@ export interface paths {
         };
         /**
          * Get Queue
-         * @description Every queued or running download, in the order connections are given out.
+         * @description Every queued or running download, in the order connections are given out, with the
+         *     state and bytes ``/models/{id}/download`` reports for it.
          */
         get: operations["get_queue_api_v1_queue_get"];
         put?: never;
@@ -800,7 +830,7 @@ export interface paths {
         put?: never;
         /**
          * Move
-         * @description Put the model at ``position`` (0 = front); returns the new order.
+         * @description Put the model at ``position`` (1 = front); returns the new order.
          */
         post: operations["move_api_v1_queue__model_id__move_post"];
         delete?: never;
@@ -922,6 +952,12 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Action
+         * @description One thing to do; most concern one model.
+         * @enum {string}
+         */
+        Action: "download" | "repair" | "verify" | "verify-full" | "resume" | "cancel" | "update" | "rollback" | "prune" | "remove" | "cleanup" | "list-quarantine" | "purge-quarantine" | "remove-stray-files";
+        /**
          * AdoptIn
          * @description A folder on the service's machine that holds a model's files.
          */
@@ -970,23 +1006,41 @@ export interface components {
             size_bytes: number;
         };
         /**
+         * AdvicePublic
+         * @description The whole answer for a job: the requested model, what to do now, and the others.
+         */
+        AdvicePublic: {
+            /**
+             * Alternatives
+             * @description Models that really take the job, best first.
+             */
+            alternatives: components["schemas"]["SuggestionPublic"][];
+            /**
+             * Not Offered
+             * @description Models that cannot take the job, then those with unknown capabilities.
+             */
+            not_offered: components["schemas"]["NotOfferedPublic"][];
+            requested: components["schemas"]["RequestedFitPublic"];
+            strategy: components["schemas"]["StrategyPublic"];
+        };
+        /**
          * BandwidthPublic
-         * @description The cap on the total download rate, in MiB/s (0 = unlimited).
+         * @description The cap on the total download rate, in bytes per second (0 = unlimited).
          */
         BandwidthPublic: {
-            /** Limit Mbps */
-            limit_mbps: number;
+            /** Limit Bytes Per S */
+            limit_bytes_per_s: number;
         };
         /**
          * BandwidthUpdate
-         * @description A bandwidth cap in MiB/s; 0 means unlimited.
+         * @description A bandwidth cap in bytes per second; 0 means unlimited.
          */
         BandwidthUpdate: {
             /**
-             * Limit Mbps
-             * @description MiB/s (2^20 bytes per second); 0 = unlimited.
+             * Limit Bytes Per S
+             * @description Bytes per second as a whole number (20 MB/s = 20000000); 0 = unlimited, at most 1000000000000 (1 TB/s).
              */
-            limit_mbps: number;
+            limit_bytes_per_s: number;
         };
         /**
          * CancelPublic
@@ -1125,7 +1179,10 @@ export interface components {
             can_resume: boolean;
             /** Downloaded Bytes */
             downloaded_bytes: number;
-            /** Downloaded Mb */
+            /**
+             * Downloaded Mb
+             * @description Decimal MB (10^6 bytes); see downloaded_bytes.
+             */
             downloaded_mb: number;
             /** Error Code */
             error_code: string | null;
@@ -1147,12 +1204,18 @@ export interface components {
             retry_count: number;
             /** Speed Bytes Per S */
             speed_bytes_per_s: number;
-            /** Speed Mbps */
+            /**
+             * Speed Mbps
+             * @description Decimal MB/s; see speed_bytes_per_s.
+             */
             speed_mbps: number;
             status: components["schemas"]["DownloadStatus"];
             /** Total Bytes */
             total_bytes: number;
-            /** Total Mb */
+            /**
+             * Total Mb
+             * @description Decimal MB (10^6 bytes); see total_bytes.
+             */
             total_mb: number;
         };
         /**
@@ -1190,6 +1253,13 @@ export interface components {
             retryable: boolean;
         };
         /**
+         * FallbackType
+         * @description The seed's strategy types, plus asking less of the requested model and using it as
+         *     it is (when it is available and fits, no alternative replaces it).
+         * @enum {string}
+         */
+        FallbackType: "use_requested" | "alternative_model" | "queue_and_wait" | "download_and_retry" | "mock_generation" | "reduce_requirements";
+        /**
          * FileProgressPublic
          * @description One file's share of a download.
          */
@@ -1208,7 +1278,10 @@ export interface components {
          * @description A demo generation job: the model, the prompt, and what the job needs.
          */
         GenerateIn: {
-            /** Image */
+            /**
+             * Image
+             * @description Path of an image file on the service's machine, or an http(s) URL.
+             */
             image?: string | null;
             /** Model Id */
             model_id: string;
@@ -1227,6 +1300,7 @@ export interface components {
              * @default true
              */
             queue: boolean;
+            /** @description The job's inputs follow from prompt and image; requirements.inputs, when given, must agree with them. */
             requirements?: components["schemas"]["RequirementsIn"];
             /**
              * Ttl S
@@ -1293,17 +1367,23 @@ export interface components {
         };
         /**
          * HealthRecommendationPublic
-         * @description One thing to do, with the command and route that do it.
+         * @description One thing to do: its action code and the route that carries it out.
          */
         HealthRecommendationPublic: {
-            /** Action */
+            /**
+             * Action
+             * @description What to do, as a code: download, repair, verify, verify-full, cleanup, list-quarantine, purge-quarantine, remove-stray-files...
+             */
             action: string;
             /** Message */
             message: string;
             /** Model Id */
             model_id: string | null;
-            /** Route */
-            route: string | null;
+            /**
+             * Route
+             * @description METHOD /path that carries the action out (null: none).
+             */
+            route?: string | null;
             /** Severity */
             severity: string;
         };
@@ -1312,6 +1392,12 @@ export interface components {
          * @description Liveness of the service.
          */
         HealthzPublic: {
+            /**
+             * Offline
+             * @description Started with HF_HUB_OFFLINE=1: contacts no source.
+             * @default false
+             */
+            offline: boolean;
             /** Status */
             status: string;
             /** Version */
@@ -1359,11 +1445,11 @@ export interface components {
         ModelAvailabilityStatus: "missing" | "queued" | "downloading" | "paused" | "verifying" | "available" | "corrupted" | "repairing" | "updating" | "failed";
         /**
          * ModelBandwidthPublic
-         * @description The cap on one model's download rate, in MiB/s (0 = no cap of its own).
+         * @description The cap on one model's download rate, in bytes per second (0 = no cap of its own).
          */
         ModelBandwidthPublic: {
-            /** Limit Mbps */
-            limit_mbps: number;
+            /** Limit Bytes Per S */
+            limit_bytes_per_s: number;
             /** Model Id */
             model_id: string;
         };
@@ -1378,8 +1464,11 @@ export interface components {
             condition: string;
             /** Downloading */
             downloading: boolean;
-            /** Integrity Score */
-            integrity_score: number;
+            /**
+             * Integrity Score
+             * @description Share of the bytes in files without an issue; null when never downloaded.
+             */
+            integrity_score: number | null;
             /** Issues */
             issues: components["schemas"]["IntegrityIssuePublic"][];
             /** Last Check Level */
@@ -1452,8 +1541,21 @@ export interface components {
             corruption_detected: boolean;
             /** Current Version */
             current_version: string;
-            /** Download Progress */
+            /**
+             * Damaged Files
+             * @description Files on disk a check found damaged.
+             */
+            damaged_files: string[];
+            /**
+             * Download Progress
+             * @description Percent of the model's bytes on disk: the progress_percent /models/{id}/download reports at the same moment.
+             */
             download_progress: number | null;
+            /**
+             * Downloaded Bytes
+             * @description Bytes on disk (verified files and partial files' recorded ranges): the downloaded_bytes /models/{id}/download reports.
+             */
+            downloaded_bytes: number;
             /** Error Code */
             error_code: string | null;
             /** Error Hint */
@@ -1462,13 +1564,19 @@ export interface components {
             error_message: string | null;
             /** Estimated Download Time */
             estimated_download_time: string | null;
-            /** Integrity Score */
-            integrity_score: number;
+            /**
+             * Integrity Score
+             * @description Share of the bytes verified intact (0..1); null when nothing was checked yet; below 1 whenever a file is missing or damaged.
+             */
+            integrity_score: number | null;
             /** Is Available */
             is_available: boolean;
             /** Is Loaded */
             is_loaded: boolean;
-            /** Last Health Check */
+            /**
+             * Last Health Check
+             * @description The latest check deeper than stat; a verified pull counts.
+             */
             last_health_check: string | null;
             /** Last Used */
             last_used: string | null;
@@ -1476,7 +1584,10 @@ export interface components {
             latest_version: string;
             /** Local Path */
             local_path: string | null;
-            /** Missing Files */
+            /**
+             * Missing Files
+             * @description Files not on disk yet, or only partly.
+             */
             missing_files: string[];
             /** Model Id */
             model_id: string;
@@ -1490,7 +1601,10 @@ export interface components {
             revision: string;
             /** Size Bytes */
             size_bytes: number;
-            /** Size Mb */
+            /**
+             * Size Mb
+             * @description Decimal MB (10^6 bytes); size_bytes is exact.
+             */
             size_mb: number;
             /** Update Available */
             update_available: boolean;
@@ -1520,6 +1634,21 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["ModelPublic"][];
+        };
+        /**
+         * NotOfferedPublic
+         * @description A model left out of the advice, and why.
+         */
+        NotOfferedPublic: {
+            /**
+             * Capabilities Known
+             * @description False: shown last, "capabilities unknown".
+             */
+            capabilities_known: boolean;
+            /** Model Id */
+            model_id: string;
+            /** Reason */
+            reason: string;
         };
         /**
          * PerformanceFindingPublic
@@ -1633,6 +1762,12 @@ export interface components {
             purged: number;
         };
         /**
+         * QualityDifference
+         * @description How an alternative's output quality compares with the requested model's.
+         * @enum {string}
+         */
+        QualityDifference: "similar" | "slightly_lower" | "significantly_lower";
+        /**
          * QuarantineEntryPublic
          * @description A file set aside as damaged or unsafe, and why.
          */
@@ -1664,19 +1799,41 @@ export interface components {
          * @description One model in the download queue.
          */
         QueueEntryPublic: {
+            /**
+             * Downloaded Bytes
+             * @description As /models/{id}/download reports it at the same moment.
+             * @default 0
+             */
+            downloaded_bytes: number;
             /** Model Id */
             model_id: string;
-            /** Position */
+            /**
+             * Position
+             * @description Place in line: 1 gets connections first.
+             */
             position: number;
             priority: components["schemas"]["Priority"];
+            /**
+             * Progress Percent
+             * @default 0
+             */
+            progress_percent: number;
             status: components["schemas"]["DownloadStatus"];
+            /**
+             * Total Bytes
+             * @default 0
+             */
+            total_bytes: number;
         };
         /**
          * QueueMove
-         * @description Where to put a model in the queue (0 is the front).
+         * @description Where to put a model in the queue (1 is the front).
          */
         QueueMove: {
-            /** Position */
+            /**
+             * Position
+             * @description 1 = the front; past the end = the back.
+             */
             position: number;
         };
         /**
@@ -1709,7 +1866,10 @@ export interface components {
             message: string;
             /** Model Id */
             model_id: string;
-            /** Position */
+            /**
+             * Position
+             * @description Place among the model's queued requests, 1 = next.
+             */
             position: number | null;
             /** Request Id */
             request_id: string | null;
@@ -1734,7 +1894,10 @@ export interface components {
             payload: {
                 [key: string]: unknown;
             };
-            /** Position */
+            /**
+             * Position
+             * @description Place among the model's queued requests, 1 = next.
+             */
             position: number | null;
             /** Request Id */
             request_id: string;
@@ -1776,6 +1939,45 @@ export interface components {
             strategy: components["schemas"]["StrategyPublic"] | null;
             /** Success */
             success: boolean;
+        };
+        /**
+         * RegisteredModelPublic
+         * @description The entry a repo became; download it with POST /api/v1/models/{id}/download.
+         */
+        RegisteredModelPublic: {
+            capabilities: components["schemas"]["CapabilitiesPublic"];
+            /**
+             * Changed
+             * @description The repo's remembered entry took a new selection.
+             */
+            changed: boolean;
+            /**
+             * Created
+             * @description A new remembered entry was made.
+             */
+            created: boolean;
+            /** Display Name */
+            display_name: string | null;
+            /** Exclude */
+            exclude: string[];
+            /** Expected Size Bytes */
+            expected_size_bytes: number | null;
+            /** Id */
+            id: string;
+            /** Include */
+            include: string[];
+            /** Quality Tier */
+            quality_tier: string | null;
+            /** Relative Speed */
+            relative_speed: number | null;
+            /** Repo */
+            repo: string;
+            /** Revision */
+            revision: string;
+            /** Vram Min Gb */
+            vram_min_gb: number | null;
+            /** Vram Recommended Gb */
+            vram_recommended_gb: number | null;
         };
         /**
          * RepairAccepted
@@ -1828,6 +2030,51 @@ export interface components {
             plans: components["schemas"]["RepairPlanPublic"][];
             /** Success */
             success: boolean;
+        };
+        /**
+         * RepoIn
+         * @description A Hub repo to pull by name: it becomes (or is found as) a catalog entry.
+         */
+        RepoIn: {
+            /**
+             * Exclude
+             * @description Leave out files matching these globs.
+             * @default []
+             */
+            exclude: string[];
+            /**
+             * Include
+             * @description Only files matching these globs.
+             * @default []
+             */
+            include: string[];
+            /**
+             * Repo Id
+             * @description ORG/NAME on the service's hub endpoint.
+             * @example Wan-AI/Wan2.2-TI2V-5B-Diffusers
+             */
+            repo_id: string;
+            /**
+             * Revision
+             * @description Branch, tag or commit; default: the entry's, else main.
+             */
+            revision?: string | null;
+        };
+        /**
+         * RequestedFitPublic
+         * @description Whether the requested model can take the job, whatever its state.
+         */
+        RequestedFitPublic: {
+            availability_status: components["schemas"]["ModelAvailabilityStatus"];
+            /**
+             * Fits
+             * @description None: its capabilities are not declared.
+             */
+            fits: boolean | null;
+            /** Model Id */
+            model_id: string;
+            /** Reason */
+            reason: string;
         };
         /**
          * RequirementsIn
@@ -1974,12 +2221,26 @@ export interface components {
             total_bytes: number;
             /** Unused */
             unused: components["schemas"]["CleanupCandidatePublic"][];
+            /** Used Bytes */
+            used_bytes: number;
+            /**
+             * Used Percent
+             * @description How full the disk is, as df's Use%: used / (used + free), one decimal; the same figure as /health's storage_usage_percent.
+             */
+            used_percent: number;
         };
         /**
          * StrategyPublic
          * @description What a job should do when its model cannot serve it.
          */
         StrategyPublic: {
+            /** @description What to start first, as a code (None: nothing). */
+            action?: components["schemas"]["Action"] | null;
+            /**
+             * Action Model
+             * @description The model it applies to.
+             */
+            action_model?: string | null;
             /** Alternative Model */
             alternative_model: string | null;
             /** Can Queue Request */
@@ -1990,10 +2251,15 @@ export interface components {
             estimated_wait_time: string | null;
             /** Recommended Action */
             recommended_action: string;
+            /**
+             * Route
+             * @description ``METHOD /path`` that starts ``action``, when there is one.
+             */
+            readonly route: string | null;
             /** Steps */
             steps: string[];
-            /** Strategy Type */
-            strategy_type: string;
+            /** @description use_requested: the requested model is here and fits; nothing replaces it. */
+            strategy_type: components["schemas"]["FallbackType"];
             suggestion: components["schemas"]["SuggestionPublic"] | null;
             /** User Message */
             user_message: string;
@@ -2004,17 +2270,19 @@ export interface components {
          * @description An alternative model and what choosing it means.
          */
         SuggestionPublic: {
-            /** Availability Status */
-            availability_status: string;
+            availability_status: components["schemas"]["ModelAvailabilityStatus"];
             /** Compatibility Score */
             compatibility_score: number;
-            /** Estimated Quality Difference */
-            estimated_quality_difference: string;
+            /** @description A code; clients show it in words (similar, slightly lower, much lower). */
+            estimated_quality_difference: components["schemas"]["QualityDifference"];
             /** Needs */
             needs: string[];
             /** Performance Difference */
             performance_difference: number;
-            /** Reason */
+            /**
+             * Reason
+             * @description What the model takes and what differs, in words.
+             */
             reason: string;
             /** Suggested Model */
             suggested_model: string;
@@ -2086,6 +2354,11 @@ export interface components {
          * @description The commit served, the newest upstream, and whether to update.
          */
         UpdateCheckPublic: {
+            /**
+             * Action
+             * @description What to do next, as a code (download, update), if anything.
+             */
+            action?: string | null;
             /** Checked At */
             checked_at: number;
             /** Current Version */
@@ -2096,6 +2369,11 @@ export interface components {
             message: string;
             /** Model Id */
             model_id: string;
+            /**
+             * Route
+             * @description METHOD /path that does it.
+             */
+            route?: string | null;
             /** Skipped */
             skipped: boolean;
             /** Update Available */
@@ -2146,6 +2424,11 @@ export interface components {
          * @description What an update or a rollback did.
          */
         UpdateResultPublic: {
+            /**
+             * Action
+             * @description What to do next, as a code (update, prune), if anything.
+             */
+            action?: string | null;
             /** Bytes Fetched */
             bytes_fetched: number;
             /** Current Version */
@@ -2156,6 +2439,11 @@ export interface components {
             model_id: string;
             /** Previous Version */
             previous_version: string | null;
+            /**
+             * Route
+             * @description METHOD /path that does it.
+             */
+            route?: string | null;
             /** State */
             state: string;
             /** Success */
@@ -2234,7 +2522,10 @@ export interface components {
             low_seconds: number | null;
             /** Model Id */
             model_id: string;
-            /** Queue Position */
+            /**
+             * Queue Position
+             * @description Place in the download queue, 1 = next.
+             */
             queue_position: number | null;
             /** Reason */
             reason: string;
@@ -2711,6 +3002,66 @@ export interface operations {
             };
         };
     };
+    register_repo_api_v1_models_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RepoIn"];
+            };
+        };
+        responses: {
+            /** @description An existing entry. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModelPublic"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModelPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_statuses_api_v1_models_status_get: {
         parameters: {
             query?: never;
@@ -2871,6 +3222,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdoptReportPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    advice_api_v1_models__model_id__advice_get: {
+        parameters: {
+            query?: {
+                quality?: "low" | "medium" | "high";
+                speed?: "slow" | "medium" | "fast";
+                inputs?: ("text" | "image")[] | null;
+                resolution?: string | null;
+                vram_gb?: number | null;
+                max_wait_s?: number | null;
+            };
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdvicePublic"];
                 };
             };
             /** @description Unauthorized */

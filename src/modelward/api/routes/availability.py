@@ -3,6 +3,7 @@ bridge; generation requests waiting for their model."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
+    AdvicePublic,
     CleanupIn,
     CleanupPublic,
     EnsureIn,
@@ -32,8 +34,10 @@ from modelward.availability import (
     FallbackType,
     GenerationRequest,
     GenerationRequirements,
+    JobInputError,
     RetentionPolicy,
 )
+from modelward.availability.requirements import check_image, job_inputs
 
 router = APIRouter(tags=["availability"])
 
@@ -72,12 +76,34 @@ def _query_requirements(
 QueryRequirements = Annotated[RequirementsIn, Depends(_query_requirements)]
 
 
+def _job_requirements(body: GenerateIn) -> GenerationRequirements:
+    """The job's requirements, its inputs taken from what it carries (prompt, image)."""
+    given = job_inputs(body.prompt, body.image)
+    stated = body.requirements
+    if "inputs" in stated.model_fields_set and frozenset(stated.inputs) != given:
+        raise JobInputError(
+            f"requirements.inputs says {' and '.join(sorted(stated.inputs))} but the job "
+            f"gives {' and '.join(sorted(given))}",
+            hint="Leave requirements.inputs out (the prompt and image say it), or make them agree.",
+        )
+    return dataclasses.replace(_requirements(stated), inputs=given)
+
+
 @router.get("/models/{model_id}/alternative", response_model=SuggestionPublic)
 async def suggest(model_id: str, runtime: RuntimeDep, req: QueryRequirements) -> SuggestionPublic:
     """The best other model for a job that asked for ``model_id``, and what choosing it
     means (404 ``no-alternative`` says why none can)."""
     suggestion = await runtime.fallback.suggest_alternative_model(model_id, _requirements(req))
     return SuggestionPublic.model_validate(suggestion)
+
+
+@router.get("/models/{model_id}/advice", response_model=AdvicePublic)
+async def advice(model_id: str, runtime: RuntimeDep, req: QueryRequirements) -> AdvicePublic:
+    """The whole answer for a job that asks for ``model_id``: whether it fits, what to do
+    now (``use_requested`` when it is here and fits), every other model that really takes
+    the job with what differs, and every one left out with why."""
+    answer = await runtime.fallback.advise(model_id, _requirements(req))
+    return AdvicePublic.model_validate(answer)
 
 
 @router.get("/models/{model_id}/strategy", response_model=StrategyPublic)
@@ -106,12 +132,22 @@ async def generate(
 ) -> GeneratePublic | QueueResultPublic:
     """Run a demo job through the bridge: on the model, a ready alternative, or a labelled
     mock; when the model is on its way (or can be fetched) and ``queue`` is set, the job is
-    queued (202) and released on ``request.released`` when the model is ready."""
+    queued (202) and released on ``request.released`` when the model is ready. A job
+    missing an input its model requires, or naming an image file that is not on the
+    service's machine, is refused (422)."""
     runtime.catalog.get(body.model_id)
+    requirements = _job_requirements(body)
+    image = await asyncio.to_thread(check_image, body.image) if body.image else None
     demo = DemoGenerator(runtime.bridge, runtime.settings.home / "outputs")
-    request = GenerationRequest(body.prompt, body.image, dict(body.params))
-    outcome = await demo.generate(body.model_id, request, _requirements(body.requirements))
-    waiting = outcome.strategy is not None and outcome.strategy.strategy_type in WAITING
+    request = GenerationRequest(body.prompt, image, dict(body.params))
+    outcome = await demo.generate(body.model_id, request, requirements)
+    strategy = outcome.strategy
+    # Queued for the requested model only: a strategy naming another model is not a wait.
+    waiting = (
+        strategy is not None
+        and strategy.strategy_type in WAITING
+        and strategy.alternative_model is None
+    )
     if outcome.output_path is None and waiting and body.queue:
         queued = await runtime.fallback.queue_request_for_downloading_model(
             body.model_id, request, body.ttl_s

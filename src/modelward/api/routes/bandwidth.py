@@ -12,15 +12,15 @@ router = APIRouter(tags=["bandwidth"])
 
 @router.get("/bandwidth", response_model=BandwidthPublic)
 def get_bandwidth(runtime: RuntimeDep) -> BandwidthPublic:
-    """The cap on the total download rate, in MiB/s (0 = unlimited)."""
-    return BandwidthPublic(limit_mbps=runtime.downloader.bandwidth_limit_mbps)
+    """The cap on the total download rate, in bytes per second (0 = unlimited)."""
+    return BandwidthPublic(limit_bytes_per_s=runtime.downloader.rate_limit_bytes_per_s)
 
 
 @router.put("/bandwidth", response_model=BandwidthPublic, dependencies=[TokenDep])
 async def set_bandwidth(body: BandwidthUpdate, runtime: RuntimeDep) -> BandwidthPublic:
     """Cap the total rate of all downloads; running transfers follow within a second."""
-    await runtime.downloader.set_bandwidth_limit(body.limit_mbps)
-    return BandwidthPublic(limit_mbps=body.limit_mbps)
+    await runtime.downloader.set_rate_limit(body.limit_bytes_per_s)
+    return BandwidthPublic(limit_bytes_per_s=runtime.downloader.rate_limit_bytes_per_s)
 
 
 @router.put(
@@ -30,5 +30,5 @@ async def set_model_bandwidth(
     model_id: str, body: BandwidthUpdate, runtime: RuntimeDep
 ) -> ModelBandwidthPublic:
     """Cap one model's rate (0 removes its own cap; the global cap still applies)."""
-    await runtime.downloader.set_model_bandwidth_limit(model_id, body.limit_mbps)
-    return ModelBandwidthPublic(model_id=model_id, limit_mbps=body.limit_mbps)
+    await runtime.downloader.set_rate_limit(body.limit_bytes_per_s, model_id)
+    return ModelBandwidthPublic(model_id=model_id, limit_bytes_per_s=body.limit_bytes_per_s)

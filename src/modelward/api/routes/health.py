@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from modelward.api.actions import route_for
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
     GenerationMetricsIn,
@@ -79,6 +80,8 @@ async def health_report(runtime: RuntimeDep) -> SystemHealthReportPublic:
     """Every model's condition now, the overall score, disk usage and what to do next."""
     report = await runtime.health.get_health_report()
     public = SystemHealthReportPublic.model_validate(report)
+    for recommendation in public.recommendations:
+        recommendation.route = route_for(recommendation.action, recommendation.model_id)
     next_at = runtime.health.next_scheduled_check
     public.next_scheduled_check = datetime.fromtimestamp(next_at, UTC) if next_at else None
     public.automation = runtime.health.policy.automation

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
@@ -14,7 +15,10 @@ from modelward.api.schemas import (
     ModelsPublic,
     ModelStatusesPublic,
     ModelStatusPublic,
+    RegisteredModelPublic,
+    RepoIn,
 )
+from modelward.catalog.remembered import RepoRequest
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -24,6 +28,36 @@ def list_models(runtime: RuntimeDep) -> ModelsPublic:
     """Every model in the catalog."""
     data = [ModelPublic.model_validate(spec) for spec in runtime.catalog]
     return ModelsPublic(data=data, count=len(data))
+
+
+@router.post(
+    "",
+    response_model=RegisteredModelPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[TokenDep],
+    responses={200: {"model": RegisteredModelPublic, "description": "An existing entry."}},
+)
+async def register_repo(
+    body: RepoIn, runtime: RuntimeDep, response: Response
+) -> RegisteredModelPublic:
+    """Remember a Hub repo as a catalog entry (id derived from its name), or answer the
+    entry that already names it; 201 when a new entry was made."""
+    request = RepoRequest.validated(body.repo_id, body.revision, body.include, body.exclude)
+    found = await asyncio.to_thread(
+        runtime.remembered.remember, runtime.catalog, request, endpoint=runtime.settings.endpoint
+    )
+    if not found.created:
+        response.status_code = status.HTTP_200_OK
+    entry = ModelPublic.model_validate(found.spec).model_dump()
+    return RegisteredModelPublic.model_validate(
+        {
+            **entry,
+            "include": list(found.spec.include),
+            "exclude": list(found.spec.exclude),
+            "created": found.created,
+            "changed": found.changed,
+        }
+    )
 
 
 @router.get("/status", response_model=ModelStatusesPublic)

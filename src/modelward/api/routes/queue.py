@@ -12,14 +12,28 @@ router = APIRouter(prefix="/queue", tags=["queue"])
 
 @router.get("", response_model=QueuePublic)
 async def get_queue(runtime: RuntimeDep) -> QueuePublic:
-    """Every queued or running download, in the order connections are given out."""
-    data = [QueueEntryPublic.model_validate(e) for e in await runtime.downloader.queue_entries()]
+    """Every queued or running download, in the order connections are given out, with the
+    state and bytes ``/models/{id}/download`` reports for it."""
+    data = []
+    for entry in await runtime.downloader.queue_entries():
+        progress = await runtime.downloader.get_download_progress(entry.model_id)
+        data.append(
+            QueueEntryPublic(
+                model_id=entry.model_id,
+                priority=entry.priority,
+                position=entry.position,
+                status=progress.status,
+                downloaded_bytes=progress.downloaded_bytes,
+                total_bytes=progress.total_bytes,
+                progress_percent=progress.progress_percent,
+            )
+        )
     return QueuePublic(data=data, count=len(data))
 
 
 @router.post("/{model_id}/move", response_model=QueueOrderPublic, dependencies=[TokenDep])
 async def move(model_id: str, body: QueueMove, runtime: RuntimeDep) -> QueueOrderPublic:
-    """Put the model at ``position`` (0 = front); returns the new order."""
+    """Put the model at ``position`` (1 = front); returns the new order."""
     return QueueOrderPublic(order=await runtime.downloader.move_in_queue(model_id, body.position))
 
 

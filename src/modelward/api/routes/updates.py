@@ -4,9 +4,11 @@ and each model's policy."""
 from __future__ import annotations
 
 import asyncio
+from typing import TypeVar
 
 from fastapi import APIRouter, Response, status
 
+from modelward.api.actions import route_for
 from modelward.api.deps import RuntimeDep, TokenDep
 from modelward.api.schemas import (
     PrunePublic,
@@ -25,7 +27,9 @@ _background: set[asyncio.Task[object]] = set()
 @router.get("/models/{model_id}/update", response_model=UpdateCheckPublic)
 async def check(model_id: str, runtime: RuntimeDep) -> UpdateCheckPublic:
     """Ask upstream whether a newer version of the model exists."""
-    return UpdateCheckPublic.model_validate(await runtime.updater.check_for_update(model_id))
+    return _routed(
+        UpdateCheckPublic.model_validate(await runtime.updater.check_for_update(model_id))
+    )
 
 
 @router.post(
@@ -46,7 +50,7 @@ async def apply(
         task.add_done_callback(_background.discard)
         response.status_code = status.HTTP_202_ACCEPTED
         return UpdateAccepted(model_id=model_id, status_url=f"/api/v1/models/{model_id}/status")
-    return UpdateResultPublic.model_validate(await runtime.updater.apply_update(model_id))
+    return _routed(UpdateResultPublic.model_validate(await runtime.updater.apply_update(model_id)))
 
 
 @router.post(
@@ -54,7 +58,7 @@ async def apply(
 )
 async def rollback(model_id: str, runtime: RuntimeDep) -> UpdateResultPublic:
     """Serve the previous version again."""
-    return UpdateResultPublic.model_validate(await runtime.updater.rollback(model_id))
+    return _routed(UpdateResultPublic.model_validate(await runtime.updater.rollback(model_id)))
 
 
 @router.get("/models/{model_id}/versions", response_model=UpdateRecordPublic)
@@ -86,3 +90,13 @@ async def prune(model_id: str, runtime: RuntimeDep) -> PrunePublic:
     """Remove the previous version kept for a rollback, once the served one is whole."""
     freed = await runtime.updater.prune_previous(model_id)
     return PrunePublic(model_id=model_id, freed_bytes=freed)
+
+
+_Routed = TypeVar("_Routed", UpdateCheckPublic, UpdateResultPublic)
+
+
+def _routed(public: _Routed) -> _Routed:
+    """``public`` with the route of its action."""
+    if public.action is not None:
+        public.route = route_for(public.action, public.model_id)
+    return public

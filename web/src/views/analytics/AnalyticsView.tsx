@@ -40,7 +40,12 @@ export function dailyTotals(models: UsageStatistics[], days: number): DailyUsage
 }
 
 const dayBars = (daily: DailyUsage[]): Bar[] =>
-  daily.map((d) => ({ label: d.day.slice(5), value: d.uses, text: `${d.uses} job(s), ${d.successes} succeeded` }));
+  daily.map((d) => ({
+    label: d.day.slice(5),
+    value: d.uses,
+    text: String(d.uses),
+    detail: `${d.uses} job(s), ${d.successes} succeeded`,
+  }));
 
 export function AnalyticsView() {
   const selectId = useId();
@@ -90,7 +95,13 @@ function Report({ report, days }: { report: UsageReport; days: number }) {
       <div className="chart-grid">
         <section className="panel" aria-labelledby="daily-title">
           <h2 id="daily-title">Jobs per day</h2>
-          <BarChart title={`Jobs per day, all models, last ${totals.length} days`} bars={dayBars(totals)} valueHeader="Jobs" />
+          <BarChart
+            title={`Jobs per day, all models, last ${totals.length} days`}
+            bars={dayBars(totals)}
+            unit="jobs"
+            integer
+            valueHeader="Jobs"
+          />
           {days > DAILY_DAYS ? (
             <p className="muted" data-testid="daily-note">
               Daily figures cover only the last {DAILY_DAYS} days: the service gives no more, so this chart shows{" "}
@@ -118,8 +129,10 @@ function Report({ report, days }: { report: UsageReport; days: number }) {
           <h2 id="success-title">Success rate per model</h2>
           <BarChart
             title="Share of jobs that succeeded"
-            bars={used.map((m) => ({ label: m.model_id, value: m.success_rate, text: formatPercent(m.success_rate, 1) }))}
+            bars={used.map((m) => ({ label: m.model_id, value: m.success_rate, text: formatPercent(m.success_rate) }))}
+            unit="% of jobs"
             max={1}
+            tickFormat={(v) => formatPercent(v)}
             valueHeader="Success rate"
           />
         </section>
@@ -132,6 +145,8 @@ function Report({ report, days }: { report: UsageReport; days: number }) {
               value: m.average_generation_time,
               text: formatDuration(m.average_generation_time),
             }))}
+            unit="seconds per job"
+            max={1}
             valueHeader="Average time"
           />
         </section>
@@ -210,6 +225,8 @@ function ModelUsage({ stats, days }: { stats: UsageStatistics; days: number }) {
       <BarChart
         title={`Daily jobs, ${stats.model_id}, last ${daily.length} days`}
         bars={dayBars(daily)}
+        unit="jobs"
+        integer
         valueHeader="Jobs"
       />
     </section>

@@ -6,15 +6,9 @@ import { Notice } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
 import { useAction } from "../../hooks/useAction";
 import { useResource } from "../../hooks/useResource";
+import { formatRate, parseRate, RATE_FORMS, rateInput, UnitError } from "../../format";
 
-/** Bytes in a MiB: the cap's unit (the API's `limit_mbps` is MiB/s). */
-export const MIB = 2 ** 20;
-
-export function describeCap(limit: number): string {
-  return limit > 0 ? `${Number(limit.toFixed(2))} MiB/s` : "Unlimited";
-}
-
-/** The global download-rate cap (MiB/s, 0 = none); running transfers follow it at once. */
+/** The global download-rate cap (bytes per second, 0 = none); running transfers follow it at once. */
 export function BandwidthControl() {
   const id = useId();
   const bandwidth = useResource(() => api.bandwidth(), []);
@@ -23,31 +17,27 @@ export function BandwidthControl() {
   const [touched, setTouched] = useState(false);
   const [notice, setNotice] = useState("");
   const [invalid, setInvalid] = useState<ApiError | null>(null);
-  const current = bandwidth.data?.limit_mbps;
+  const current = bandwidth.data?.limit_bytes_per_s;
 
   useEffect(() => {
-    if (current !== undefined && !touched) setValue(String(current));
+    if (current !== undefined && !touched) setValue(rateInput(current));
   }, [current, touched]);
 
-  // The event carries the cap in bytes per second; the API and this form use MiB/s.
   useServerEvents(["bandwidth.changed"], (event) => {
-    const bytesPerSecond = event.data.limit_bytes_per_s;
-    if (typeof bytesPerSecond === "number") bandwidth.setData(() => ({ limit_mbps: bytesPerSecond / MIB }));
+    const limit = event.data.limit_bytes_per_s;
+    if (typeof limit === "number") bandwidth.setData(() => ({ limit_bytes_per_s: limit }));
     else void bandwidth.reload();
   });
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const limit = Number(value);
-    if (value.trim() === "" || !Number.isFinite(limit) || limit < 0) {
-      setInvalid(
-        new ApiError(0, {
-          code: "invalid-cap",
-          message: "The cap must be a number of MiB/s, 0 or more.",
-          hint: "Enter 0 for no cap, or for example 20 for 20 MiB/s.",
-          retryable: false,
-        }),
-      );
+    let limit: number;
+    try {
+      limit = parseRate(value);
+    } catch (error) {
+      if (!(error instanceof UnitError)) throw error;
+      const body = { code: "invalid-cap", message: error.message, hint: error.hint, retryable: false };
+      setInvalid(new ApiError(0, body));
       return;
     }
     setInvalid(null);
@@ -56,7 +46,7 @@ export function BandwidthControl() {
     if (result) {
       bandwidth.setData(() => result);
       setTouched(false);
-      setNotice(`Cap applied: ${describeCap(result.limit_mbps)}.`);
+      setNotice(`Cap applied: ${formatRate(result.limit_bytes_per_s)}.`);
     }
   };
 
@@ -65,18 +55,18 @@ export function BandwidthControl() {
       <h2 id={`${id}-title`}>Bandwidth</h2>
       <p>
         Current cap:{" "}
-        <strong data-testid="bandwidth-current">{current === undefined ? "…" : describeCap(current)}</strong>
+        <strong data-testid="bandwidth-current">{current === undefined ? "…" : formatRate(current)}</strong>
       </p>
       <ErrorAlert error={bandwidth.error} />
       <form className="inline-form" onSubmit={submit} noValidate>
         <div className="field">
-          <label htmlFor={`${id}-cap`}>Bandwidth cap (MB/s)</label>
+          <label htmlFor={`${id}-cap`}>Bandwidth cap</label>
           <input
             id={`${id}-cap`}
-            type="number"
-            min={0}
-            step="any"
-            inputMode="decimal"
+            type="text"
+            placeholder="e.g. 20MB/s"
+            spellCheck={false}
+            autoComplete="off"
             value={value}
             aria-invalid={invalid ? true : undefined}
             aria-describedby={`${id}-help`}
@@ -86,8 +76,7 @@ export function BandwidthControl() {
             }}
           />
           <p id={`${id}-help`} className="field__help">
-            The cap is in MiB/s (1 MiB = 1,048,576 bytes); 0 means unlimited. Running downloads follow the new cap
-            within a second.
+            A rate with its unit: {RATE_FORMS}. Running downloads follow the new cap within a second.
           </p>
         </div>
         <button type="submit" className="primary" disabled={action.busy !== null}>

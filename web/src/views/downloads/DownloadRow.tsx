@@ -4,6 +4,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { ProgressBar } from "../../components/ProgressBar";
 import { formatBytes, formatDuration, formatSpeed } from "../../format";
 import { useAction } from "../../hooks/useAction";
+import { label } from "../../labels";
 
 /** One model's download: bar, bytes, speed, time left, retries, files. */
 export function DownloadRow({ progress, onChanged }: { progress: DownloadProgress; onChanged: (id: string) => void }) {
@@ -22,7 +23,7 @@ export function DownloadRow({ progress, onChanged }: { progress: DownloadProgres
     <article aria-label={`download ${id}`} className="download-row">
       <header className="download-row__head">
         <h3>{id}</h3>
-        <span className={`badge badge--${progress.status}`}>{progress.status}</span>
+        <span className={`badge badge--${progress.status}`}>{label("downloadStatus", progress.status)}</span>
       </header>
       <ProgressBar
         modelId={id}

@@ -12,8 +12,8 @@ function routes(extra: Record<string, unknown> = {}) {
   return mockFetch({
     "GET /api/v1/queue": {
       data: [
-        { model_id: "a", priority: "normal", position: 0, status: "downloading" },
-        { model_id: "b", priority: "low", position: 1, status: "queued" },
+        { model_id: "a", priority: "normal", position: 1, status: "downloading" },
+        { model_id: "b", priority: "low", position: 2, status: "queued" },
       ],
       count: 2,
     },
@@ -23,7 +23,7 @@ function routes(extra: Record<string, unknown> = {}) {
     },
     "GET /api/v1/models/a/download": progress("a", { progress_percent: 10 }),
     "GET /api/v1/models/b/download": progress("b", { status: "queued", progress_percent: 0, can_pause: false }),
-    "GET /api/v1/bandwidth": { limit_mbps: 0 },
+    "GET /api/v1/bandwidth": { limit_bytes_per_s: 0 },
     ...extra,
   });
 }
@@ -79,34 +79,58 @@ describe("DownloadsView", () => {
       "Move b down",
     ]);
     await user.click(within(item).getByRole("button", { name: "Move b up" }));
-    await waitFor(() => expect(api.find("POST", "/api/v1/queue/b/move")[0]?.body).toEqual({ position: 0 }));
+    // Places are the API's positions (1 = the front), as the CLI shows them.
+    expect(item.querySelector(".queue__pos")).toHaveTextContent("2");
+    expect(within(item).getByText("Low")).toBeInTheDocument();
+    await waitFor(() => expect(api.find("POST", "/api/v1/queue/b/move")[0]?.body).toEqual({ position: 1 }));
   });
 
-  it("applies the bandwidth cap", async () => {
+  it("applies the bandwidth cap written with its unit, and shows it in MB/s", async () => {
     setToken("t");
-    const api = routes({ "PUT /api/v1/bandwidth": (c: { body: { limit_mbps: number } }) => ({ limit_mbps: c.body.limit_mbps }) });
+    const api = routes({
+      "PUT /api/v1/bandwidth": (c: { body: { limit_bytes_per_s: number } }) => ({ limit_bytes_per_s: c.body.limit_bytes_per_s }),
+    });
     const user = userEvent.setup();
     renderWithProviders(<DownloadsView />);
-    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("Unlimited"));
-    const input = screen.getByLabelText("Bandwidth cap (MB/s)");
-    await user.clear(input);
-    await user.type(input, "5");
-    await user.click(screen.getByRole("button", { name: "Apply cap" }));
-    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("5 MiB/s"));
-    expect(api.find("PUT", "/api/v1/bandwidth")[0].body).toEqual({ limit_mbps: 5 });
-    expect(screen.getByText(/The cap is in MiB\/s/)).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("unlimited"));
+    const input = screen.getByLabelText("Bandwidth cap");
+    const apply = screen.getByRole("button", { name: "Apply cap" });
 
-    // The service's event gives the cap in bytes per second (MiB = 2**20 bytes).
-    act(() => FakeEventSource.latest.emit("bandwidth.changed", null, { limit_bytes_per_s: 12 * 2 ** 20 }));
-    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("12 MiB/s");
+    // A number alone is refused, with the forms that are accepted; nothing is sent.
+    await user.clear(input);
+    await user.type(input, "20");
+    await user.click(apply);
+    const refusal = await screen.findByRole("alert");
+    expect(refusal).toHaveTextContent('"20" has no unit');
+    expect(refusal).toHaveTextContent("20MB/s, 160Mbit/s or 1.5GiB/s");
+    expect(api.find("PUT", "/api/v1/bandwidth")).toHaveLength(0);
+
+    await user.clear(input);
+    await user.type(input, "4MB/s");
+    await user.click(apply);
+    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("4.0 MB/s"));
+    expect(api.find("PUT", "/api/v1/bandwidth")[0].body).toEqual({ limit_bytes_per_s: 4_000_000 });
+    expect(screen.getByText("Cap applied: 4.0 MB/s.")).toBeInTheDocument();
+
+    await user.clear(input);
+    await user.type(input, "160Mbit/s");
+    await user.click(apply);
+    await waitFor(() => expect(api.find("PUT", "/api/v1/bandwidth")[1]?.body).toEqual({ limit_bytes_per_s: 20_000_000 }));
+    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("20.0 MB/s"));
+    expect(input).toHaveValue("20MB/s");
+
+    // The service's event carries bytes per second; a binary cap reads in decimal units.
+    act(() => FakeEventSource.latest.emit("bandwidth.changed", null, { limit_bytes_per_s: 4 * 2 ** 20 }));
+    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("4.2 MB/s");
+    expect(input).toHaveValue("4MiB/s");
     act(() => FakeEventSource.latest.emit("bandwidth.changed", null, { limit_bytes_per_s: 0 }));
-    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("Unlimited");
+    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("unlimited");
   });
 
   it("lists only queued and unfinished downloads; finished ones leave the list", async () => {
     let queued = [
-      { model_id: "a", priority: "normal", position: 0, status: "downloading" },
-      { model_id: "b", priority: "low", position: 1, status: "queued" },
+      { model_id: "a", priority: "normal", position: 1, status: "downloading" },
+      { model_id: "b", priority: "low", position: 2, status: "queued" },
     ];
     routes({ "GET /api/v1/queue": () => ({ data: queued, count: queued.length }) });
     renderWithProviders(<DownloadsView />);
@@ -125,7 +149,7 @@ describe("DownloadsView", () => {
     // a finishes: listed while the queue still holds it, gone once it has left.
     act(() => FakeEventSource.latest.emit("download.progress", "a", progress("a", { status: "completed", progress_percent: 100 }) as never));
     expect(screen.getByRole("article", { name: "download a" })).toBeInTheDocument(); // still in the queue
-    queued = [{ model_id: "b", priority: "low", position: 0, status: "queued" }];
+    queued = [{ model_id: "b", priority: "low", position: 1, status: "queued" }];
     act(() => FakeEventSource.latest.emit("queue.changed", null, {}));
     await waitFor(() => expect(screen.queryByRole("article", { name: "download a" })).not.toBeInTheDocument());
     expect(screen.getByRole("article", { name: "download b" })).toBeInTheDocument();
@@ -135,7 +159,7 @@ describe("DownloadsView", () => {
     mockFetch({
       "GET /api/v1/queue": { data: [], count: 0 },
       "GET /api/v1/models/status": { data: [status("a", { availability_status: "available", is_available: true })], count: 1 },
-      "GET /api/v1/bandwidth": { limit_mbps: 0 },
+      "GET /api/v1/bandwidth": { limit_bytes_per_s: 0 },
     });
     renderWithProviders(<DownloadsView />);
     expect(await screen.findByText("No downloads are running. Start one with Download on the Models page.")).toBeInTheDocument();
@@ -147,8 +171,8 @@ describe("DownloadsView", () => {
     const api = routes({
       "GET /api/v1/queue": {
         data: [
-          { model_id: "a", priority: "normal", position: 0, status: "downloading" },
-          { model_id: "x", priority: "low", position: 1, status: "queued" },
+          { model_id: "a", priority: "normal", position: 1, status: "downloading" },
+          { model_id: "x", priority: "low", position: 2, status: "queued" },
         ],
         count: 2,
       },

@@ -4,8 +4,10 @@ import type { QueueEntry } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState } from "../../components/Status";
 import { useAction } from "../../hooks/useAction";
+import { label } from "../../labels";
 
-/** The download order, changeable one step at a time (buttons named "Move {id} up"). */
+/** The download order, changeable one step at a time (buttons named "Move {id} up"). Places
+ * are the API's `position` (1 = the front), as the CLI shows them. */
 export function QueueList({ entries, onMoved }: { entries: QueueEntry[]; onMoved: (order: string[]) => void }) {
   const id = useId();
   const action = useAction();
@@ -23,22 +25,22 @@ export function QueueList({ entries, onMoved }: { entries: QueueEntry[]; onMoved
           {entries.map((entry, index) => (
             <li key={entry.model_id} aria-label={`queue ${entry.model_id}`} className="queue__item">
               <span className="queue__pos" aria-hidden="true">
-                {index + 1}
+                {entry.position}
               </span>
               <span className="queue__name">{entry.model_id}</span>
-              <span className="badge">{entry.priority}</span>
-              <span className={`badge badge--${entry.status}`}>{entry.status}</span>
+              <span className="badge">{label("priority", entry.priority)}</span>
+              <span className={`badge badge--${entry.status}`}>{label("downloadStatus", entry.status)}</span>
               <span className="queue__buttons">
                 <button
                   type="button"
-                  onClick={() => void move(entry.model_id, index - 1)}
+                  onClick={() => void move(entry.model_id, entry.position - 1)}
                   disabled={index === 0 || action.busy !== null}
                 >
                   Move <span className="visually-hidden">{entry.model_id}</span> up
                 </button>
                 <button
                   type="button"
-                  onClick={() => void move(entry.model_id, index + 1)}
+                  onClick={() => void move(entry.model_id, entry.position + 1)}
                   disabled={index === entries.length - 1 || action.busy !== null}
                 >
                   Move <span className="visually-hidden">{entry.model_id}</span> down

@@ -1,5 +1,5 @@
 import { api } from "../../api/endpoints";
-import type { HealthReport } from "../../api/types";
+import type { HealthReport, ModelHealth } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState, Loading } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
@@ -7,6 +7,7 @@ import { RelativeTime } from "../../components/RelativeTime";
 import { formatBytes, formatPercent, formatTime } from "../../format";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
+import { label, LABELS, shortLabel } from "../../labels";
 import { Quarantine } from "./Quarantine";
 import "./HealthView.css";
 
@@ -51,7 +52,7 @@ function Report({ report }: { report: HealthReport }) {
         </div>
         <Stat label="Healthy" value={report.models_healthy} />
         <Stat label="Degraded" value={report.models_degraded} />
-        <Stat label="Corrupted" value={report.models_corrupted} />
+        <Stat label="Damaged" value={report.models_corrupted} />
         <Stat label="Incomplete" value={report.models_incomplete} />
         <Stat label="Not downloaded" value={report.models_absent} />
         <Stat label="Disk used" value={`${report.storage_usage_percent.toFixed(1)}%`} />
@@ -59,7 +60,8 @@ function Report({ report }: { report: HealthReport }) {
         <Stat label="Quarantined" value={formatBytes(report.quarantine_bytes)} />
       </div>
       <p className="muted">
-        Report of {formatTime(report.last_updated)} · automation <strong>{report.automation ?? "ask"}</strong>
+        Report of {formatTime(report.last_updated)} · automation{" "}
+        <strong title={label("automation", report.automation ?? "ask")}>{shortLabel("automation", report.automation ?? "ask")}</strong>
         {report.next_scheduled_check ? (
           <>
             {" · next check "}
@@ -76,11 +78,11 @@ function Report({ report }: { report: HealthReport }) {
           <ul className="recommendations">
             {report.recommendations.map((r, i) => (
               <li key={i} className={`recommendation recommendation--${r.severity}`}>
-                <span className={`badge badge--${r.severity}`}>{r.severity}</span>
+                <span className={`badge badge--${r.severity}`}>{label("severity", r.severity)}</span>
                 <div>
                   <p className="recommendation__message">{r.message}</p>
                   <p className="recommendation__action">
-                    <span className="muted">Action:</span> <code>{r.action}</code>
+                    <span className="muted">Action:</span> <ActionText action={r.action} />
                     {r.route ? (
                       <>
                         {" "}
@@ -117,31 +119,20 @@ function Report({ report }: { report: HealthReport }) {
                   <tr key={m.model_id}>
                     <th scope="row">{m.model_id}</th>
                     <td>
-                      <span className={`badge badge--${m.condition}`}>{m.condition}</span>
+                      <span className={`badge badge--${m.condition}`}>{label("healthCondition", m.condition)}</span>
                       {m.repairing ? " repairing" : ""}
                       {m.downloading ? " downloading" : ""}
                     </td>
-                    <td>{formatPercent(m.integrity_score)}</td>
+                    <td>{m.integrity_score === null ? "not checked" : formatPercent(m.integrity_score)}</td>
                     <td>
-                      {m.issues.length === 0 ? (
-                        "none"
-                      ) : (
-                        <ul className="plain-list">
-                          {m.issues.map((issue, i) => (
-                            <li key={i}>
-                              <code>{issue.path}</code>: {issue.kind}
-                              {issue.detail ? ` (${issue.detail})` : ""}
-                            </li>
-                          ))}
-                        </ul>
-                      )}
+                      <Issues issues={m.issues} />
                     </td>
                     <td>
                       <RelativeTime value={m.last_health_check} />
-                      {m.last_check_level ? ` (${m.last_check_level})` : ""}
+                      {m.last_check_level ? ` (${shortLabel("verifyLevel", m.last_check_level).toLowerCase()})` : ""}
                     </td>
                     <td>
-                      {m.performance_status} ({formatPercent(m.performance_score)})
+                      {label("performanceStatus", m.performance_status)} ({formatPercent(m.performance_score)})
                       {m.performance_reasons.length ? (
                         <ul className="plain-list">
                           {m.performance_reasons.map((r, i) => (
@@ -161,10 +152,42 @@ function Report({ report }: { report: HealthReport }) {
   );
 }
 
-function Stat({ label, value }: { label: string; value: string | number }) {
+const LISTED_ISSUES = 3;
+
+/** A model's issues: a few listed; more are counted by kind, with the whole list folded. */
+function Issues({ issues }: { issues: ModelHealth["issues"] }) {
+  if (issues.length === 0) return <>none</>;
+  const list = (
+    <ul className="plain-list">
+      {issues.map((issue, i) => (
+        <li key={i}>
+          <code>{issue.path}</code>: {label("issueKind", issue.kind)}
+          {issue.detail ? ` (${issue.detail})` : ""}
+        </li>
+      ))}
+    </ul>
+  );
+  if (issues.length <= LISTED_ISSUES) return list;
+  const byKind = new Map<string, number>();
+  for (const issue of issues) byKind.set(issue.kind, (byKind.get(issue.kind) ?? 0) + 1);
+  const counts = [...byKind].map(([kind, n]) => `${n} ${n === 1 ? "file" : "files"} ${label("issueKind", kind)}`);
+  return (
+    <details>
+      <summary>{counts.join(", ")}</summary>
+      {list}
+    </details>
+  );
+}
+
+/** An action code in words; an older service's command line is shown as it came. */
+function ActionText({ action }: { action: string }) {
+  return Object.hasOwn(LABELS.action, action) ? <strong>{label("action", action)}</strong> : <code>{action}</code>;
+}
+
+function Stat({ label: name, value }: { label: string; value: string | number }) {
   return (
     <div className="stat">
-      <span className="stat__label">{label}</span>
+      <span className="stat__label">{name}</span>
       <span className="stat__value">{value}</span>
     </div>
   );

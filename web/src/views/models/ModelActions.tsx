@@ -6,6 +6,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { Notice } from "../../components/Status";
 import { formatBytes, formatPercent, shortVersion } from "../../format";
 import { useAction } from "../../hooks/useAction";
+import { label, shortLabel } from "../../labels";
 import { actionsFor, IN_QUEUE, PRIORITIES, removeBlockedByPin, type ModelAction } from "./modelActions";
 
 export interface ModelActionsProps {
@@ -79,8 +80,8 @@ export function ModelActions({ status, pinned, priority, previousVersion, onChan
         return perform(name, async () => {
           const r = await api.verify(id);
           return r.is_healthy
-            ? `Verified (${r.level}): healthy, ${r.files_checked} files checked.`
-            : `Verified (${r.level}): ${r.issues.length} issue(s) found, integrity ${formatPercent(r.integrity_score)}.`;
+            ? `Verified (${shortLabel("verifyLevel", r.level).toLowerCase()} check): healthy, ${r.files_checked} files checked.`
+            : `Verified (${shortLabel("verifyLevel", r.level).toLowerCase()} check): ${r.issues.length} issue(s) found, integrity ${formatPercent(r.integrity_score)}.`;
         });
       case "Repair":
         return perform(name, async () => {
@@ -232,7 +233,7 @@ function PrioritySelect({
       <select id={id} value={value} disabled={disabled} onChange={(e) => onChange(e.target.value as Priority)}>
         {PRIORITIES.map((p) => (
           <option key={p} value={p}>
-            {p}
+            {label("priority", p)}
           </option>
         ))}
       </select>

@@ -27,7 +27,7 @@ describe("ModelCard", () => {
         onChanged={() => {}}
       />,
     );
-    expect(within(card("m1")).getByTestId("state")).toHaveTextContent("downloading");
+    expect(within(card("m1")).getByTestId("state")).toHaveTextContent("Downloading");
     expect(buttonNames(card("m1"))).toEqual(["Pause", "Cancel", "Pin"]);
     expect(within(card("m1")).getByLabelText("Priority")).toBeInTheDocument();
 
@@ -39,7 +39,7 @@ describe("ModelCard", () => {
         onChanged={() => {}}
       />,
     );
-    expect(within(card("m1")).getByTestId("state")).toHaveTextContent("available");
+    expect(within(card("m1")).getByTestId("state")).toHaveTextContent("Available");
     expect(within(card("m1")).getByText("Update available")).toBeInTheDocument();
     expect(buttonNames(card("m1"))).toEqual(["Verify", "Update", "Rollback", "Unpin", "Remove previous version"]);
     expect(card("m1")).toHaveTextContent("Pinned models cannot be removed: Unpin it first to remove it.");
@@ -55,18 +55,75 @@ describe("ModelCard", () => {
     expect(card("m1")).toHaveAttribute("aria-label", "model m1");
   });
 
-  it("shows integrity as — for a model with nothing on disk", () => {
+  it("shows integrity only for what was checked: — with nothing on disk, not checked, then the score", () => {
     mockFetch({});
+    const onDisk = { availability_status: "available", is_available: true, present_bytes: 10 } as const;
     const { rerender } = renderWithProviders(<ModelCard status={status("m1")} pinned={false} onChanged={() => {}} />);
     expect(within(card("m1")).getByTestId("integrity")).toHaveTextContent(/^—$/);
+    rerender(<ModelCard status={status("m1", { ...onDisk, integrity_score: null })} pinned={false} onChanged={() => {}} />);
+    expect(within(card("m1")).getByTestId("integrity")).toHaveTextContent(/^not checked$/);
+    // A verified pull counts as a check: the service sets the time.
+    const justNow = new Date(Date.now() - 1000).toISOString();
     rerender(
       <ModelCard
-        status={status("m1", { availability_status: "available", is_available: true, present_bytes: 10, integrity_score: 0.5 })}
+        status={status("m1", { ...onDisk, integrity_score: 1, last_health_check: justNow })}
         pinned={false}
         onChanged={() => {}}
       />,
     );
-    expect(within(card("m1")).getByTestId("integrity")).toHaveTextContent("50% · checked never");
+    expect(within(card("m1")).getByTestId("integrity")).toHaveTextContent("100% intact · checked just now");
+  });
+
+  it("shows a damaged file as damaged, apart from missing ones, keeping the path and version", () => {
+    mockFetch({});
+    const path = "/home/someone/.cache/huggingface/hub/models--Org--m1/snapshots/0123456789abcdef0123456789abcdef01234567";
+    renderWithProviders(
+      <ModelCard
+        status={status("m1", {
+          availability_status: "corrupted",
+          present_bytes: 10,
+          corruption_detected: true,
+          integrity_score: 0.5,
+          last_health_check: new Date().toISOString(),
+          damaged_files: ["transformer/diffusion_pytorch_model-00001-of-00003.safetensors"],
+          missing_files: ["vae/config.json", "vae/diffusion_pytorch_model.safetensors"],
+          local_path: path,
+          current_version: "0123456789abcdef0123456789abcdef01234567",
+        })}
+        pinned={false}
+        onChanged={() => {}}
+      />,
+    );
+    const el = card("m1");
+    expect(within(el).getByTestId("state")).toHaveTextContent("Damaged");
+    expect(within(el).getByTestId("state")).toHaveAttribute("data-state", "corrupted");
+    expect(within(el).getByTestId("integrity")).toHaveTextContent("50% intact · checked just now · 1 damaged, 2 missing");
+    expect(within(el).getByText("1 damaged file")).toBeInTheDocument();
+    expect(within(el).getByText("2 missing files")).toBeInTheDocument();
+    expect(el).toHaveTextContent("transformer/diffusion_pytorch_model-00001-of-00003.safetensors");
+    expect(el).toHaveTextContent("0123456789");
+    const shown = within(el).getByTestId("local-path");
+    expect(shown).toHaveAttribute("title", path);
+    expect(shown.querySelector("[aria-hidden]")?.textContent).toMatch(/^\/home\/some.*….*01234567$/);
+  });
+
+  it("shortens a long local path in the middle and copies the whole path", async () => {
+    mockFetch({});
+    const user = userEvent.setup();
+    const path = "/very/long/cache/directory/of/this/machine/models--Org--m1/snapshots/abc123";
+    renderWithProviders(
+      <ModelCard
+        status={status("m1", { availability_status: "available", is_available: true, present_bytes: 10, local_path: path })}
+        pinned={false}
+        onChanged={() => {}}
+      />,
+    );
+    const shown = within(card("m1")).getByTestId("local-path");
+    expect(shown.querySelector("[aria-hidden]")?.textContent).toHaveLength(34);
+    expect(shown.querySelector("[aria-hidden]")?.textContent).toContain("…");
+    await user.click(within(card("m1")).getByRole("button", { name: "Copy local path of m1" }));
+    expect(await navigator.clipboard.readText()).toBe(path);
+    expect(within(card("m1")).getByRole("button", { name: "Copy local path of m1" })).toHaveTextContent("Copied");
   });
 
   it("moves focus to the card's heading when the clicked button goes away", async () => {

@@ -1,8 +1,18 @@
 import { memo, useCallback, useId, useRef } from "react";
 import type { DownloadProgress, ModelPublic, ModelStatus, Priority } from "../../api/types";
+import { PathText } from "../../components/PathText";
 import { ProgressBar } from "../../components/ProgressBar";
 import { RelativeTime } from "../../components/RelativeTime";
-import { formatBytes, formatDuration, formatNumber, formatPercent, parseIsoDuration, shortVersion } from "../../format";
+import {
+  formatBytes,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  formatSpeed,
+  parseIsoDuration,
+  shortVersion,
+} from "../../format";
+import { humanize, label } from "../../labels";
 import { ModelActions } from "./ModelActions";
 import { IN_QUEUE, isOnDisk } from "./modelActions";
 import { RemovePreviousVersion } from "./RemovePreviousVersion";
@@ -85,8 +95,8 @@ export const ModelCard = memo(function ModelCard({
           </p>
         </div>
         <div className="model-card__badges">
-          <span data-testid="state" className={`badge badge--state badge--${state}`}>
-            {state}
+          <span data-testid="state" data-state={state} className={`badge badge--state badge--${state}`}>
+            {label("availability", state)}
           </span>
           {status.update_available ? <span className="badge badge--update">Update available</span> : null}
           {pinned ? <span className="badge">Pinned</span> : null}
@@ -100,14 +110,14 @@ export const ModelCard = memo(function ModelCard({
             modelId={id}
             percent={percent}
             paused={state === "paused"}
-            detail={`${formatBytes(progress?.downloaded_bytes ?? status.present_bytes)} of ${formatBytes(
+            detail={`${formatBytes(progress?.downloaded_bytes ?? status.downloaded_bytes)} of ${formatBytes(
               progress?.total_bytes ?? status.size_bytes,
             )}`}
           />
           <p className="muted small">
-            {formatBytes(progress?.downloaded_bytes ?? status.present_bytes)} of{" "}
+            {formatBytes(progress?.downloaded_bytes ?? status.downloaded_bytes)} of{" "}
             {formatBytes(progress?.total_bytes ?? status.size_bytes)}
-            {progress?.speed_bytes_per_s ? ` · ${formatBytes(progress.speed_bytes_per_s)}/s` : ""}
+            {progress?.speed_bytes_per_s ? ` · ${formatSpeed(progress.speed_bytes_per_s)}` : ""}
             {eta !== null && eta !== undefined && state !== "paused" ? ` · ${formatDuration(eta)} left` : ""}
           </p>
         </div>
@@ -129,9 +139,17 @@ export const ModelCard = memo(function ModelCard({
             : ""}
         </dd>
         <dt>Usable for</dt>
-        <dd>{status.usable_for.length ? status.usable_for.join(", ") : "—"}</dd>
+        <dd>{status.usable_for.length ? status.usable_for.map(humanize).join(", ") : "—"}</dd>
         <dt>Local path</dt>
-        <dd className="facts__path">{status.local_path ?? (status.present_bytes > 0 ? "not complete yet" : "not on disk yet")}</dd>
+        <dd>
+          {status.local_path ? (
+            <PathText path={status.local_path} name={`local path of ${id}`} />
+          ) : status.present_bytes > 0 ? (
+            "not complete yet"
+          ) : (
+            "not on disk yet"
+          )}
+        </dd>
         <dt>Version</dt>
         <dd>
           <span title={status.current_version || undefined}>{shortVersion(status.current_version)}</span>
@@ -141,11 +159,7 @@ export const ModelCard = memo(function ModelCard({
         <dt>Integrity</dt>
         <dd data-testid="integrity">
           {isOnDisk(status) ? (
-            <>
-              {formatPercent(status.integrity_score)}
-              {" · checked "}
-              <RelativeTime value={status.last_health_check} />
-            </>
+            <Integrity status={status} />
           ) : (
             // Nothing on disk: there is nothing to be intact or to have checked.
             "—"
@@ -158,19 +172,8 @@ export const ModelCard = memo(function ModelCard({
         </dd>
       </dl>
 
-      {status.missing_files.length > 0 && status.present_bytes > 0 ? (
-        <details className="model-card__missing">
-          <summary>{status.missing_files.length} missing file(s)</summary>
-          <ul>
-            {status.missing_files.slice(0, 50).map((f) => (
-              <li key={f}>
-                <code>{f}</code>
-              </li>
-            ))}
-            {status.missing_files.length > 50 ? <li>… and {status.missing_files.length - 50} more</li> : null}
-          </ul>
-        </details>
-      ) : null}
+      <FileList files={status.damaged_files} what="damaged" />
+      {status.present_bytes > 0 ? <FileList files={status.missing_files} what="missing" /> : null}
 
       <ModelActions
         status={status}
@@ -189,3 +192,44 @@ export const ModelCard = memo(function ModelCard({
     </article>
   );
 });
+
+/** How intact the files are, as far as a check (or a verified download) saw them; nothing
+ * checked yet says so rather than showing a score nobody measured. */
+function Integrity({ status }: { status: ModelStatus }) {
+  const damaged = status.damaged_files.length;
+  const missing = status.missing_files.length;
+  const problems = [damaged ? `${damaged} damaged` : "", missing ? `${missing} missing` : ""].filter(Boolean);
+  return (
+    <>
+      {status.integrity_score === null ? (
+        "not checked"
+      ) : (
+        <>
+          {formatPercent(status.integrity_score)} intact · checked <RelativeTime value={status.last_health_check} />
+        </>
+      )}
+      {problems.length ? <span className="model-card__problems"> · {problems.join(", ")}</span> : null}
+    </>
+  );
+}
+
+const LISTED_FILES = 50;
+
+function FileList({ files, what }: { files: string[]; what: "damaged" | "missing" }) {
+  if (files.length === 0) return null;
+  return (
+    <details className={`model-card__files model-card__files--${what}`}>
+      <summary>
+        {files.length} {what} file{files.length === 1 ? "" : "s"}
+      </summary>
+      <ul>
+        {files.slice(0, LISTED_FILES).map((f) => (
+          <li key={f}>
+            <code>{f}</code>
+          </li>
+        ))}
+        {files.length > LISTED_FILES ? <li>… and {files.length - LISTED_FILES} more</li> : null}
+      </ul>
+    </details>
+  );
+}

@@ -101,7 +101,7 @@ describe("ModelsView", () => {
     await user.click(within(card("dl-m")).getByRole("button", { name: "Pause" }));
     await waitFor(() => expect(api.find("POST", "/api/v1/models/dl-m/pause")).toHaveLength(1));
     // The card's status is fetched again and its actions follow.
-    await waitFor(() => expect(within(card("dl-m")).getByTestId("state")).toHaveTextContent("paused"));
+    await waitFor(() => expect(within(card("dl-m")).getByTestId("state")).toHaveTextContent("Paused"));
     expect(buttons("dl-m")).toEqual(["Resume", "Cancel", "Pin", "Remove"]);
   });
 
@@ -192,10 +192,10 @@ describe("ModelsView", () => {
     act(() => FakeEventSource.latest.emit("download.started", "a", {}));
     await wait(BATCH_MS + 50); // the first fetch is out, its answer held back
     act(() => FakeEventSource.latest.emit("download.state", "a", {}));
-    await waitFor(() => expect(within(card("a")).getByTestId("state")).toHaveTextContent("available"));
+    await waitFor(() => expect(within(card("a")).getByTestId("state")).toHaveTextContent("Available"));
     first.resolve(status("a", { availability_status: "downloading" }));
     await wait(20);
-    expect(within(card("a")).getByTestId("state")).toHaveTextContent("available");
+    expect(within(card("a")).getByTestId("state")).toHaveTextContent("Available");
   });
 
   it("loads everything again after the stream reconnects", async () => {

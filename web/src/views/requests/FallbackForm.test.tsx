@@ -50,13 +50,18 @@ describe("FallbackForm", () => {
       },
     });
     const region = await ask();
-    expect(within(region).getByTestId("strategy-type")).toHaveTextContent("alternative_model");
+    // People's words, never the service's codes.
+    expect(within(region).getByTestId("strategy-type")).toHaveTextContent("Use another model");
+    expect(within(region).getByTestId("strategy-type")).toHaveAttribute("data-strategy", "alternative_model");
+    expect(region).not.toHaveTextContent(/alternative_model|slightly_lower/);
     expect(region).toHaveTextContent("use ti2v-5b now");
     expect(region).toHaveTextContent("t2v-a14b is not downloaded; ti2v-5b can do this job now.");
     expect(region).toHaveTextContent("resolution 1280x704");
     expect(region).toHaveTextContent("download t2v-a14b later");
     expect(within(region).getByTestId("compatibility")).toHaveTextContent("82%");
-    expect(region).toHaveTextContent("slightly_lower");
+    expect(region).toHaveTextContent("Slightly lower quality");
+    expect(region).toHaveTextContent("ti2v-5b (available)");
+    expect(region).toHaveTextContent("faster (+40%)");
     expect(region).toHaveTextContent("ready now; lower resolution");
 
     const query = api.find("GET", "/api/v1/models/t2v-a14b/strategy")[0].query;
@@ -79,7 +84,7 @@ describe("FallbackForm", () => {
       ),
     });
     const region = await ask();
-    expect(within(region).getByTestId("strategy-type")).toHaveTextContent("download_and_retry");
+    expect(within(region).getByTestId("strategy-type")).toHaveTextContent("Download, then run the job");
     const note = within(region).getByTestId("no-alternative");
     expect(note).toHaveTextContent("No other model can take image input at 24 GB.");
     expect(note).toHaveTextContent("Download t2v-a14b, or allow more GPU memory.");

@@ -6,6 +6,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { Loading } from "../../components/Status";
 import { formatDuration, formatPercent } from "../../format";
 import { useResource } from "../../hooks/useResource";
+import { label } from "../../labels";
 
 const INPUTS: Record<string, { label: string; value: InputKind[] }> = {
   text: { label: "Text", value: ["text"] },
@@ -121,7 +122,7 @@ export function FallbackForm({ models: given }: { models?: ModelPublic[] }) {
           <select id={`${id}-quality`} value={quality} onChange={(e) => setQuality(e.target.value as Quality)}>
             {QUALITIES.map((q) => (
               <option key={q} value={q}>
-                {q}
+                {label("quality", q)}
               </option>
             ))}
           </select>
@@ -131,7 +132,7 @@ export function FallbackForm({ models: given }: { models?: ModelPublic[] }) {
           <select id={`${id}-speed`} value={speed} onChange={(e) => setSpeed(e.target.value as Speed)}>
             {SPEEDS.map((s) => (
               <option key={s} value={s}>
-                {s}
+                {label("speed", s)}
               </option>
             ))}
           </select>
@@ -187,7 +188,9 @@ function AnswerView({ answer }: { answer: Answer }) {
       {strategy ? (
         <>
           <p className="fallback-answer__type">
-            Strategy: <strong data-testid="strategy-type">{strategy.strategy_type}</strong>
+            Strategy: <strong data-testid="strategy-type" data-strategy={strategy.strategy_type}>
+              {label("strategyType", strategy.strategy_type)}
+            </strong>
           </p>
           <p className="fallback-answer__message">{strategy.user_message}</p>
           <dl className="facts">
@@ -235,12 +238,12 @@ function AnswerView({ answer }: { answer: Answer }) {
         <dl className="facts" data-testid="alternative">
           <dt>Model</dt>
           <dd>
-            {alternative.suggested_model} ({alternative.availability_status})
+            {alternative.suggested_model} ({label("availability", alternative.availability_status).toLowerCase()})
           </dd>
           <dt>Compatibility</dt>
           <dd data-testid="compatibility">{formatPercent(alternative.compatibility_score)}</dd>
           <dt>Quality difference</dt>
-          <dd>{alternative.estimated_quality_difference}</dd>
+          <dd>{label("qualityDifference", alternative.estimated_quality_difference)}</dd>
           <dt>Speed difference</dt>
           <dd>
             {alternative.performance_difference > 0.005
@@ -249,7 +252,7 @@ function AnswerView({ answer }: { answer: Answer }) {
                 ? "slower"
                 : "about the same"}{" "}
             ({alternative.performance_difference > 0 ? "+" : ""}
-            {alternative.performance_difference.toFixed(2)})
+            {formatPercent(alternative.performance_difference)})
           </dd>
           <dt>Why</dt>
           <dd>{alternative.reason}</dd>

@@ -9,6 +9,7 @@ import { formatDuration } from "../../format";
 import { useAction } from "../../hooks/useAction";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
+import { label } from "../../labels";
 
 const REQUEST_EVENTS = ["request.queued", "request.released", "request.expired", "request.cancelled"];
 const WAIT_EVENTS = ["download.state", "queue.changed", "model.state"];
@@ -89,7 +90,7 @@ export function RequestsList() {
                     <code>{r.request_id}</code>
                   </th>
                   <td>{r.model_id}</td>
-                  <td>{r.state}</td>
+                  <td>{label("requestState", r.state)}</td>
                   <td>{r.position === null ? "—" : r.position + 1}</td>
                   <td>
                     <RelativeTime value={r.created_at} />

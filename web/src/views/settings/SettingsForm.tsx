@@ -5,24 +5,12 @@ import type { Settings } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { Notice } from "../../components/Status";
 import { useAction } from "../../hooks/useAction";
+import { LABELS } from "../../labels";
 import { changedFields, toForm, type FormValues } from "./settingsForm";
 
-const AUTOMATION = [
-  ["off", "Off: report only"],
-  ["ask", "Ask: propose what to run"],
-  ["auto", "Auto: repair and download on its own"],
-] as const;
-const LEVELS = [
-  ["quick", "Quick: sizes and headers"],
-  ["structural", "Structural: file structure"],
-  ["scrub", "Scrub: a rotating sample of blocks"],
-  ["full", "Full: hash every file"],
-] as const;
-const POLICIES = [
-  ["notify", "Notify: say an update exists"],
-  ["ask", "Ask: propose to apply it"],
-  ["auto", "Auto: apply it"],
-] as const;
+const AUTOMATION = Object.entries(LABELS.automation);
+const LEVELS = Object.entries(LABELS.verifyLevel);
+const POLICIES = Object.entries(LABELS.updatePolicy);
 
 /** The service's editable settings; Save sends only what changed (PATCH). */
 export function SettingsForm({ settings, onSaved }: { settings: Settings; onSaved: (s: Settings) => void }) {

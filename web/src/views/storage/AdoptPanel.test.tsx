@@ -15,7 +15,7 @@ const report = {
   mode: "move",
   files: [
     { path: "config.json", size_bytes: 2_000, outcome: "adopted", detail: "moved into the store" },
-    { path: "model.safetensors", size_bytes: 4e9, outcome: "mismatch", detail: "its sha256 is not the published one; left in the folder" },
+    { path: "model.safetensors", size_bytes: 4e9, outcome: "checksum-mismatch", detail: "its sha256 is not the published one; left in the folder" },
   ],
   adopted_bytes: 2_000,
   to_fetch: ["model.safetensors"],
@@ -52,8 +52,8 @@ describe("AdoptPanel", () => {
     expect(call.headers.Authorization).toBe("Bearer secret");
     const rows = within(table).getAllByRole("row").slice(1);
     expect(rows.map((r) => within(r).getAllByRole("cell").map((c) => c.textContent))).toEqual([
-      ["2.0 KB", "adopted", "moved into the store"],
-      ["4.0 GB", "mismatch", "its sha256 is not the published one; left in the folder"],
+      ["2.0 kB", "Adopted", "moved into the store"],
+      ["4.0 GB", "Checksum differs", "its sha256 is not the published one; left in the folder"],
     ]);
     expect(screen.getByTestId("adopt-summary")).toHaveTextContent("1 file(s) are still to fetch.");
     expect(onDone).toHaveBeenCalled();

@@ -9,10 +9,13 @@ import { RESYNC } from "../../events/stream";
 import { formatBytes } from "../../format";
 import { useAction } from "../../hooks/useAction";
 import { useResource } from "../../hooks/useResource";
+import { label, LABELS } from "../../labels";
+
+const LABELS_ADOPT = LABELS.adoptMode;
 
 export const ADOPT_MODES: readonly { value: AdoptMode; label: string }[] = [
-  { value: "link", label: "Hard link: the folder keeps its files" },
-  { value: "move", label: "Move into the store" },
+  { value: "link", label: LABELS_ADOPT.link },
+  { value: "move", label: LABELS_ADOPT.move },
 ];
 
 /** One sentence on what adopting did and what is left. */
@@ -147,7 +150,7 @@ export function AdoptPanel({ onDone }: { onDone: () => void }) {
                         <code>{f.path}</code>
                       </th>
                       <td>{formatBytes(f.size_bytes)}</td>
-                      <td>{f.outcome}</td>
+                      <td>{label("adoptOutcome", f.outcome)}</td>
                       <td>{f.detail}</td>
                     </tr>
                   ))

@@ -67,4 +67,22 @@ describe("StorageView", () => {
       ]),
     );
   });
+
+  it("shows the disk use the service computed (the figure Health shows), and the states in words", async () => {
+    mockFetch({
+      "GET /api/v1/storage": storage({
+        total_bytes: 1_000e9,
+        free_bytes: 297e9,
+        used_bytes: 420e9,
+        used_percent: 58.6,
+        models: [{ model_id: "a", bytes_on_disk: 12e9, pinned: false, state: "corrupted" }],
+      }),
+      "GET /api/v1/models": { data: [model("a")], count: 1 },
+    });
+    renderWithProviders(<StorageView />);
+    // Used + free need not add up to the total (reserved blocks): the service's share stands.
+    expect(await screen.findByTestId("disk-used")).toHaveTextContent("58.6% used");
+    const onDisk = screen.getByRole("table", { name: "Models on disk" });
+    expect(within(onDisk).getByRole("row", { name: /^a / })).toHaveTextContent("12.0 GBDamaged");
+  });
 });

@@ -7,6 +7,8 @@ import { RelativeTime } from "../../components/RelativeTime";
 import { formatBytes, formatNumber } from "../../format";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
+import { label } from "../../labels";
+import { PathText } from "../../components/PathText";
 import { AdoptPanel } from "./AdoptPanel";
 import { CleanupPanel } from "./CleanupPanel";
 import "./StorageView.css";
@@ -30,8 +32,8 @@ export function StorageView() {
 }
 
 function Disk({ storage }: { storage: Storage }) {
-  const used = storage.total_bytes - storage.free_bytes;
-  const usedPercent = storage.total_bytes ? (100 * used) / storage.total_bytes : 0;
+  // The service computes the figure once (as df's Use%); Health shows the same one.
+  const usedPercent = storage.used_percent;
   const models = [...storage.models].sort((a, b) => b.bytes_on_disk - a.bytes_on_disk);
   return (
     <>
@@ -39,7 +41,7 @@ function Disk({ storage }: { storage: Storage }) {
         <h2 id="disk-title">Disk</h2>
         <p>
           <strong>{formatBytes(storage.free_bytes)}</strong> free of {formatBytes(storage.total_bytes)} (
-          {usedPercent.toFixed(1)}% used) at <code>{storage.path}</code>
+          <span data-testid="disk-used">{usedPercent.toFixed(1)}% used</span>) at <PathText path={storage.path} name="cache folder" />
         </p>
         <div className="disk-bar" aria-hidden="true">
           <div className="disk-bar__used" style={{ width: `${Math.min(100, usedPercent)}%` }} />
@@ -71,7 +73,7 @@ function Disk({ storage }: { storage: Storage }) {
                   <tr key={m.model_id}>
                     <th scope="row">{m.model_id}</th>
                     <td>{formatBytes(m.bytes_on_disk)}</td>
-                    <td>{m.state}</td>
+                    <td>{label("availability", m.state)}</td>
                     <td>{m.pinned ? "yes" : "no"}</td>
                   </tr>
                 ))}

@@ -1,0 +1,70 @@
+"""Bodies of usage statistics and reports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DailyUsagePublic(BaseModel):
+    """One calendar day's use."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    day: date
+    uses: int
+    successes: int
+    average_generation_time: float | None
+
+
+class TimePeriodPublic(BaseModel):
+    """[start, end) in epoch seconds."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    start: float
+    end: float
+    model_id: str | None
+
+
+class UsageStatisticsPublic(BaseModel):
+    """The seed's UsageStatistics of one model (or "all") over a period."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    total_uses: int
+    uses_per_day: float
+    average_generation_time: float
+    success_rate: float
+    last_30_days_usage: list[DailyUsagePublic]
+    peak_usage_hours: list[int]
+    last_used: float | None
+
+
+class PerformanceFindingPublic(BaseModel):
+    """A performance problem that goes with how a model is used, and what to try."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    kind: str
+    message: str
+    suggestion: str
+    slowdown: float
+    samples: int
+
+
+class UsageReportPublic(BaseModel):
+    """Usage over a period: per model, totals, findings and what to preload."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    generated_at: float
+    period: TimePeriodPublic
+    total_uses: int
+    models: list[UsageStatisticsPublic]
+    peak_usage_hours: list[int]
+    findings: list[PerformanceFindingPublic]
+    preload: list[str]

@@ -1,0 +1,217 @@
+"""A service started on demand, as Ollama and Docker start theirs, and ``modelward service``.
+
+A command that starts work and finds no service for its MODELWARD_HOME runs
+``python -m modelward serve --port 0 --on-demand`` detached (its own session, no stdin,
+output to ``MODELWARD_HOME/service.log``), waits until it answers, says so in one line on
+stderr, and then is its client. Such a service stops by itself once it has had no work for
+``on_demand_idle_s``; ``modelward service stop`` stops any service at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import filelock
+import typer
+
+from modelward.cli.client import ServiceClient
+from modelward.cli.discovery import ServiceInfo, find_service, is_alive, service_file
+from modelward.cli.options import JsonOpt, VerboseOpt, build_settings, setup_logging
+from modelward.cli.output import console, err_console, fail, print_path
+from modelward.errors import ModelwardError, ServiceError, ServiceNotRunningError
+from modelward.settings import Settings
+
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 30.0
+LOG_FILE = "service.log"
+
+
+def log_file(home: Path) -> Path:
+    """Where a service started on demand writes its output."""
+    return home / LOG_FILE
+
+
+def start_on_demand(
+    settings: Settings, serve_args: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> ServiceInfo:
+    """Start a background service for ``settings.home`` (unless one just appeared) and
+    wait until it answers; ``serve_args`` and ``env`` configure it."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    # Two commands starting at once must not start two services for one home.
+    with filelock.FileLock(settings.home / ".service-start.lock", timeout=START_TIMEOUT_S):
+        try:
+            return _answering(settings)
+        except ServiceNotRunningError:
+            pass
+        proc = _spawn(settings.home, serve_args, env)
+        info = _wait_until_answering(settings, proc)
+    err_console.print(
+        f"started a background service at {info.url} for {settings.home}; log: "
+        f"{log_file(settings.home)}; stop it with 'modelward service stop'",
+        highlight=False,
+    )
+    return info
+
+
+def _spawn(
+    home: Path, serve_args: Sequence[str], env: Mapping[str, str] | None
+) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "modelward", "serve", "--port", "0", "--on-demand"]
+    with log_file(home).open("ab") as log:
+        return subprocess.Popen(
+            [*command, *serve_args],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in this shell must not reach it
+            env={**os.environ, "MODELWARD_HOME": str(home), **(env or {})},
+        )
+
+
+def _wait_until_answering(settings: Settings, proc: subprocess.Popen[bytes]) -> ServiceInfo:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            raise ServiceError(
+                f"the background service for {settings.home} exited at start "
+                f"(code {proc.returncode}): {_last_line(log_file(settings.home))}",
+                code="service-start-failed",
+                hint=f"See {log_file(settings.home)}; 'modelward serve' runs it in the "
+                "foreground to see why.",
+            )
+        try:
+            return _answering(settings)
+        except ServiceNotRunningError:
+            pass
+        if time.monotonic() > deadline:
+            proc.terminate()
+            raise ServiceError(
+                f"the background service for {settings.home} did not answer within "
+                f"{START_TIMEOUT_S:.0f} s",
+                code="service-start-failed",
+                hint=f"See {log_file(settings.home)}, or run 'modelward serve' yourself.",
+            )
+        time.sleep(0.1)
+
+
+def _answering(settings: Settings) -> ServiceInfo:
+    """The registered service, once it answers /healthz (ServiceNotRunningError before)."""
+    info = find_service(settings.home)
+    with ServiceClient.discover(settings, timeout_s=5) as client:
+        client.healthz()
+    return info
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no output"
+
+
+def stop_service(info: ServiceInfo, timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM the service's process and wait until it is gone."""
+    try:
+        os.kill(info.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        raise ServiceError(
+            f"not allowed to stop the service at {info.url} (pid {info.pid})",
+            code="service-not-ours",
+            hint="It runs as another user; stop it there.",
+        ) from None
+    deadline = time.monotonic() + timeout_s
+    while is_alive(info.pid):
+        if time.monotonic() > deadline:
+            raise ServiceError(
+                f"the service at {info.url} (pid {info.pid}) is still stopping after "
+                f"{timeout_s:.0f} s",
+                code="service-stop-slow",
+                hint=f"It pauses its downloads first; wait, or 'kill -9 {info.pid}'.",
+            )
+        time.sleep(0.1)
+
+
+service_app = typer.Typer(
+    help="The background service: whether one runs for this MODELWARD_HOME, and stopping it.",
+    no_args_is_help=True,
+)
+
+
+@service_app.command("status")
+def status(as_json: JsonOpt = False, verbose: VerboseOpt = False) -> None:
+    """Say whether a service runs for this MODELWARD_HOME, where, and whether it is busy."""
+    setup_logging(verbose)
+    settings = build_settings()
+    try:
+        info = find_service(settings.home)
+        with ServiceClient.discover(settings, timeout_s=5) as client:
+            version = client.healthz().version
+            active = [e.model_id for e in client.queue().data if e.status in _ACTIVE]
+    except ServiceNotRunningError as missing:
+        if as_json:
+            sys.stdout.write(json.dumps({"running": False, "home": str(settings.home)}) + "\n")
+        else:
+            err_console.print(f"no modelward service runs for {settings.home}.", highlight=False)
+            err_console.print(f"[dim]{missing.hint}[/]", highlight=False)
+        raise typer.Exit(1) from None
+    except ModelwardError as error:
+        raise fail(error) from None
+    _print_status(settings, info, version, active, as_json)
+
+
+_ACTIVE = ("queued", "downloading", "verifying")
+
+
+def _print_status(
+    settings: Settings, info: ServiceInfo, version: str, active: list[str], as_json: bool
+) -> None:
+    home = info.home or settings.home
+    if as_json:
+        record = {
+            "running": True,
+            "url": info.url,
+            "pid": info.pid,
+            "home": str(home),
+            "registered_in": str(service_file(settings.home)),
+            "on_demand": info.on_demand,
+            "version": version,
+            "downloading": active,
+        }
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+        return
+    how = "started on demand; stops once idle" if info.on_demand else "runs until stopped"
+    console.print(
+        f"a modelward service ({version}, {how}) runs at {info.url} (pid {info.pid}) for {home}",
+        highlight=False,
+    )
+    console.print(f"downloading: {', '.join(active) or 'nothing'}", highlight=False)
+    if info.on_demand:
+        print_path("log", log_file(home))
+
+
+@service_app.command("stop")
+def stop(verbose: VerboseOpt = False) -> None:
+    """Stop the service of this MODELWARD_HOME (its downloads pause and continue with the
+    next service)."""
+    setup_logging(verbose)
+    settings = build_settings()
+    try:
+        info = find_service(settings.home)
+    except ServiceNotRunningError:
+        err_console.print(f"no modelward service runs for {settings.home}; nothing to stop.")
+        return
+    try:
+        stop_service(info)
+    except ModelwardError as error:
+        raise fail(error) from None
+    console.print(f"stopped the service at {info.url} (pid {info.pid}).", highlight=False)

@@ -1,0 +1,89 @@
+"""How a download job ended: the error it stopped or failed with, and the seed's
+:class:`DownloadResult`; retries as events while it runs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from modelward.errors import ModelwardError, StoreError, TransferCancelledError
+from modelward.events import EventType
+from modelward.transfer.progress import DownloadResult, DownloadStatus
+from modelward.transfer.queue import Job
+from modelward.transfer.retry import RetryListener
+from modelward.units import MB
+
+logger = logging.getLogger(__name__)
+
+Emit = Callable[..., None]
+"""``emit(event_type, model_id, **data)``."""
+
+
+def stopped_error(job: Job, reason: DownloadStatus) -> ModelwardError | None:
+    """The error a person's stop ends the job with (a cancel; a pause is no error)."""
+    if reason is not DownloadStatus.CANCELLED:
+        return None
+    return TransferCancelledError(
+        f"download of {job.model_id} cancelled",
+        hint=f"Start it again with 'modelward pull {job.model_id}'.",
+    )
+
+
+def failure(job: Job, exc: Exception, cache_dir: Path) -> ModelwardError:
+    """What a failed job reports: our own error as it is, a disk error as the store's, and
+    anything else (a bug) still as an error with a next step, never a lost task."""
+    if isinstance(exc, ModelwardError):
+        logger.warning("download of %s failed: %s", job.model_id, exc)
+        return exc
+    if isinstance(exc, OSError):
+        logger.warning("download of %s failed on disk: %s", job.model_id, exc)
+        return StoreError(
+            f"cannot write the store at {cache_dir}: {exc.strerror or exc}",
+            hint="Choose a writable --cache-dir (or HF_HUB_CACHE) and MODELWARD_HOME.",
+        )
+    logger.error("download of %s failed unexpectedly", job.model_id, exc_info=exc)
+    return ModelwardError(
+        f"unexpected {type(exc).__name__}: {exc}",
+        hint="Partial data is kept. Run again with -v; if it repeats, report it.",
+    )
+
+
+def result_of(
+    job: Job, status: DownloadStatus, error: ModelwardError | None, *, offline: bool
+) -> DownloadResult:
+    """The seed's DownloadResult for a job that ended in ``status``."""
+    size = job.target.size_bytes if job.target else 0
+    return DownloadResult(
+        success=status is DownloadStatus.COMPLETED,
+        model_id=job.model_id,
+        final_status=status,
+        total_time_seconds=time.monotonic() - job.started_at,
+        total_retries=job.retries,
+        final_size_mb=size / MB,
+        error_message=error.message if error else None,
+        integrity_verified=status is DownloadStatus.COMPLETED,
+        error_code=error.code if error else None,
+        error_hint=error.hint if error else None,
+        bytes_fetched=job.bytes_fetched,
+        offline=offline,
+    )
+
+
+def retry_listener(job: Job, emit: Emit, path: str | None = None) -> RetryListener:
+    """Counts the job's retries and publishes each as ``download.retry``."""
+
+    def on_retry(error: ModelwardError, failures: int, delay_s: float) -> None:
+        job.retries += 1
+        emit(
+            EventType.DOWNLOAD_RETRY,
+            job.model_id,
+            path=path,
+            code=error.code,
+            message=error.message,
+            failures=failures,
+            delay_s=round(delay_s, 2),
+        )
+
+    return on_retry
