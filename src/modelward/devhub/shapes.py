@@ -178,7 +178,7 @@ def plan_files(shape: RepoShape, total_bytes: int, seed: int, revision: int = 0)
     files = [
         FileSpec(".gitattributes", texts.GITATTRIBUTES.encode()),
         FileSpec("README.md", texts.readme(shape.repo_id).encode()),
-        FileSpec("model_index.json", _json(texts.model_index(shape))),
+        FileSpec("model_index.json", _json(_model_index(shape))),
         FileSpec("scheduler/scheduler_config.json", _json(texts.scheduler_config())),
         FileSpec("tokenizer/special_tokens_map.json", _json(texts.special_tokens_map())),
         FileSpec("tokenizer/tokenizer_config.json", _json(texts.tokenizer_config())),
@@ -203,3 +203,8 @@ def plan_files(shape: RepoShape, total_bytes: int, seed: int, revision: int = 0)
             )
         files.extend(comp_files)
     return sorted(files, key=lambda f: f.path)
+
+
+def _model_index(shape: RepoShape) -> dict[str, object]:
+    folders = (comp.folder for comp in shape.components)
+    return texts.model_index(shape.pipeline_class, folders, shape.extra_index)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from modelward.devhub.shapes import RepoShape
+from collections.abc import Iterable, Mapping
 
 _DIFFUSERS_VERSION = "0.35.0.dev0"
 
@@ -61,20 +58,22 @@ def readme(repo_id: str) -> str:
     )
 
 
-def model_index(shape: RepoShape) -> dict[str, object]:
-    """The pipeline's ``model_index.json``."""
+def model_index(
+    pipeline_class: str, folders: Iterable[str], extra: Mapping[str, object]
+) -> dict[str, object]:
+    """The pipeline's ``model_index.json`` for weights in ``folders``."""
     index: dict[str, object] = {
-        "_class_name": shape.pipeline_class,
+        "_class_name": pipeline_class,
         "_diffusers_version": _DIFFUSERS_VERSION,
         "scheduler": ["diffusers", "UniPCMultistepScheduler"],
         "text_encoder": ["transformers", "UMT5EncoderModel"],
         "tokenizer": ["transformers", "T5TokenizerFast"],
         "vae": ["diffusers", "AutoencoderKLWan"],
     }
-    for comp in shape.components:
-        if comp.folder.startswith("transformer"):
-            index[comp.folder] = ["diffusers", "WanTransformer3DModel"]
-    index.update(shape.extra_index)
+    for folder in folders:
+        if folder.startswith("transformer"):
+            index[folder] = ["diffusers", "WanTransformer3DModel"]
+    index.update(extra)
     return index
 
 

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { api } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import { ErrorAlert } from "../../components/ErrorAlert";
@@ -19,9 +19,9 @@ export function BandwidthControl() {
   const [invalid, setInvalid] = useState<ApiError | null>(null);
   const current = bandwidth.data?.limit_bytes_per_s;
 
-  useEffect(() => {
-    if (current !== undefined && !touched) setValue(rateInput(current));
-  }, [current, touched]);
+  // Until a person types, the field shows the service's cap (derived, so a late answer or
+  // an event can never overwrite what they are typing).
+  const shown = touched ? value : current === undefined ? "" : rateInput(current);
 
   useServerEvents(["bandwidth.changed"], (event) => {
     const limit = event.data.limit_bytes_per_s;
@@ -33,7 +33,7 @@ export function BandwidthControl() {
     event.preventDefault();
     let limit: number;
     try {
-      limit = parseRate(value);
+      limit = parseRate(shown);
     } catch (error) {
       if (!(error instanceof UnitError)) throw error;
       const body = { code: "invalid-cap", message: error.message, hint: error.hint, retryable: false };
@@ -67,7 +67,7 @@ export function BandwidthControl() {
             placeholder="e.g. 20MB/s"
             spellCheck={false}
             autoComplete="off"
-            value={value}
+            value={shown}
             aria-invalid={invalid ? true : undefined}
             aria-describedby={`${id}-help`}
             onChange={(e) => {
