@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -21,68 +22,29 @@ from modelward.units import (
     parse_size,
 )
 
-
-@pytest.mark.parametrize(
-    ("text", "bytes_per_s"),
-    [
-        ("20MB/s", 20_000_000),
-        ("20 MB/s", 20_000_000),
-        ("20 MB / s", 20_000_000),
-        ("20mb", 20_000_000),
-        ("20MB", 20_000_000),
-        ("20MBps", 20_000_000),
-        ("160Mbit/s", 20_000_000),
-        ("160Mbps", 20_000_000),
-        ("1Gbit/s", 125_000_000),
-        ("1.5GiB/s", 1_610_612_736),
-        ("20MiB/s", 20 * 2**20),
-        ("500KiB/s", 500 * 1024),
-        ("500kB/s", 500_000),
-        (".5GB/s", 500_000_000),
-        ("1TB/s", MAX_RATE_BYTES_PER_S),
-        ("0", 0),
-        ("0MB/s", 0),
-        ("unlimited", 0),
-        ("Off", 0),
-        ("none", 0),
-    ],
+# The dashboard (web/src/format.test.ts) reads the same cases: both surfaces agree.
+CASES = json.loads(
+    (Path(__file__).resolve().parents[1] / "web" / "src" / "units-cases.json").read_text()
 )
+
+
+@pytest.mark.parametrize(("text", "bytes_per_s"), CASES["rates"])
 def test_rates_parse(text: str, bytes_per_s: int) -> None:
     assert parse_rate(text) == bytes_per_s
 
 
-@pytest.mark.parametrize("text", ["20", "1000", "1.5", " 7 "])
-def test_a_rate_without_a_unit_is_refused_with_the_accepted_forms(text: str) -> None:
+@pytest.mark.parametrize(("text", "why"), CASES["rates_refused"])
+def test_bad_rates_are_refused_saying_how_to_write_one(text: str, why: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_rate(text)
-    assert "no unit" in info.value.message
-    for form in ("20MB/s", "160Mbit/s", "1.5GiB/s"):
-        assert form in info.value.hint
+    assert why.lower() in info.value.message.lower()
+    assert info.value.code == "config-invalid" and RATE_FORMS in info.value.hint
 
 
-@pytest.mark.parametrize(
-    "text", ["", "fast", "-5MB/s", "20XB/s", "MB/s", "tiny", "20M", "500k", "0.1B/s", "20MB/h"]
-)
-def test_bad_rates_say_how_to_write_one(text: str) -> None:
+def test_bits_or_bytes_is_asked_not_guessed() -> None:
     with pytest.raises(ConfigError) as info:
-        parse_rate(text)
-    assert info.value.code == "config-invalid"
-    assert RATE_FORMS in info.value.hint
-
-
-@pytest.mark.parametrize("text", ["20Mb/s", "1Gb", "5Kb/s"])
-def test_bits_or_bytes_is_asked_not_guessed(text: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_rate(text)
-    assert "bits or bytes" in info.value.message
-    assert "B/s for bytes" in info.value.hint and "bit/s for bits" in info.value.hint
-
-
-@pytest.mark.parametrize("text", ["2TB/s", "1000000GB/s", "9000Tbit/s"])
-def test_absurd_rates_are_refused(text: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_rate(text)
-    assert "outside 0 to 1.00 TB/s" in info.value.message
+        parse_rate("20Mb/s")
+    assert info.value.hint.startswith("Write MB/s for bytes or Mbit/s for bits")
 
 
 def test_a_rate_in_bytes_is_checked_against_the_same_bounds() -> None:
@@ -94,57 +56,31 @@ def test_a_rate_in_bytes_is_checked_against_the_same_bounds() -> None:
         assert f"{bad} bytes/s" in info.value.message and "20MB/s" in info.value.hint
 
 
-@pytest.mark.parametrize(
-    ("text", "size_bytes"),
-    [
-        ("40GB", 40 * GB),
-        ("40 gb", 40 * GB),
-        ("500MB", 500 * MB),
-        ("1.5TB", 1_500_000_000_000),
-        ("20GiB", 20 * 2**30),
-        ("1.5TiB", int(1.5 * 2**40)),
-        ("12kB", 12_000),
-        ("3B", 3),
-        ("0", 0),
-        ("0GB", 0),
-    ],
-)
+@pytest.mark.parametrize(("text", "size_bytes"), CASES["sizes"])
 def test_sizes_parse(text: str, size_bytes: int) -> None:
     assert parse_size(text) == size_bytes
 
 
-@pytest.mark.parametrize("text", ["200", "1.5"])
-def test_a_size_without_a_unit_is_refused_with_the_accepted_forms(text: str) -> None:
+@pytest.mark.parametrize(("text", "why"), CASES["sizes_refused"])
+def test_bad_sizes_are_refused_saying_how_to_write_one(text: str, why: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_size(text)
-    assert "no unit" in info.value.message and "40GB" in info.value.hint
+    assert why.lower() in info.value.message.lower() and "40GB" in info.value.hint
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-5GB", "20MB/s", "5Mbit", "GB", "1e9"])
-def test_bad_sizes_say_how_to_write_one(text: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_size(text)
-    assert "40GB" in info.value.hint
-
-
-@pytest.mark.parametrize(
-    ("size_bytes", "shown"),
-    [
-        (0, "0 B"),
-        (999, "999 B"),
-        (12_000, "12.0 kB"),
-        (999_999, "1.00 MB"),  # rounds up into the next unit, never "1,000 kB"
-        (20 * MB, "20.0 MB"),
-        (456_789_000, "457 MB"),
-        (5 * 2**20, "5.24 MB"),  # binary input, decimal output
-        (1_234_567_890, "1.23 GB"),
-        (40 * 2**30, "42.9 GB"),
-        (12_300_000_000_000, "12.3 TB"),
-        (1_234_000_000_000_000, "1,234 TB"),
-    ],
-)
+@pytest.mark.parametrize(("size_bytes", "shown"), CASES["formatted_sizes"])
 def test_sizes_format_in_decimal_units(size_bytes: int, shown: str) -> None:
     assert format_size(size_bytes) == shown
+
+
+@pytest.mark.parametrize(("rate", "shown"), CASES["formatted_rates"])
+def test_caps_format_with_zero_as_unlimited(rate: int, shown: str) -> None:
+    assert format_rate(rate) == shown
+
+
+@pytest.mark.parametrize(("speed", "shown"), CASES["formatted_speeds"])
+def test_speeds_format_with_zero_as_nothing_moving(speed: int, shown: str) -> None:
+    assert format_speed(speed) == shown
 
 
 def test_rates_and_speeds_format_alike_except_at_zero() -> None:

@@ -9,6 +9,7 @@ one table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -39,3 +40,16 @@ class Action(StrEnum):
     PURGE_QUARANTINE = "purge-quarantine"
     REMOVE_STRAY_FILES = "remove-stray-files"
     """Files in a snapshot the repo does not have: a person removes them by hand."""
+    DEMO = "demo"
+    """The whole loop against a local hub, without internet (a command, no route)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing a person does, in words, and the :class:`Action` that does it (None: done
+    by hand, e.g. freeing disk); the surfaces add the route or the command."""
+
+    text: str
+    """Plain words: never a command line or a route."""
+    action: Action | None = None
+    model_id: str | None = None

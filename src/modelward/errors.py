@@ -6,7 +6,13 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
 
     ModelwardError
     ├── ConfigError                      config-invalid
-    │   └── PortInUseError               port-in-use
+    │   ├── PortInUseError               port-in-use
+    │   ├── ServiceAlreadyRunningError   service-already-running
+    │   ├── UnknownRequestError          request-unknown
+    │   └── JobInputError                job-input-invalid
+    │       ├── InputMissingError        input-missing
+    │       ├── InputUnsupportedError    input-unsupported
+    │       └── InputNotFoundError       input-not-found
     ├── CatalogError                     catalog-invalid
     │   └── UnknownModelError            model-unknown
     ├── SourceError
@@ -21,9 +27,14 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
     │   ├── IntegrityError               integrity-mismatch      (retryable)
     │   └── TransferCancelledError       transfer-cancelled
     └── StoreError
+        ├── UnsafeFileError              unsafe-file
         ├── InsufficientSpaceError       insufficient-space
+        ├── ModelPinnedError             model-pinned
+        ├── NoPreviousVersionError       no-previous-version
         ├── StoreLockedError             store-locked            (retryable)
+        │   └── HeldError                store-locked            (retryable)
         └── CorruptEntryError            store-corrupt-entry
+    NoAlternativeError                   no-alternative
     ServiceNotRunningError               service-not-running
     ServiceError                         (the code the service sent)
     UnauthorizedError                    unauthorized
@@ -82,6 +93,46 @@ class PortInUseError(ConfigError):
         )
         self.host = host
         self.port = port
+
+
+class ServiceAlreadyRunningError(ConfigError):
+    """A second service was asked to run for a MODELWARD_HOME one already serves."""
+
+    code = "service-already-running"
+    default_hint = "Use that one (every command finds it), or stop it first with "
+    default_hint += "'modelward service stop'."
+
+
+class UnknownRequestError(ConfigError):
+    """No queued request has this id."""
+
+    code = "request-unknown"
+    default_hint = "List the queued requests ('modelward request list') for their ids."
+
+
+class JobInputError(ConfigError):
+    """A job's inputs do not suit its model, or name a file that is not there."""
+
+    code = "job-input-invalid"
+    default_hint = "Give the job what its model takes: a prompt, an image, or both."
+
+
+class InputMissingError(JobInputError):
+    """The job lacks an input its model requires (an image for image-to-video)."""
+
+    code = "input-missing"
+
+
+class InputUnsupportedError(JobInputError):
+    """The job gives an input its model cannot take (an image for text-to-video)."""
+
+    code = "input-unsupported"
+
+
+class InputNotFoundError(JobInputError):
+    """The job names an input file that does not exist where the job runs."""
+
+    code = "input-not-found"
 
 
 def listen_error(host: str, port: int, error: OSError, option: str = "--port") -> ConfigError:
@@ -279,11 +330,29 @@ class StoreLockedError(StoreError):
     default_retryable = True
 
 
+class HeldError(StoreLockedError):
+    """A model something holds (a job, a download, queued requests, a pin) cannot go."""
+
+    def __init__(self, model_id: str, reason: str) -> None:
+        super().__init__(
+            f"{model_id} cannot be removed now: {reason}",
+            hint="Wait until it is free (or cancel what holds it), then run again.",
+        )
+        self.reason = reason
+
+
 class CorruptEntryError(StoreError):
     """A file in the store does not match what it should hold."""
 
     code = "store-corrupt-entry"
     default_hint = "Run 'modelward pull MODEL' to fetch the damaged file again."
+
+
+class NoAlternativeError(ModelwardError):
+    """No catalog model can serve the job instead of the requested one."""
+
+    code = "no-alternative"
+    default_hint = "Relax the requirements (quality, inputs, GPU memory) or add models."
 
 
 class ServiceNotRunningError(ModelwardError):

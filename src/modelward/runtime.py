@@ -155,6 +155,13 @@ class Runtime:
         self.fallback.vram.setting_gb = settings.vram_gb
         return settings
 
+    async def set_bandwidth_limit(self, limit_bytes_per_s: int) -> None:
+        """Cap the total download rate now and for later starts (in settings.json, where
+        `modelward limit` keeps it when no service runs); 0 = unlimited."""
+        changes = {"bandwidth_limit_bytes_per_s": limit_bytes_per_s}
+        self.settings = await asyncio.to_thread(save_change, self.settings, changes)
+        await self.downloader.set_rate_limit(limit_bytes_per_s)
+
     async def aclose(self) -> None:
         """Stop checks, repairs and running downloads (their partial data and queue entries
         stay) and close."""

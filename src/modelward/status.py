@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from modelward.errors import ModelwardError, StoreError
 from modelward.health import ModelHealthMonitor
+from modelward.health.checker import integrity_share
 from modelward.sources import Target
 from modelward.store import FileState, LocalModel
 from modelward.transfer import DownloadProgress, DownloadStatus, EnhancedModelDownloader
@@ -55,8 +56,9 @@ class DetailedModelStatus:
     missing_files: list[str] = field(default_factory=list)
     """Files not on disk yet, or only partly."""
     integrity_score: float | None = None
-    """Share of the model's bytes verified intact; None when no file was checked yet, and
-    below 1 whenever a file is missing or damaged."""
+    """Share of the checked bytes found intact; None when no file was checked yet, below
+    1 whenever a checked file is damaged. Missing files do not lower it: completeness is
+    ``download_progress`` and ``missing_files``."""
     last_health_check: datetime | None = None
     performance_score: float = 1.0
     corruption_detected: bool = False
@@ -175,10 +177,6 @@ async def _target(
     return target, None
 
 
-_BELOW_ONE = 0.9999
-"""The highest integrity a model with a file missing or damaged shows (not 100%)."""
-
-
 def _fill_from_disk(
     status: DetailedModelStatus, target: Target, local: LocalModel, served: str | None
 ) -> None:
@@ -202,19 +200,14 @@ def _fill_from_disk(
 
 
 def _integrity(local: LocalModel) -> float | None:
-    """Share of the bytes verified intact; None when no file was checked (none verified,
-    none found damaged)."""
-    checked = (FileState.VERIFIED, FileState.UNLINKED, FileState.DAMAGED)
-    if not any(f.state in checked for f in local.files):
-        return None
-    size = local.target.size_bytes
-    intact = sum(
-        f.file.size_bytes
+    """The one integrity figure (:func:`~modelward.health.checker.integrity_share`) over
+    the files checked: verified ones intact, damaged ones not; partial and missing files
+    were not checked."""
+    return integrity_share(
+        (f.file.size_bytes, f.state is not FileState.DAMAGED)
         for f in local.files
-        if f.state in (FileState.VERIFIED, FileState.UNLINKED)
+        if f.state in (FileState.VERIFIED, FileState.UNLINKED, FileState.DAMAGED)
     )
-    share = intact / size if size else 1.0
-    return round(share, 4) if local.complete else min(round(share, 4), _BELOW_ONE)
 
 
 async def _fill_from_health(status: DetailedModelStatus, health: ModelHealthMonitor) -> None:

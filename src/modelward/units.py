@@ -69,6 +69,8 @@ def parse_rate(text: str) -> int:
     if text.strip().lower() in _UNLIMITED:
         return 0
     number, unit, _ = _split(text, "rate", RATE_FORMS)
+    if number == 0 and not unit:  # "0.0" is "0"
+        return 0
     if _AMBIGUOUS.match(unit):
         raise ConfigError(
             f"{text.strip()!r} could be bits or bytes",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from modelward.actions import Action
 from modelward.analytics import ModelUsageAnalytics, TimePeriod
 from modelward.db import Database
 from tests.analytics.conftest import NOW, at, job, seed
@@ -44,7 +45,8 @@ async def test_slower_since_the_last_update(db: Database, analytics: ModelUsageA
     assert finding.kind == "after-update" and finding.slowdown == pytest.approx(1.5)
     assert finding.samples == 3
     assert "since the update to bbbbbbbb (3 jobs, against 4 on aaaaaaaa)" in finding.message
-    assert "`modelward update rollback t2v-a14b`" in finding.suggestion
+    assert "roll back to the previous one" in finding.suggestion
+    assert finding.action is Action.ROLLBACK and finding.model_id == T2V
 
 
 async def test_update_compares_only_the_newest_two_versions(

@@ -34,6 +34,8 @@ def test_suggest_strategy_and_wait_routes(start_service: StartService) -> None:
     # The library says what to do as a code; the service adds its route.
     assert (strategy["action"], strategy["action_model"]) == ("download", TI2V)
     assert strategy["route"] == f"POST /api/v1/models/{TI2V}/download"
+    advice = api.get(f"/api/v1/models/{TI2V}/advice").json()
+    assert advice["strategy"]["route"] == strategy["route"]
     wait = api.get(f"/api/v1/models/{TI2V}/wait").json()
     assert wait["reason"].startswith("paused") or wait["seconds"] > 0
 
@@ -78,7 +80,8 @@ def test_an_alternative_runs_when_the_requested_model_is_missing(
     job = {"model_id": T2V, "prompt": "a forest", "queue": False}
     ran = api.post("/api/v1/generate", json=job, headers=AUTH).json()
     assert ran["used_model"] == TI2V and ran["strategy"]["strategy_type"] == "alternative_model"
-    assert f"modelward pull {T2V}" in ran["upgrade"]
+    assert ran["upgrade"]["action"] == "download" and ran["upgrade"]["model_id"] == T2V
+    assert ran["upgrade"]["route"] == f"POST /api/v1/models/{T2V}/download"
 
 
 def test_hub_down_gives_a_labelled_mock_with_setup_then_the_real_model(
@@ -93,11 +96,13 @@ def test_hub_down_gives_a_labelled_mock_with_setup_then_the_real_model(
     body = mock.json()
     assert body["is_mock"] and body["used_model"] is None and "MOCK" in body["message"]
     assert body["strategy"]["strategy_type"] == "mock_generation"
-    assert any("modelward pull" in step for step in body["strategy"]["steps"])
-    assert body["upgrade"] and f"modelward pull {TI2V}" in body["upgrade"]
+    downloads = [s for s in body["strategy"]["steps"] if s["action"] == "download"]
+    assert f"POST /api/v1/models/{TI2V}/download" in [s["route"] for s in downloads]
+    assert body["upgrade"] and body["upgrade"]["model_id"] == TI2V
     setup = api.post(f"/api/v1/models/{TI2V}/recover", json={}, headers=AUTH).json()
     assert setup["action"] == "setup-instructions" and not setup["success"]
-    assert any("modelward demo" in step for step in setup["steps"])
+    demo = [s for s in setup["steps"] if s["action"] == "demo"]
+    assert demo and demo[0]["route"] is None  # a command only: the CLI has it
 
     live.hub.clear_faults()
     queued = api.post("/api/v1/generate", json=job, headers=AUTH)

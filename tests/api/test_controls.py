@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -89,6 +90,22 @@ def test_bandwidth_cap_is_read_and_changed(start_service: StartService) -> None:
     own_cap = {"limit_bytes_per_s": 5_500_000}
     own = api.put(f"/api/v1/models/{TI2V}/bandwidth", json=own_cap, headers=AUTH)
     assert own.status_code == 200 and own.json() == {"model_id": TI2V, **own_cap}
+
+
+def test_a_cap_set_through_the_api_is_kept_for_the_next_start(
+    start_service: StartService,
+) -> None:
+    """The same place `modelward limit` keeps a cap with no service: settings.json."""
+    first = start_service()
+    cap = {"limit_bytes_per_s": 12_000_000}
+    assert first.client.put("/api/v1/bandwidth", json=cap, headers=AUTH).status_code == 200
+    kept = json.loads((first.runtime.settings.home / "settings.json").read_text())
+    assert kept == {"bandwidth_limit_bytes_per_s": 12_000_000}
+
+    restarted = start_service()  # a new runtime on the same MODELWARD_HOME
+    assert restarted.runtime is not first.runtime
+    assert restarted.client.get("/api/v1/bandwidth").json() == cap
+    assert restarted.runtime.downloader.rate_limit_bytes_per_s == 12_000_000
 
 
 @pytest.mark.parametrize(

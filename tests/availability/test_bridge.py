@@ -57,7 +57,7 @@ async def test_the_demo_goes_from_mock_to_alternative_to_the_real_model_without_
         await hub.stop()  # nothing downloaded, nothing can be
         mock = await demo.generate(T2V, request, text_job)
         assert mock.is_mock and mock.used_model is None and "MOCK" in mock.message
-        assert mock.upgrade and f"modelward pull {T2V}" in mock.upgrade
+        assert mock.upgrade and mock.upgrade.action == "download" and mock.upgrade.model_id == T2V
         assert mock.output_path is not None and "MOCK-" in Path(mock.output_path).name
         written = json.loads(Path(mock.output_path).read_text())
         assert written["label"].startswith("MOCK OUTPUT") and written["used_model"] is None

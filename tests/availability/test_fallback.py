@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from modelward.actions import Action
 from modelward.availability import (
+    ErrorCategory,
     ErrorContext,
     FallbackType,
     GenerationRequirements,
     NoAlternativeError,
     QualityDifference,
 )
+from modelward.availability.fallback import lower_resolution
 from modelward.devhub import DevHub, Fault
 from modelward.runtime import Runtime
 from modelward.status import ModelAvailabilityStatus
@@ -77,8 +80,8 @@ async def test_nothing_ready_and_the_hub_down_is_a_labelled_mock_with_steps(
         strategy = await runtime.fallback.get_fallback_strategy(T2V, TEXT_JOB)
     assert strategy.strategy_type is FallbackType.MOCK_GENERATION
     assert "mock" in strategy.recommended_action and "labelled mock" in strategy.user_message
-    assert any("modelward pull t2v-a14b" in s for s in strategy.steps)
-    assert any("modelward pull ti2v-5b" in s for s in strategy.steps)
+    fetches = {s.model_id for s in strategy.steps if s.action is Action.DOWNLOAD}
+    assert fetches == {"t2v-a14b", "ti2v-5b"}
 
 
 async def test_a_model_on_its_way_is_waited_for_with_a_measured_eta(
@@ -114,6 +117,29 @@ async def test_too_little_gpu_memory_for_a_ready_model_reduces_requirements(
     strategy = await runtime.fallback.get_fallback_strategy(TI2V, ErrorContext(job))
     assert strategy.strategy_type is FallbackType.REDUCE_REQUIREMENTS
     assert "CPU offload" in strategy.changes[0] and "24 GB" in strategy.user_message
+    # 704x1280 has as many pixels as the job's 1280x704: not a lower resolution.
+    assert strategy.changes == ("enable CPU offload of the model and the text encoder",)
+
+
+def test_a_lower_resolution_is_chosen_by_pixel_count_not_as_text() -> None:
+    offered = ("832x480", "1120x630", "1280x720", "720x1280", "480x832")
+    # As text, "1280x720" < "832x480": the old choice offered a larger one as "lower".
+    assert lower_resolution("1120x630", offered) == "832x480"
+    assert lower_resolution("1280x720", offered) == "1120x630"  # the least given up
+    assert lower_resolution("720x1280", offered) == "480x832"  # same orientation first
+    assert lower_resolution("832x480", offered) is None
+    assert lower_resolution(None, offered) is None
+
+
+async def test_too_little_gpu_memory_suggests_the_largest_lower_resolution(
+    runtime: Runtime,
+) -> None:
+    assert (await runtime.downloader.download_with_retry(T2V)).success
+    job = GenerationRequirements(resolution="1280x720", vram_gb=80.0)
+    context = ErrorContext(job, ErrorCategory.VRAM_INSUFFICIENT)
+    strategy = await runtime.fallback.get_fallback_strategy(T2V, context)
+    assert strategy.strategy_type is FallbackType.REDUCE_REQUIREMENTS
+    assert strategy.changes[1] == "or render at a lower resolution (832x480)"
 
 
 async def test_a_long_wait_beyond_the_job_limit_takes_a_ready_alternative(

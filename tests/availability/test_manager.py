@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+from modelward.actions import Action
 from modelward.analytics import StorageConstraints, UsageData
 from modelward.availability import FallbackType, GenerationRequirements, RetentionPolicy
 from modelward.devhub import DevHub, Fault, FaultPlan
@@ -99,7 +100,8 @@ async def test_handle_model_request_gives_a_path_or_the_strategy(runtime: Runtim
     assert missing.availability_status is State.MISSING
     assert missing.strategy is not None
     assert missing.strategy.strategy_type is FallbackType.DOWNLOAD_AND_RETRY
-    assert missing.upgrade and f"modelward pull {TI2V}" in missing.upgrade
+    assert missing.upgrade and missing.upgrade.action is Action.DOWNLOAD
+    assert missing.upgrade.model_id == TI2V
 
     assert (await runtime.downloader.download_with_retry(TI2V)).success
     ready = await runtime.availability.handle_model_request(TI2V)
@@ -335,9 +337,8 @@ async def test_a_download_that_cannot_fit_names_what_could_be_freed(
             assert (await runtime.downloader.download_with_retry(TI2V)).success
             refused = await runtime.downloader.download_with_retry(T2V)
             assert refused.error_code == "insufficient-space"
-            assert f"{TI2V} (" in (refused.error_hint or "") and "modelward rm" in (
-                refused.error_hint or ""
-            )
+            assert f"{TI2V} (" in (refused.error_hint or "")
+            assert "removing one frees its size" in (refused.error_hint or "")
             await runtime.availability.pin_model(TI2V)
             pinned = await runtime.downloader.download_with_retry(T2V)
             assert TI2V not in (pinned.error_hint or "")  # a pinned model is no option

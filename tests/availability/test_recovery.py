@@ -10,6 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from modelward.actions import Action, Step
 from modelward.availability import (
     ErrorCategory,
     ErrorContext,
@@ -68,9 +69,11 @@ async def test_when_every_retry_fails_the_answer_is_the_manual_steps(
         result = await runtime.recovery.handle_model_unavailable(TI2V)
         assert result.category is ErrorCategory.NETWORK
         assert result.action is RecoveryAction.MANUAL_STEPS and not result.success
-        steps = " ".join(result.steps)
+        steps = " ".join(s.text for s in result.steps)
         assert hub.url in steps and "HF_ENDPOINT" in steps and "HTTPS_PROXY" in steps
-        assert f"hf download {TI2V_REPO}" in steps and f"modelward verify {TI2V}" in steps
+        assert f"hf download {TI2V_REPO}" in steps
+        actions = [(s.action, s.model_id) for s in result.steps if s.action]
+        assert actions == [(Action.DOWNLOAD, TI2V), (Action.VERIFY, TI2V)]
         assert "after 1 retries" in result.message and "still does not answer" in result.message
 
 
@@ -102,7 +105,7 @@ async def test_a_partial_download_resumes_from_its_bytes(runtime: Runtime, hub: 
     # Paused by a person: recovery leaves it paused and says how to go on.
     left = await runtime.recovery.handle_model_unavailable(TI2V)
     assert left.action is RecoveryAction.MANUAL_STEPS and not left.success
-    assert left.steps == (f"`modelward resume {TI2V}` continues it",)
+    assert left.steps == (Step(f"resume {TI2V} to continue it", Action.RESUME, TI2V),)
     assert not runtime.downloader.is_running(TI2V)
     # The app reports the partial download itself: resume from the bytes on disk.
     result = await runtime.recovery.handle_model_unavailable(
@@ -141,8 +144,10 @@ async def test_a_full_disk_gets_a_cleanup_plan_then_the_retry(tmp_path: Path, hu
             assert full.category is ErrorCategory.STORAGE_FULL
             assert full.action is RecoveryAction.SUGGEST_CLEANUP and not full.success
             assert full.details["needed_bytes"] > full.details["free_bytes"]
-            assert any(re.match(r"free [\d.]+ [kMG]B on the disk", step) for step in full.steps)
-            assert any("--cache-dir" in step for step in full.steps)
+            words = [s.text for s in full.steps]
+            assert any(re.match(r"free [\d.]+ [kMG]B on the disk", step) for step in words)
+            assert any("--cache-dir" in step for step in words)
+            assert (full.steps[-1].action, full.steps[-1].model_id) == (Action.DOWNLOAD, TI2V)
 
             size = hub.manifest(TI2V_REPO).total_size + 4_000_000
             grown = subprocess.run(
@@ -200,7 +205,8 @@ async def test_a_version_mismatch_offers_the_update_without_switching(
     )
     assert result.action is RecoveryAction.OFFER_VERSION_CHANGE and not result.success
     assert result.details == {"current": before, "expected": new, "latest": new}
-    assert new in result.steps[0] and f"keep {before[:12]}" in result.steps[1]
+    assert new in result.steps[0].text and result.steps[0].action is Action.UPDATE
+    assert f"keep {before[:12]}" in result.steps[1].text and result.steps[1].action is None
     assert (await runtime.availability.status(TI2V)).current_version == before
 
 
@@ -217,7 +223,7 @@ async def test_too_little_gpu_memory_gets_offload_or_a_model_that_fits(
     assert result.action is RecoveryAction.REDUCE_OR_ALTERNATIVE and result.success
     assert result.strategy is not None
     assert result.strategy.strategy_type is FallbackType.REDUCE_REQUIREMENTS
-    assert any("offload" in step for step in result.steps)
+    assert any("offload" in step.text for step in result.steps)
 
 
 async def test_slow_generation_gets_a_health_check_and_suggestions(runtime: Runtime) -> None:
@@ -231,6 +237,7 @@ async def test_slow_generation_gets_a_health_check_and_suggestions(runtime: Runt
     assert result.action is RecoveryAction.HEALTH_CHECK and result.success
     assert result.details["integrity_healthy"] and result.details["performance_status"] != "healthy"
     assert result.steps and len(runtime.health.history.recent(TI2V)) == checks_before + 1
+    assert {(s.action, s.model_id) for s in result.steps} == {(Action.VERIFY_FULL, TI2V)}
 
 
 async def test_quality_issues_verify_every_byte_and_repair_what_is_found(
@@ -271,7 +278,9 @@ async def test_frequent_failures_recommend_a_replacement(runtime: Runtime) -> No
     assert result.action is RecoveryAction.RECOMMEND_REPLACEMENT and result.success
     assert result.details["replacement"] in (T2V, "i2v-a14b")
     assert result.details["failure_rate"] >= 0.5 and result.details["integrity_healthy"]
-    assert f"try {result.details['replacement']}" in result.steps[-1]
+    replacement = result.details["replacement"]
+    assert result.steps[-1].text.startswith(f"try {replacement}")
+    assert (result.steps[-1].action, result.steps[-1].model_id) == (Action.DOWNLOAD, replacement)
 
 
 async def test_no_model_at_all_gives_setup_instructions(tmp_path: Path, hub: DevHub) -> None:
@@ -281,8 +290,9 @@ async def test_no_model_at_all_gives_setup_instructions(tmp_path: Path, hub: Dev
         assert result.action is RecoveryAction.SETUP_INSTRUCTIONS and not result.success
         assert result.strategy is not None
         assert result.strategy.strategy_type is FallbackType.MOCK_GENERATION
-        steps = " ".join(result.steps)
-        assert f"modelward pull {TI2V}" in steps and "modelward demo" in steps
+        steps = " ".join(s.text for s in result.steps)
+        assert (Action.DOWNLOAD, TI2V) in [(s.action, s.model_id) for s in result.steps]
+        assert Action.DEMO in [s.action for s in result.steps]
         assert str(runtime.settings.cache_dir) in steps
 
 

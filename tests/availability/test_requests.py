@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from modelward.availability import GenerationRequest, RequestState
-from modelward.availability.requests import UnknownRequestError
 from modelward.devhub import DevHub, Fault
-from modelward.errors import ConfigError
+from modelward.errors import ConfigError, UnknownRequestError
 from modelward.events import Event, EventType
 from modelward.runtime import Runtime
 from tests.conftest import TI2V, make_settings

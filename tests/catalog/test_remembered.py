@@ -91,7 +91,7 @@ def test_a_new_repo_becomes_an_entry_the_loader_reads_back(entries: RememberedEn
     assert reloaded.get("tiny-video") == made.spec
     assert reloaded.origin("tiny-video") == REMEMBERED_ORIGIN
     again = entries.remember(reloaded, RepoRequest.parse("acme/Tiny-Video", include=["*.json"]))
-    assert not again.created and not again.changed and again.spec == made.spec
+    assert not again.created and again.spec == made.spec
 
 
 def test_a_repo_the_catalog_names_maps_to_that_entry(entries: RememberedEntries) -> None:
@@ -103,28 +103,37 @@ def test_a_repo_the_catalog_names_maps_to_that_entry(entries: RememberedEntries)
     assert len(catalog) == 3
 
 
-def test_another_selection_of_a_catalog_repo_is_one_remembered_entry(
+def test_another_selection_of_a_remembered_repo_gets_its_own_entry(
     entries: RememberedEntries,
 ) -> None:
     catalog = _catalog(entries)
     json_only = entries.remember(catalog, RepoRequest.parse(TI2V_REPO, include=["*.json"]))
     assert json_only.created and json_only.spec.id == "wan2.2-ti2v-5b-diffusers"
-    # Pulled again by name with other globs: the same entry takes them, no second one.
+    # Pulled again with other globs: a second entry; the first keeps what it selected (its
+    # files stay owned, and a job running under its id keeps its spec).
     wider = entries.remember(catalog, RepoRequest.parse(TI2V_REPO, include=["*.json", "*.txt"]))
-    assert wider.changed and not wider.created and wider.spec.id == json_only.spec.id
+    assert wider.created and wider.spec.id == "wan2.2-ti2v-5b-diffusers-2"
     assert wider.spec.include == ("*.json", "*.txt")
-    assert _catalog(entries).get(json_only.spec.id).include == ("*.json", "*.txt")
+    assert "only *.json, *.txt" in (wider.spec.description or "")
+    reloaded = _catalog(entries)
+    assert reloaded.get(json_only.spec.id).include == ("*.json",)
+    assert reloaded.get(wider.spec.id).include == ("*.json", "*.txt")
+    # Each selection asked again is its own entry, not a third one.
+    again = entries.remember(reloaded, RepoRequest.parse(TI2V_REPO, include=["*.json"]))
+    assert not again.created and again.spec.id == json_only.spec.id
     # Without globs the repo is the catalog's own entry, as declared.
     assert entries.remember(catalog, RepoRequest.parse(TI2V_REPO)).spec.id == "ti2v-5b"
 
 
-def test_a_remembered_repo_pulled_whole_takes_the_whole_repo(
+def test_a_remembered_repo_pulled_whole_is_a_second_entry(
     entries: RememberedEntries,
 ) -> None:
     catalog = _catalog(entries)
-    entries.remember(catalog, RepoRequest.parse("acme/tiny", include=["*.json"]))
+    part = entries.remember(catalog, RepoRequest.parse("acme/tiny", include=["*.json"]))
     whole = entries.remember(catalog, RepoRequest.parse("acme/tiny"))
-    assert whole.changed and whole.spec.id == "tiny" and whole.spec.include == ()
+    assert whole.created and whole.spec.id == "tiny-2" and whole.spec.include == ()
+    assert catalog.get(part.spec.id).include == ("*.json",)
+    assert "modelward" not in (whole.spec.description or "")  # no command lines down here
 
 
 def test_entries_another_process_remembered_are_seen(entries: RememberedEntries) -> None:

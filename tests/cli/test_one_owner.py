@@ -140,7 +140,8 @@ def test_on_demand_pull_is_paused_limited_and_resumed_from_other_shells(
 ) -> None:
     home = tmp_path / "home"
     threaded_hub.set_faults(SLOW)
-    puller = _pull(env)
+    # Few connections: the download must outlast the commands below on a loaded machine.
+    puller = _pull(env, "--connections", "4")
     try:
         _wait(lambda: (home / "service.json").exists(), "a service started on demand")
         api = Api(home)
@@ -280,13 +281,14 @@ def test_status_with_no_variables_finds_the_demo_registered_in_the_default_home(
     try:
         assert demo.stdout is not None
         seen = _read_until(demo, "Ctrl-C stops the demo")
-        assert "In another shell: modelward status" in seen
+        assert re.search(r"In another shell: \S*modelward status", seen), seen
         entry = json.loads(registered.read_text())
         assert entry["pid"] == demo.pid and entry["home"] == str(tmp_path / "demo" / "home")
         shown = _run(plain, "status", "--json")
         assert shown.returncode == 0, shown.stderr
         states = {s["model_id"]: s["availability_status"] for s in json.loads(shown.stdout)}
-        assert states and set(states.values()) == {"available"}, states
+        # The demo pulls all but one model, left for the person's own pull.
+        assert states.pop(TI2V) == "missing" and set(states.values()) == {"available"}, states
         # A mutation needs the token: the CLI reads it from the demo's own home.
         paused = _run(plain, "pause", TI2V)
         assert paused.returncode == 0, paused.stderr

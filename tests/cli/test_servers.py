@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from typer.testing import CliRunner
+
+from modelward.cli import app
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -66,14 +70,30 @@ def test_demo_serves_the_pulled_catalog(tmp_path: Path) -> None:
     )
     try:
         out = _wait_for_line(proc, r"Ctrl-C stops the demo", 120)
-        assert out.count("✓") == 3, out
+        assert out.count("✓") == 2, out
         url = re.search(r"service at (http://127\.0\.0\.1:\d+)", out)
         assert url, out
         statuses = httpx.get(f"{url.group(1)}/api/v1/models/status").json()["data"]
-        assert {s["availability_status"] for s in statuses} == {"available"}
+        states = {s["model_id"]: s["availability_status"] for s in statuses}
+        assert states.pop("ti2v-5b") == "missing", states  # left for the walkthrough
+        assert set(states.values()) == {"available"}, states
+        assert re.search(r"ti2v-5b is left for you to pull .*\n.*pull ti2v-5b", out), out
         # The demo job before the pull is told to download; after it runs on the model.
         assert re.search(r"job before any pull: \S+ is missing", out), out
         assert re.search(r"the same job now: ran on (\S+)\n", out), out
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) is not None
+
+
+def test_demo_names_hub_port_when_the_hub_port_is_taken(tmp_path: Path) -> None:
+    """What a user saw: `demo --hub-port <taken>` told them to choose another `--port`."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = str(holder.getsockname()[1])
+        args = ["demo", "--hub-port", taken, "--scale", "tiny", "--root", str(tmp_path / "demo")]
+        result = CliRunner().invoke(app, args, env=_env(tmp_path), prog_name="modelward")
+    assert result.exit_code == 2, result.output
+    assert f"port {taken} on 127.0.0.1 is in use" in result.stderr
+    assert "--hub-port" in result.stderr and "--port " not in result.stderr

@@ -122,8 +122,9 @@ def test_suggest_names_the_alternative_and_what_to_do_now(
     data = json.loads(
         _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--vram", "32", "--json").stdout
     )
-    assert data["suggestion"]["suggested_model"] == "ti2v-5b"
-    assert any("CPU offload" in n for n in data["suggestion"]["needs"])
+    best = data["alternatives"][0]  # the service's advice, as /models/{id}/advice answers
+    assert best["suggested_model"] == "ti2v-5b" and data["strategy"]["strategy_type"]
+    assert any("CPU offload" in n for n in best["needs"])
     bad = _run(tmp_path, threaded_hub, "suggest", "t2v-a14b", "--quality", "ultra")
     assert bad.returncode == 2 and "--quality must be one of" in bad.stderr
 

@@ -34,7 +34,7 @@ def test_slow_generations_degrade_and_normal_ones_bring_it_back() -> None:
     slow = assess_performance("m", baseline + _runs(190.0, 10), LIMITS)
     assert slow.is_degraded and slow.slowdown == 1.9
     assert slow.recent_generation_time_s == 190.0 and slow.baseline_generation_time_s == 100.0
-    assert "1.9x" in slow.reasons[0] and "modelward verify m --full" in slow.suggestions[0]
+    assert "1.9x" in slow.reasons[0] and "full health check" in slow.suggestions[0]
     assert slow.performance_score < 0.6
 
     a_little_slower = assess_performance("m", baseline + _runs(130.0, 10), LIMITS)
@@ -64,7 +64,7 @@ def test_failures_and_bad_outputs_degrade_with_their_own_suggestions() -> None:
     bad = baseline + _runs(100.0, 6) + _runs(100.0, 4, quality_issue=True)
     health = assess_performance("m", bad, LIMITS)
     assert health.is_degraded and any(s.startswith("Quality issues") for s in health.suggestions)
-    assert "modelward repair m" in " ".join(health.suggestions)
+    assert "repair the files it finds damaged" in " ".join(health.suggestions)
 
 
 async def test_the_monitor_keeps_metrics_across_restarts_and_publishes_changes(

@@ -130,7 +130,7 @@ def test_a_person_manages_models_from_the_dashboard(
     expect(page.get_by_role("alert")).to_contain_text("20MB/s, 160Mbit/s or 1.5GiB/s")
     cap.fill("4MB/s")
     page.get_by_role("button", name="Apply cap").click()
-    expect(page.get_by_test_id("bandwidth-current")).to_have_text("4.0 MB/s")
+    expect(page.get_by_test_id("bandwidth-current")).to_have_text("4.00 MB/s")
     assert live.client.get("/api/v1/bandwidth").json()["limit_bytes_per_s"] == 4_000_000
     _shot(page, "downloads")
 
@@ -181,9 +181,11 @@ def test_a_person_manages_models_from_the_dashboard(
     form = page.get_by_role("form", name="What can I use for this job?")
     form.get_by_label("Model").select_option(T2V)
     form.get_by_role("button", name="Ask").click()
-    answer = page.get_by_role("region", name="Fallback strategy")
+    answer = page.get_by_role("region", name="Advice for this job")
+    expect(answer.get_by_test_id("requested")).to_contain_text(f"{T2V} (not downloaded)")
     expect(answer.get_by_test_id("strategy-type")).to_have_text("Use another model")
-    expect(answer).to_contain_text(TI2V)
+    alternatives = answer.get_by_role("list", name="Alternatives")
+    expect(alternatives.get_by_role("listitem").first).to_contain_text(f"{TI2V} (available)")
     expect(answer).not_to_contain_text(re.compile("alternative_model|slightly_lower|_"))
     _shot(page, "requests")
 

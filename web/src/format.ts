@@ -3,31 +3,53 @@
 // decimal units (kB, MB, GB, MB/s) as huggingface_hub and Ollama show them; binary units
 // (MiB, GiB) only when written out; a number without a unit (other than 0) is refused.
 
-const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
+const KB = 1e3;
+const MB = 1e6;
+const GB = 1e9;
+const TB = 1e12;
+/** The highest cap accepted (as the service): far above any link, so more is a typing slip. */
+export const MAX_RATE_BYTES_PER_S = TB;
 
-/** Bytes in decimal units (as disks and the hub count them): 1.5 GB. */
+/** Bytes in decimal units, three significant digits, as the CLI shows them: 1.23 GB. */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "—";
-  if (bytes < 1000) return `${Math.round(bytes)} B`;
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < SIZE_UNITS.length - 1) {
-    value /= 1000;
-    unit += 1;
+  for (const [unit, scale] of [["TB", TB], ["GB", GB], ["MB", MB], ["kB", KB]] as const) {
+    // 999,999 bytes read "1.00 MB", not "1,000 kB": compare with what rounds up to 1.00.
+    if (Math.abs(bytes) >= scale * 0.9995) return `${threeDigits(bytes / scale)} ${unit}`;
   }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${SIZE_UNITS[unit]}`;
+  return `${fixed(bytes, 0)} B`;
 }
 
-/** A measured speed: 12.3 MB/s (nothing measured: —). */
+/** A measured speed: 12.3 MB/s; nothing moving is 0 B/s (nothing measured: —). */
 export function formatSpeed(bytesPerSecond: number | null | undefined): string {
-  if (!bytesPerSecond) return "—";
-  return `${formatBytes(bytesPerSecond)}/s`;
+  if (bytesPerSecond === null || bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) return "—";
+  return bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : "0 B/s";
 }
 
-/** A cap on a rate: 4.0 MB/s; 0 (or less) is unlimited. */
+/** A cap on a rate: 4.00 MB/s; 0 (or less) is unlimited. */
 export function formatRate(bytesPerSecond: number | null | undefined): string {
   if (bytesPerSecond === null || bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) return "—";
   return bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : "unlimited";
+}
+
+function threeDigits(value: number): string {
+  if (Math.abs(value) >= 99.95) return fixed(value, 0).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return fixed(value, Math.abs(value) >= 9.995 ? 1 : 2);
+}
+
+/** `toFixed`, but an exact tie rounds to even as Python's format does (1.125 → "1.12"). */
+function fixed(value: number, digits: number): string {
+  const scaled = value * 10 ** digits;
+  const floor = Math.floor(scaled);
+  if (scaled - floor !== 0.5) return value.toFixed(digits);
+  return ((floor % 2 === 0 ? floor : floor + 1) / 10 ** digits).toFixed(digits);
+}
+
+/** Python's round(): an exact tie goes to the even neighbour (2.5 → 2). */
+function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  if (value - floor !== 0.5) return Math.round(value);
+  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 /** The forms a rate may be written in (said when one is refused). */
@@ -43,48 +65,71 @@ export class UnitError extends Error {
   }
 }
 
-const BYTE_UNITS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
+// The tables of modelward/units.py; units-cases.json holds the answers both must give.
+const BYTE_UNITS = new Map<string, number>([
+  ["b", 1],
+  ["kb", KB],
+  ["mb", MB],
+  ["gb", GB],
+  ["tb", TB],
+  ["kib", 2 ** 10],
+  ["mib", 2 ** 20],
+  ["gib", 2 ** 30],
+  ["tib", 2 ** 40],
+]);
 // Network people write rates in bits; a byte is 8 of them.
-const BIT_UNITS: Record<string, number> = {
-  bit: 1 / 8,
-  kbit: 1e3 / 8,
-  mbit: 1e6 / 8,
-  gbit: 1e9 / 8,
-  kbps: 1e3 / 8,
-  mbps: 1e6 / 8,
-  gbps: 1e9 / 8,
-};
+const BIT_UNITS = new Map<string, number>([
+  ["bit", 1 / 8],
+  ["kbit", KB / 8],
+  ["mbit", MB / 8],
+  ["gbit", GB / 8],
+  ["tbit", TB / 8],
+  ["kbps", KB / 8],
+  ["mbps", MB / 8],
+  ["gbps", GB / 8],
+  ["tbps", TB / 8],
+]);
 const NUMBER_UNIT = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*(\/\s*s)?\s*$/i;
 const UNLIMITED = new Set(["0", "none", "off", "unlimited"]);
+// "Mb/s" is megabits to a network engineer and megabytes to most others: ask which.
+const AMBIGUOUS = /^[KMGT]b$/;
 
 /** Bytes per second from `20MB/s`, `160Mbit/s`, `1.5GiB/s` or `0` (unlimited), as the
  * service reads them; `20MB` is read as `20MB/s`. A number alone (other than 0) is refused. */
 export function parseRate(text: string): number {
-  if (UNLIMITED.has(text.trim().toLowerCase())) return 0;
+  const shown = text.trim();
+  if (UNLIMITED.has(shown.toLowerCase())) return 0;
   const match = NUMBER_UNIT.exec(text);
-  if (!match) throw new UnitError(`Not a rate: "${text.trim()}".`, `Write a rate such as ${RATE_FORMS}.`);
+  if (!match) throw notARate(shown);
   const number = Number(match[1]);
-  const unit = match[2].toLowerCase();
+  const unit = match[2];
   if (!unit) {
     if (number === 0) return 0;
+    throw new UnitError(`"${shown}" has no unit.`, `Write the unit, e.g. ${RATE_FORMS}; a number alone is not accepted.`);
+  }
+  if (AMBIGUOUS.test(unit)) {
+    const prefix = unit[0];
     throw new UnitError(
-      `"${text.trim()}" has no unit.`,
-      `Write the unit, e.g. ${RATE_FORMS}; a number alone is not accepted.`,
+      `"${shown}" could be bits or bytes.`,
+      `Write ${prefix}B/s for bytes or ${prefix}bit/s for bits, e.g. ${RATE_FORMS}.`,
     );
   }
-  const scale = BYTE_UNITS[unit] ?? BIT_UNITS[unit];
-  if (scale === undefined) throw new UnitError(`Not a rate: "${text.trim()}".`, `Write a rate such as ${RATE_FORMS}.`);
-  return Math.round(number * scale);
+  const key = (unit.endsWith("Bps") ? unit.slice(0, -2) : unit).toLowerCase(); // MBps is MB/s
+  const scale = BYTE_UNITS.get(key) ?? BIT_UNITS.get(key);
+  if (scale === undefined) throw notARate(shown);
+  const rate = roundHalfEven(number * scale);
+  if (number && !rate) throw notARate(shown); // 0.1B/s must not turn into "unlimited"
+  if (rate > MAX_RATE_BYTES_PER_S) {
+    throw new UnitError(
+      `Bandwidth limit ${shown} is outside 0 to ${formatRate(MAX_RATE_BYTES_PER_S)}.`,
+      `Give a rate such as ${RATE_FORMS}.`,
+    );
+  }
+  return rate;
+}
+
+function notARate(shown: string): UnitError {
+  return new UnitError(`Not a rate: "${shown}".`, `Give a rate such as ${RATE_FORMS}.`);
 }
 
 /** Seconds as "1 h 5 min", "3 min 20 s", "45 s". */

@@ -109,6 +109,14 @@ const strategyType = {
   reduce_requirements: "Ask less of the model",
 };
 
+/** Whether a model takes a job: RequestedFitPublic.fits (true, false, null), and
+ * NotOfferedPublic.capabilities_known false ("unknown"). */
+const fit = {
+  yes: "Takes this job",
+  no: "Cannot take this job",
+  unknown: "Capabilities unknown",
+};
+
 /** QualityDifference */
 const qualityDifference = {
   similar: "Similar quality",
@@ -181,6 +189,7 @@ const action = {
   "list-quarantine": "Review the quarantine",
   "purge-quarantine": "Empty the quarantine",
   "remove-stray-files": "Remove files that are not part of the model",
+  demo: "Run the offline demo (CLI)",
 };
 
 /** RecoveryAction */
@@ -216,6 +225,7 @@ export const LABELS = {
   updatePolicy,
   adoptMode,
   strategyType,
+  fit,
   qualityDifference,
   healthCondition,
   severity,

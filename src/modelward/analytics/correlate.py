@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from modelward.actions import Action
 from modelward.analytics.usage import UsageData, UsageEvent
 
 MIN_SAMPLES = 3
@@ -33,10 +34,13 @@ class PerformanceFinding:
     """``concurrent-load``, ``after-update`` or ``hour-of-day``."""
     message: str
     suggestion: str
+    """What to try, in words (never a command or a route)."""
     slowdown: float
     """Median duration under the circumstance over the median without it."""
     samples: int
     """Jobs under the circumstance (the slow side)."""
+    action: Action | None = None
+    """The action the suggestion names, when one does it (the surfaces add route or command)."""
 
 
 def find_correlations(model_id: str, events: Sequence[UsageEvent]) -> list[PerformanceFinding]:
@@ -88,10 +92,11 @@ def _after_update(model_id: str, jobs: list[UsageData]) -> PerformanceFinding | 
         kind=AFTER_UPDATE,
         message=f"{model_id} generations take {slowdown:.1f}x as long since the update to "
         f"{newest[:8]} ({len(new)} jobs, against {len(old)} on {previous[:8]})",
-        suggestion=f"If the new version is the cause, go back to the previous one with "
-        f"`modelward update rollback {model_id}` and report the slowdown upstream.",
+        suggestion="If the new version is the cause, roll back to the previous one and "
+        "report the slowdown upstream.",
         slowdown=slowdown,
         samples=len(new),
+        action=Action.ROLLBACK,
     )
 
 

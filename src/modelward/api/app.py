@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,8 +28,6 @@ from modelward.api.routes import settings as settings_routes
 from modelward.api.schemas import ErrorPublic, HealthzPublic
 from modelward.api.stream import StreamTiming
 from modelward.api.web import mount_api_docs, mount_dashboard
-from modelward.availability import NoAlternativeError
-from modelward.availability.requests import UnknownRequestError
 from modelward.errors import (
     AuthRequiredError,
     CatalogError,
@@ -36,6 +35,7 @@ from modelward.errors import (
     InsufficientSpaceError,
     ModelPinnedError,
     ModelwardError,
+    NoAlternativeError,
     NoPreviousVersionError,
     RemoteNotFoundError,
     SourceError,
@@ -43,6 +43,7 @@ from modelward.errors import (
     StoreLockedError,
     UnauthorizedError,
     UnknownModelError,
+    UnknownRequestError,
 )
 from modelward.runtime import Runtime
 from modelward.settings import Settings
@@ -139,7 +140,13 @@ def create_app(
     @app.get("/healthz", response_model=HealthzPublic, tags=["service"])
     def healthz() -> HealthzPublic:
         """The service is up."""
-        return HealthzPublic(status="ok", version=__version__, offline=settings.offline)
+        return HealthzPublic(
+            status="ok",
+            version=__version__,
+            offline=settings.offline,
+            pid=os.getpid(),
+            home=str(settings.home),
+        )
 
     routers = (
         models,

@@ -8,7 +8,6 @@ from modelward.availability.demo import DemoGenerator, GenerationOutcome
 from modelward.availability.fallback import (
     GenerationRequest,
     IntelligentFallbackManager,
-    NoAlternativeError,
     QueueResult,
 )
 from modelward.availability.gpu import GpuMemory, VramProbe
@@ -21,10 +20,6 @@ from modelward.availability.recovery import (
 from modelward.availability.requests import QueuedRequest, RequestQueue, RequestState
 from modelward.availability.requirements import (
     GenerationRequirements,
-    InputMissingError,
-    InputNotFoundError,
-    InputUnsupportedError,
-    JobInputError,
     ModelSuggestion,
     QualityDifference,
 )
@@ -38,6 +33,13 @@ from modelward.availability.strategy import (
     ModelRequestResult,
 )
 from modelward.availability.wait import EstimatedWaitTime
+from modelward.errors import (
+    InputMissingError,
+    InputNotFoundError,
+    InputUnsupportedError,
+    JobInputError,
+    NoAlternativeError,
+)
 
 __all__ = [
     "Advice",

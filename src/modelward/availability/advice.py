@@ -24,12 +24,17 @@ from modelward.availability.wait import EstimatedWaitTime
 from modelward.catalog import ModelSpec
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
 
-ON_THE_WAY = (
-    ModelAvailabilityStatus.QUEUED,
-    ModelAvailabilityStatus.DOWNLOADING,
-    ModelAvailabilityStatus.VERIFYING,
-    ModelAvailabilityStatus.REPAIRING,
+ON_THE_WAY = frozenset(
+    {
+        ModelAvailabilityStatus.QUEUED,
+        ModelAvailabilityStatus.DOWNLOADING,
+        ModelAvailabilityStatus.VERIFYING,
+        ModelAvailabilityStatus.REPAIRING,
+        ModelAvailabilityStatus.UPDATING,
+    }
 )
+"""The one definition of "on its way": a job is fetching or changing the model's files
+(UPDATING: a newer version arrives beside the one served, which stays usable)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelward.actions import Step
 from modelward.analytics import ModelUsageAnalytics, UsageData
 from modelward.availability.manager import ModelAvailabilityManager
 from modelward.availability.requirements import GenerationRequirements
@@ -39,7 +40,7 @@ class ModelLease:
     is_mock: bool
     strategy: FallbackStrategy | None
     """Why the job does not run on the requested model, and what else would work."""
-    upgrade: str | None
+    upgrade: Step | None
     """How to get the requested model, when the job runs on something else."""
     metrics: dict[str, object] = field(default_factory=dict)
 

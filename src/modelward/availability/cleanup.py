@@ -17,18 +17,12 @@ from datetime import datetime
 from pathlib import Path
 
 from modelward.analytics.cleanup import CleanupCandidate, CleanupResult
-from modelward.errors import StoreLockedError
-from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
+from modelward.availability.advice import ON_THE_WAY
+from modelward.errors import HeldError
+from modelward.status import DetailedModelStatus
 from modelward.units import format_size
 
 DAY_S = 86_400.0
-_ON_THE_WAY = (
-    ModelAvailabilityStatus.QUEUED,
-    ModelAvailabilityStatus.DOWNLOADING,
-    ModelAvailabilityStatus.VERIFYING,
-    ModelAvailabilityStatus.REPAIRING,
-    ModelAvailabilityStatus.UPDATING,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +36,6 @@ class RetentionPolicy:
     keep: frozenset[str] = frozenset()
     """Models never to remove."""
     dry_run: bool = True
-
-
-class HeldError(StoreLockedError):
-    """A model something holds (a job, a download, queued requests, a pin) cannot go."""
-
-    def __init__(self, model_id: str, reason: str) -> None:
-        super().__init__(
-            f"{model_id} cannot be removed now: {reason}",
-            hint="Wait until it is free (or cancel what holds it), then run again.",
-        )
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +176,7 @@ def _kept_because(
     state = status.availability_status
     if status.model_id in policy.keep:
         return "kept by the policy"
-    if state in _ON_THE_WAY:
+    if state in ON_THE_WAY:
         return f"{state.value} now"
     if not status.is_available:
         return f"{state.value}: a partial download (cancelling it frees the space)"

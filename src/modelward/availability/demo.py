@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelward.actions import Step
 from modelward.availability.bridge import ModelIntegrationBridge
 from modelward.availability.fallback import GenerationRequest
 from modelward.availability.requirements import GenerationRequirements
@@ -33,7 +34,7 @@ class GenerationOutcome:
     is_mock: bool
     output_path: str | None
     message: str
-    upgrade: str | None
+    upgrade: Step | None
     strategy: FallbackStrategy | None
 
 
@@ -74,8 +75,9 @@ class DemoGenerator:
             }
             if lease.is_mock:
                 result["label"] = MOCK_LABEL
-                result["upgrade"] = lease.upgrade
-                message = f"{MOCK_LABEL}: {model_id} is not available. {lease.upgrade}"
+                how = lease.upgrade.text if lease.upgrade else ""
+                result["upgrade"] = how
+                message = f"{MOCK_LABEL}: {model_id} is not available. {how}"
             else:
                 assert lease.path is not None
                 index = await asyncio.to_thread(_model_index, Path(lease.path))
@@ -84,7 +86,9 @@ class DemoGenerator:
                 result["label"] = "demo: the model's files are in place; no diffusion ran"
                 used = lease.model_id
                 message = f"ran on {used}" + (
-                    f" instead of {model_id} ({lease.upgrade})" if used != model_id else ""
+                    f" instead of {model_id} ({lease.upgrade.text})"
+                    if used != model_id and lease.upgrade
+                    else ""
                 )
             path = await asyncio.to_thread(self._write, result)
         return GenerationOutcome(

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelward.actions import Action
+from modelward.actions import Action, Step
 from modelward.availability.advice import (
     ON_THE_WAY,
     Advice,
@@ -62,7 +63,7 @@ from modelward.availability.strategy import (
 )
 from modelward.availability.wait import EstimatedWaitTime, estimate, ready, stuck
 from modelward.catalog import ModelSpec
-from modelward.errors import ModelwardError
+from modelward.errors import ModelwardError, NoAlternativeError
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
 from modelward.store.space import free_bytes
 from modelward.transfer import DownloadStatus
@@ -98,13 +99,6 @@ class QueueResult:
     expires_at: float | None
     estimated_wait: EstimatedWaitTime | None
     message: str
-
-
-class NoAlternativeError(ModelwardError):
-    """No catalog model can serve the job instead of the requested one."""
-
-    code = "no-alternative"
-    default_hint = "Relax the requirements (quality, inputs, GPU memory) or add models."
 
 
 class IntelligentFallbackManager:
@@ -193,10 +187,7 @@ class IntelligentFallbackManager:
         if kind in (FallbackType.USE_REQUESTED, FallbackType.REDUCE_REQUIREMENTS):
             changed = strategy if kind is FallbackType.REDUCE_REQUIREMENTS else None
             return ModelRequestResult(model_type, state, model_type, status.local_path, changed)
-        upgrade = (
-            f"{model_type} is {state.value}: {_how_to_get(model_type, state)}; new jobs use "
-            "it as soon as it is ready, without a restart"
-        )
+        upgrade = _how_to_get(model_type, state)
         if kind is FallbackType.ALTERNATIVE_MODEL and strategy.alternative_model:
             alt = await self._status(strategy.alternative_model)
             if alt.is_available:
@@ -296,7 +287,7 @@ class IntelligentFallbackManager:
                 position=None,
                 expires_at=None,
                 estimated_wait=None,
-                message=f"{model_id} is paused: `modelward resume {model_id}`, then queue again",
+                message=f"{model_id} is paused: resume it, then queue again",
             )
         if state in (ModelAvailabilityStatus.MISSING, ModelAvailabilityStatus.FAILED):
             await self.downloader.start_download(model_id)
@@ -381,12 +372,12 @@ class IntelligentFallbackManager:
         if state is ModelAvailabilityStatus.AVAILABLE:
             return ready(model_id)
         if state is ModelAvailabilityStatus.PAUSED:
-            return stuck(model_id, remaining, f"paused: `modelward resume {model_id}` continues")
+            return stuck(model_id, remaining, "paused: resume it to continue")
         if state is ModelAvailabilityStatus.FAILED:
             why = status.error_message or "the download failed"
-            return stuck(model_id, remaining, f"{why}: `modelward pull {model_id}` tries again")
+            return stuck(model_id, remaining, f"{why}: download it again to retry")
         if state is ModelAvailabilityStatus.CORRUPTED:
-            return stuck(model_id, remaining, f"damaged: `modelward repair {model_id}` mends it")
+            return stuck(model_id, remaining, "damaged: repair it to mend it")
         entries = await self.downloader.queue_entries()
         order = [e.model_id for e in entries]
         position = order.index(model_id) + 1 if model_id in order else None  # 1 = next
@@ -427,9 +418,9 @@ class IntelligentFallbackManager:
         if not short or req.vram_gb < spec.vram_min_gb:
             return None
         changes = ["enable CPU offload of the model and the text encoder"]
-        lower = [r for r in spec.capabilities.resolutions if req.resolution and r != req.resolution]
-        if req.resolution and lower:
-            changes.append(f"or render at a lower resolution ({min(lower)})")
+        lower = lower_resolution(req.resolution, spec.capabilities.resolutions)
+        if lower:
+            changes.append(f"or render at a lower resolution ({lower})")
         return FallbackStrategy(
             FallbackType.REDUCE_REQUIREMENTS,
             recommended_action=f"run {spec.id} with CPU offload",
@@ -497,12 +488,25 @@ class IntelligentFallbackManager:
         ranked: list[tuple[Fit, DetailedModelStatus]],
     ) -> FallbackStrategy:
         steps = [
-            f"check the network and the endpoint, then `modelward pull {spec.id}`",
-            f"make room: {spec.id} needs {format_size(status.size_bytes)} on the disk of the store",
+            Step(
+                f"check the network and the endpoint, then download {spec.id}",
+                Action.DOWNLOAD,
+                spec.id,
+            ),
+            Step(
+                f"make room: {spec.id} needs {format_size(status.size_bytes)} on the disk of "
+                "the store"
+            ),
         ]
         if ranked:
             other = ranked[0][0].model_id
-            steps.append(f"or pull an alternative that fits the job: `modelward pull {other}`")
+            steps.append(
+                Step(
+                    f"or download {other}, an alternative that fits the job",
+                    Action.DOWNLOAD,
+                    other,
+                )
+            )
         return FallbackStrategy(
             FallbackType.MOCK_GENERATION,
             recommended_action="use the mock generator for now (its output is not real)",
@@ -514,11 +518,34 @@ class IntelligentFallbackManager:
         )
 
 
-def _how_to_get(model_id: str, state: ModelAvailabilityStatus) -> str:
+def _how_to_get(model_id: str, state: ModelAvailabilityStatus) -> Step:
+    """How the requested model gets here while a job uses something else."""
+    then = "; new jobs use it as soon as it is ready, without a restart"
     if state is ModelAvailabilityStatus.PAUSED:
-        return f"`modelward resume {model_id}` continues it"
+        return Step(f"{model_id} is paused: resume it{then}", Action.RESUME, model_id)
     if state is ModelAvailabilityStatus.CORRUPTED:
-        return f"`modelward repair {model_id}` mends it"
-    if state in (*ON_THE_WAY, ModelAvailabilityStatus.UPDATING):
-        return "it is on its way"
-    return f"`modelward pull {model_id}` fetches it"
+        return Step(f"{model_id} is damaged: repair it{then}", Action.REPAIR, model_id)
+    if state in ON_THE_WAY:
+        return Step(f"{model_id} is {state.value}: it is on its way{then}")
+    return Step(f"{model_id} is {state.value}: download it{then}", Action.DOWNLOAD, model_id)
+
+
+def lower_resolution(asked: str | None, offered: Sequence[str]) -> str | None:
+    """The largest of ``offered`` with fewer pixels than ``asked`` (the least quality given
+    up), the same orientation first; compared by pixel count, never as text."""
+    if not asked:
+        return None
+    width, height = _size(asked)
+    lower = [r for r in offered if _pixels(r) < width * height]
+    same_way = [r for r in lower if (_size(r)[0] >= _size(r)[1]) == (width >= height)]
+    return max(same_way or lower, key=_pixels, default=None)
+
+
+def _size(resolution: str) -> tuple[int, int]:
+    width, _, height = resolution.partition("x")
+    return int(width), int(height)
+
+
+def _pixels(resolution: str) -> int:
+    width, height = _size(resolution)
+    return width * height

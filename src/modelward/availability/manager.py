@@ -22,7 +22,6 @@ from modelward.analytics.cleanup import CleanupCandidate, CleanupResult, Storage
 from modelward.availability.cleanup import (
     CleanupFacts,
     CleanupPlan,
-    HeldError,
     RetentionPolicy,
     arrived_at,
     plan_cleanup,
@@ -30,7 +29,7 @@ from modelward.availability.cleanup import (
 from modelward.availability.requests import RequestQueue
 from modelward.availability.requirements import GenerationRequirements
 from modelward.availability.strategy import ModelRequestResult
-from modelward.errors import ModelPinnedError
+from modelward.errors import HeldError, ModelPinnedError
 from modelward.events import Event, EventBus, EventType
 from modelward.health import ModelHealthMonitor
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus, model_status
@@ -293,7 +292,7 @@ class ModelAvailabilityManager:
         enough = "enough" if plan.freed_bytes >= short_bytes else "not enough on its own"
         return (
             f"Models that could go, least valuable first ({enough}): {names}; "
-            "`modelward rm MODEL` removes one."
+            "removing one frees its size."
         )
 
     def watch(self) -> None:

@@ -26,16 +26,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from modelward.actions import Action, Step
 from modelward.availability.cleanup import RetentionPolicy
-from modelward.availability.fallback import IntelligentFallbackManager, NoAlternativeError
-from modelward.availability.guidance import manual_download_steps, setup_steps
+from modelward.availability.fallback import IntelligentFallbackManager
+from modelward.availability.guidance import manual_download_steps, setup_steps, version_steps
 from modelward.availability.strategy import (
     ErrorCategory,
     ErrorContext,
     FallbackStrategy,
     FallbackType,
 )
-from modelward.errors import ModelwardError, StoreLockedError
+from modelward.errors import ModelwardError, NoAlternativeError, StoreLockedError
 from modelward.events import Event, EventType
 from modelward.health import VerifyLevel
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
@@ -79,8 +80,8 @@ class RecoveryResult:
     success: bool
     """True when the action ran (or nothing was wrong); False when a person must act."""
     message: str
-    steps: tuple[str, ...] = ()
-    """Manual steps, when the fix needs a person."""
+    steps: tuple[Step, ...] = ()
+    """Manual steps, when the fix needs a person: words, and the action of each."""
     strategy: FallbackStrategy | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -238,15 +239,17 @@ class EnhancedErrorRecovery:
             RetentionPolicy(target_free_bytes=needed, keep=frozenset({model_id}))
         )
         short = needed - free
-        steps = [f"free {format_size(short)} on the disk of {self.downloader.manager.cache_dir}"]
+        steps = [
+            Step(f"free {format_size(short)} on the disk of {self.downloader.manager.cache_dir}")
+        ]
         if plan.removed:
             names = ", ".join(c.model_id for c in plan.removed)
+            freed = format_size(plan.freed_bytes)
             steps.append(
-                f"unused models that would free {format_size(plan.freed_bytes)}: {names} "
-                "(`modelward cleanup --execute` removes them)"
+                Step(f"a cleanup of unused models would free {freed}: {names}", Action.CLEANUP)
             )
-        steps.append("or move the store to a bigger disk (--cache-dir / HF_HUB_CACHE)")
-        steps.append(f"then `modelward pull {model_id}`")
+        steps.append(Step("or move the store to a bigger disk (--cache-dir / HF_HUB_CACHE)"))
+        steps.append(Step(f"then download {model_id}", Action.DOWNLOAD, model_id))
         return RecoveryResult(
             model_id,
             category,
@@ -294,19 +297,7 @@ class EnhancedErrorRecovery:
             except (ModelwardError, TimeoutError):
                 latest = None
         wanted = ctx.expected_revision or latest
-        steps: list[str] = []
-        if wanted and wanted == latest and wanted != current:
-            steps.append(
-                f"update: `modelward update apply {model_id}` fetches {wanted} beside the "
-                "served version (files that did not change are not fetched again)"
-            )
-        elif wanted and wanted != current:
-            steps.append(
-                f"switch: set the catalog entry's revision of {model_id} to {wanted} and "
-                f"`modelward update apply {model_id}`"
-            )
-        if current:
-            steps.append(f"or keep {current[:12]}: load the model from {s.local_path}")
+        steps = version_steps(model_id, wanted, latest, current, s.local_path)
         message = (
             f"{model_id} here is {current[:12] if current else 'not complete'}; "
             f"the app expects {wanted[:12] if wanted else 'another version'}"
@@ -318,7 +309,7 @@ class EnhancedErrorRecovery:
             RecoveryAction.OFFER_VERSION_CHANGE,
             success=False,
             message=message,
-            steps=tuple(steps),
+            steps=steps,
             details={"current": current, "expected": ctx.expected_revision, "latest": latest},
         )
 
@@ -336,7 +327,7 @@ class EnhancedErrorRecovery:
             RecoveryAction.REDUCE_OR_ALTERNATIVE,
             success=workable,
             message=strategy.user_message,
-            steps=strategy.changes or strategy.steps,
+            steps=_words(strategy.changes) or strategy.steps,
             strategy=strategy,
         )
 
@@ -347,9 +338,9 @@ class EnhancedErrorRecovery:
     ) -> RecoveryResult:
         check = await self.health.check_model_integrity(model_id, VerifyLevel.STRUCTURAL)
         performance = await self.health.performance_health(model_id)
-        steps = list(performance.suggestions)
+        steps = [Step(s, Action.VERIFY_FULL, model_id) for s in performance.suggestions]
         if not check.is_healthy:
-            steps.insert(0, f"its files have issues: `modelward repair {model_id}`")
+            steps.insert(0, Step("its files have issues: repair them", Action.REPAIR, model_id))
         return RecoveryResult(
             model_id,
             category,
@@ -408,14 +399,13 @@ class EnhancedErrorRecovery:
             why_none = none.message
         steps = []
         if not check.is_healthy:
-            steps.append(f"its files have issues: `modelward repair {model_id}`")
+            steps.append(Step("its files have issues: repair them", Action.REPAIR, model_id))
         if suggestion is not None:
-            steps.append(
-                f"try {suggestion.suggested_model} instead ({suggestion.reason}); "
-                f"`modelward pull {suggestion.suggested_model}` if it is not here"
-            )
+            other = suggestion.suggested_model
+            why = f"({suggestion.reason}); download it if it is not here"
+            steps.append(Step(f"try {other} instead {why}", Action.DOWNLOAD, other))
         else:
-            steps.append(f"no replacement fits the job: {why_none}")
+            steps.append(Step(f"no replacement fits the job: {why_none}"))
         return RecoveryResult(
             model_id,
             category,
@@ -457,7 +447,7 @@ class EnhancedErrorRecovery:
                 RecoveryAction.MANUAL_STEPS,
                 success=False,
                 message=f"{model_id} was paused; it stays paused until someone resumes it",
-                steps=(f"`modelward resume {model_id}` continues it",),
+                steps=(Step(f"resume {model_id} to continue it", Action.RESUME, model_id),),
                 strategy=strategy,
             )
         kind = strategy.strategy_type
@@ -469,7 +459,7 @@ class EnhancedErrorRecovery:
                 action,
                 True,
                 strategy.user_message,
-                strategy.changes,
+                _words(strategy.changes),
                 strategy,
             )
         if kind is FallbackType.QUEUE_AND_WAIT:
@@ -527,7 +517,7 @@ class EnhancedErrorRecovery:
             strategy=strategy,
         )
 
-    def _manual_download_steps(self, model_id: str) -> tuple[str, ...]:
+    def _manual_download_steps(self, model_id: str) -> tuple[Step, ...]:
         where = (self.downloader.endpoint, self.downloader.manager.cache_dir)
         return manual_download_steps(self.catalog.get(model_id), *where)
 
@@ -573,7 +563,7 @@ class EnhancedErrorRecovery:
                 action,
                 False,
                 error.message,
-                steps=(error.hint,) if error.hint else (),
+                steps=_words((error.hint,) if error.hint else ()),
                 details=details,
             )
         return RecoveryResult(model_id, category, action, True, message, details=details)
@@ -588,10 +578,15 @@ class EnhancedErrorRecovery:
                 RecoveryAction.REPAIR,
                 False,
                 busy.message,
-                steps=(busy.hint,) if busy.hint else (),
+                steps=_words((busy.hint,) if busy.hint else ()),
             )
         return RecoveryResult(model_id, category, RecoveryAction.REPAIR, True, message)
 
 
 def _fine(model_id: str, category: ErrorCategory, message: str) -> RecoveryResult:
     return RecoveryResult(model_id, category, RecoveryAction.NOTHING_TO_DO, True, message)
+
+
+def _words(texts: tuple[str, ...]) -> tuple[Step, ...]:
+    """Steps a person takes by hand (a change to the job, an error's hint)."""
+    return tuple(Step(t) for t in texts)

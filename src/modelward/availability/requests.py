@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from modelward.db import Database, generation_requests
-from modelward.errors import ConfigError
+from modelward.errors import ConfigError, UnknownRequestError
 from modelward.events import Event, EventBus, EventType
 
 DEFAULT_TTL_S = 6 * 3600.0
@@ -48,13 +48,6 @@ class QueuedRequest:
     expires_at: float
     position: int | None = None
     """Place among the model's queued requests (1 = next), while queued."""
-
-
-class UnknownRequestError(ConfigError):
-    """No queued request has this id."""
-
-    code = "request-unknown"
-    default_hint = "List the queued requests ('modelward request list') for their ids."
 
 
 class RequestQueue:

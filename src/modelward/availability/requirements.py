@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from modelward.errors import ConfigError
+from modelward.errors import ConfigError, InputMissingError, InputNotFoundError, JobInputError
 from modelward.status import ModelAvailabilityStatus
 
 Level = Literal["low", "medium", "high"]
@@ -57,31 +57,6 @@ class GenerationRequirements:
                 f"a resolution is WIDTHxHEIGHT in pixels, got {self.resolution!r}",
                 hint="e.g. 1280x720",
             )
-
-
-class JobInputError(ConfigError):
-    """A job's inputs do not suit its model, or name a file that is not there."""
-
-    code = "job-input-invalid"
-    default_hint = "Give the job what its model takes: a prompt, an image, or both."
-
-
-class InputMissingError(JobInputError):
-    """The job lacks an input its model requires (an image for image-to-video)."""
-
-    code = "input-missing"
-
-
-class InputUnsupportedError(JobInputError):
-    """The job gives an input its model cannot take (an image for text-to-video)."""
-
-    code = "input-unsupported"
-
-
-class InputNotFoundError(JobInputError):
-    """The job names an input file that does not exist where the job runs."""
-
-    code = "input-not-found"
 
 
 def job_inputs(prompt: str, image: str | None) -> frozenset[str]:

@@ -12,13 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from modelward.availability.requirements import (
-    GenerationRequirements,
-    InputMissingError,
-    InputUnsupportedError,
-    QualityDifference,
-)
+from modelward.availability.requirements import GenerationRequirements, QualityDifference
 from modelward.catalog import ModelSpec
+from modelward.errors import InputMissingError, InputUnsupportedError
 
 TIERS = {"low": 0, "medium": 1, "high": 2}
 SPEED_NEEDED = {"slow": 0.0, "medium": 1.0, "fast": 2.0}

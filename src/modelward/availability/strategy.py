@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from modelward.actions import Action
+from modelward.actions import Action, Step
 from modelward.availability.requirements import GenerationRequirements, ModelSuggestion
 from modelward.availability.wait import EstimatedWaitTime
 from modelward.status import ModelAvailabilityStatus
@@ -71,8 +71,8 @@ class FallbackStrategy:
     suggestion: ModelSuggestion | None = None
     changes: tuple[str, ...] = ()
     """What the job must change (REDUCE_REQUIREMENTS, or to use the alternative)."""
-    steps: tuple[str, ...] = ()
-    """Manual steps that would make the requested model available."""
+    steps: tuple[Step, ...] = ()
+    """Manual steps that would make the requested model available, each with its action."""
     action: Action | None = None
     """What to start first, as a code (download or repair: the API adds the route, the CLI
     the command); None when nothing needs starting."""
@@ -93,7 +93,7 @@ class ModelRequestResult:
     """That model's local snapshot folder."""
     strategy: FallbackStrategy | None = None
     """Why not the requested model, and what else would work."""
-    upgrade: str | None = None
+    upgrade: Step | None = None
     """How to get the requested model when the job uses something else."""
 
     @property

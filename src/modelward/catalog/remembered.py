@@ -8,10 +8,10 @@ user catalogs, so every command takes its id. Which entry a request means:
 1. an entry of the same repo with exactly the requested revision and globs;
 2. with no revision and no globs given: the first catalog entry of the repo, as declared
    (``pull Wan-AI/Wan2.2-TI2V-5B-Diffusers`` is ``ti2v-5b``);
-3. the repo's remembered entry, changed to what was asked (a pull by name says exactly
-   which files it wants, as ``hf download`` does);
-4. else a new remembered entry whose id is derived from the repo's name
-   (``wan2.2-ti2v-5b-diffusers``), made unique.
+3. else a new remembered entry whose id is derived from the repo's name
+   (``wan2.2-ti2v-5b-diffusers``), made unique. Another selection of a repo already
+   remembered gets its own entry (``wan2.2-ti2v-5b-diffusers-2``): rewriting the first one
+   would leave the files it fetched owned by no entry and change a running job's spec.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from pydantic import TypeAdapter, ValidationError
 from modelward.catalog.catalog import REMEMBERED_ORIGIN, Catalog
 from modelward.catalog.loader import parse_catalog
 from modelward.catalog.spec import Glob, ModelSpec, RepoId, Revision
-from modelward.errors import CatalogError
+from modelward.errors import CatalogError, StoreLockedError
 
 DEFAULT_REVISION = "main"
+LOCK_TIMEOUT_S = 30.0
 MAX_GLOBS = 64
 MAX_GLOB_CHARS = 256
 _ID_MAX_CHARS = 64
@@ -95,11 +96,10 @@ class RepoRequest:
 
 @dataclass(frozen=True)
 class Remembered:
-    """The entry a request means, and whether it was made or changed just now."""
+    """The entry a request means, and whether it was made just now."""
 
     spec: ModelSpec
     created: bool = False
-    changed: bool = False
 
 
 def looks_like_repo(argument: str) -> bool:
@@ -116,8 +116,9 @@ def remembered_path(home: Path) -> Path:
 class RememberedEntries:
     """The remembered-entries file of one MODELWARD_HOME, shared by every process."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
         self.path = path
+        self.lock_timeout_s = lock_timeout_s
 
     @classmethod
     def in_home(cls, home: Path) -> RememberedEntries:
@@ -127,25 +128,28 @@ class RememberedEntries:
     def remember(
         self, catalog: Catalog, request: RepoRequest, *, endpoint: str | None = None
     ) -> Remembered:
-        """The entry ``request`` means in ``catalog``; a new or changed remembered entry is
-        saved and put into ``catalog`` (``endpoint``: the default hub, whose repos these
-        are)."""
+        """The entry ``request`` means in ``catalog``; a new remembered entry is saved and
+        put into ``catalog`` (``endpoint``: the default hub, whose repos these are)."""
         with self._locked():
             on_disk = self._load()
             _refresh(catalog, on_disk)
             found = choose_entry(catalog, request, endpoint)
-            if found is not None and found.spec.id in catalog and not found.changed:
+            if found is not None:
                 return found
-            spec = found.spec if found is not None else self._new(catalog, on_disk, request)
+            spec = self._new(catalog, on_disk, request)
             on_disk[spec.id] = spec
             self._save(on_disk)
         catalog.put(spec, origin=REMEMBERED_ORIGIN)
-        return Remembered(spec, created=found is None, changed=found is not None)
+        return Remembered(spec, created=True)
 
     def _new(
         self, catalog: Catalog, on_disk: dict[str, ModelSpec], request: RepoRequest
     ) -> ModelSpec:
-        model_id = derive_id(request.repo, {*catalog.ids(), *on_disk})
+        taken = {*catalog.ids(), *on_disk}
+        remembered = [s.id for s in on_disk.values() if s.repo.lower() == request.repo.lower()]
+        # Another selection of a remembered repo: its first id with a number, so both read
+        # as the same repo.
+        model_id = _numbered(remembered[0], taken) if remembered else derive_id(request.repo, taken)
         revision, include, exclude = request.selection
         return ModelSpec.model_validate(
             {
@@ -155,15 +159,27 @@ class RememberedEntries:
                 "include": include,
                 "exclude": exclude,
                 "display_name": request.repo,
-                "description": f"Pulled by name: modelward pull {request.repo}",
+                "description": _describe(request),
             }
         )
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with filelock.FileLock(str(self.path) + ".lock", timeout=30):
+        lock = filelock.FileLock(str(self.path) + ".lock")
+        try:
+            lock.acquire(timeout=self.lock_timeout_s)
+        except filelock.Timeout:
+            raise StoreLockedError(
+                f"{self.path} has been locked by another modelward process for "
+                f"{self.lock_timeout_s:.0f} s",
+                hint="Another command is remembering a Hub repo; run this one again once "
+                "it is done.",
+            ) from None
+        try:
             yield
+        finally:
+            lock.release()
 
     def _load(self) -> dict[str, ModelSpec]:
         if not self.path.is_file():
@@ -189,7 +205,7 @@ def choose_entry(
     catalog: Catalog, request: RepoRequest, endpoint: str | None = None
 ) -> Remembered | None:
     """The entry ``request`` means by the rules in the module docstring (None: a new one
-    is needed); ``changed`` marks a remembered entry that must take the new selection."""
+    is needed)."""
     named = [s for s in catalog.named_repo(request.repo) if s.endpoint in (None, endpoint)]
     for spec in named:
         if (spec.revision, spec.include, spec.exclude) == request.selection:
@@ -197,12 +213,7 @@ def choose_entry(
     declared = [s for s in named if catalog.origin(s.id) != REMEMBERED_ORIGIN]
     if declared and not request.explicit:
         return Remembered(declared[0])
-    mine = [s for s in named if catalog.origin(s.id) == REMEMBERED_ORIGIN]
-    if not mine:
-        return None
-    revision, include, exclude = request.selection
-    update = {"revision": revision, "include": include, "exclude": exclude}
-    return Remembered(ModelSpec.model_validate({**mine[0].model_dump(), **update}), changed=True)
+    return None
 
 
 def derive_id(repo: str, taken: Collection[str]) -> str:
@@ -213,11 +224,23 @@ def derive_id(repo: str, taken: Collection[str]) -> str:
     for candidate in candidates:
         if candidate not in taken:
             return candidate
-    stem = candidates[-1][: _ID_MAX_CHARS - 4].rstrip("._-")
+    return _numbered(candidates[-1], taken)
+
+
+def _numbered(model_id: str, taken: Collection[str]) -> str:
+    stem = model_id[: _ID_MAX_CHARS - 4].rstrip("._-")
     number = 2
     while f"{stem}-{number}" in taken:
         number += 1
     return f"{stem}-{number}"
+
+
+def _describe(request: RepoRequest) -> str:
+    revision, include, exclude = request.selection
+    parts = [f"Hub repo {request.repo} at {revision}, remembered when pulled by name"]
+    parts += [f"only {', '.join(include)}"] if include else []
+    parts += [f"without {', '.join(exclude)}"] if exclude else []
+    return "; ".join(parts)
 
 
 def entry_toml(spec: ModelSpec) -> str:

@@ -19,6 +19,7 @@ _COMMANDS: dict[Action, str] = {
     Action.CLEANUP: "modelward cleanup",
     Action.LIST_QUARANTINE: "modelward quarantine list",
     Action.PURGE_QUARANTINE: "modelward quarantine purge",
+    Action.DEMO: "modelward demo",
 }
 
 
@@ -32,3 +33,9 @@ def command_for(action: str, model_id: str | None) -> str | None:
     if template is None or ("{model_id}" in template and not model_id):
         return None
     return template.format(model_id=model_id)
+
+
+def step_line(text: str, action: str | None, model_id: str | None) -> str:
+    """A step as a person reads it in a terminal: its words, then the command that does it."""
+    command = command_for(action, model_id) if action else None
+    return f"{text}: `{command}`" if command else text

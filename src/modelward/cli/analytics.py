@@ -11,9 +11,11 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from modelward.analytics import UsageReport
+from modelward.cli.actions import step_line
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, fail, print_table
 from modelward.errors import ModelwardError
@@ -67,7 +69,8 @@ def analytics(
     if report.peak_usage_hours:
         console.print("busiest hours: " + ", ".join(f"{h:02d}:00" for h in report.peak_usage_hours))
     for finding in report.findings:
-        console.print(f"[yellow]{finding.message}[/]: {finding.suggestion}", highlight=False)
+        what = step_line(finding.suggestion, finding.action, finding.model_id)
+        console.print(f"[yellow]{escape(finding.message)}[/]: {escape(what)}", highlight=False)
     if report.preload:
         console.print("likely in the next two hours: " + ", ".join(report.preload))
 

@@ -82,7 +82,8 @@ def pull(
         str | None,
         typer.Option(
             "--limit",
-            help="Cap the total rate, e.g. 20MB/s, 160Mbit/s or 1.5GiB/s (0 = unlimited).",
+            help="Cap each model's rate while this pull runs, e.g. 20MB/s, 160Mbit/s or "
+            "1.5GiB/s (0 = no cap of its own); 'modelward limit' caps the total.",
             show_default=False,
         ),
     ] = None,
@@ -216,13 +217,21 @@ def demo(
             "25MB/s (0 = none)."
         ),
     ] = "25MB/s",
+    limit: Annotated[
+        str,
+        typer.Option(
+            help="Cap on the service's total download rate, so a pull can be watched, "
+            "paused and resumed, e.g. 10MB/s (0 = none)."
+        ),
+    ] = "10MB/s",
     root: Annotated[
         Path | None, typer.Option(help="Where the demo keeps its hub and store.")
     ] = None,
     catalog: CatalogOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Start the local hub and the service pointed at it, then pull the default catalog."""
+    """Start the local hub and the service pointed at it, then pull the catalog (all but
+    one model, left for you to pull from another shell)."""
     from modelward.cli.demo import run_demo
 
     setup_logging(verbose)
@@ -233,6 +242,7 @@ def demo(
             hub_port=hub_port,
             scale=scale,
             hub_rate=hub_rate,
+            limit=limit,
             root=root,
             catalog=catalog,
         )

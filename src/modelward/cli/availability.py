@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import json
 import sys
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast
 
 import typer
 from rich.markup import escape
 
-from modelward.availability import (
-    ErrorContext,
-    FallbackStrategy,
-    FallbackType,
-    GenerationRequirements,
-    ModelSuggestion,
-    NoAlternativeError,
-    QualityDifference,
-)
+from modelward.api.schemas import AdvicePublic, NotOfferedPublic, RequirementsIn, SuggestionPublic
+from modelward.availability import FallbackType, GenerationRequirements, QualityDifference
 from modelward.availability.requirements import Level, Speed
-from modelward.cli.actions import command_for
-from modelward.cli.options import CacheDirOpt, CatalogOpt, JsonOpt, build_settings
+from modelward.cli.actions import command_for, step_line
+from modelward.cli.options import CacheDirOpt, CatalogOpt, JsonOpt, VerboseOpt
 from modelward.cli.output import console, fail
+from modelward.cli.where import ask_service_or_here
 from modelward.errors import ConfigError, ModelwardError
 from modelward.runtime import Runtime
-from modelward.settings import Settings
 
 
 def suggest(
@@ -43,9 +33,10 @@ def suggest(
     catalog: CatalogOpt = None,
     cache_dir: CacheDirOpt = None,
     as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """What a job for MODEL should do now (MODEL itself when it is here and fits), and the
-    best other model that takes the job."""
+    """What a job for MODEL should do now (MODEL itself when it is here and fits), every
+    other model that takes the job, and those left out with why."""
     try:
         req = GenerationRequirements(
             quality=cast(Level, _choice(quality, ("low", "medium", "high"), "--quality")),
@@ -54,20 +45,43 @@ def suggest(
             resolution=resolution,
             vram_gb=vram,
         )
-        settings = build_settings(catalog, cache_dir)
-        suggestion, strategy = asyncio.run(_suggest(settings, model, req))
     except ModelwardError as error:
         raise fail(error) from None
+    # The service's answer when one runs (it knows what is downloading); else the same
+    # code here, on the same store.
+    advice = ask_service_or_here(
+        catalog,
+        cache_dir,
+        verbose,
+        lambda client: client.advice(model, _requirements_in(req)),
+        lambda rt: advice_here(rt, model, req),
+    )
     if as_json:
-        payload = {
-            "suggestion": dataclasses.asdict(suggestion) if suggestion else None,
-            "strategy": dataclasses.asdict(strategy),
-        }
-        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        sys.stdout.write(advice.model_dump_json(indent=2) + "\n")
         return
+    _print_advice(model, advice)
+
+
+async def advice_here(runtime: Runtime, model: str, req: GenerationRequirements) -> AdvicePublic:
+    """The advice computed in this process, in the API's schema (as the service answers)."""
+    return AdvicePublic.model_validate(await runtime.fallback.advise(model, req))
+
+
+def _requirements_in(req: GenerationRequirements) -> RequirementsIn:
+    return RequirementsIn(
+        quality=req.quality,
+        speed=req.speed,
+        inputs=sorted(cast(set[Literal["text", "image"]], set(req.inputs))),
+        resolution=req.resolution,
+        vram_gb=req.vram_gb,
+    )
+
+
+def _print_advice(model: str, advice: AdvicePublic) -> None:
     # The answer first: when the requested model is here and fits, it is the answer and
     # any alternative is only another option.
-    kind = FallbackType(strategy.strategy_type)
+    strategy = advice.strategy
+    kind = strategy.strategy_type
     console.print(f"[bold]now:[/] {escape(strategy.user_message)}", highlight=False)
     if kind is not FallbackType.USE_REQUESTED:
         console.print(f"  {STRATEGY_WORDS[kind]}: {escape(strategy.recommended_action)}")
@@ -77,20 +91,38 @@ def suggest(
     for change in strategy.changes:
         console.print(f"  change: {change}", highlight=False, markup=False)
     for step in strategy.steps:
-        console.print(f"  step: {step}", highlight=False, markup=False)
-    if suggestion is None:
+        line = step_line(step.text, step.action, step.model_id)
+        console.print(f"  step: {line}", highlight=False, markup=False)
+    if advice.requested.fits is not True:
+        console.print(f"  {model}: {advice.requested.reason}", highlight=False, markup=False)
+    _print_alternatives(model, kind, advice.alternatives)
+    _print_left_out(advice.not_offered)
+
+
+def _print_alternatives(model: str, kind: FallbackType, offered: list[SuggestionPublic]) -> None:
+    if not offered:
         console.print(f"[yellow]no other model can take this job instead of {model}[/]")
         return
-    label = "other option" if kind is FallbackType.USE_REQUESTED else "alternative"
-    quality = QUALITY_WORDS[QualityDifference(suggestion.estimated_quality_difference)]
-    console.print(
-        f"[bold]{label}:[/] {suggestion.suggested_model} "
-        f"(fit {suggestion.compatibility_score:.0%}, {quality}, "
-        f"{suggestion.availability_status.value})"
-    )
-    console.print(f"  {suggestion.reason}", highlight=False, markup=False)
-    for need in suggestion.needs:
-        console.print(f"  needs: {need}", highlight=False, markup=False)
+    first = "other option" if kind is FallbackType.USE_REQUESTED else "alternative"
+    for rank, suggestion in enumerate(offered):
+        quality = QUALITY_WORDS[suggestion.estimated_quality_difference]
+        console.print(
+            f"[bold]{first if rank == 0 else 'also'}:[/] {suggestion.suggested_model} "
+            f"(fit {suggestion.compatibility_score:.0%}, {quality}, "
+            f"{suggestion.availability_status.value})"
+        )
+        console.print(f"  {suggestion.reason}", highlight=False, markup=False)
+        for need in suggestion.needs:
+            console.print(f"  needs: {need}", highlight=False, markup=False)
+
+
+def _print_left_out(left_out: list[NotOfferedPublic]) -> None:
+    """Models that cannot take the job, then those whose capabilities are not declared
+    (their reason says "capabilities unknown")."""
+    for entry in sorted(left_out, key=lambda n: not n.capabilities_known):
+        named = entry.reason.startswith(entry.model_id)  # most reasons name their model
+        why = entry.reason if named else f"{entry.model_id}: {entry.reason}"
+        console.print(f"left out: {why}", highlight=False, markup=False)
 
 
 QUALITY_WORDS = {
@@ -108,21 +140,6 @@ STRATEGY_WORDS = {
     FallbackType.MOCK_GENERATION: "labelled mock output only",
 }
 """The words for each strategy code."""
-
-
-async def _suggest(
-    settings: Settings, model: str, req: GenerationRequirements
-) -> tuple[ModelSuggestion | None, FallbackStrategy]:
-    async with Runtime(settings) as runtime:
-        runtime.catalog.get(model)
-        try:
-            suggestion: ModelSuggestion | None = await runtime.fallback.suggest_alternative_model(
-                model, req
-            )
-        except NoAlternativeError:
-            suggestion = None
-        strategy = await runtime.fallback.get_fallback_strategy(model, ErrorContext(req))
-        return suggestion, strategy
 
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:

@@ -9,23 +9,36 @@ stderr, and then is its client. Such a service stops by itself once it has had n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import filelock
 import typer
 
 from modelward.cli.client import ServiceClient
-from modelward.cli.discovery import ServiceInfo, find_service, is_alive, service_file
+from modelward.cli.discovery import (
+    ServiceInfo,
+    find_service,
+    is_alive,
+    remove_service_info,
+    service_file,
+    service_lock_held,
+)
 from modelward.cli.options import JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, err_console, fail, print_path
-from modelward.errors import ModelwardError, ServiceError, ServiceNotRunningError
+from modelward.errors import (
+    ModelwardError,
+    ServiceError,
+    ServiceNotRunningError,
+    StoreLockedError,
+)
 from modelward.settings import Settings
 
 START_TIMEOUT_S = 20.0
@@ -39,13 +52,18 @@ def log_file(home: Path) -> Path:
 
 
 def start_on_demand(
-    settings: Settings, serve_args: Sequence[str] = (), env: Mapping[str, str] | None = None
+    settings: Settings,
+    serve_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    *,
+    lock_timeout_s: float = START_TIMEOUT_S,
 ) -> ServiceInfo:
     """Start a background service for ``settings.home`` (unless one just appeared) and
-    wait until it answers; ``serve_args`` and ``env`` configure it."""
+    wait until it answers; ``serve_args`` and ``env`` configure it. StoreLockedError when
+    another command has been starting one for ``lock_timeout_s``."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    # Two commands starting at once must not start two services for one home.
-    with filelock.FileLock(settings.home / ".service-start.lock", timeout=START_TIMEOUT_S):
+    # Two commands starting at once start one service: the second waits, then uses it.
+    with _start_lock(settings.home, lock_timeout_s):
         try:
             return _answering(settings)
         except ServiceNotRunningError:
@@ -58,6 +76,24 @@ def start_on_demand(
         highlight=False,
     )
     return info
+
+
+@contextlib.contextmanager
+def _start_lock(home: Path, timeout_s: float) -> Iterator[None]:
+    lock = filelock.FileLock(home / ".service-start.lock")
+    try:
+        lock.acquire(timeout=timeout_s)
+    except filelock.Timeout:
+        raise StoreLockedError(
+            f"another modelward command has been starting the service for {home} for "
+            f"{timeout_s:.0f} s",
+            hint=f"Wait for it and run the command again; {log_file(home)} says what the "
+            "service does.",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _spawn(
@@ -78,7 +114,7 @@ def _spawn(
 def _wait_until_answering(settings: Settings, proc: subprocess.Popen[bytes]) -> ServiceInfo:
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
-        if proc.poll() is not None:
+        if proc.poll() is not None and not service_lock_held(settings.home):
             raise ServiceError(
                 f"the background service for {settings.home} exited at start "
                 f"(code {proc.returncode}): {_last_line(log_file(settings.home))}",
@@ -91,7 +127,7 @@ def _wait_until_answering(settings: Settings, proc: subprocess.Popen[bytes]) -> 
         except ServiceNotRunningError:
             pass
         if time.monotonic() > deadline:
-            proc.terminate()
+            proc.terminate()  # ours, or (exited already, refused) a no-op
             raise ServiceError(
                 f"the background service for {settings.home} did not answer within "
                 f"{START_TIMEOUT_S:.0f} s",
@@ -118,7 +154,9 @@ def _last_line(path: Path) -> str:
 
 
 def stop_service(info: ServiceInfo, timeout_s: float = STOP_TIMEOUT_S) -> None:
-    """SIGTERM the service's process and wait until it is gone."""
+    """SIGTERM the service's process, once it has said it is that process, and wait until
+    it is gone."""
+    _confirm(info)
     try:
         os.kill(info.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -139,6 +177,28 @@ def stop_service(info: ServiceInfo, timeout_s: float = STOP_TIMEOUT_S) -> None:
                 hint=f"It pauses its downloads first; wait, or 'kill -9 {info.pid}'.",
             )
         time.sleep(0.1)
+
+
+def _confirm(info: ServiceInfo) -> None:
+    """Make sure process ``info.pid`` is the service at ``info.url``: after a crash, the pid
+    in service.json may by now be another program's, which must not get the signal."""
+    try:
+        with ServiceClient(info.url, None, timeout_s=5) as client:
+            health = client.healthz()
+    except ServiceNotRunningError:
+        raise ServiceNotRunningError(
+            f"the service registered at {info.url} (pid {info.pid}) does not answer",
+            hint=f"pid {info.pid} was not signalled: after a crash it may be another "
+            f"program. If it is a modelward service that hangs, 'kill {info.pid}' stops it.",
+        ) from None
+    if health.pid == info.pid and (info.home is None or Path(health.home) == info.home):
+        return
+    raise ServiceError(
+        f"the service answering at {info.url} is pid {health.pid} for {health.home}, not "
+        f"the pid {info.pid} registered for {info.home}; nothing was stopped",
+        code="service-not-ours",
+        hint=f"Stop pid {health.pid} from its own MODELWARD_HOME ({health.home}).",
+    )
 
 
 service_app = typer.Typer(
@@ -212,6 +272,23 @@ def stop(verbose: VerboseOpt = False) -> None:
         return
     try:
         stop_service(info)
+    except ServiceNotRunningError as gone:
+        _forget_stale(settings.home, info, gone)
+        return
     except ModelwardError as error:
         raise fail(error) from None
     console.print(f"stopped the service at {info.url} (pid {info.pid}).", highlight=False)
+
+
+def _forget_stale(holder: Path, info: ServiceInfo, gone: ServiceNotRunningError) -> None:
+    """The registered service does not answer: with its lock free it has ended (crashed),
+    so its file goes; with the lock held it hangs, and the user decides."""
+    if service_lock_held(info.home or holder):
+        raise fail(gone)
+    remove_service_info(holder, info)
+    err_console.print(
+        f"no modelward service runs for {holder}: the one registered (pid {info.pid}) has "
+        f"ended without withdrawing {service_file(holder)}, which is now removed; "
+        f"pid {info.pid} was not signalled. Nothing to stop.",
+        highlight=False,
+    )

@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from modelward._version import __version__
 from modelward.api.schemas import (
+    AdvicePublic,
     BandwidthPublic,
     CancelPublic,
     CleanupIn,
@@ -34,6 +35,7 @@ from modelward.api.schemas import (
     HealthzPublic,
     IntegrityPublic,
     ModelBandwidthPublic,
+    ModelsPublic,
     ModelStatusesPublic,
     ModelStatusPublic,
     PinPublic,
@@ -48,6 +50,7 @@ from modelward.api.schemas import (
     SettingsPublic,
     StrategyPublic,
     SuggestionPublic,
+    SystemHealthReportPublic,
     UpdateCheckPublic,
     UpdateRecordPublic,
     UpdateResultPublic,
@@ -127,6 +130,10 @@ class ServiceClient:
         """Whether the service is up, and its version."""
         return self._typed(HealthzPublic, "GET", "/healthz")
 
+    def models(self) -> ModelsPublic:
+        """Every model in the service's catalog."""
+        return self._typed(ModelsPublic, "GET", "/api/v1/models")
+
     def statuses(self) -> list[ModelStatusPublic]:
         """Every catalog model's status, as the service derives it."""
         return self._typed(ModelStatusesPublic, "GET", "/api/v1/models/status").data
@@ -196,6 +203,10 @@ class ServiceClient:
         path = _model(model_id, "verify")
         return self._typed(IntegrityPublic, "POST", path, params={"level": level})
 
+    def health_report(self) -> SystemHealthReportPublic:
+        """Every model's condition, the overall score and what to do next."""
+        return self._typed(SystemHealthReportPublic, "GET", "/api/v1/health")
+
     def repair(self, model_id: str) -> RepairPublic:
         """Verify fully and fetch what is damaged (waits until done)."""
         return self._typed(RepairPublic, "POST", _model(model_id, "repair"))
@@ -240,6 +251,12 @@ class ServiceClient:
         """The best alternative to the model for a job with these requirements."""
         params = _requirement_params(req)
         return self._typed(SuggestionPublic, "GET", _model(model_id, "alternative"), params=params)
+
+    def advice(self, model_id: str, req: RequirementsIn) -> AdvicePublic:
+        """The whole answer for a job: the requested model's fit, what to do now, the
+        models that take the job and those left out (with why)."""
+        params = _requirement_params(req)
+        return self._typed(AdvicePublic, "GET", _model(model_id, "advice"), params=params)
 
     def strategy(self, model_id: str, req: RequirementsIn) -> StrategyPublic:
         """What a job with these requirements should do now."""

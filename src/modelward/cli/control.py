@@ -1,8 +1,9 @@
 """Commands that steer the service's downloads: pause, resume, cancel, priority, limit,
 queue. Each makes one request to the service and prints what it answered. Downloads run
 only in a service, so with none running each says plainly that nothing is downloading
-(``queue`` shows the stored queue the next service continues; ``limit`` keeps the cap for
-the next service)."""
+(``queue`` shows the stored queue the next service continues, with the code ``/queue``
+uses; ``cancel`` deletes the partial data and the queue entry here, holding the service
+lock so that no service starts meanwhile; ``limit`` keeps the cap for the next service)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 from rich.table import Table
 
-from modelward.api.schemas import QueueEntryPublic, QueuePublic
+from modelward.api.routes.queue import get_queue
+from modelward.api.schemas import CancelPublic, QueuePublic
 from modelward.cli.client import ServiceClient
-from modelward.cli.discovery import not_running
+from modelward.cli.discovery import hold_service_lock, not_running
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, err_console, fail, print_table
 from modelward.cli.where import running_service
@@ -26,7 +28,7 @@ from modelward.errors import ModelwardError, ServiceNotRunningError
 from modelward.overrides import save_change, with_overrides
 from modelward.runtime import Runtime
 from modelward.settings import Settings
-from modelward.transfer import DownloadStatus, Priority
+from modelward.transfer import Priority
 from modelward.units import format_rate, format_size, parse_rate
 
 T = TypeVar("T")
@@ -93,7 +95,7 @@ def resume(model: ModelArg, catalog: CatalogOpt = None, verbose: VerboseOpt = Fa
 
 def cancel(model: ModelArg, catalog: CatalogOpt = None, verbose: VerboseOpt = False) -> None:
     """Cancel a download and delete its partial data (verified files stay)."""
-    body = call_service(catalog, verbose, lambda s: s.cancel(model), nothing_runs(model, ok=True))
+    body = call_service(catalog, verbose, lambda s: s.cancel(model), _cancel_here(model))
     freed = f"freed {format_size(body.freed_bytes)} of partial data"
     if body.stopped:
         console.print(f"cancelled {model}; {freed}.")
@@ -101,6 +103,31 @@ def cancel(model: ModelArg, catalog: CatalogOpt = None, verbose: VerboseOpt = Fa
         console.print(f"{model} was not downloading; {freed}.")
     else:
         err_console.print(f"{model} was not downloading and had no partial data.")
+
+
+def _cancel_here(model: str) -> Callable[[Settings], CancelPublic]:
+    """Cancel with no service: what the service's cancel does, in this process."""
+
+    def answer(settings: Settings) -> CancelPublic:
+        err_console.print(
+            f"no modelward service runs for {settings.home}, so nothing is downloading; "
+            f"{model}'s partial data and queue entry are removed here.",
+            highlight=False,
+        )
+        lock = hold_service_lock(settings.home)  # no service starts the download meanwhile
+        try:
+            return asyncio.run(_cancel_stored(settings, model))
+        finally:
+            lock.release()
+
+    return answer
+
+
+async def _cancel_stored(settings: Settings, model: str) -> CancelPublic:
+    async with Runtime(settings) as rt:
+        rt.catalog.get(model)  # an unknown id fails before the queue is read
+        await rt.downloader.restore_queue(start=False)  # its entry goes too
+        return CancelPublic.model_validate(await rt.downloader.cancel(model))
 
 
 def priority(
@@ -206,24 +233,8 @@ def _stored_queue(settings: Settings) -> QueuePublic:
 
 async def _stored_entries(settings: Settings) -> QueuePublic:
     async with Runtime(settings) as rt:
-        rows = sorted(await asyncio.to_thread(rt.downloader.queue.load), key=lambda r: r.position)
-        data = []
-        for position, row in enumerate(rows, start=1):
-            progress = await rt.downloader.get_download_progress(row.model_id)
-            state = DownloadStatus(row.state)
-            waiting = state in (DownloadStatus.PAUSED, DownloadStatus.FAILED)
-            data.append(
-                QueueEntryPublic(
-                    model_id=row.model_id,
-                    priority=Priority(row.priority),
-                    position=position,
-                    status=state if waiting else DownloadStatus.QUEUED,
-                    downloaded_bytes=progress.downloaded_bytes,
-                    total_bytes=progress.total_bytes,
-                    progress_percent=progress.progress_percent,
-                )
-            )
-        return QueuePublic(data=data, count=len(data))
+        await rt.downloader.restore_queue(start=False)
+        return await get_queue(rt)
 
 
 COMMANDS: tuple[Callable[..., None], ...] = (pause, resume, cancel, priority, limit, queue)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
+import shutil
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -16,7 +20,7 @@ from modelward.cli.options import build_settings
 from modelward.cli.pull import pull_and_report
 from modelward.cli.service import ServeOptions, run_service
 from modelward.devhub import DevHub, Fault, FaultPlan
-from modelward.errors import ServiceNotRunningError
+from modelward.errors import ConfigError, PortInUseError, ServiceNotRunningError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
 from modelward.units import format_rate, parse_rate
@@ -29,18 +33,21 @@ def run_demo(
     hub_port: int,
     scale: str,
     hub_rate: str,
+    limit: str,
     root: Path | None,
     catalog: list[Path] | None,
 ) -> None:
     """Run the demo until Ctrl-C; everything it writes stays under ``root``."""
     base = build_settings(catalog)
     rate = parse_rate(hub_rate)  # a rate without a unit is refused before any work
+    cap = parse_rate(limit)
     root = root or base.home / "demo"
     console.print(
         f"[bold]modelward demo[/]: generating Wan2.2-shaped repos ({scale} each) "
         f"under {root / 'hub'} …"
     )
-    with DevHub(root=root / "hub", scale=scale).running_in_thread(port=hub_port) as hub:
+    with contextlib.ExitStack() as stack:
+        hub = _start_hub(stack, root / "hub", scale, hub_port)
         if rate:
             hub.set_faults(FaultPlan([Fault.rate(rate)]))
         capped = f" (each connection capped at {format_rate(rate)})" if rate else ""
@@ -51,13 +58,14 @@ def run_demo(
             home=root / "home",
             port=port,
             retry_base_delay_s=0.2,
+            bandwidth_limit_bytes_per_s=cap,
         )
 
         async def pull_all(runtime: Runtime, url: str) -> None:
-            ids = runtime.catalog.ids()
+            ids, left = _split_for_walkthrough(runtime.catalog.ids())
             demo = DemoGenerator(runtime.bridge, settings.home / "outputs")
             job = GenerationRequest(prompt="a lighthouse at dusk, waves below")
-            first = ids[-1]
+            first = ids[0]
             before = await demo.generate(first, job)
             console.print(f"a {first} job before any pull: {before.message}", highlight=False)
             console.print(where_line, highlight=False, soft_wrap=True)
@@ -69,14 +77,28 @@ def run_demo(
             console.print(f"the same job now: {after.message}", highlight=False)
             console.print(
                 f"\nThe dashboard is at [bold]{url}/[/] and the service keeps running at "
-                f"{url} (try {url}/api/v1/models/status, or `modelward request run {first} "
-                '--prompt "..."`). Ctrl-C stops the demo.'
+                f"{url} (try {url}/api/v1/models/status, or `{_command_name()} request run "
+                f'{first} --prompt "..."`).'
             )
             console.print(where_line, highlight=False, soft_wrap=True)
+            if left:
+                console.print(_walkthrough(left, cap), highlight=False)
+            console.print("Ctrl-C stops the demo.")
 
         register_in, where_line = _registration(base.home, settings.home)
         options = ServeOptions(after_start=pull_all, register_in=register_in)
         run_service(settings, console, options)
+
+
+def _start_hub(stack: contextlib.ExitStack, root: Path, scale: str, port: int) -> DevHub:
+    """The local hub, running until ``stack`` closes; a taken port names --hub-port."""
+    try:
+        return stack.enter_context(DevHub(root=root, scale=scale).running_in_thread(port=port))
+    except PortInUseError as taken:
+        raise PortInUseError(taken.host, taken.port, option="--hub-port") from None
+    except ConfigError as cannot:  # another reason it cannot listen there
+        hint = cannot.hint.replace("--port", "--hub-port")
+        raise ConfigError(cannot.message, hint=hint) from None
 
 
 def default_home() -> Path:
@@ -91,7 +113,7 @@ def _registration(home: Path, demo_home: Path) -> tuple[tuple[Path, ...], str]:
     homes = [h for h in dict.fromkeys((default_home(), home)) if h != demo_home]
     free = tuple(h for h in homes if not _owned(h))
     if default_home() in free:
-        return free, "In another shell: modelward status"
+        return free, f"In another shell: {_command_name()} status"
     export = f"export MODELWARD_HOME={shlex.quote(str(demo_home))}"
     return free, f"In another shell (a service already runs for {default_home()}): {export}"
 
@@ -102,3 +124,37 @@ def _owned(home: Path) -> bool:
     except ServiceNotRunningError:
         return False
     return True
+
+
+# The demo leaves one model for a person to pull from another shell, so pause, resume and
+# limit have a running download to act on (the README's walkthrough).
+WALKTHROUGH_MODEL = "ti2v-5b"
+
+
+def _split_for_walkthrough(ids: Sequence[str]) -> tuple[list[str], str | None]:
+    """The models the demo pulls itself, and the one it leaves for the walkthrough."""
+    if WALKTHROUGH_MODEL in ids and len(ids) > 1:
+        return [m for m in ids if m != WALKTHROUGH_MODEL], WALKTHROUGH_MODEL
+    return list(ids), None
+
+
+def _walkthrough(model: str, cap: int) -> str:
+    """What to try in another shell, written with the command that runs there."""
+    mw = _command_name()
+    capped = f" (the demo caps downloads at {format_rate(cap)})" if cap else ""
+    return (
+        f"{model} is left for you to pull{capped}; in another shell try:\n"
+        f"  {mw} pull {model}      # Ctrl-C detaches; the download goes on\n"
+        f"  {mw} pause {model}\n  {mw} status --json\n  {mw} resume {model}\n"
+        f"  {mw} limit 20MB/s"
+    )
+
+
+def _command_name() -> str:
+    """``modelward`` when that name runs this program in a new shell, else its full path."""
+    here = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    found = shutil.which("modelward")
+    if here is not None and found is not None and Path(found).resolve() == here:
+        return "modelward"
+    script = Path(sys.executable).parent / "modelward"
+    return str(script) if script.exists() else "modelward"

@@ -4,6 +4,10 @@
 (atomically) once it listens and removes it when it stops. A file whose process is gone, or
 whose URL refuses the connection, means no service is running.
 
+For its whole life a service also holds an exclusive lock on ``MODELWARD_HOME/service.lock``
+(the system drops it when the process ends, however it ends): a second service for the same
+home cannot take it and is refused, however close together the two start.
+
 ``home`` is the MODELWARD_HOME the service uses. It differs from the folder holding the file
 only for a service registered in another home: ``modelward demo`` keeps its own home but
 also registers in the default one, so a plain ``modelward status`` finds it; the CLI then
@@ -18,9 +22,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelward.errors import ServiceNotRunningError
+import filelock
+
+from modelward.errors import ServiceAlreadyRunningError, ServiceNotRunningError
 
 SERVICE_FILE = "service.json"
+LOCK_FILE = "service.lock"
 NOT_RUNNING = "no modelward service is running (start one with 'modelward serve')"
 
 
@@ -83,6 +90,41 @@ def remove_service_info(home: Path, info: ServiceInfo) -> None:
             path.unlink()
     except (OSError, ValueError):
         pass
+
+
+def hold_service_lock(home: Path) -> filelock.BaseFileLock:
+    """Take the lock one service of ``home`` holds for its whole life (release it when the
+    service ends); ServiceAlreadyRunningError, naming it, when another service holds it."""
+    home.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(home / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise already_running(home) from None
+    return lock
+
+
+def service_lock_held(home: Path) -> bool:
+    """Whether a service of ``home`` runs or is starting (it holds the lock)."""
+    if not (home / LOCK_FILE).exists():
+        return False
+    lock = filelock.FileLock(home / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        return True
+    lock.release()
+    return False
+
+
+def already_running(home: Path) -> ServiceAlreadyRunningError:
+    """The refusal of a second service for ``home``, naming the one that runs."""
+    try:
+        info = _read(service_file(home))
+        where = f"at {info.url} (pid {info.pid})"
+    except (OSError, ValueError):  # it holds the lock but has not registered yet
+        where = "(it is starting; its address appears in service.json)"
+    return ServiceAlreadyRunningError(f"a modelward service already runs for {home} {where}")
 
 
 def find_service(home: Path) -> ServiceInfo:

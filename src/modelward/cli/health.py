@@ -20,7 +20,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from modelward.api.routes.health import public_report
+from modelward.api.schemas import IntegrityPublic, SystemHealthReportPublic
 from modelward.cli.actions import command_for
+from modelward.cli.client import ServiceClient
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -30,19 +33,18 @@ from modelward.cli.options import (
     setup_logging,
 )
 from modelward.cli.output import console, err_console, fail, print_table, progress_bar, spinner
-from modelward.cli.where import serve_args, service_for_work
-from modelward.errors import ConfigError, ModelwardError
+from modelward.cli.where import as_public, ask_service_or_here, serve_args, service_for_work
+from modelward.errors import ConfigError, ModelwardError, UnknownModelError
 from modelward.health import (
     HealthCondition,
     IntegrityResult,
     PerformanceStatus,
     Severity,
-    SystemHealthReport,
     VerifyLevel,
 )
+from modelward.health.issues import CORRUPTION_KINDS
 from modelward.health.quarantine import Quarantine, describe
 from modelward.runtime import Runtime
-from modelward.settings import Settings
 from modelward.units import format_size
 
 
@@ -64,39 +66,70 @@ def verify(
     verbose: VerboseOpt = False,
 ) -> None:
     """Check downloaded models for damage; exit 1 when any is unhealthy."""
-    setup_logging(verbose)
     chosen = VerifyLevel.FULL if full else (level or VerifyLevel.STRUCTURAL)
-    try:
-        settings = build_settings(catalog, cache_dir)
-        results = asyncio.run(_verify(settings, models, chosen))
-    except ModelwardError as error:
-        raise fail(error) from None
+    # Through the service when one runs (it owns the store and may be writing to it);
+    # with none, here: a check downloads nothing, so no service is started for it.
+    results = ask_service_or_here(
+        catalog,
+        cache_dir,
+        verbose,
+        lambda client: _verify_in_service(client, models, chosen),
+        lambda rt: _verify_here(rt, models, chosen),
+        timeout_s=None,  # a full check of a large model takes minutes
+    )
     if as_json:
-        payload = [dataclasses.asdict(r) for r in results]
-        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        payload = [r.model_dump(mode="json") for r in results]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
         _print(results)
     if not all(r.is_healthy for r in results):
         raise typer.Exit(1)
 
 
-async def _verify(
-    settings: Settings, model_ids: list[str] | None, level: VerifyLevel
-) -> list[IntegrityResult]:
-    async with Runtime(settings) as runtime:
-        ids = model_ids or runtime.catalog.ids()
-        for model_id in ids:
-            runtime.catalog.get(model_id)  # every id is checked before any work
-        if model_ids is None:  # all: only what has been downloaded at all
-            ids = [m for m in ids if runtime.manager.known_target(m) is not None]
-        results = []
-        for model_id in ids:
-            if level is VerifyLevel.FULL:
-                results.append(await _full_with_progress(runtime, model_id))
-            else:
-                with spinner(f"checking {model_id} ({level.value})…"):
-                    results.append(await runtime.health.check_model_integrity(model_id, level))
-        return results
+def _verify_in_service(
+    client: ServiceClient, model_ids: list[str] | None, level: VerifyLevel
+) -> list[IntegrityPublic]:
+    if model_ids:
+        known = {m.id for m in client.models().data}
+        for model_id in model_ids:
+            if model_id not in known:  # every id is checked before any work
+                raise UnknownModelError(
+                    f"unknown model id {model_id!r}",
+                    hint="Run 'modelward status' to list the model ids.",
+                )
+        ids = model_ids
+    else:  # all: what the service's store holds at all
+        ids = [s.model_id for s in client.statuses() if s.present_bytes]
+    results = []
+    for model_id in ids:
+        # The service does not stream a check's progress: a live line says what it does.
+        what = (
+            f"hashing {model_id} (full, sha256)"
+            if level is VerifyLevel.FULL
+            else f"checking {model_id} ({level.value})"
+        )
+        with spinner(f"{what} in the service…"):
+            results.append(client.verify(model_id, level.value))
+    return results
+
+
+async def _verify_here(
+    runtime: Runtime, model_ids: list[str] | None, level: VerifyLevel
+) -> list[IntegrityPublic]:
+    ids = model_ids or runtime.catalog.ids()
+    for model_id in ids:
+        runtime.catalog.get(model_id)  # every id is checked before any work
+    if model_ids is None:  # all: only what is on disk at all
+        ids = [m for m in ids if await asyncio.to_thread(runtime.manager.target_on_disk, m)]
+    results = []
+    for model_id in ids:
+        if level is VerifyLevel.FULL:
+            result = await _full_with_progress(runtime, model_id)
+        else:
+            with spinner(f"checking {model_id} ({level.value})…"):
+                result = await runtime.health.check_model_integrity(model_id, level)
+        results.append(as_public(IntegrityPublic, result))
+    return results
 
 
 async def _full_with_progress(runtime: Runtime, model_id: str) -> IntegrityResult:
@@ -121,7 +154,7 @@ async def _full_with_progress(runtime: Runtime, model_id: str) -> IntegrityResul
     return result
 
 
-def _print(results: list[IntegrityResult]) -> None:
+def _print(results: list[IntegrityPublic]) -> None:
     if not results:
         console.print("nothing downloaded yet: run `modelward pull MODEL` first")
         return
@@ -131,13 +164,14 @@ def _print(results: list[IntegrityResult]) -> None:
     for r in results:
         health = "[green]healthy[/]" if r.is_healthy else "[red]damaged[/]"
         issues = str(len(r.issues)) if r.issues else "-"
-        table.add_row(r.model_id, r.level.value, health, f"{r.integrity_score:.0%}", issues)
+        score = f"{r.integrity_score:.0%}" if r.integrity_score is not None else "-"
+        table.add_row(r.model_id, r.level, health, score, issues)
     print_table(table)
     # File paths are long words: listed under the table, where they need not be cut.
     for r in results:
         for i in r.issues:
-            console.print(f"{r.model_id}: {i.path}: {i.kind.value}, {i.detail}", markup=False)
-    damaged = [r for r in results if any(i.category == "corruption" for i in r.issues)]
+            console.print(f"{r.model_id}: {i.path}: {i.kind}, {i.detail}", markup=False)
+    damaged = [r for r in results if any(i.kind in CORRUPTION_KINDS for i in r.issues)]
     if damaged:
         names = " ".join(r.model_id for r in damaged)
         console.print(
@@ -198,23 +232,15 @@ def health(
 ) -> None:
     """The system health report: each model's condition, the overall score, disk usage and
     what to do next; exit 1 when a model is corrupted."""
-    setup_logging(verbose)
-    try:
-        settings = build_settings(catalog, cache_dir)
-        report = asyncio.run(_report(settings))
-    except ModelwardError as error:
-        raise fail(error) from None
+    report = ask_service_or_here(
+        catalog, cache_dir, verbose, lambda client: client.health_report(), public_report
+    )
     if as_json:
-        sys.stdout.write(json.dumps(dataclasses.asdict(report), indent=2, default=str) + "\n")
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         _print_report(report)
     if report.models_corrupted:
         raise typer.Exit(1)
-
-
-async def _report(settings: Settings) -> SystemHealthReport:
-    async with Runtime(settings) as runtime:
-        return await runtime.health.get_health_report()
 
 
 _CONDITION_STYLE = {
@@ -227,7 +253,7 @@ _CONDITION_STYLE = {
 _SEVERITY_STYLE = {Severity.CRITICAL: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def _print_report(report: SystemHealthReport) -> None:
+def _print_report(report: SystemHealthReportPublic) -> None:
     console.print(
         f"[bold]overall health {report.overall_health_score:.0%}[/]: "
         f"{report.models_healthy} healthy, {report.models_degraded} degraded, "
@@ -239,8 +265,8 @@ def _print_report(report: SystemHealthReport) -> None:
     for column in ("model", "condition", "integrity", "last check", "performance", "issues"):
         table.add_column(column)
     for m in report.models:
-        style = _CONDITION_STYLE[m.condition]
-        condition = m.condition.value + (
+        style = _CONDITION_STYLE[HealthCondition(m.condition)]
+        condition = m.condition + (
             " (repairing)" if m.repairing else " (downloading)" if m.downloading else ""
         )
         checked = (
@@ -248,18 +274,18 @@ def _print_report(report: SystemHealthReport) -> None:
             if m.check_age_s is not None
             else "never"
         )
-        performance = m.performance_status.value
-        if m.performance_status is not PerformanceStatus.LEARNING:
+        performance = m.performance_status
+        if m.performance_status != PerformanceStatus.LEARNING:
             performance += f" {m.performance_score:.0%}"
         issues = str(len(m.issues)) if m.issues else "-"
-        score = f"{m.integrity_score:.0%}" if m.condition is not HealthCondition.ABSENT else "-"
+        score = f"{m.integrity_score:.0%}" if m.integrity_score is not None else "-"
         table.add_row(m.model_id, f"[{style}]{condition}[/]", score, checked, performance, issues)
     print_table(table)
     for m in report.models:  # paths are long words: listed under the table, not cut in it
-        _print_issues(m.model_id, [f"{i.path} ({i.kind.value})" for i in m.issues])
+        _print_issues(m.model_id, [f"{i.path} ({i.kind})" for i in m.issues])
     for r in report.recommendations:
-        style = _SEVERITY_STYLE[r.severity]
-        console.print(f"[{style}]{r.severity.value}[/] {r.message}", highlight=False)
+        style = _SEVERITY_STYLE[Severity(r.severity)]
+        console.print(f"[{style}]{r.severity}[/] {r.message}", highlight=False)
         command = command_for(r.action, r.model_id)
         if command is not None:
             console.print(f"    → {command}", markup=False, highlight=False)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
+from modelward.errors import ConfigError
 from modelward.settings import Settings
 
 CatalogOpt = Annotated[
@@ -42,7 +43,7 @@ def check_scale(value: str) -> str:
 
     try:
         parse_size(value)
-    except ValueError as exc:
+    except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
     return value
 

@@ -8,6 +8,7 @@ download goes on in the service.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,10 +19,11 @@ from modelward.cli.client import CONNECTED, ServiceClient, ServiceEvent
 from modelward.cli.offline import check_offline_agrees
 from modelward.cli.progress import PullBars
 from modelward.cli.repos import describe
-from modelward.cli.where import running_service, service_for_work
+from modelward.cli.where import check_options_agree, running_service, service_for_work
+from modelward.errors import ModelwardError
 from modelward.settings import Settings
 from modelward.transfer import DownloadStatus
-from modelward.units import format_size, format_speed
+from modelward.units import format_rate, format_size, format_speed
 
 PROGRESS = "download.progress"
 STATE = "download.state"
@@ -189,6 +191,7 @@ def service_for_pull(
     if client is None:
         return service_for_work(settings, serve_args, serve_env)
     check_offline_agrees(client, settings)
+    check_options_agree(client, serve_args)
     if serve_env:
         err_console.print(
             f"note: the service at {client.url} keeps its own connections and retries; "
@@ -207,22 +210,49 @@ def pull_and_report(
     limit_bytes_per_s: int | None = None,
 ) -> int:
     """Pull through ``client``, print one line per model, and return the exit code (0 all
-    complete, 1 one did not, 130 detached by Ctrl-C)."""
-    if limit_bytes_per_s is not None:
-        for model_id in model_ids:  # as `modelward limit RATE --model MODEL` would
-            client.set_model_bandwidth(model_id, limit_bytes_per_s)
+    complete, 1 one did not, 130 detached by Ctrl-C).
+
+    ``limit_bytes_per_s`` caps each model's own rate for this pull only: the cap goes when
+    the pull ends, except on a download the pull detached from, which keeps it."""
+    capped = _cap(client, model_ids, limit_bytes_per_s)
     try:
         outcomes = pull_models(client, model_ids, err_console)
     except Detached as detached:
         for model_id in detached.model_ids:
+            if model_id in capped:
+                capped.remove(model_id)
             err_console.print(
-                f"detached: {model_id} goes on downloading in the service at {client.url}; "
-                f"'modelward status' follows it, 'modelward pause {model_id}' pauses it",
+                f"detached: {model_id} goes on downloading in the service at {client.url}"
+                f"{_kept(model_id, limit_bytes_per_s)}; 'modelward status' follows it, "
+                f"'modelward pause {model_id}' pauses it",
                 highlight=False,
             )
         return 130
+    finally:
+        for model_id in capped:  # the pull's cap does not outlive it
+            with contextlib.suppress(ModelwardError):  # a service gone has no caps left
+                client.set_model_bandwidth(model_id, 0)
     print_outcomes(outcomes, console, err_console, client.url)
     return 0 if all(o.success for o in outcomes) else 1
+
+
+def _cap(client: ServiceClient, model_ids: list[str], rate: int | None) -> list[str]:
+    """Give each model the pull's cap, as ``modelward limit RATE --model MODEL`` would;
+    the models capped."""
+    if rate is None:
+        return []
+    for model_id in model_ids:
+        client.set_model_bandwidth(model_id, rate)
+    return list(model_ids)
+
+
+def _kept(model_id: str, rate: int | None) -> str:
+    if rate is None:
+        return ""
+    return (
+        f" at most {format_rate(rate)} (the pull's cap stays with it; 'modelward limit 0 "
+        f"--model {model_id}' lifts it)"
+    )
 
 
 def serve_env(max_retries: int | None, connections: int | None) -> dict[str, str]:

@@ -57,9 +57,10 @@ def parse_pull_arguments(
 def describe(request: RepoRequest, entry: RegisteredModelPublic) -> str:
     """One line: which entry a repo argument became, and that its id works everywhere."""
     if entry.created:
-        return f"{request.repo}: remembered as '{entry.id}' (status, verify, rm ... take this id)"
-    if entry.changed:
-        return f"{request.repo}: '{entry.id}' now selects {_selection(entry)}"
+        return (
+            f"{request.repo}: remembered as '{entry.id}', {_selection(entry)} "
+            "(status, verify, rm ... take this id)"
+        )
     return f"{request.repo}: model '{entry.id}'"
 
 

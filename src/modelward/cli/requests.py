@@ -20,6 +20,7 @@ from modelward.availability.requirements import (
     check_image,
     job_inputs,
 )
+from modelward.cli.actions import step_line
 from modelward.cli.client import ServiceClient
 from modelward.cli.control import call_service
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
@@ -221,8 +222,10 @@ def _print_answer(answer: GeneratePublic | QueueResultPublic) -> None:
     else:
         console.print(f"[green]{answer.message}[/]", highlight=False)
     for step in answer.strategy.steps if answer.strategy else []:
-        console.print(f"  step: {step}", highlight=False)
+        line = step_line(step.text, step.action, step.model_id)
+        console.print(f"  step: {line}", highlight=False, markup=False)
     if answer.output_path:
         print_path("  output", answer.output_path)
     if answer.upgrade:
-        console.print(f"  upgrade: {answer.upgrade}", highlight=False)
+        upgrade = step_line(answer.upgrade.text, answer.upgrade.action, answer.upgrade.model_id)
+        console.print(f"  upgrade: {upgrade}", highlight=False, markup=False)

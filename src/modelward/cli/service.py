@@ -22,10 +22,16 @@ from modelward.cli.discovery import (
     ServiceInfo,
     client_url,
     find_service,
+    hold_service_lock,
     remove_service_info,
     write_service_info,
 )
-from modelward.errors import ConfigError, ServiceError, ServiceNotRunningError, listen_error
+from modelward.errors import (
+    ConfigError,
+    ServiceAlreadyRunningError,
+    ServiceNotRunningError,
+    listen_error,
+)
 from modelward.runtime import Runtime
 from modelward.settings import Settings
 
@@ -75,26 +81,30 @@ class ServeOptions:
 def run_service(settings: Settings, console: Console, options: ServeOptions | None = None) -> None:
     """Serve the API until interrupted (or, on demand, until idle).
 
-    While it listens, ``MODELWARD_HOME/service.json`` tells CLI commands where it is.
+    While it listens, ``MODELWARD_HOME/service.json`` tells CLI commands where it is; for
+    its whole life it holds the home's service lock, so no second service can start.
     """
-    _refuse_a_second_service(settings)
-    settings, generated = settings.ensure_api_token()
-    asyncio.run(_serve(settings, console, generated, options or ServeOptions()))
+    lock = hold_service_lock(settings.home)
+    try:
+        _refuse_a_second_service(settings)
+        settings, generated = settings.ensure_api_token()
+        asyncio.run(_serve(settings, console, generated, options or ServeOptions()))
+    finally:
+        lock.release()
 
 
 def _refuse_a_second_service(settings: Settings) -> None:
-    """One service owns a home's downloads: a second one would fetch beside it."""
+    """One service owns a home's downloads: a second one would fetch beside it. (The lock
+    covers services of this home; this covers one registered here from another home, as
+    the demo registers in the default one.)"""
     try:
         info = find_service(settings.home)
         with ServiceClient(info.url, None, timeout_s=5) as client:
             client.healthz()
     except ServiceNotRunningError:
         return
-    raise ServiceError(
-        f"a modelward service already runs for {settings.home} at {info.url} (pid {info.pid})",
-        code="service-already-running",
-        hint="Use that one (every command finds it), or stop it first with "
-        "'modelward service stop'.",
+    raise ServiceAlreadyRunningError(
+        f"a modelward service already runs for {settings.home} at {info.url} (pid {info.pid})"
     )
 
 

@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from modelward.api.schemas import ModelStatusPublic
+from modelward.api.schemas import ModelStatusPublic, SettingsReadOnly
 from modelward.cli.background import start_on_demand
 from modelward.cli.client import TIMEOUT_S, ServiceClient
 from modelward.cli.offline import check_offline_agrees
 from modelward.cli.options import build_settings, setup_logging
 from modelward.cli.output import fail
-from modelward.errors import ModelwardError, ServiceNotRunningError
+from modelward.errors import ConfigError, ModelwardError, ServiceNotRunningError
 from modelward.runtime import Runtime
 from modelward.settings import Settings
 
@@ -57,6 +57,7 @@ def service_for_work(
     client = running_service(settings, timeout_s)
     if client is not None:
         check_offline_agrees(client, settings)
+        check_options_agree(client, serve_args)
         return client
     start_on_demand(settings, serve_args, serve_env)
     return ServiceClient.discover(settings, timeout_s)
@@ -65,13 +66,47 @@ def service_for_work(
 def serve_args(
     catalog: list[Path] | None, cache_dir: Path | None, endpoint: str | None = None
 ) -> list[str]:
-    """The command's own options, for a service it starts (the environment goes too)."""
+    """The command's own options, for a service it starts (the environment goes too), as
+    ``--option value`` pairs."""
     args = [arg for path in catalog or () for arg in ("--catalog", str(path))]
     if cache_dir is not None:
         args += ["--cache-dir", str(cache_dir)]
     if endpoint is not None:
         args += ["--endpoint", endpoint]
     return args
+
+
+def check_options_agree(client: ServiceClient, serve_args: Sequence[str]) -> None:
+    """Raise ConfigError (and close ``client``) when the command names a store, hub or
+    catalog the running service does not use: its files would go where the service's go."""
+    asked = list(zip(serve_args[::2], serve_args[1::2], strict=True))
+    if not asked:
+        return
+    fixed = client.settings().read_only
+    for option, value in asked:
+        uses = _service_uses(option, fixed)
+        if not _agrees(option, value, uses):
+            client.close()
+            raise ConfigError(
+                f"{option} {value} is not what the service at {client.url} for "
+                f"{fixed.home} uses ({', '.join(uses) or 'none'}); it would work there",
+                hint=f"Leave out {option} to use that service, or stop it with 'modelward "
+                "service stop' so that the next command starts one with your options.",
+            )
+
+
+def _service_uses(option: str, fixed: SettingsReadOnly) -> list[str]:
+    return {
+        "--cache-dir": [fixed.cache_dir],
+        "--endpoint": [fixed.endpoint],
+        "--catalog": fixed.catalog_files,
+    }[option]
+
+
+def _agrees(option: str, value: str, uses: list[str]) -> bool:
+    if option == "--endpoint":
+        return value.rstrip("/") in uses
+    return Path(value).expanduser().resolve() in {Path(u).expanduser().resolve() for u in uses}
 
 
 def ask_service_or_here(

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from modelward.devhub.serve import serve
+from modelward.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,15 +25,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.verbose:
         logging.basicConfig(level=logging.INFO)
     gated = dict(item.split("=", 1) for item in args.gated)
-    serve(
-        host=args.host,
-        port=args.port,
-        root=args.root,
-        scale=args.scale,
-        seed=args.seed,
-        gated=gated,
-        faults_file=args.faults,
-    )
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            root=args.root,
+            scale=args.scale,
+            seed=args.seed,
+            gated=gated,
+            faults_file=args.faults,
+        )
+    except ConfigError as exc:  # exit 2 with the message and hint, not a traceback
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

@@ -68,12 +68,7 @@ def serve(
     on_ready: Callable[[DevHub], None] | None = _print_ready,
 ) -> None:
     """Serve synthetic repos at ``host:port`` until Ctrl-C, printing the URL when ready."""
-    try:
-        hub = DevHub(root=root, scale=scale, repos=repos, gated=gated, seed=seed)
-    except ValueError as exc:  # the scale, said the way people write sizes
-        raise ConfigError(
-            str(exc), hint="Give a size such as 8MB or 2GB, or tiny, small, medium, large, full."
-        ) from None
+    hub = DevHub(root=root, scale=scale, repos=repos, gated=gated, seed=seed)
     if faults_file is not None:
         hub.set_faults(load_fault_plan(faults_file))
     with contextlib.suppress(KeyboardInterrupt):

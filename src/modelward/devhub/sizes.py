@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+from modelward import units
+from modelward.errors import ConfigError
 
 # Named scales: total bytes per repo. "tiny" keeps the biggest shard above 1 MiB so that
 # mid-file crashes can be tested; "full" is about the size of the real Wan2.2 repos.
@@ -14,36 +15,20 @@ NAMED_SCALES: dict[str, int] = {
     "full": 126_000_000_000,
 }
 
-_UNITS: dict[str, int] = {
-    "": 1,
-    "b": 1,
-    "k": 10**3,
-    "kb": 10**3,
-    "m": 10**6,
-    "mb": 10**6,
-    "g": 10**9,
-    "gb": 10**9,
-    "t": 10**12,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+_HINT = f"Give a size such as 8MB or 2GiB, or one of {', '.join(NAMED_SCALES)}."
 
 
 def parse_size(value: int | str) -> int:
-    """Return a byte count from an int, a named scale or a string such as ``"2GB"``."""
+    """Bytes from an int (a byte count), a named scale or a size with its unit (``"2GB"``);
+    a number written without a unit is refused, as everywhere else (units.parse_size)."""
     if isinstance(value, int):
         if value < 0:
-            raise ValueError(f"size must not be negative: {value}")
+            raise ConfigError(f"size must not be negative: {value}", hint=_HINT)
         return value
     named = NAMED_SCALES.get(value.strip().lower())
     if named is not None:
         return named
-    match = _SIZE_RE.match(value)
-    if match is None or match.group(2).lower() not in _UNITS:
-        raise ValueError(f"not a size: {value!r} (try 8MB, 2GiB or one of {sorted(NAMED_SCALES)})")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    try:
+        return units.parse_size(value)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, hint=_HINT) from None

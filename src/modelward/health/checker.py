@@ -61,13 +61,15 @@ class IntegrityResult:
     model_id: str
     level: VerifyLevel
     is_healthy: bool
-    integrity_score: float
-    """Share of the model's bytes in files without an issue (0..1)."""
+    integrity_score: float | None
+    """Share of the checked bytes found intact (:func:`integrity_share`); None when no
+    file was on disk to check. Missing files do not lower it: that is completeness."""
     issues: IssueList
     """Each problem; ``"corruption" in result.issues`` asks whether any file is damaged."""
     checked_at: float
     """When the check ended (seconds since the epoch)."""
     files_checked: int
+    """Files on disk that the check examined (missing ones are not counted)."""
     bytes_hashed: int = 0
 
 
@@ -273,6 +275,25 @@ def _hash_all(
         return list(pool.map(one, ordered))
 
 
+_BELOW_ONE = 0.9999
+"""The highest share shown when a checked file is not intact (never a rounded 100%)."""
+
+
+def integrity_share(checked: Iterable[tuple[int, bool]]) -> float | None:
+    """The one integrity figure: intact bytes over checked bytes, from each checked file's
+    ``(size_bytes, intact)``; None when no file was checked. Files not on disk count for
+    neither side (how much is there is completeness, a separate figure), so a healthy
+    half-downloaded model is 100% intact."""
+    files = list(checked)
+    if not files:
+        return None
+    whole = all(intact for _size, intact in files)
+    total = sum(size for size, _intact in files)
+    intact_bytes = sum(size for size, intact in files if intact)
+    share = round(intact_bytes / total, 4) if total else float(whole)
+    return share if whole else min(share, _BELOW_ONE)
+
+
 def _result(
     model_id: str,
     level: VerifyLevel,
@@ -280,18 +301,22 @@ def _result(
     issues: IssueList,
     hashed: int,
 ) -> IntegrityResult:
-    damaged = {i.path for i in issues}
+    by_path = {i.path: i for i in issues}
     problems = [i for i in issues if i.kind is not IssueKind.UNEXPECTED_FILE]
-    total = sum(f.size_bytes for f in files)
-    healthy = [f for f in files if f.path not in damaged]
-    score = sum(f.size_bytes for f in healthy) / total if total else (0.0 if problems else 1.0)
+    # A file is checked when its bytes are on disk; intact unless an issue says they are
+    # not (an index naming a missing shard is intact: the shard is what is missing).
+    checked = [
+        (f.size_bytes, f.path not in by_path or by_path[f.path].category != "corruption")
+        for f in files
+        if f.path not in by_path or by_path[f.path].kind is not IssueKind.MISSING
+    ]
     return IntegrityResult(
         model_id=model_id,
         level=level,
         is_healthy=not problems,
-        integrity_score=round(score, 4),
+        integrity_score=integrity_share(checked),
         issues=issues,
         checked_at=time.time(),
-        files_checked=len(files),
+        files_checked=len(checked),
         bytes_hashed=hashed,
     )

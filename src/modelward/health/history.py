@@ -73,7 +73,8 @@ def _row(result: IntegrityResult) -> dict[str, Any]:
         "model_id": result.model_id,
         "level": result.level.value,
         "is_healthy": result.is_healthy,
-        "integrity_score": result.integrity_score,
+        # The column predates "nothing checked"; files_checked 0 says it when read back.
+        "integrity_score": result.integrity_score or 0.0,
         "issues": [
             {"path": i.path, "kind": i.kind.value, "detail": i.detail} for i in result.issues
         ],
@@ -93,7 +94,7 @@ def _result(row: Any) -> IntegrityResult:
         model_id=row["model_id"],
         level=VerifyLevel(row["level"]),
         is_healthy=bool(row["is_healthy"]),
-        integrity_score=float(row["integrity_score"]),
+        integrity_score=float(row["integrity_score"]) if row["files_checked"] else None,
         issues=issues,
         checked_at=float(row["checked_at"]),
         files_checked=int(row["files_checked"]),

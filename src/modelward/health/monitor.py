@@ -215,7 +215,7 @@ class ModelHealthMonitor:
             raise StoreLockedError(
                 f"{model_id} is downloading; a repair would race with it",
                 hint="Wait for the download to finish (it verifies every file), "
-                f"or pause it first: `modelward pause {model_id}`.",
+                "or pause it first, then repair.",
             )
         self.repairing.add(model_id)
 

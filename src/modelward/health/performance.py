@@ -83,6 +83,8 @@ class PerformanceHealth:
     recent_quality_issue_rate: float
     reasons: tuple[str, ...]
     suggestions: tuple[str, ...]
+    """What to do, in words; each starts with a full verification (``Action.VERIFY_FULL``),
+    which the surfaces turn into a route or a command."""
     checked_at: float
 
     @property
@@ -123,21 +125,21 @@ def assess_performance(
     if slowdown is not None and slowdown > 1 + limits.slowdown:
         reasons.append(f"recent generations take {slowdown:.1f}x the usual time")
         suggestions.append(
-            f"Slow generation: run a health check (`modelward verify {model_id} --full`), "
+            "Slow generation: run a full health check (every file hashed), "
             "then look for other models or apps holding GPU memory; enable CPU offload or "
             "lower the resolution if memory is short."
         )
     if recent_fail - base_fail > limits.failure_rate:
         reasons.append(f"{recent_fail:.0%} of recent generations failed (usually {base_fail:.0%})")
         suggestions.append(
-            f"Frequent failures: verify the model (`modelward verify {model_id} --full`); "
+            "Frequent failures: verify every file of the model (a full check); "
             "if it is intact, use an alternative model for now and report the errors."
         )
     if quality > limits.failure_rate:
         reasons.append(f"{quality:.0%} of recent outputs were reported bad")
         suggestions.append(
-            f"Quality issues: verify the model's files (`modelward verify {model_id} --full`) "
-            f"and repair them (`modelward repair {model_id}`) if any are damaged."
+            "Quality issues: verify every file of the model (a full check) and repair "
+            "the files it finds damaged."
         )
     score = (1.0 / max(slowdown or 1.0, 1.0)) * (1.0 - max(0.0, recent_fail - base_fail))
     score *= 1.0 - quality

@@ -59,7 +59,8 @@ class ModelHealth:
     model_id: str
     condition: HealthCondition
     integrity_score: float | None
-    """Share of the bytes in files without an issue; None for a model never downloaded."""
+    """Share of the checked bytes found intact (``checker.integrity_share``); None when
+    nothing was on disk to check."""
     issues: IssueList
     last_health_check: datetime | None
     """When the latest check deeper than stat ended."""
@@ -130,8 +131,6 @@ def model_health(facts: ModelFacts) -> ModelHealth:
     else:
         issues = facts.now.issues
         score = facts.now.integrity_score
-        if not score and all(i.category == "missing" for i in issues):
-            score = None  # no file is on disk: there was nothing to check
         condition = _condition(issues, perf_status)
     return ModelHealth(
         model_id=facts.model_id,
@@ -218,70 +217,64 @@ def _condition(issues: IssueList, perf: PerformanceStatus) -> HealthCondition:
 def _model_advice(
     m: ModelHealth, perf: PerformanceHealth | None, stale_after_s: float
 ) -> list[HealthRecommendation]:
+    """Everything to do about one model on disk, most urgent kinds first."""
+    return [
+        *_files_advice(m),
+        *_modified_advice(m),
+        *_stray_advice(m),
+        *_performance_advice(m.model_id, perf),
+        *_staleness_advice(m, stale_after_s),
+    ]
+
+
+def _files_advice(m: ModelHealth) -> list[HealthRecommendation]:
+    """Repair damaged files, or fetch missing ones (unless that is already under way)."""
     mid = m.model_id
-    out: list[HealthRecommendation] = []
     if m.condition is HealthCondition.CORRUPTED and not m.repairing:
         names = ", ".join(sorted({i.path for i in m.issues if i.category == "corruption"}))
-        out.append(
-            HealthRecommendation(
-                Severity.CRITICAL,
-                f"{mid}: damaged files ({names}); only their damaged blocks need fetching",
-                Action.REPAIR,
-                mid,
-            )
-        )
-    elif m.condition is HealthCondition.INCOMPLETE and not m.downloading:
+        message = f"{mid}: damaged files ({names}); only their damaged blocks need fetching"
+        return [HealthRecommendation(Severity.CRITICAL, message, Action.REPAIR, mid)]
+    if m.condition is HealthCondition.INCOMPLETE and not m.downloading:
         missing = sum(1 for i in m.issues if i.category == "missing")
-        out.append(
-            HealthRecommendation(
-                Severity.WARNING,
-                f"{mid}: {missing} file(s) missing; the download resumes where it stopped",
-                Action.DOWNLOAD,
-                mid,
-            )
-        )
-    if any(i.kind is IssueKind.MODIFIED for i in m.issues):
-        out.append(
-            HealthRecommendation(
-                Severity.WARNING,
-                f"{mid}: files changed on disk since they were verified",
-                Action.VERIFY_FULL,
-                mid,
-            )
-        )
+        message = f"{mid}: {missing} file(s) missing; the download resumes where it stopped"
+        return [HealthRecommendation(Severity.WARNING, message, Action.DOWNLOAD, mid)]
+    return []
+
+
+def _modified_advice(m: ModelHealth) -> list[HealthRecommendation]:
+    if not any(i.kind is IssueKind.MODIFIED for i in m.issues):
+        return []
+    message = f"{m.model_id}: files changed on disk since they were verified"
+    return [HealthRecommendation(Severity.WARNING, message, Action.VERIFY_FULL, m.model_id)]
+
+
+def _stray_advice(m: ModelHealth) -> list[HealthRecommendation]:
     stray = [i for i in m.issues if i.kind is IssueKind.UNEXPECTED_FILE]
-    if stray:
-        out.append(
-            HealthRecommendation(
-                Severity.INFO,
-                f"{mid}: {len(stray)} file(s) in the snapshot that the repo does not have "
-                f"({', '.join(i.path for i in stray[:3])}); remove them: "
-                + "; ".join(i.detail.rpartition("remove ")[2] for i in stray[:3]),
-                Action.REMOVE_STRAY_FILES,
-                mid,
-            )
-        )
-    if perf is not None and perf.is_degraded:
-        for suggestion in perf.suggestions:
-            out.append(
-                HealthRecommendation(
-                    Severity.WARNING,
-                    f"{mid}: {suggestion}",
-                    Action.VERIFY_FULL,
-                    mid,
-                )
-            )
-    if m.check_age_s is None or m.check_age_s > stale_after_s:
-        when = "never" if m.check_age_s is None else f"{m.check_age_s / 86400:.0f} days ago"
-        out.append(
-            HealthRecommendation(
-                Severity.INFO,
-                f"{mid}: last checked {when}",
-                Action.VERIFY,
-                mid,
-            )
-        )
-    return out
+    if not stray:
+        return []
+    message = (
+        f"{m.model_id}: {len(stray)} file(s) in the snapshot that the repo does not have "
+        f"({', '.join(i.path for i in stray[:3])}); remove them: "
+        + "; ".join(i.detail.rpartition("remove ")[2] for i in stray[:3])
+    )
+    return [HealthRecommendation(Severity.INFO, message, Action.REMOVE_STRAY_FILES, m.model_id)]
+
+
+def _performance_advice(mid: str, perf: PerformanceHealth | None) -> list[HealthRecommendation]:
+    if perf is None or not perf.is_degraded:
+        return []
+    return [
+        HealthRecommendation(Severity.WARNING, f"{mid}: {suggestion}", Action.VERIFY_FULL, mid)
+        for suggestion in perf.suggestions
+    ]
+
+
+def _staleness_advice(m: ModelHealth, stale_after_s: float) -> list[HealthRecommendation]:
+    if m.check_age_s is not None and m.check_age_s <= stale_after_s:
+        return []
+    when = "never" if m.check_age_s is None else f"{m.check_age_s / 86400:.0f} days ago"
+    message = f"{m.model_id}: last checked {when}"
+    return [HealthRecommendation(Severity.INFO, message, Action.VERIFY, m.model_id)]
 
 
 def _storage_advice(percent: float, storage: StorageFacts) -> list[HealthRecommendation]:

@@ -138,8 +138,8 @@ def _scrub_file(
             except OSError as exc:  # a bad sector: what scrubbing is for
                 detail = (
                     f"block {index} (bytes {offset}-{offset + length}) cannot be read "
-                    f"({exc.strerror or exc}): the disk may be failing; `modelward repair` "
-                    "fetches it again"
+                    f"({exc.strerror or exc}): the disk may be failing; a repair fetches it "
+                    "again"
                 )
                 issue = IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail)
                 return _FileScrub(read, index - first + 1, issue, None, stat)
@@ -147,7 +147,7 @@ def _scrub_file(
             if got != length or block_digest(table.algorithm, view) != table.hashes[index]:
                 detail = (
                     f"block {index} (bytes {offset}-{offset + length}) differs from the digest "
-                    "recorded when it was verified: run `modelward repair`"
+                    "recorded when it was verified: a repair fetches it again"
                 )
                 issue = IntegrityIssue(file.path, IssueKind.CHECKSUM_MISMATCH, detail)
                 return _FileScrub(read, index - first + 1, issue, None, stat)

@@ -30,7 +30,13 @@ from modelward.store.records import VerifiedRecord
 from modelward.store.space import ensure_space
 from modelward.transfer.blobs import BlobLocks
 from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
-from modelward.transfer.outcome import failure, result_of, retry_listener, stopped_error
+from modelward.transfer.outcome import (
+    failure,
+    offline_shortfall,
+    result_of,
+    retry_listener,
+    stopped_error,
+)
 from modelward.transfer.progress import (
     DownloadProgress,
     DownloadResult,
@@ -44,7 +50,7 @@ from modelward.transfer.retry import RetryPolicy, call_with_retry
 from modelward.transfer.slots import ConnectionSlots
 from modelward.transfer.threads import run_to_completion
 from modelward.transfer.throttle import Throttle
-from modelward.units import MB, check_rate, format_size
+from modelward.units import MB, check_rate
 
 logger = logging.getLogger(__name__)
 
@@ -149,28 +155,26 @@ class EnhancedModelDownloader:
         job.task = asyncio.create_task(self._run(job), name=f"download {model_id}")
         self._emit(EventType.DOWNLOAD_QUEUED, model_id, priority=job.priority.value)
 
-    async def restore_queue(self) -> list[QueueEntry]:
-        """Bring back the queue a previous run left: paused stays paused, the rest starts."""
+    async def restore_queue(self, *, start: bool = True) -> list[QueueEntry]:
+        """Bring back the queue a previous run left: paused stays paused, the rest starts
+        (``start`` False, for a command with no service running: the rest waits, queued)."""
         for row in await asyncio.to_thread(self.queue.load):
             if row.model_id not in self.manager.catalog:
                 logger.info("dropping %s from the queue: no longer in the catalog", row.model_id)
                 continue
             priority = Priority(row.priority) if row.priority in set(Priority) else Priority.NORMAL
-            if row.state in (DownloadStatus.PAUSED, DownloadStatus.FAILED):
+            waiting = row.state in (DownloadStatus.PAUSED, DownloadStatus.FAILED)
+            if waiting or not start:
+                status = DownloadStatus(row.state) if waiting else DownloadStatus.QUEUED
                 job = self.queue.put(
-                    Job(
-                        row.model_id,
-                        row.max_retries,
-                        priority=priority,
-                        status=DownloadStatus(row.state),
-                    )
+                    Job(row.model_id, row.max_retries, priority=priority, status=status)
                 )
                 job.order = row.position
                 self._emit(EventType.DOWNLOAD_QUEUED, row.model_id, priority=priority.value)
                 self._emit(
                     EventType.DOWNLOAD_STATE,
                     row.model_id,
-                    status=row.state,
+                    status=status.value,
                     message="paused before the restart" if row.state == "paused" else None,
                 )
             else:
@@ -259,8 +263,18 @@ class EnhancedModelDownloader:
         return order
 
     async def queue_entries(self) -> list[QueueEntry]:
-        """Active downloads in the order they get connections."""
-        return self.queue.entries()
+        """Active downloads in the order they get connections. A paused or failed job whose
+        model is complete on disk now (another process or an adopt finished it) is over,
+        as ``/download`` says: it is left out."""
+        entries = [e for e in self.queue.entries() if not await self._done_elsewhere(e)]
+        return [dataclasses.replace(e, position=i) for i, e in enumerate(entries, start=1)]
+
+    async def _done_elsewhere(self, entry: QueueEntry) -> bool:
+        if self.is_running(entry.model_id):
+            return False
+        target = await asyncio.to_thread(self.manager.known_target, entry.model_id)
+        local = await self.manager.inspect(target, verify_unknown=False) if target else None
+        return local is not None and local.complete
 
     async def get_download_progress(self, model_id: str) -> DownloadProgress:
         """The model's download now (see :func:`~modelward.transfer.progress.derive_progress`):
@@ -390,9 +404,24 @@ class EnhancedModelDownloader:
         if self.offline:
             await self._complete_offline(job)
             return
-        spec = self.manager.spec(job.model_id)
         source = self.source(job.model_id)
         policy = dataclasses.replace(self._policy, max_retries=job.max_retries)
+        target = await self._resolve(job, source, policy)
+        job.target = target
+        await asyncio.to_thread(self.manager.remember, target)
+        local = await self.manager.inspect(target)
+        await self._ensure_space(job, local)
+        self._announce(job, local)
+        for lf in local.files:
+            if lf.state is FileState.VERIFIED:
+                self._emit(EventType.FILE_VERIFIED, job.model_id, path=lf.file.path, fetched=False)
+        await self._fetch_all(job, source, local, policy)
+        await asyncio.to_thread(self.manager.finish, target)
+
+    async def _resolve(self, job: Job, source: Source, policy: RetryPolicy) -> Target:
+        """The files to fetch: at the commit the model is served at (an update follows the
+        revision upstream), refusing a selection that names no file."""
+        spec = self.manager.spec(job.model_id)
         wanted = spec
         served = await asyncio.to_thread(self.manager.local_commit, job.model_id)
         if served is not None and not job.follow_upstream and spec.source == "hub":
@@ -409,9 +438,11 @@ class EnhancedModelDownloader:
                 field="include",
                 hint="Loosen the entry's include/exclude globs (see docs/CATALOG.md).",
             )
-        job.target = target
-        await asyncio.to_thread(self.manager.remember, target)
-        local = await self.manager.inspect(target)
+        return target
+
+    async def _ensure_space(self, job: Job, local: LocalModel) -> None:
+        """Refuse before writing when the disk cannot hold what is left to fetch (saying
+        what could be freed, when an advisor is attached)."""
         needed = sum(_bytes_to_write(f) for f in local.files)
         try:
             await asyncio.to_thread(ensure_space, self.manager.cache_dir, needed, job.model_id)
@@ -423,6 +454,27 @@ class EnhancedModelDownloader:
                 if advice:
                     short.hint = f"{short.hint} {advice}"
             raise
+
+    async def _fetch_all(
+        self, job: Job, source: Source, local: LocalModel, policy: RetryPolicy
+    ) -> None:
+        """Fetch every file not verified yet, side by side; a stopped job ends cancelled."""
+        # UNLINKED files need no bytes, only their snapshot link: the fetch step sees the
+        # verified record and links them.
+        todo = [lf.file for lf in local.files if lf.state is not FileState.VERIFIED]
+        try:
+            async with asyncio.TaskGroup() as group:
+                for file in todo:
+                    group.create_task(
+                        self._fetch_with_retry(job, source, local.target, file, policy)
+                    )
+        except BaseExceptionGroup as failures:
+            raise first_error(failures) from failures
+        if job.stop_reason is not None or job.shutting_down:
+            raise asyncio.CancelledError  # a stopped file task ends quietly; so must we
+
+    def _announce(self, job: Job, local: LocalModel, **extra: object) -> None:
+        """DOWNLOAD_STARTED: each file with what of it is already in place."""
         self._emit(
             EventType.DOWNLOAD_STARTED,
             job.model_id,
@@ -430,24 +482,10 @@ class EnhancedModelDownloader:
                 {"path": lf.file.path, "size_bytes": lf.file.size_bytes, "done_bytes": _done(lf)}
                 for lf in local.files
             ],
-            commit=target.commit,
+            commit=local.target.commit,
             max_retries=job.max_retries,
+            **extra,
         )
-        for lf in local.files:
-            if lf.state is FileState.VERIFIED:
-                self._emit(EventType.FILE_VERIFIED, job.model_id, path=lf.file.path, fetched=False)
-        todo = [lf.file for lf in local.files if lf.state is not FileState.VERIFIED]
-        # UNLINKED files need no bytes, only their snapshot link: the fetch step sees the
-        # verified record and links them.
-        try:
-            async with asyncio.TaskGroup() as group:
-                for file in todo:
-                    group.create_task(self._fetch_with_retry(job, source, target, file, policy))
-        except BaseExceptionGroup as failures:
-            raise first_error(failures) from failures
-        if job.stop_reason is not None or job.shutting_down:
-            raise asyncio.CancelledError  # a stopped file task ends quietly; so must we
-        await asyncio.to_thread(self.manager.finish, target)
 
     async def _complete_offline(self, job: Job) -> None:
         """Offline: finish a model whose files are all on disk and verified, against the
@@ -459,20 +497,9 @@ class EnhancedModelDownloader:
             )
         job.target = target
         local = await self.manager.inspect(target)
-        lacking = [lf for lf in local.files if lf.state not in _IN_PLACE]
-        if lacking:
-            raise offline_error(_offline_shortfall(job.model_id, lacking, len(local.files)))
-        self._emit(
-            EventType.DOWNLOAD_STARTED,
-            job.model_id,
-            files=[
-                {"path": lf.file.path, "size_bytes": lf.file.size_bytes, "done_bytes": _done(lf)}
-                for lf in local.files
-            ],
-            commit=target.commit,
-            max_retries=job.max_retries,
-            offline=True,
-        )
+        if (shortfall := offline_shortfall(job.model_id, local)) is not None:
+            raise shortfall
+        self._announce(job, local, offline=True)
         for lf in local.files:
             if lf.state is FileState.UNLINKED:
                 await asyncio.to_thread(self.manager.link, target, lf.file)
@@ -557,20 +584,6 @@ class EnhancedModelDownloader:
 def _done(local: LocalFile) -> int:
     """Bytes of a file already in place when a job starts (a damaged blob counts none)."""
     return local.present_bytes if local.state is not FileState.DAMAGED else 0
-
-
-_IN_PLACE = (FileState.VERIFIED, FileState.UNLINKED)
-
-
-def _offline_shortfall(model_id: str, lacking: list[LocalFile], total: int) -> str:
-    """What an offline pull could not finish: how many files and bytes are not on disk."""
-    size = sum(lf.file.size_bytes - lf.present_bytes for lf in lacking)
-    damaged = sum(1 for lf in lacking if lf.state is FileState.DAMAGED)
-    also = f", {damaged} of them damaged" if damaged else ""
-    return (
-        f"{model_id} is incomplete ({len(lacking)} of {total} files not on disk or not "
-        f"verified{also}; {format_size(size)} to fetch), and nothing may be fetched"
-    )
 
 
 def _bytes_to_write(local: LocalFile) -> int:

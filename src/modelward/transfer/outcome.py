@@ -10,10 +10,12 @@ from pathlib import Path
 
 from modelward.errors import ModelwardError, StoreError, TransferCancelledError
 from modelward.events import EventType
+from modelward.sources import offline_error
+from modelward.store.manager import FileState, LocalModel
 from modelward.transfer.progress import DownloadResult, DownloadStatus
 from modelward.transfer.queue import Job
 from modelward.transfer.retry import RetryListener
-from modelward.units import MB
+from modelward.units import MB, format_size
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +89,18 @@ def retry_listener(job: Job, emit: Emit, path: str | None = None) -> RetryListen
         )
 
     return on_retry
+
+
+def offline_shortfall(model_id: str, local: LocalModel) -> ModelwardError | None:
+    """Why an offline pull cannot finish ``local``: how many files and bytes are not on
+    disk or not verified (None: every file is in place)."""
+    lacking = [f for f in local.files if f.state not in (FileState.VERIFIED, FileState.UNLINKED)]
+    if not lacking:
+        return None
+    size = sum(lf.file.size_bytes - lf.present_bytes for lf in lacking)
+    damaged = sum(1 for lf in lacking if lf.state is FileState.DAMAGED)
+    also = f", {damaged} of them damaged" if damaged else ""
+    return offline_error(
+        f"{model_id} is incomplete ({len(lacking)} of {len(local.files)} files not on disk "
+        f"or not verified{also}; {format_size(size)} to fetch), and nothing may be fetched"
+    )

@@ -267,6 +267,7 @@ class JobFacts:
 
 
 _JOB_KEEPS = (DownloadStatus.PAUSED, DownloadStatus.FAILED)
+_ENDED_INCOMPLETE = (*_JOB_KEEPS, DownloadStatus.CANCELLED)
 
 
 def derive_progress(
@@ -276,9 +277,10 @@ def derive_progress(
     tracked: DownloadProgress | None,
     local: LocalModel | None,
 ) -> DownloadProgress:
-    """A model's download now: the state from its job (from the store when it has none),
-    the bytes from the tracker while the job runs and has started, else from the store
-    (verified files, and the ranges partial files' records name)."""
+    """A model's download now: the state from its running job, else from the store (an
+    ended job's pause, failure or cancel only while the store is incomplete); the bytes
+    from the tracker while the job runs and has started, else from the store (verified
+    files, and the ranges partial files' records name)."""
     status = _derived_status(job, local)
     live = job is not None and job.running and tracked is not None and tracked.total_bytes > 0
     if live and tracked is not None:
@@ -313,15 +315,19 @@ def derive_progress(
 
 
 def _derived_status(job: JobFacts | None, local: LocalModel | None) -> DownloadStatus:
-    if job is not None and (job.running or job.status in _JOB_KEEPS):
+    """Only a running job decides; otherwise the store does. How an ended job stopped
+    (paused, failed, cancelled) counts only while the store is incomplete: a model that
+    another process (or an adopt) completed is completed, one whose files were removed
+    since its job completed is not."""
+    if job is not None and job.running:
         return job.status
-    if job is not None and job.status in (DownloadStatus.COMPLETED, DownloadStatus.CANCELLED):
-        return job.status  # how this process's last job ended stands until the next one
+    if local is not None and local.complete:
+        return DownloadStatus.COMPLETED
+    if job is not None and job.status in _ENDED_INCOMPLETE:
+        return job.status
     if local is not None and local.has_partial_data:
         # Bytes wait to be resumed (a crash, a Ctrl-C, another process's job): paused.
         return DownloadStatus.PAUSED
-    if local is not None and local.complete:
-        return DownloadStatus.COMPLETED
     return DownloadStatus.NOT_STARTED
 
 

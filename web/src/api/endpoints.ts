@@ -2,6 +2,7 @@
 import { http } from "./client";
 import type {
   AdoptIn,
+  Advice,
   AdoptReport,
   Bandwidth,
   CancelResult,
@@ -29,8 +30,6 @@ import type {
   Settings,
   SettingsPatch,
   Storage,
-  Strategy,
-  Suggestion,
   UpdateApplyResult,
   UpdateRecord,
   UpdateResult,
@@ -97,9 +96,9 @@ export const api = {
   requests: () => http.get<QueuedRequest[]>("/requests"),
   cancelRequest: (id: string) => http.del<QueuedRequest>(`/requests/${encodeURIComponent(id)}`),
   wait: (id: string) => http.get<Wait>(`${m(id)}/wait`),
-  strategy: (id: string, req: JobRequirements) => http.get<Strategy>(`${m(id)}/strategy`, jobQuery(req)),
-  alternative: (id: string, req: JobRequirements) =>
-    http.get<Suggestion>(`${m(id)}/alternative`, jobQuery(req)),
+  /** The whole answer for a job: the requested model's fit, what to do now, every
+   * alternative with its reasons, and every model left out with why. */
+  advice: (id: string, req: JobRequirements) => http.get<Advice>(`${m(id)}/advice`, jobQuery(req)),
 
   // settings
   settings: () => http.get<Settings>("/settings"),

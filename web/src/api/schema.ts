@@ -59,7 +59,9 @@ export interface paths {
         get: operations["get_bandwidth_api_v1_bandwidth_get"];
         /**
          * Set Bandwidth
-         * @description Cap the total rate of all downloads; running transfers follow within a second.
+         * @description Cap the total rate of all downloads; running transfers follow within a second. The
+         *     cap is kept in MODELWARD_HOME/settings.json for later starts, as `modelward limit`
+         *     keeps it with no service running.
          */
         put: operations["set_bandwidth_api_v1_bandwidth_put"];
         post?: never;
@@ -956,7 +958,7 @@ export interface components {
          * @description One thing to do; most concern one model.
          * @enum {string}
          */
-        Action: "download" | "repair" | "verify" | "verify-full" | "resume" | "cancel" | "update" | "rollback" | "prune" | "remove" | "cleanup" | "list-quarantine" | "purge-quarantine" | "remove-stray-files";
+        Action: "download" | "repair" | "verify" | "verify-full" | "resume" | "cancel" | "update" | "rollback" | "prune" | "remove" | "cleanup" | "list-quarantine" | "purge-quarantine" | "remove-stray-files" | "demo";
         /**
          * AdoptIn
          * @description A folder on the service's machine that holds a model's files.
@@ -1323,8 +1325,8 @@ export interface components {
             /** Requested Model */
             requested_model: string;
             strategy: components["schemas"]["StrategyPublic"] | null;
-            /** Upgrade */
-            upgrade: string | null;
+            /** @description How to get the requested model when the job ran on something else. */
+            upgrade: components["schemas"]["StepPublic"] | null;
             /** Used Model */
             used_model: string | null;
         };
@@ -1393,11 +1395,21 @@ export interface components {
          */
         HealthzPublic: {
             /**
+             * Home
+             * @description The MODELWARD_HOME whose downloads this service owns.
+             */
+            home: string;
+            /**
              * Offline
              * @description Started with HF_HUB_OFFLINE=1: contacts no source.
              * @default false
              */
             offline: boolean;
+            /**
+             * Pid
+             * @description The service's process id, checked before it is stopped.
+             */
+            pid: number;
             /** Status */
             status: string;
             /** Version */
@@ -1426,8 +1438,11 @@ export interface components {
             checked_at: number;
             /** Files Checked */
             files_checked: number;
-            /** Integrity Score */
-            integrity_score: number;
+            /**
+             * Integrity Score
+             * @description Share of the checked bytes found intact (0..1); null when no file was on disk to check. Missing files do not lower it (see files_checked).
+             */
+            integrity_score: number | null;
             /** Is Healthy */
             is_healthy: boolean;
             /** Issues */
@@ -1466,7 +1481,7 @@ export interface components {
             downloading: boolean;
             /**
              * Integrity Score
-             * @description Share of the bytes in files without an issue; null when never downloaded.
+             * @description Share of the checked bytes found intact (0..1); null when no file is on disk to check. Missing files do not lower it: the download's progress says that.
              */
             integrity_score: number | null;
             /** Issues */
@@ -1566,7 +1581,7 @@ export interface components {
             estimated_download_time: string | null;
             /**
              * Integrity Score
-             * @description Share of the bytes verified intact (0..1); null when nothing was checked yet; below 1 whenever a file is missing or damaged.
+             * @description Share of the checked bytes found intact (0..1; below 1 whenever a checked file is damaged); null when nothing was checked yet. Missing files do not lower it: download_progress and missing_files say how complete the model is.
              */
             integrity_score: number | null;
             /** Is Available */
@@ -1655,12 +1670,19 @@ export interface components {
          * @description A performance problem that goes with how a model is used, and what to try.
          */
         PerformanceFindingPublic: {
+            /** @description What the suggestion names. */
+            action?: components["schemas"]["Action"] | null;
             /** Kind */
             kind: string;
             /** Message */
             message: string;
             /** Model Id */
             model_id: string;
+            /**
+             * Route
+             * @description ``METHOD /path`` that carries out ``action`` (null: none).
+             */
+            readonly route: string | null;
             /** Samples */
             samples: number;
             /** Slowdown */
@@ -1935,7 +1957,7 @@ export interface components {
             /** Model Id */
             model_id: string;
             /** Steps */
-            steps: string[];
+            steps: components["schemas"]["StepPublic"][];
             strategy: components["schemas"]["StrategyPublic"] | null;
             /** Success */
             success: boolean;
@@ -1946,11 +1968,6 @@ export interface components {
          */
         RegisteredModelPublic: {
             capabilities: components["schemas"]["CapabilitiesPublic"];
-            /**
-             * Changed
-             * @description The repo's remembered entry took a new selection.
-             */
-            changed: boolean;
             /**
              * Created
              * @description A new remembered entry was made.
@@ -2180,6 +2197,11 @@ export interface components {
         SettingsReadOnly: {
             /** Cache Dir */
             cache_dir: string;
+            /**
+             * Catalog Files
+             * @description Catalog files added to the built-in catalog.
+             */
+            catalog_files?: string[];
             /** Endpoint */
             endpoint: string;
             /** Home */
@@ -2198,6 +2220,29 @@ export interface components {
             states: {
                 [key: string]: string;
             };
+        };
+        /**
+         * StepPublic
+         * @description One thing to do: in words, as an action code, and as the route that does it.
+         */
+        StepPublic: {
+            /** @description The action, as a code (null: done by hand). */
+            action: components["schemas"]["Action"] | null;
+            /**
+             * Model Id
+             * @description The model the action applies to.
+             */
+            model_id: string | null;
+            /**
+             * Route
+             * @description ``METHOD /path`` that carries out ``action`` (null: no route does).
+             */
+            readonly route: string | null;
+            /**
+             * Text
+             * @description Plain words, never a command line or a route.
+             */
+            text: string;
         };
         /**
          * StoragePublic
@@ -2256,8 +2301,11 @@ export interface components {
              * @description ``METHOD /path`` that starts ``action``, when there is one.
              */
             readonly route: string | null;
-            /** Steps */
-            steps: string[];
+            /**
+             * Steps
+             * @description Manual steps, each with its action.
+             */
+            steps: components["schemas"]["StepPublic"][];
             /** @description use_requested: the requested model is here and fits; nothing replaces it. */
             strategy_type: components["schemas"]["FallbackType"];
             suggestion: components["schemas"]["SuggestionPublic"] | null;

@@ -18,8 +18,10 @@ def get_bandwidth(runtime: RuntimeDep) -> BandwidthPublic:
 
 @router.put("/bandwidth", response_model=BandwidthPublic, dependencies=[TokenDep])
 async def set_bandwidth(body: BandwidthUpdate, runtime: RuntimeDep) -> BandwidthPublic:
-    """Cap the total rate of all downloads; running transfers follow within a second."""
-    await runtime.downloader.set_rate_limit(body.limit_bytes_per_s)
+    """Cap the total rate of all downloads; running transfers follow within a second. The
+    cap is kept in MODELWARD_HOME/settings.json for later starts, as `modelward limit`
+    keeps it with no service running."""
+    await runtime.set_bandwidth_limit(body.limit_bytes_per_s)
     return BandwidthPublic(limit_bytes_per_s=runtime.downloader.rate_limit_bytes_per_s)
 
 

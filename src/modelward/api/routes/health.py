@@ -22,6 +22,7 @@ from modelward.api.schemas import (
     SystemHealthReportPublic,
 )
 from modelward.health import GenerationMetrics, VerifyLevel
+from modelward.runtime import Runtime
 
 router = APIRouter(tags=["health"])
 
@@ -78,6 +79,11 @@ async def quarantine_purge(runtime: RuntimeDep, force: bool = False) -> PurgePub
 @router.get("/health", response_model=SystemHealthReportPublic)
 async def health_report(runtime: RuntimeDep) -> SystemHealthReportPublic:
     """Every model's condition now, the overall score, disk usage and what to do next."""
+    return await public_report(runtime)
+
+
+async def public_report(runtime: Runtime) -> SystemHealthReportPublic:
+    """The health report as the API answers it (the CLI computes it so with no service)."""
     report = await runtime.health.get_health_report()
     public = SystemHealthReportPublic.model_validate(report)
     for recommendation in public.recommendations:

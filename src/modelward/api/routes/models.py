@@ -55,7 +55,6 @@ async def register_repo(
             "include": list(found.spec.include),
             "exclude": list(found.spec.exclude),
             "created": found.created,
-            "changed": found.changed,
         }
     )
 

@@ -35,5 +35,6 @@ def _public(settings: Settings) -> SettingsPublic:
             home=str(settings.home),
             endpoint=settings.endpoint,
             version=__version__,
+            catalog_files=[str(path) for path in settings.catalog_files],
         ),
     )

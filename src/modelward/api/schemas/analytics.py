@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from modelward.actions import Action
+from modelward.api.actions import route_for
 
 
 class DailyUsagePublic(BaseModel):
@@ -54,6 +57,13 @@ class PerformanceFindingPublic(BaseModel):
     suggestion: str
     slowdown: float
     samples: int
+    action: Action | None = Field(default=None, description="What the suggestion names.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def route(self) -> str | None:
+        """``METHOD /path`` that carries out ``action`` (null: none)."""
+        return route_for(self.action, self.model_id) if self.action else None
 
 
 class UsageReportPublic(BaseModel):

@@ -61,6 +61,22 @@ class WaitPublic(BaseModel):
     reason: str
 
 
+class StepPublic(BaseModel):
+    """One thing to do: in words, as an action code, and as the route that does it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    text: str = Field(description="Plain words, never a command line or a route.")
+    action: Action | None = Field(description="The action, as a code (null: done by hand).")
+    model_id: str | None = Field(description="The model the action applies to.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def route(self) -> str | None:
+        """``METHOD /path`` that carries out ``action`` (null: no route does)."""
+        return route_for(self.action, self.model_id) if self.action else None
+
+
 class StrategyPublic(BaseModel):
     """What a job should do when its model cannot serve it."""
 
@@ -77,7 +93,7 @@ class StrategyPublic(BaseModel):
     wait: WaitPublic | None
     suggestion: SuggestionPublic | None
     changes: list[str]
-    steps: list[str]
+    steps: list[StepPublic] = Field(description="Manual steps, each with its action.")
     action: Action | None = Field(
         default=None, description="What to start first, as a code (None: nothing)."
     )
@@ -156,7 +172,9 @@ class GeneratePublic(BaseModel):
     is_mock: bool
     output_path: str | None
     message: str
-    upgrade: str | None
+    upgrade: StepPublic | None = Field(
+        description="How to get the requested model when the job ran on something else."
+    )
     strategy: StrategyPublic | None
 
 
@@ -211,7 +229,7 @@ class RecoveryPublic(BaseModel):
     action: str
     success: bool
     message: str
-    steps: list[str]
+    steps: list[StepPublic]
     strategy: StrategyPublic | None
     details: dict[str, object]
 

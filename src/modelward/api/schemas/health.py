@@ -25,7 +25,10 @@ class IntegrityPublic(BaseModel):
     model_id: str
     level: str
     is_healthy: bool
-    integrity_score: float
+    integrity_score: float | None = Field(
+        description="Share of the checked bytes found intact (0..1); null when no file was "
+        "on disk to check. Missing files do not lower it (see files_checked)."
+    )
     issues: list[IntegrityIssuePublic]
     checked_at: float
     files_checked: int
@@ -151,7 +154,8 @@ class ModelHealthPublic(BaseModel):
     model_id: str
     condition: str
     integrity_score: float | None = Field(
-        description="Share of the bytes in files without an issue; null when never downloaded."
+        description="Share of the checked bytes found intact (0..1); null when no file is "
+        "on disk to check. Missing files do not lower it: the download's progress says that."
     )
     issues: list[IntegrityIssuePublic]
     last_health_check: datetime | None

@@ -67,7 +67,6 @@ class RegisteredModelPublic(ModelPublic):
     include: list[str]
     exclude: list[str]
     created: bool = Field(description="A new remembered entry was made.")
-    changed: bool = Field(description="The repo's remembered entry took a new selection.")
 
 
 class ModelStatusPublic(BaseModel):
@@ -87,8 +86,9 @@ class ModelStatusPublic(BaseModel):
     missing_files: list[str] = Field(description="Files not on disk yet, or only partly.")
     damaged_files: list[str] = Field(description="Files on disk a check found damaged.")
     integrity_score: float | None = Field(
-        description="Share of the bytes verified intact (0..1); null when nothing was "
-        "checked yet; below 1 whenever a file is missing or damaged."
+        description="Share of the checked bytes found intact (0..1; below 1 whenever a "
+        "checked file is damaged); null when nothing was checked yet. Missing files do not "
+        "lower it: download_progress and missing_files say how complete the model is."
     )
     last_health_check: datetime | None = Field(
         description="The latest check deeper than stat; a verified pull counts."

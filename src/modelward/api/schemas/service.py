@@ -24,6 +24,8 @@ class HealthzPublic(BaseModel):
     offline: bool = Field(
         default=False, description="Started with HF_HUB_OFFLINE=1: contacts no source."
     )
+    pid: int = Field(description="The service's process id, checked before it is stopped.")
+    home: str = Field(description="The MODELWARD_HOME whose downloads this service owns.")
 
 
 class SettingsReadOnly(BaseModel):
@@ -33,6 +35,9 @@ class SettingsReadOnly(BaseModel):
     home: str
     endpoint: str
     version: str
+    catalog_files: list[str] = Field(
+        default_factory=list, description="Catalog files added to the built-in catalog."
+    )
 
 
 class SettingsPublic(BaseModel):

@@ -52,7 +52,7 @@ describe("DownloadsView", () => {
     );
     expect(bar).toHaveAttribute("aria-valuenow", "43");
     const row = screen.getByRole("article", { name: "download a" });
-    expect(row).toHaveTextContent("4.3 GB of 10.0 GB");
+    expect(row).toHaveTextContent("4.26 GB of 10.0 GB");
     expect(row).toHaveTextContent("25.0 MB/s");
     expect(row).toHaveTextContent("2 of 5");
 
@@ -108,9 +108,9 @@ describe("DownloadsView", () => {
     await user.clear(input);
     await user.type(input, "4MB/s");
     await user.click(apply);
-    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("4.0 MB/s"));
+    await waitFor(() => expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("4.00 MB/s"));
     expect(api.find("PUT", "/api/v1/bandwidth")[0].body).toEqual({ limit_bytes_per_s: 4_000_000 });
-    expect(screen.getByText("Cap applied: 4.0 MB/s.")).toBeInTheDocument();
+    expect(screen.getByText("Cap applied: 4.00 MB/s.")).toBeInTheDocument();
 
     await user.clear(input);
     await user.type(input, "160Mbit/s");
@@ -121,7 +121,7 @@ describe("DownloadsView", () => {
 
     // The service's event carries bytes per second; a binary cap reads in decimal units.
     act(() => FakeEventSource.latest.emit("bandwidth.changed", null, { limit_bytes_per_s: 4 * 2 ** 20 }));
-    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("4.2 MB/s");
+    expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("4.19 MB/s");
     expect(input).toHaveValue("4MiB/s");
     act(() => FakeEventSource.latest.emit("bandwidth.changed", null, { limit_bytes_per_s: 0 }));
     expect(screen.getByTestId("bandwidth-current")).toHaveTextContent("unlimited");

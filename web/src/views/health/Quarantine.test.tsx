@@ -39,16 +39,16 @@ describe("Quarantine", () => {
     // Repaired models' files only: those of the available model.
     await user.click(screen.getByRole("button", { name: "Purge quarantine" }));
     let dialog = screen.getByRole("dialog");
-    expect(within(dialog).getByTestId("purge-bytes")).toHaveTextContent("3.0 GB");
+    expect(within(dialog).getByTestId("purge-bytes")).toHaveTextContent("3.00 GB");
     expect(dialog).toHaveTextContent("(2 of 3 file(s))");
-    expect(dialog).toHaveTextContent("The others (4.0 GB) stay until their model is repaired.");
+    expect(dialog).toHaveTextContent("The others (4.00 GB) stay until their model is repaired.");
     await user.click(within(dialog).getByRole("button", { name: "Keep" }));
 
     // Forced: everything.
     await user.click(screen.getByLabelText("Also purge files whose model is not repaired yet"));
     await user.click(screen.getByRole("button", { name: "Purge quarantine" }));
     dialog = screen.getByRole("dialog");
-    expect(within(dialog).getByTestId("purge-bytes")).toHaveTextContent("7.0 GB");
+    expect(within(dialog).getByTestId("purge-bytes")).toHaveTextContent("7.00 GB");
     await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
     await waitFor(() => expect(api.find("DELETE", "/api/v1/quarantine")).toHaveLength(1));
     expect(api.find("DELETE", "/api/v1/quarantine")[0].query.get("force")).toBe("true");

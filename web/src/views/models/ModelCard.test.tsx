@@ -203,7 +203,7 @@ describe("ModelCard", () => {
     dialog = screen.getByRole("dialog");
     await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
     await waitFor(() => expect(api.find("POST", "/api/v1/models/m1/cancel")).toHaveLength(1));
-    expect(await screen.findByText(/2\.0 GB freed/)).toBeInTheDocument();
+    expect(await screen.findByText(/2\.00 GB freed/)).toBeInTheDocument();
     // The dialog closed and its button was disabled meanwhile: focus is on the card, not lost.
     expect(within(card("m1")).getByRole("heading", { name: "m1" })).toHaveFocus();
   });

@@ -58,7 +58,7 @@ describe("Remove previous version", () => {
     await user.click(within(dialog).getByRole("button", { name: "Confirm" }));
     await waitFor(() => expect(api.find("DELETE", "/api/v1/models/m1/versions/previous")).toHaveLength(1));
     expect(api.find("DELETE", "/api/v1/models/m1/versions/previous")[0].headers.Authorization).toBe("Bearer secret");
-    expect(await within(card()).findByText(/3\.0 GB freed/)).toBeInTheDocument();
+    expect(await within(card()).findByText(/3\.00 GB freed/)).toBeInTheDocument();
     expect(onChanged).toHaveBeenCalledWith("m1");
     expect(onVersionsChanged).toHaveBeenCalledWith("m1");
   });

@@ -6,17 +6,48 @@ import { model } from "../../test/fixtures";
 import { renderWithProviders } from "../../test/render";
 import { FallbackForm } from "./FallbackForm";
 
+const step = (text: string, action: string | null, model_id: string | null) => ({
+  text,
+  action,
+  model_id,
+  route: action ? `POST /api/v1/models/${model_id}/${action}` : null,
+});
+
 const strategy = {
-  strategy_type: "alternative_model",
-  recommended_action: "use ti2v-5b now",
-  alternative_model: "ti2v-5b",
+  strategy_type: "use_requested",
+  recommended_action: "run the job on t2v-a14b",
+  alternative_model: null,
   estimated_wait_time: null,
-  user_message: "t2v-a14b is not downloaded; ti2v-5b can do this job now.",
-  can_queue_request: true,
+  user_message: "t2v-a14b is here and takes this job.",
+  can_queue_request: false,
   wait: null,
   suggestion: null,
-  changes: ["resolution 1280x704"],
-  steps: ["use ti2v-5b", "download t2v-a14b later"],
+  changes: [],
+  steps: [],
+  action: null,
+  action_model: null,
+  route: null,
+};
+
+const alternative = (id: string, extra: Record<string, unknown> = {}) => ({
+  suggested_model: id,
+  compatibility_score: 0.82,
+  performance_difference: 0.4,
+  availability_status: "available",
+  reason: `${id} takes text and image; lower resolution`,
+  estimated_quality_difference: "slightly_lower",
+  needs: [],
+  ...extra,
+});
+
+const advice = {
+  requested: { model_id: "t2v-a14b", availability_status: "available", fits: true, reason: "takes text and image at 1280x704" },
+  strategy,
+  alternatives: [alternative("ti2v-5b"), alternative("i2v-a14b", { availability_status: "missing", needs: ["download 126 GB"], performance_difference: -0.2 })],
+  not_offered: [
+    { model_id: "tiny-t2i", reason: "takes text only; the job gives an image", capabilities_known: true },
+    { model_id: "my-lora", reason: "its catalog entry declares no capabilities", capabilities_known: false },
+  ],
 };
 
 const catalog = { data: [model("t2v-a14b"), model("ti2v-5b")], count: 2 };
@@ -31,40 +62,40 @@ async function ask() {
   await user.selectOptions(within(form).getByLabelText("Speed"), "fast");
   await user.type(within(form).getByLabelText("GPU memory (GB)"), "24");
   await user.click(within(form).getByRole("button", { name: "Ask" }));
-  return screen.findByRole("region", { name: "Fallback strategy" });
+  return screen.findByRole("region", { name: "Advice for this job" });
 }
 
 describe("FallbackForm", () => {
-  it("shows the strategy and the alternative", async () => {
-    const api = mockFetch({
-      "GET /api/v1/models": catalog,
-      "GET /api/v1/models/t2v-a14b/strategy": strategy,
-      "GET /api/v1/models/t2v-a14b/alternative": {
-        suggested_model: "ti2v-5b",
-        compatibility_score: 0.82,
-        performance_difference: 0.4,
-        availability_status: "available",
-        reason: "ready now; lower resolution",
-        estimated_quality_difference: "slightly_lower",
-        needs: [],
-      },
-    });
+  it("shows the whole advice: the requested model when it fits, every alternative, and who was left out", async () => {
+    const api = mockFetch({ "GET /api/v1/models": catalog, "GET /api/v1/models/t2v-a14b/advice": advice });
     const region = await ask();
-    // People's words, never the service's codes.
-    expect(within(region).getByTestId("strategy-type")).toHaveTextContent("Use another model");
-    expect(within(region).getByTestId("strategy-type")).toHaveAttribute("data-strategy", "alternative_model");
-    expect(region).not.toHaveTextContent(/alternative_model|slightly_lower/);
-    expect(region).toHaveTextContent("use ti2v-5b now");
-    expect(region).toHaveTextContent("t2v-a14b is not downloaded; ti2v-5b can do this job now.");
-    expect(region).toHaveTextContent("resolution 1280x704");
-    expect(region).toHaveTextContent("download t2v-a14b later");
-    expect(within(region).getByTestId("compatibility")).toHaveTextContent("82%");
-    expect(region).toHaveTextContent("Slightly lower quality");
-    expect(region).toHaveTextContent("ti2v-5b (available)");
-    expect(region).toHaveTextContent("faster (+40%)");
-    expect(region).toHaveTextContent("ready now; lower resolution");
+    expect(within(region).getByTestId("requested")).toHaveTextContent(
+      "t2v-a14b (available): Takes this job — takes text and image at 1280x704",
+    );
+    expect(within(region).getByTestId("strategy-type")).toHaveTextContent("Run it on the requested model");
+    expect(region).toHaveTextContent("t2v-a14b is here and takes this job.");
 
-    const query = api.find("GET", "/api/v1/models/t2v-a14b/strategy")[0].query;
+    const alternatives = within(within(region).getByRole("list", { name: "Alternatives" })).getAllByRole("listitem");
+    expect(alternatives).toHaveLength(2);
+    expect(alternatives[0]).toHaveTextContent("ti2v-5b (available)");
+    expect(alternatives[0]).toHaveTextContent("Slightly lower quality");
+    expect(alternatives[0]).toHaveTextContent("faster (+40%)");
+    expect(alternatives[0]).toHaveTextContent("ti2v-5b takes text and image; lower resolution");
+    expect(within(alternatives[0]).getByTestId("compatibility")).toHaveTextContent("82%");
+    expect(alternatives[1]).toHaveTextContent("i2v-a14b (not downloaded)");
+    expect(alternatives[1]).toHaveTextContent("slower (-20%)");
+    expect(alternatives[1]).toHaveTextContent("Needsdownload 126 GB");
+
+    const leftOut = within(within(region).getByRole("list", { name: "Left out" })).getAllByRole("listitem");
+    expect(leftOut.map((li) => li.textContent)).toEqual([
+      "tiny-t2i: takes text only; the job gives an image",
+      "my-lora Capabilities unknown: its catalog entry declares no capabilities",
+    ]);
+    // People's words, never the service's codes.
+    expect(region).not.toHaveTextContent(/use_requested|slightly_lower|capabilities_known|missing/);
+
+    expect(api.find("GET", "/api/v1/models/t2v-a14b/strategy")).toEqual([]);
+    const query = api.find("GET", "/api/v1/models/t2v-a14b/advice")[0].query;
     expect(query.getAll("inputs")).toEqual(["text", "image"]);
     expect(query.get("quality")).toBe("medium");
     expect(query.get("speed")).toBe("fast");
@@ -72,34 +103,61 @@ describe("FallbackForm", () => {
     expect(query.has("resolution")).toBe(false);
   });
 
-  it("shows a no-alternative 404 as an answer, not a failure", async () => {
+  it("lists models whose capabilities are unknown last, whatever order they come in", async () => {
     mockFetch({
       "GET /api/v1/models": catalog,
-      "GET /api/v1/models/t2v-a14b/strategy": { ...strategy, strategy_type: "download_and_retry", alternative_model: null },
-      "GET /api/v1/models/t2v-a14b/alternative": apiError(
-        404,
-        "no-alternative",
-        "No other model can take image input at 24 GB.",
-        "Download t2v-a14b, or allow more GPU memory.",
-      ),
+      "GET /api/v1/models/t2v-a14b/advice": {
+        ...advice,
+        requested: { ...advice.requested, availability_status: "missing", fits: null, reason: "its catalog entry declares no capabilities" },
+        strategy: {
+          ...strategy,
+          strategy_type: "download_and_retry",
+          user_message: "t2v-a14b is not downloaded.",
+          steps: [step("Download t2v-a14b", "download", "t2v-a14b")],
+        },
+        alternatives: [],
+        not_offered: [...advice.not_offered].reverse(),
+      },
     });
     const region = await ask();
+    expect(within(region).getByTestId("requested-fit")).toHaveTextContent("Capabilities unknown");
     expect(within(region).getByTestId("strategy-type")).toHaveTextContent("Download, then run the job");
-    const note = within(region).getByTestId("no-alternative");
-    expect(note).toHaveTextContent("No other model can take image input at 24 GB.");
-    expect(note).toHaveTextContent("Download t2v-a14b, or allow more GPU memory.");
-    expect(within(region).queryByRole("alert")).not.toBeInTheDocument();
+    expect(region).toHaveTextContent("Download t2v-a14b (Download)");
+    expect(region).not.toHaveTextContent("POST /api");
+    expect(within(region).getByTestId("no-alternative")).toHaveTextContent("No other model takes this job.");
+    const leftOut = within(within(region).getByRole("list", { name: "Left out" })).getAllByRole("listitem");
+    expect(leftOut.map((li) => li.dataset.testid)).toEqual(["left-out-tiny-t2i", "left-out-my-lora"]);
   });
 
-  it("shows a failed strategy as an alert with its hint", async () => {
+  it("says when the requested model cannot take the job", async () => {
     mockFetch({
       "GET /api/v1/models": catalog,
-      "GET /api/v1/models/t2v-a14b/strategy": apiError(503, "source-unreachable", "The hub does not answer.", "Check the network."),
-      "GET /api/v1/models/t2v-a14b/alternative": apiError(404, "no-alternative", "None fits.", ""),
+      "GET /api/v1/models/t2v-a14b/advice": {
+        ...advice,
+        requested: { ...advice.requested, fits: false, reason: "needs 80 GB of GPU memory; the job allows 24 GB" },
+        strategy: { ...strategy, strategy_type: "alternative_model", alternative_model: "ti2v-5b", user_message: "Use ti2v-5b." },
+      },
     });
     const region = await ask();
-    const alert = within(region).getByRole("alert");
+    expect(within(region).getByTestId("requested")).toHaveTextContent(
+      "Cannot take this job — needs 80 GB of GPU memory; the job allows 24 GB",
+    );
+    expect(within(region).getByTestId("strategy-type")).toHaveTextContent("Use another model");
+  });
+
+  it("shows a failed answer as an alert with its hint", async () => {
+    mockFetch({
+      "GET /api/v1/models": catalog,
+      "GET /api/v1/models/t2v-a14b/advice": apiError(503, "source-unreachable", "The hub does not answer.", "Check the network."),
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<FallbackForm />);
+    const form = await screen.findByRole("form", { name: "What can I use for this job?" });
+    await waitFor(() => expect(within(form).getByLabelText("Model")).toHaveValue("t2v-a14b"));
+    await user.click(within(form).getByRole("button", { name: "Ask" }));
+    const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("The hub does not answer.");
     expect(alert).toHaveTextContent("Check the network.");
+    expect(screen.queryByRole("region", { name: "Advice for this job" })).not.toBeInTheDocument();
   });
 });

@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useState, type FormEvent } from "react";
 import { api } from "../../api/endpoints";
 import { ApiError, toApiError } from "../../api/errors";
-import type { InputKind, JobRequirements, ModelPublic, Quality, Speed, Strategy, Suggestion } from "../../api/types";
+import type { Advice, InputKind, JobRequirements, ModelPublic, NotOffered, Quality, Speed, Strategy, Suggestion } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { Loading } from "../../components/Status";
 import { formatDuration, formatPercent } from "../../format";
@@ -16,24 +16,7 @@ const INPUTS: Record<string, { label: string; value: InputKind[] }> = {
 const QUALITIES: Quality[] = ["high", "medium", "low"];
 const SPEEDS: Speed[] = ["medium", "fast", "slow"];
 
-interface Answer {
-  strategy: Strategy | null;
-  strategyError: ApiError | null;
-  alternative: Suggestion | null;
-  /** Why there is no alternative (404 no-alternative is an answer, not a failure). */
-  noAlternative: ApiError | null;
-  alternativeError: ApiError | null;
-}
-
-async function settle<T>(promise: Promise<T>): Promise<[T | null, ApiError | null]> {
-  try {
-    return [await promise, null];
-  } catch (error) {
-    return [null, toApiError(error)];
-  }
-}
-
-/** "What can I use for this job?": the strategy for a model and the best alternative. */
+/** "What can I use for this job?": the whole advice for a model (GET /models/{id}/advice). */
 export function FallbackForm({ models: given }: { models?: ModelPublic[] }) {
   const id = useId();
   const catalog = useResource(() => (given ? Promise.resolve({ data: given, count: given.length }) : api.models()), [given]);
@@ -46,7 +29,8 @@ export function FallbackForm({ models: given }: { models?: ModelPublic[] }) {
   const [resolution, setResolution] = useState("");
   const [busy, setBusy] = useState(false);
   const [invalid, setInvalid] = useState<ApiError | null>(null);
-  const [answer, setAnswer] = useState<Answer | null>(null);
+  const [answer, setAnswer] = useState<Advice | null>(null);
+  const [failed, setFailed] = useState<ApiError | null>(null);
 
   useEffect(() => {
     if (!modelId && models.length) setModelId(models[0].id);
@@ -76,18 +60,13 @@ export function FallbackForm({ models: given }: { models?: ModelPublic[] }) {
     setInvalid(null);
     const req: JobRequirements = { inputs: INPUTS[inputs].value, quality, speed, vram_gb: vramGb, resolution: res };
     setBusy(true);
-    const [[strategy, strategyError], [alternative, altError]] = await Promise.all([
-      settle(api.strategy(modelId, req)),
-      settle(api.alternative(modelId, req)),
-    ]);
-    const isNoAlternative = altError?.code === "no-alternative" || (altError?.status === 404 && altError.code !== "not-found");
-    setAnswer({
-      strategy,
-      strategyError,
-      alternative,
-      noAlternative: isNoAlternative ? altError : null,
-      alternativeError: isNoAlternative ? null : altError,
-    });
+    setAnswer(null);
+    setFailed(null);
+    try {
+      setAnswer(await api.advice(modelId, req));
+    } catch (error) {
+      setFailed(toApiError(error));
+    }
     setBusy(false);
   };
 
@@ -175,102 +154,142 @@ export function FallbackForm({ models: given }: { models?: ModelPublic[] }) {
       </form>
       <ErrorAlert error={invalid} />
       {busy ? <Loading what="the answer" /> : null}
-      {answer && !busy ? <AnswerView answer={answer} /> : null}
+      <ErrorAlert error={failed} />
+      {answer && !busy ? <AdviceView advice={answer} /> : null}
     </section>
   );
 }
 
-function AnswerView({ answer }: { answer: Answer }) {
-  const { strategy, alternative } = answer;
+function AdviceView({ advice }: { advice: Advice }) {
+  const { requested, strategy, alternatives } = advice;
+  // The API lists models with unknown capabilities last; keep that order whatever it sends.
+  const notOffered = [...advice.not_offered].sort((a, b) => Number(!a.capabilities_known) - Number(!b.capabilities_known));
   return (
-    <section aria-label="Fallback strategy" className="fallback-answer">
-      <ErrorAlert error={answer.strategyError} />
-      {strategy ? (
+    <section aria-label="Advice for this job" className="fallback-answer">
+      <h3>Requested model</h3>
+      <p data-testid="requested">
+        <strong>{requested.model_id}</strong> ({label("availability", requested.availability_status).toLowerCase()}):{" "}
+        <span data-testid="requested-fit">{label("fit", requested.fits === null ? "unknown" : requested.fits ? "yes" : "no")}</span> —{" "}
+        {requested.reason}
+      </p>
+      <StrategyView strategy={strategy} />
+      <h3>Alternatives</h3>
+      {alternatives.length ? (
+        <ol className="fallback-answer__list" aria-label="Alternatives">
+          {alternatives.map((alternative) => (
+            <li key={alternative.suggested_model}>
+              <AlternativeView alternative={alternative} />
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <p className="muted" data-testid="no-alternative">
+          No other model takes this job.
+        </p>
+      )}
+      {notOffered.length ? (
         <>
-          <p className="fallback-answer__type">
-            Strategy: <strong data-testid="strategy-type" data-strategy={strategy.strategy_type}>
-              {label("strategyType", strategy.strategy_type)}
-            </strong>
-          </p>
-          <p className="fallback-answer__message">{strategy.user_message}</p>
-          <dl className="facts">
-            <dt>Recommended action</dt>
-            <dd>{strategy.recommended_action}</dd>
-            {strategy.alternative_model ? (
-              <>
-                <dt>Use instead</dt>
-                <dd>{strategy.alternative_model}</dd>
-              </>
-            ) : null}
-            <dt>Estimated wait</dt>
-            <dd>
-              {strategy.wait?.seconds !== null && strategy.wait?.seconds !== undefined
-                ? formatDuration(strategy.wait.seconds)
-                : (strategy.estimated_wait_time ?? "—")}
-            </dd>
-            <dt>Can queue the job</dt>
-            <dd>{strategy.can_queue_request ? "yes" : "no"}</dd>
-          </dl>
-          {strategy.changes.length ? (
-            <>
-              <h3>Changes to the job</h3>
-              <ul>
-                {strategy.changes.map((c, i) => (
-                  <li key={i}>{c}</li>
-                ))}
-              </ul>
-            </>
-          ) : null}
-          {strategy.steps.length ? (
-            <>
-              <h3>Steps</h3>
-              <ol>
-                {strategy.steps.map((s, i) => (
-                  <li key={i}>{s}</li>
-                ))}
-              </ol>
-            </>
-          ) : null}
+          <h3>Left out</h3>
+          <ul className="fallback-answer__list" aria-label="Left out">
+            {notOffered.map((entry) => (
+              <NotOfferedItem key={entry.model_id} entry={entry} />
+            ))}
+          </ul>
         </>
       ) : null}
-      <h3>Alternative model</h3>
-      {alternative ? (
-        <dl className="facts" data-testid="alternative">
-          <dt>Model</dt>
-          <dd>
-            {alternative.suggested_model} ({label("availability", alternative.availability_status).toLowerCase()})
-          </dd>
-          <dt>Compatibility</dt>
-          <dd data-testid="compatibility">{formatPercent(alternative.compatibility_score)}</dd>
-          <dt>Quality difference</dt>
-          <dd>{label("qualityDifference", alternative.estimated_quality_difference)}</dd>
-          <dt>Speed difference</dt>
-          <dd>
-            {alternative.performance_difference > 0.005
-              ? "faster"
-              : alternative.performance_difference < -0.005
-                ? "slower"
-                : "about the same"}{" "}
-            ({alternative.performance_difference > 0 ? "+" : ""}
-            {formatPercent(alternative.performance_difference)})
-          </dd>
-          <dt>Why</dt>
-          <dd>{alternative.reason}</dd>
-          {alternative.needs.length ? (
-            <>
-              <dt>Needs</dt>
-              <dd>{alternative.needs.join("; ")}</dd>
-            </>
-          ) : null}
-        </dl>
-      ) : null}
-      {answer.noAlternative ? (
-        <div className="note" data-testid="no-alternative">
-          <p>{answer.noAlternative.message}</p>
-          {answer.noAlternative.hint ? <p className="muted">{answer.noAlternative.hint}</p> : null}
-        </div>
-      ) : null}
-      <ErrorAlert error={answer.alternativeError} />
     </section>
+  );
+}
+
+function StrategyView({ strategy }: { strategy: Strategy }) {
+  return (
+    <>
+      <p className="fallback-answer__type">
+        What to do now:{" "}
+        <strong data-testid="strategy-type" data-strategy={strategy.strategy_type}>
+          {label("strategyType", strategy.strategy_type)}
+        </strong>
+      </p>
+      <p className="fallback-answer__message">{strategy.user_message}</p>
+      <dl className="facts">
+        <dt>Recommended action</dt>
+        <dd>{strategy.recommended_action}</dd>
+        <dt>Estimated wait</dt>
+        <dd>
+          {strategy.wait?.seconds !== null && strategy.wait?.seconds !== undefined
+            ? formatDuration(strategy.wait.seconds)
+            : (strategy.estimated_wait_time ?? "—")}
+        </dd>
+        <dt>Can queue the job</dt>
+        <dd>{strategy.can_queue_request ? "yes" : "no"}</dd>
+      </dl>
+      {strategy.changes.length ? (
+        <>
+          <h4>Changes to the job</h4>
+          <ul>
+            {strategy.changes.map((c, i) => (
+              <li key={i}>{c}</li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      {strategy.steps.length ? (
+        <>
+          <h4>Steps</h4>
+          <ol>
+            {strategy.steps.map((step, i) => (
+              <li key={i}>
+                {step.text}
+                {step.action ? <span className="muted"> ({label("action", step.action)})</span> : null}
+              </li>
+            ))}
+          </ol>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function AlternativeView({ alternative }: { alternative: Suggestion }) {
+  const speed = alternative.performance_difference;
+  return (
+    <dl className="facts" data-testid={`alternative-${alternative.suggested_model}`}>
+      <dt>Model</dt>
+      <dd>
+        {alternative.suggested_model} ({label("availability", alternative.availability_status).toLowerCase()})
+      </dd>
+      <dt>Compatibility</dt>
+      <dd data-testid="compatibility">{formatPercent(alternative.compatibility_score)}</dd>
+      <dt>Quality difference</dt>
+      <dd>{label("qualityDifference", alternative.estimated_quality_difference)}</dd>
+      <dt>Speed difference</dt>
+      <dd>
+        {speed > 0.005 ? "faster" : speed < -0.005 ? "slower" : "about the same"} ({speed > 0 ? "+" : ""}
+        {formatPercent(speed)})
+      </dd>
+      <dt>Why</dt>
+      <dd>{alternative.reason}</dd>
+      {alternative.needs.length ? (
+        <>
+          <dt>Needs</dt>
+          <dd>{alternative.needs.join("; ")}</dd>
+        </>
+      ) : null}
+    </dl>
+  );
+}
+
+function NotOfferedItem({ entry }: { entry: NotOffered }) {
+  return (
+    <li data-testid={`left-out-${entry.model_id}`}>
+      <strong>{entry.model_id}</strong>
+      {entry.capabilities_known ? null : (
+        <>
+          {" "}
+          <span className="badge">{label("fit", "unknown")}</span>
+        </>
+      )}
+      : {entry.reason}
+    </li>
   );
 }

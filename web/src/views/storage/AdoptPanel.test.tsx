@@ -52,8 +52,8 @@ describe("AdoptPanel", () => {
     expect(call.headers.Authorization).toBe("Bearer secret");
     const rows = within(table).getAllByRole("row").slice(1);
     expect(rows.map((r) => within(r).getAllByRole("cell").map((c) => c.textContent))).toEqual([
-      ["2.0 kB", "Adopted", "moved into the store"],
-      ["4.0 GB", "Checksum differs", "its sha256 is not the published one; left in the folder"],
+      ["2.00 kB", "Adopted", "moved into the store"],
+      ["4.00 GB", "Checksum differs", "its sha256 is not the published one; left in the folder"],
     ]);
     expect(screen.getByTestId("adopt-summary")).toHaveTextContent("1 file(s) are still to fetch.");
     expect(onDone).toHaveBeenCalled();
