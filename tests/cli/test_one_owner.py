@@ -162,6 +162,8 @@ def test_on_demand_pull_is_paused_limited_and_resumed_from_other_shells(
     assert puller.returncode == 1
     assert "paused in the service" in pull_err and f"modelward resume {TI2V}" in pull_err
     assert "started a background service at" in pull_err and "service.log" in pull_err
+    # What a user saw: a pull that started the download said it joined one already running.
+    assert "already" not in pull_err and "following it" not in pull_err
     cli = _cli_status(env)
     progress = api.download()
     assert cli["availability_status"] == "paused" == progress["status"]

@@ -22,13 +22,11 @@ from modelward.cli.repos import describe
 from modelward.cli.where import check_options_agree, running_service, service_for_work
 from modelward.errors import ModelwardError
 from modelward.settings import Settings
-from modelward.transfer import DownloadStatus
 from modelward.units import format_rate, format_size, format_speed
 
 PROGRESS = "download.progress"
 STATE = "download.state"
 ENDED = frozenset({"completed", "failed", "cancelled", "paused"})
-JOINED = (DownloadStatus.DOWNLOADING, DownloadStatus.VERIFYING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +128,7 @@ def pull_models(
                 break
         for model_id in model_ids:
             accepted = client.download(model_id)
-            if accepted.status in JOINED:  # say so: the pull follows what already runs
+            if accepted.joined:  # say so: the pull follows what already runs
                 err_console.print(
                     f"{model_id} is already {accepted.status.value} in the service at "
                     f"{client.url}; following it.",

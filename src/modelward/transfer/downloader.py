@@ -128,8 +128,8 @@ class EnhancedModelDownloader:
         priority: Priority | None = None,
         *,
         follow_upstream: bool = False,
-    ) -> None:
-        """Start downloading in the background (no-op when it is already running).
+    ) -> bool:
+        """Start downloading in the background; False when it was already running (joined).
 
         A model already on disk is completed (or repaired) at the commit it is served at;
         only ``follow_upstream`` fetches the newest commit of its revision, which is what an
@@ -140,7 +140,7 @@ class EnhancedModelDownloader:
         if previous is not None and previous.running:
             if priority is not None:
                 await self.set_priority(model_id, priority)
-            return
+            return False
         job = self.queue.put(
             Job(
                 model_id,
@@ -154,6 +154,7 @@ class EnhancedModelDownloader:
         job.status = DownloadStatus.QUEUED
         job.task = asyncio.create_task(self._run(job), name=f"download {model_id}")
         self._emit(EventType.DOWNLOAD_QUEUED, model_id, priority=job.priority.value)
+        return True
 
     async def restore_queue(self, *, start: bool = True) -> list[QueueEntry]:
         """Bring back the queue a previous run left: paused stays paused, the rest starts

@@ -1150,6 +1150,12 @@ export interface components {
          * @description The answer to a download request: the job runs in the background.
          */
         DownloadAccepted: {
+            /**
+             * Joined
+             * @description The download was already running; this request joined it.
+             * @default false
+             */
+            joined: boolean;
             /** Model Id */
             model_id: string;
             /** Progress Url */

@@ -92,11 +92,12 @@ async def get_status(model_id: str, runtime: RuntimeDep) -> ModelStatusPublic:
 )
 async def start_download(model_id: str, runtime: RuntimeDep) -> DownloadAccepted:
     """Start (or join) the model's download; progress is at the returned URL."""
-    await runtime.downloader.start_download(model_id)
+    started = await runtime.downloader.start_download(model_id)
     progress = await runtime.downloader.get_download_progress(model_id)
     return DownloadAccepted(
         model_id=model_id,
         status=progress.status,
+        joined=not started,
         progress_url=f"/api/v1/models/{model_id}/download",
     )
 

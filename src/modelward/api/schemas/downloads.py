@@ -50,6 +50,9 @@ class DownloadAccepted(BaseModel):
 
     model_id: str
     status: DownloadStatus
+    joined: bool = Field(
+        default=False, description="The download was already running; this request joined it."
+    )
     progress_url: str
 
 

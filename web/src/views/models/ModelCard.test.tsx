@@ -72,6 +72,9 @@ describe("ModelCard", () => {
       />,
     );
     expect(within(card("m1")).getByTestId("integrity")).toHaveTextContent("100% intact · checked just now");
+    // Files verified on arrival by another model's pull (shared blobs): never "checked never".
+    rerender(<ModelCard status={status("m1", { ...onDisk, integrity_score: 1 })} pinned={false} onChanged={() => {}} />);
+    expect(within(card("m1")).getByTestId("integrity")).toHaveTextContent("100% intact · checked when its files arrived");
   });
 
   it("shows a damaged file as damaged, apart from missing ones, keeping the path and version", () => {

@@ -205,7 +205,10 @@ function Integrity({ status }: { status: ModelStatus }) {
         "not checked"
       ) : (
         <>
-          {formatPercent(status.integrity_score)} intact · checked <RelativeTime value={status.last_health_check} />
+          {/* Files another model's pull verified by sha256 (shared blobs) have no check of
+              this model's own: say when they were verified rather than "never". */}
+          {formatPercent(status.integrity_score)} intact · checked{" "}
+          <RelativeTime value={status.last_health_check} never="when its files arrived" />
         </>
       )}
       {problems.length ? <span className="model-card__problems"> · {problems.join(", ")}</span> : null}
