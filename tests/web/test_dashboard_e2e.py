@@ -113,7 +113,7 @@ def test_a_person_manages_models_from_the_dashboard(
     _shot(page, "settings")
 
     # Start a download and see the bar move.
-    live.hub.set_faults(FaultPlan([Fault.rate(150_000)]))
+    live.hub.set_faults(FaultPlan([Fault.rate(100_000)]))
     page.get_by_role("link", name="Models").click()
     _card(page, TI2V).get_by_role("button", name="Download").click()
     page.get_by_role("link", name="Downloads").click()
@@ -121,6 +121,13 @@ def test_a_person_manages_models_from_the_dashboard(
     expect(bar).to_be_visible()
     first = _value_when(bar, lambda v: v > 0)
     _value_when(bar, lambda v: v > first)
+    # One truth: what the dashboard shows lies between two API readings, the first taken
+    # a progress interval (and some) before it.
+    before = _api_percent(live)
+    time.sleep(0.5)
+    shown = float(bar.get_attribute("aria-valuenow") or 0)
+    after = _api_percent(live)
+    assert round(before) - 1 <= shown <= round(after) + 1, (before, shown, after)
 
     # The bandwidth cap takes effect live, written with its unit; a number alone is refused.
     cap = page.get_by_label("Bandwidth cap")
@@ -138,6 +145,9 @@ def test_a_person_manages_models_from_the_dashboard(
     page.get_by_role("link", name="Models").click()
     _card(page, TI2V).get_by_role("button", name="Pause").click()
     _state_becomes(page, TI2V, "paused")
+    # Paused, the dashboard and the API show the same figure.
+    paused_bar = page.get_by_role("progressbar", name=f"download progress {TI2V}").first
+    expect(paused_bar).to_have_attribute("aria-valuenow", str(round(_api_percent(live))))
     live.hub.clear_faults()
     _card(page, TI2V).get_by_role("button", name="Resume").click()
     _state_becomes(page, TI2V, "available", timeout_s=60)
@@ -298,6 +308,11 @@ def test_api_errors_show_their_message_and_next_step(
     _card(page, TI2V).get_by_role("button", name="Download").click()
     alert = page.get_by_role("alert").first
     expect(alert).to_contain_text(re.compile("token", re.I))
+
+
+def _api_percent(live: LiveService) -> float:
+    progress = live.client.get(f"/api/v1/models/{TI2V}/download").json()
+    return float(progress["progress_percent"])
 
 
 def _value_when(bar: Locator, ok: Callable[[float], bool], timeout_s: float = 30) -> float:

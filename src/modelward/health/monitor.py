@@ -50,15 +50,8 @@ from modelward.transfer import DownloadStatus, EnhancedModelDownloader
 
 logger = logging.getLogger(__name__)
 
-_ENDED = frozenset(
-    s.value
-    for s in (
-        DownloadStatus.COMPLETED,
-        DownloadStatus.FAILED,
-        DownloadStatus.CANCELLED,
-        DownloadStatus.PAUSED,
-    )
-)
+_PULL_OVER = frozenset(s.value for s in (DownloadStatus.COMPLETED, DownloadStatus.CANCELLED))
+"""Where a pull ends; paused or failed, it goes on (resumed) with what it fetched so far."""
 USAGE_WINDOW_S = 28 * 24 * 3600.0
 """How far back generations count when finding quiet hours."""
 
@@ -168,7 +161,7 @@ class ModelHealthMonitor:
         self._scheduler: HealthScheduler | None = None
         self._schedule_record = manager.home / "records" / "scheduled-checks.json"
         self._fetched: set[str] = set()
-        """Models whose running download has fetched (and so hashed) a file."""
+        """Models whose pull (across pauses and resumes) has fetched, so hashed, a file."""
         self._unsubscribe = bus.subscribe(self._on_download_event)
 
     async def check_model_integrity(
@@ -546,17 +539,20 @@ class ModelHealthMonitor:
         ]
 
     def _on_download_event(self, event: Event) -> None:
-        """A download that fetched files and completed verified them by their sha256 on
-        the way in (the files it did not fetch were verified before and are unchanged):
-        that is a full check, recorded as one."""
+        """A pull that fetched files and completed verified them by their sha256 on the
+        way in (the files it did not fetch were verified before and are unchanged): that is
+        a full check, recorded as one. Paused or failed, then resumed, it is one pull: a
+        resumed job may find every file in place (verified as the pause landed)."""
         model_id = event.model_id
         if model_id is None:
             return
-        if event.type == EventType.DOWNLOAD_STARTED:
+        if event.type == EventType.MODEL_REMOVED:
             self._fetched.discard(model_id)
+        elif event.type == EventType.DOWNLOAD_STARTED and _missing_bytes(event):
+            self._fetched.add(model_id)  # it completes only once they are fetched, hashed
         elif event.type == EventType.FILE_VERIFIED and event.data.get("fetched"):
             self._fetched.add(model_id)
-        elif event.type == EventType.DOWNLOAD_STATE and event.data.get("status") in _ENDED:
+        elif event.type == EventType.DOWNLOAD_STATE and event.data.get("status") in _PULL_OVER:
             fetched = model_id in self._fetched
             self._fetched.discard(model_id)
             if fetched and event.data["status"] == DownloadStatus.COMPLETED.value:
@@ -583,6 +579,12 @@ class ModelHealthMonitor:
 
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         self.bus.publish(Event(type_, model_id, dict(data)))
+
+
+def _missing_bytes(started: Event) -> bool:
+    """True when a DOWNLOAD_STARTED names a file not wholly in place."""
+    files = started.data.get("files") or ()
+    return any((f.get("done_bytes") or 0) < (f.get("size_bytes") or 0) for f in files)
 
 
 def _log_failure(task: asyncio.Task[object]) -> None:
