@@ -271,7 +271,8 @@ def _slug(text: str) -> str:
 
 
 def _toml_str(value: str) -> str:
-    # JSON's escapes (\\", \\\\, \\uXXXX, ASCII only) are all valid in TOML basic strings.
+    # JSON's escapes (quote, backslash, \\u with four hex digits; ASCII only) are all
+    # valid in TOML basic strings.
     return json.dumps(value, ensure_ascii=True)
 
 
