@@ -79,10 +79,18 @@ def requested_fit(
     if not spec.capabilities.inputs:
         why = f"{spec.id}: capabilities unknown, so whether it fits this job cannot be told"
         return RequestedFit(spec.id, state, None, why)
-    why_not = input_mismatch(spec, req.inputs) or vram_shortfall(spec, req.vram_gb)
+    why_not = why_unfit(spec, req)
     if why_not is not None:
         return RequestedFit(spec.id, state, False, why_not)
     return RequestedFit(spec.id, state, True, f"{offers(spec)}: it fits this job")
+
+
+def why_unfit(spec: ModelSpec, req: GenerationRequirements) -> str | None:
+    """Why the requested model cannot take the job (None: it can, or its capabilities are
+    unknown)."""
+    if not spec.capabilities.inputs:
+        return None
+    return input_mismatch(spec, req.inputs) or vram_shortfall(spec, req.vram_gb)
 
 
 def not_offered(candidate: ModelSpec, requested: ModelSpec, why: str) -> NotOffered:

@@ -37,6 +37,7 @@ from modelward.availability.advice import (
     requested_fit,
     suggestion,
     use_requested,
+    why_unfit,
 )
 from modelward.availability.gpu import VramProbe
 from modelward.availability.manager import ModelAvailabilityManager
@@ -51,8 +52,6 @@ from modelward.availability.scoring import (
     check_job_inputs,
     exclusion,
     fit,
-    input_mismatch,
-    vram_shortfall,
 )
 from modelward.availability.strategy import (
     ErrorCategory,
@@ -135,7 +134,7 @@ class IntelligentFallbackManager:
                 + "; ".join(n.reason for n in left_out)
             )
         best, status = ranked[0]
-        return suggestion(best, status, requested, self._unfit(requested, req))
+        return suggestion(best, status, requested, why_unfit(requested, req))
 
     async def advise(self, requested_model: str, requirements: GenerationRequirements) -> Advice:
         """The whole answer for a job: how the requested model fits, what to do now, every
@@ -145,7 +144,7 @@ class IntelligentFallbackManager:
         status = await self._status(requested_model)
         ranked, left_out = await self._ranked(spec, req)
         strategy = await self._decide(spec, status, req, ErrorContext(req), ranked)
-        unfit = self._unfit(spec, req)
+        unfit = why_unfit(spec, req)
         return Advice(
             requested_fit(spec, status, req),
             strategy,
@@ -357,13 +356,6 @@ class IntelligentFallbackManager:
         )
         left_out.sort(key=lambda n: not n.capabilities_known)  # stable: catalog order kept
         return fits, left_out
-
-    @staticmethod
-    def _unfit(spec: ModelSpec, req: GenerationRequirements) -> str | None:
-        """Why the requested model itself cannot take the job (None: it can, or unknown)."""
-        if not spec.capabilities.inputs:
-            return None
-        return input_mismatch(spec, req.inputs) or vram_shortfall(spec, req.vram_gb)
 
     async def _wait(self, status: DetailedModelStatus) -> EstimatedWaitTime:
         model_id = status.model_id

@@ -48,8 +48,6 @@ from modelward.api.schemas import (
     RepairPublic,
     RequirementsIn,
     SettingsPublic,
-    StrategyPublic,
-    SuggestionPublic,
     SystemHealthReportPublic,
     UpdateCheckPublic,
     UpdateRecordPublic,
@@ -247,21 +245,11 @@ class ServiceClient:
 
     # -- availability and generation requests --------------------------------------------
 
-    def alternative(self, model_id: str, req: RequirementsIn) -> SuggestionPublic:
-        """The best alternative to the model for a job with these requirements."""
-        params = _requirement_params(req)
-        return self._typed(SuggestionPublic, "GET", _model(model_id, "alternative"), params=params)
-
     def advice(self, model_id: str, req: RequirementsIn) -> AdvicePublic:
         """The whole answer for a job: the requested model's fit, what to do now, the
         models that take the job and those left out (with why)."""
         params = _requirement_params(req)
         return self._typed(AdvicePublic, "GET", _model(model_id, "advice"), params=params)
-
-    def strategy(self, model_id: str, req: RequirementsIn) -> StrategyPublic:
-        """What a job with these requirements should do now."""
-        params = _requirement_params(req)
-        return self._typed(StrategyPublic, "GET", _model(model_id, "strategy"), params=params)
 
     def generate(self, job: GenerateIn) -> GeneratePublic | QueueResultPublic:
         """Run a demo job (200), or queue it for its model (202)."""

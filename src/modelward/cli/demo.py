@@ -110,12 +110,13 @@ def _registration(home: Path, demo_home: Path) -> tuple[tuple[Path, ...], str]:
     """Homes where the demo's service is registered (the default one, and MODELWARD_HOME if
     set), so `modelward status` with no variables finds it; and the line to use. A home a
     live service already owns is left to it."""
-    homes = [h for h in dict.fromkeys((default_home(), home)) if h != demo_home]
+    default = default_home()
+    homes = [h for h in dict.fromkeys((default, home)) if h != demo_home]
     free = tuple(h for h in homes if not _owned(h))
-    if default_home() in free:
+    if default in free:
         return free, f"In another shell: {_command_name()} status"
     export = f"export MODELWARD_HOME={shlex.quote(str(demo_home))}"
-    return free, f"In another shell (a service already runs for {default_home()}): {export}"
+    return free, f"In another shell (a service already runs for {default}): {export}"
 
 
 def _owned(home: Path) -> bool:

@@ -16,10 +16,9 @@ from rich.console import Console
 
 from modelward.catalog.remembered import RepoRequest
 from modelward.cli.client import CONNECTED, ServiceClient, ServiceEvent
-from modelward.cli.offline import check_offline_agrees
 from modelward.cli.progress import PullBars
 from modelward.cli.repos import describe
-from modelward.cli.where import check_options_agree, running_service, service_for_work
+from modelward.cli.where import agreeing, running_service, start_service
 from modelward.errors import ModelwardError
 from modelward.settings import Settings
 from modelward.units import format_rate, format_size, format_speed
@@ -187,9 +186,8 @@ def service_for_pull(
     """The running service, or one started for this pull with the pull's own options."""
     client = running_service(settings)
     if client is None:
-        return service_for_work(settings, serve_args, serve_env)
-    check_offline_agrees(client, settings)
-    check_options_agree(client, serve_args)
+        return start_service(settings, serve_args, serve_env)
+    agreeing(client, settings, serve_args)
     if serve_env:
         err_console.print(
             f"note: the service at {client.url} keeps its own connections and retries; "

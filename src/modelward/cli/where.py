@@ -56,9 +56,25 @@ def service_for_work(
     """A client of the running service, starting one in the background if none runs."""
     client = running_service(settings, timeout_s)
     if client is not None:
-        check_offline_agrees(client, settings)
-        check_options_agree(client, serve_args)
-        return client
+        return agreeing(client, settings, serve_args)
+    return start_service(settings, serve_args, serve_env, timeout_s)
+
+
+def agreeing(client: ServiceClient, settings: Settings, serve_args: Sequence[str]) -> ServiceClient:
+    """``client`` of the running service, once its offline mode and options are the
+    command's (else ConfigError, and ``client`` is closed)."""
+    check_offline_agrees(client, settings)
+    check_options_agree(client, serve_args)
+    return client
+
+
+def start_service(
+    settings: Settings,
+    serve_args: Sequence[str] = (),
+    serve_env: dict[str, str] | None = None,
+    timeout_s: float | None = TIMEOUT_S,
+) -> ServiceClient:
+    """A client of a service started in the background with the command's options."""
     start_on_demand(settings, serve_args, serve_env)
     return ServiceClient.discover(settings, timeout_s)
 

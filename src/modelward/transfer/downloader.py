@@ -273,8 +273,7 @@ class EnhancedModelDownloader:
     async def _done_elsewhere(self, entry: QueueEntry) -> bool:
         if self.is_running(entry.model_id):
             return False
-        target = await asyncio.to_thread(self.manager.known_target, entry.model_id)
-        local = await self.manager.inspect(target, verify_unknown=False) if target else None
+        local = await self.manager.inspect_known(entry.model_id)
         return local is not None and local.complete
 
     async def get_download_progress(self, model_id: str) -> DownloadProgress:
@@ -285,8 +284,7 @@ class EnhancedModelDownloader:
         job = self.queue.get(model_id)
         tracked = self.progress.get(model_id)
         if not (job and job.running and tracked and tracked.total_bytes):
-            target = await asyncio.to_thread(self.manager.known_target, model_id)
-            local = await self.manager.inspect(target, verify_unknown=False) if target else None
+            local = await self.manager.inspect_known(model_id)
         return self.progress_now(model_id, local)
 
     def progress_now(self, model_id: str, local: LocalModel | None) -> DownloadProgress:

@@ -282,7 +282,8 @@ def derive_progress(
     from the tracker while the job runs and has started, else from the store (verified
     files, and the ranges partial files' records name)."""
     status = _derived_status(job, local)
-    live = job is not None and job.running and tracked is not None and tracked.total_bytes > 0
+    running = job is not None and job.running
+    live = running and tracked is not None and tracked.total_bytes > 0
     if live and tracked is not None:
         done, total = tracked.downloaded_bytes, tracked.total_bytes
         files = {p: dataclasses.replace(f) for p, f in tracked.files.items()}
@@ -291,7 +292,6 @@ def derive_progress(
         files = _files_on_disk(local)
     rate = tracked.speed_bytes_per_s if live and tracked is not None else 0.0
     failed = status is DownloadStatus.FAILED and tracked is not None
-    running = job is not None and job.running
     return DownloadProgress(
         model_id=model_id,
         status=status,
