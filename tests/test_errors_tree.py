@@ -8,7 +8,12 @@ import re
 
 import modelward
 from modelward import errors
-from modelward.errors import ModelwardError
+from modelward.errors import (
+    IncompleteTransferError,
+    IntegrityError,
+    ModelwardError,
+    first_error,
+)
 
 
 def _every_subclass(cls: type[ModelwardError]) -> set[type[ModelwardError]]:
@@ -30,3 +35,13 @@ def test_every_error_class_lives_in_errors_py_and_in_its_drawn_tree() -> None:
     drawn = set(re.findall(r"\b([A-Z]\w*Error)\b", errors.__doc__ or ""))
     missing = sorted(c.__name__ for c in classes if c.__name__ not in drawn)
     assert missing == [], "errors missing from the tree in errors.py's docstring"
+
+
+def test_a_group_reports_the_cause_not_a_sibling_cut_short() -> None:
+    """Seen once in CI: an integrity mismatch cancelled its siblings, one of which ended
+    "incomplete" first, and that was what the download reported."""
+    cut = IncompleteTransferError("connection closed after 4 MB")
+    cause = IntegrityError("sha256 mismatch")
+    group = BaseExceptionGroup("files", [cut, ValueError("x"), cause])
+    assert first_error(group) is cause
+    assert first_error(BaseExceptionGroup("files", [ValueError("x"), cut])) is cut

@@ -409,4 +409,8 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
             leaves.append(exc)
 
     walk(group)
-    return next((e for e in leaves if isinstance(e, ModelwardError)), leaves[0])
+    # A sibling cut short when the group was cancelled ends "incomplete"; the error that
+    # caused the cancellation is the one to report.
+    ours = [e for e in leaves if isinstance(e, ModelwardError)]
+    causes = [e for e in ours if not isinstance(e, IncompleteTransferError)]
+    return (causes or ours or leaves)[0]
