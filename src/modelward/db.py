@@ -117,9 +117,25 @@ usage_events = Table(
     Column("error", String(500)),
 )
 
+# Append-only: rows are only ever inserted, and removed by age under the retention setting.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False, index=True),
+    Column("actor", String(160), nullable=False),
+    Column("token", String(64)),
+    Column("action", String(64), nullable=False, index=True),
+    Column("model_id", String(128), index=True),
+    Column("params", JSON, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("status", Integer),
+    Column("error_code", String(64)),
+)
+
 LOST_WITH_THE_DATABASE = (
     "the download queue order, paused marks, health check history, generation and usage "
-    "history, and queued generation requests"
+    "history, queued generation requests and the audit log"
 )
 """What a new database forgets; never a model, since the store is the truth about disk."""
 

@@ -38,6 +38,9 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
     ServiceNotRunningError               service-not-running
     ServiceError                         (the code the service sent)
     UnauthorizedError                    unauthorized
+    ├── ForbiddenError                   forbidden
+    └── HostNotAllowedError              host-not-allowed
+    RequestTooLargeError                 request-too-large
 """
 
 from __future__ import annotations
@@ -395,6 +398,32 @@ class UnauthorizedError(ModelwardError):
         "Send 'Authorization: Bearer <token>'; the token is printed when the service starts "
         "and kept in MODELWARD_HOME/api-token."
     )
+
+
+class ForbiddenError(UnauthorizedError):
+    """The request's token is valid but its scope does not cover the action."""
+
+    code = "forbidden"
+    default_hint = (
+        "Ask an admin for a token with the scope this action needs "
+        "(modelward token create NAME --scope operate|admin)."
+    )
+
+
+class HostNotAllowedError(UnauthorizedError):
+    """The request's Host header names a host the service does not answer for."""
+
+    code = "host-not-allowed"
+    default_hint = (
+        "Use the address the service is bound to, or add the name to MODELWARD_ALLOWED_HOSTS."
+    )
+
+
+class RequestTooLargeError(ModelwardError):
+    """A request body is larger than the service accepts."""
+
+    code = "request-too-large"
+    default_hint = "Send a smaller body; no route of this API takes more than the limit."
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -25,6 +25,7 @@ from modelward.catalog.remembered import RememberedEntries
 from modelward.db import Database
 from modelward.events import EventBus
 from modelward.health import HealthPolicy, ModelHealthMonitor, PickleScreen, Quarantine
+from modelward.ops import AuditLog
 from modelward.overrides import save_change, with_overrides
 from modelward.settings import Settings
 from modelward.sources import build_clients
@@ -45,6 +46,7 @@ class Runtime:
         )
         self.bus = EventBus()
         self.db = Database(settings.effective_database_url)
+        self.audit = AuditLog(self.db, settings.audit_retention_days)
         self.manager = ModelManager(self.catalog, settings.cache_dir, settings.home)
         self.clients = build_clients(
             connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -19,6 +19,21 @@ from modelward.errors import ConfigError
 from modelward.units import parse_rate, parse_size
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
+
+FEATURES = (
+    "retries",
+    "segmented_transfer",
+    "scheduled_health_checks",
+    "automatic_repair",
+    "alternative_suggestions",
+    "request_queueing",
+    "mock_fallback",
+    "usage_analytics",
+    "update_checks",
+    "cleanup_suggestions",
+)
+"""Each enhancement that can be switched off (``feature_<name>`` settings); off, modelward
+behaves as the plain base system would for that part."""
 
 
 class Settings(BaseModel):
@@ -130,6 +145,51 @@ class Settings(BaseModel):
         ge=0,
         description="A service a CLI command started stops after this long with no work.",
     )
+    stall_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="A connection that delivers no byte for this long is dropped and retried.",
+    )
+    audit_retention_days: float = Field(
+        default=180.0, gt=0, description="Audit records older than this are removed."
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the service reads; bigger ones get 413 unread.",
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Host names the service answers for besides loopback names and the "
+        "bound address (MODELWARD_ALLOWED_HOSTS, comma-separated); '*' allows any.",
+    )
+    feature_retries: bool = Field(default=True, description="Retry failed transfers.")
+    feature_segmented_transfer: bool = Field(
+        default=True, description="Split large files over several connections."
+    )
+    feature_scheduled_health_checks: bool = Field(
+        default=True, description="Run health checks on a schedule."
+    )
+    feature_automatic_repair: bool = Field(
+        default=True, description="Let automation repair or fetch what checks find."
+    )
+    feature_alternative_suggestions: bool = Field(
+        default=True, description="Offer another model when the requested one is not ready."
+    )
+    feature_request_queueing: bool = Field(
+        default=True, description="Queue generation requests until their model is ready."
+    )
+    feature_mock_fallback: bool = Field(
+        default=True, description="Serve a labelled mock output when no model can run."
+    )
+    feature_usage_analytics: bool = Field(
+        default=True, description="Record model usage for statistics and recommendations."
+    )
+    feature_update_checks: bool = Field(default=True, description="Ask upstream for updates.")
+    feature_cleanup_suggestions: bool = Field(
+        default=True, description="Suggest unused models to remove."
+    )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -145,6 +205,11 @@ class Settings(BaseModel):
                 "(set HF_ENDPOINT or --endpoint to e.g. https://huggingface.co)"
             )
         return value.rstrip("/")
+
+    @property
+    def features_off(self) -> list[str]:
+        """The enhancements switched off, by name (``retries``, ``mock_fallback``...)."""
+        return [name for name in FEATURES if not getattr(self, f"feature_{name}")]
 
     @property
     def partials_dir(self) -> Path:
@@ -200,10 +265,17 @@ class Settings(BaseModel):
             ("low_space_bytes", "MODELWARD_LOW_SPACE"),
             ("unused_after_days", "MODELWARD_UNUSED_AFTER_DAYS"),
             ("on_demand_idle_s", "MODELWARD_ON_DEMAND_IDLE"),
+            ("stall_timeout_s", "MODELWARD_STALL_TIMEOUT"),
+            ("audit_retention_days", "MODELWARD_AUDIT_RETENTION_DAYS"),
         ):
             if env.get(env_name):
                 values[key] = env[env_name]
         values.update(_with_units(env))
+        values.update(_features(env))
+        if env.get("MODELWARD_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = _names(env["MODELWARD_ALLOWED_HOSTS"])
+        if env.get("MODELWARD_MAX_BODY"):
+            values["max_body_bytes"] = _parsed(parse_size, "MODELWARD_MAX_BODY", env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return _validated(values)
 
@@ -255,14 +327,35 @@ _UNIT_VARIABLES = (
 
 
 def _with_units(env: Mapping[str, str]) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for key, name, parse in _UNIT_VARIABLES:
-        if env.get(name):
-            try:
-                values[key] = parse(env[name])
-            except ConfigError as error:
-                raise ConfigError(f"{name}: {error.message}", hint=error.hint) from None
+    return {key: _parsed(parse, name, env) for key, name, parse in _UNIT_VARIABLES if env.get(name)}
+
+
+def _features(env: Mapping[str, str]) -> dict[str, object]:
+    # MODELWARD_FEATURES_OFF=retries,mock_fallback, or one MODELWARD_FEATURE_<NAME>=0|1 each.
+    off = _names(env.get("MODELWARD_FEATURES_OFF", ""))
+    unknown = sorted(set(off) - set(FEATURES))
+    if unknown:
+        raise ConfigError(
+            f"MODELWARD_FEATURES_OFF: unknown feature {', '.join(unknown)}",
+            hint=f"Known features: {', '.join(FEATURES)}.",
+        )
+    values: dict[str, object] = {f"feature_{name}": False for name in off}
+    for name in FEATURES:
+        raw = env.get(f"MODELWARD_FEATURE_{name.upper()}")
+        if raw:
+            values[f"feature_{name}"] = _is_true(raw)
     return values
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _parsed(parse: Callable[[str], int], name: str, env: Mapping[str, str]) -> int:
+    try:
+        return parse(env[name])
+    except ConfigError as error:
+        raise ConfigError(f"{name}: {error.message}", hint=error.hint) from None
 
 
 def _hf_home(env: Mapping[str, str]) -> Path:

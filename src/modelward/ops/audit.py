@@ -1,0 +1,149 @@
+"""The audit log: one append-only record per mutation, whoever caused it.
+
+The API records what its routes change (actor: the token's name, or ``cli:<user>`` when the
+CLI sends the request); work the service starts on its own is recorded where it starts it
+(``scheduler``, ``automation``, ``recovery``), and the CLI records what it changes in-process
+when no service runs. Parameters are stored with secrets replaced, so the log can be shown
+to anyone allowed to read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import RowMapping, delete, insert, select
+
+from modelward.db import Database, audit_log
+
+Outcome = Literal["ok", "refused", "failed"]
+"""ok: the change was made; refused: not allowed or invalid (4xx); failed: it went wrong."""
+
+Actor = str
+"""A token's name, ``cli:<os user>``, ``scheduler``, ``automation`` or ``recovery``."""
+
+_SECRET_WORDS = ("token", "secret", "password", "authorization", "key", "credential")
+REDACTED = "[redacted]"
+_MAX_VALUE_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One recorded mutation."""
+
+    id: int
+    at: float
+    actor: Actor
+    action: str
+    outcome: Outcome
+    model_id: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None
+    status: int | None = None
+    error_code: str | None = None
+
+
+class AuditLog:
+    """Appends and reads audit records in modelward's database (blocking calls; the
+    ``a``-prefixed twins run them in a worker thread)."""
+
+    def __init__(self, db: Database, retention_days: float = 180.0) -> None:
+        self.db = db
+        self.retention_days = retention_days
+
+    def record(
+        self,
+        actor: Actor,
+        action: str,
+        *,
+        outcome: Outcome = "ok",
+        model_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        token: str | None = None,
+        status: int | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        """Append one record."""
+        values = {
+            "at": time.time(),
+            "actor": actor[:160],
+            "token": token,
+            "action": action[:64],
+            "model_id": model_id[:128] if model_id else None,
+            "params": redact(params or {}),
+            "outcome": outcome,
+            "status": status,
+            "error_code": error_code,
+        }
+        with self.db.engine.begin() as conn:
+            conn.execute(insert(audit_log).values(**values))
+
+    async def arecord(self, actor: Actor, action: str, **details: Any) -> None:
+        """``record`` off the event loop."""
+        await asyncio.to_thread(lambda: self.record(actor, action, **details))
+
+    def query(
+        self,
+        *,
+        model_id: str | None = None,
+        action: str | None = None,
+        since: float | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """The newest records first, filtered by model, action and time."""
+        stmt = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if model_id:
+            stmt = stmt.where(audit_log.c.model_id == model_id)
+        if action:
+            stmt = stmt.where(audit_log.c.action == action)
+        if since is not None:
+            stmt = stmt.where(audit_log.c.at >= since)
+        with self.db.engine.connect() as conn:
+            return [_entry(row) for row in conn.execute(stmt).mappings()]
+
+    async def aquery(self, **filters: Any) -> list[AuditEntry]:
+        """``query`` off the event loop."""
+        return await asyncio.to_thread(lambda: self.query(**filters))
+
+    def prune(self, now: float | None = None) -> int:
+        """Remove records older than the retention; returns how many went."""
+        cutoff = (now or time.time()) - self.retention_days * 86400
+        with self.db.engine.begin() as conn:
+            return conn.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount
+
+
+def redact(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with every value whose name suggests a secret replaced, long ones cut."""
+    return {str(k): _clean(str(k), v) for k, v in params.items()}
+
+
+def _clean(name: str, value: Any) -> Any:
+    if any(word in name.lower() for word in _SECRET_WORDS) and value is not None:
+        return REDACTED
+    if isinstance(value, Mapping):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return [_clean(name, v) for v in value]
+    if isinstance(value, str) and len(value) > _MAX_VALUE_CHARS:
+        return value[:_MAX_VALUE_CHARS] + "…"
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _entry(row: RowMapping) -> AuditEntry:
+    return AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        outcome=row["outcome"],
+        model_id=row["model_id"],
+        params=dict(row["params"] or {}),
+        token=row["token"],
+        status=row["status"],
+        error_code=row["error_code"],
+    )
