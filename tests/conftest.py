@@ -68,6 +68,7 @@ def make_settings(tmp_path: Path, endpoint: str, **overrides: object) -> Setting
         "retry_base_delay_s": 0.01,
         "retry_max_delay_s": 0.1,
         "read_timeout_s": 2.0,
+        "stall_timeout_s": 2.0,
         "api_token": "test-token",
         "segment_bytes": 256 * 1024,
     }

@@ -12,6 +12,7 @@ Calls are blocking; async callers run them in a worker thread.
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -36,11 +37,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
-from modelward.errors import StoreError
+from modelward.errors import InsufficientSpaceError, StoreError
+from modelward.units import format_size
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +117,32 @@ usage_events = Table(
     Column("commit", String(64)),
     Column("concurrent_loaded", Integer, nullable=False),
     Column("error", String(500)),
+)
+
+# How each download job ended and what each job asking for a model got: the success rate,
+# retries and fallback usage figures of `modelward analytics` (analytics/operations.py).
+download_outcomes = Table(
+    "download_outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", String(128), nullable=False, index=True),
+    Column("at", Float, nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64)),
+    Column("retries", Integer, nullable=False),
+    Column("bytes_fetched", Integer, nullable=False),
+    Column("elapsed_s", Float, nullable=False),
+)
+
+fallback_decisions = Table(
+    "fallback_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False, index=True),
+    Column("requested_model", String(128), nullable=False, index=True),
+    Column("strategy", String(32), nullable=False),
+    Column("used_model", String(128)),
+    Column("is_mock", Boolean, nullable=False),
 )
 
 # Append-only: rows are only ever inserted, and removed by age under the retention setting.
@@ -237,6 +265,7 @@ def _open(url: str) -> Engine:
     engine = create_engine(url)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _raise_if_disk_full)
     try:
         metadata.create_all(engine)
         with engine.begin() as conn:
@@ -349,6 +378,35 @@ def _open_error(url: str, exc: SQLAlchemyError) -> StoreError:
         hint="Check MODELWARD_HOME is writable; a damaged database file can be "
         f"deleted (losing {LOST_WITH_THE_DATABASE}, never a model).",
     )
+
+
+def _raise_if_disk_full(context: ExceptionContext) -> None:
+    """SQLite's "database or disk is full" as InsufficientSpaceError naming the disk that
+    holds the database (MODELWARD_HOME's, not the cache's), instead of a traceback."""
+    orig = context.original_exception
+    path = _sqlite_file(str(context.engine.url)) if context.engine is not None else None
+    if path is None or not isinstance(orig, sqlite3.OperationalError):
+        return
+    code = getattr(orig, "sqlite_errorcode", 0) & 0xFF
+    free = _free_bytes(path.parent)
+    # A failed write on a disk with nothing left is the full disk, whatever SQLite calls it.
+    if code != sqlite3.SQLITE_FULL and not (code == sqlite3.SQLITE_IOERR and free < 1 << 20):
+        return
+    raise InsufficientSpaceError(
+        f"the disk holding modelward's database {path} is full "
+        f"({format_size(free)} free); nothing more can be recorded",
+        needed_bytes=0,
+        free_bytes=free,
+        hint=f"Free space on the disk holding {path.parent} (MODELWARD_HOME), or point "
+        "MODELWARD_HOME at a larger disk; downloads resume where they stopped.",
+    ) from orig
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 0
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

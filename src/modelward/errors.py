@@ -9,6 +9,7 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
     │   ├── PortInUseError               port-in-use
     │   ├── ServiceAlreadyRunningError   service-already-running
     │   ├── UnknownRequestError          request-unknown
+    │   ├── UnknownTokenError            token-unknown
     │   └── JobInputError                job-input-invalid
     │       ├── InputMissingError        input-missing
     │       ├── InputUnsupportedError    input-unsupported
@@ -31,10 +32,12 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
         ├── InsufficientSpaceError       insufficient-space
         ├── ModelPinnedError             model-pinned
         ├── NoPreviousVersionError       no-previous-version
+        ├── PruneRefusedError            prune-refused
         ├── StoreLockedError             store-locked            (retryable)
         │   └── HeldError                store-locked            (retryable)
         └── CorruptEntryError            store-corrupt-entry
     NoAlternativeError                   no-alternative
+    FeatureOffError                      feature-off
     ServiceNotRunningError               service-not-running
     ServiceError                         (the code the service sent)
     UnauthorizedError                    unauthorized
@@ -146,6 +149,25 @@ def listen_error(host: str, port: int, error: OSError, option: str = "--port") -
         f"cannot listen on port {port} on {host}: {error.strerror or error}",
         hint=f"Choose another port with {option} (one above 1023 needs no privileges).",
     )
+
+
+BAD_PATH_ERRNOS = frozenset(
+    {errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP, errno.ENOENT, errno.EACCES, errno.EINVAL}
+)
+"""What the system answers for a path that cannot name a usable file (too long, through a
+file, a symlink loop, missing, not readable, not valid): the caller's mistake, not a bug."""
+
+
+def path_error(what: str, path: object, error: OSError, hint: str) -> ConfigError | None:
+    """The :class:`ConfigError` for a path the system refused with one of
+    :data:`BAD_PATH_ERRNOS`; ``None`` for any other failure (the caller re-raises)."""
+    if error.errno not in BAD_PATH_ERRNOS:
+        return None
+    shown = str(path)
+    if len(shown) > 200:
+        shown = f"{shown[:120]}...{shown[-60:]} ({len(shown)} characters)"
+    reason = error.strerror or type(error).__name__
+    return ConfigError(f"{what} {shown} cannot be used: {reason.lower()}", hint=hint)
 
 
 class CatalogError(ModelwardError):
@@ -325,6 +347,15 @@ class NoPreviousVersionError(StoreError):
     default_hint += "is still on disk."
 
 
+class PruneRefusedError(StoreError):
+    """The previous version of a model was to be removed, but the served one is not whole
+    and verified: the backup stays."""
+
+    code = "prune-refused"
+    default_hint = "Repair the model (`modelward repair MODEL`), or roll back to the previous "
+    default_hint += "version (`modelward update rollback MODEL`); then prune again."
+
+
 class StoreLockedError(StoreError):
     """Another process holds the lock on a blob we need to write."""
 
@@ -358,6 +389,16 @@ class NoAlternativeError(ModelwardError):
     default_hint = "Relax the requirements (quality, inputs, GPU memory) or add models."
 
 
+class FeatureOffError(ModelwardError):
+    """The enhancement a request needs is switched off in the settings."""
+
+    code = "feature-off"
+    default_hint = (
+        "Switch the feature on (PATCH /api/v1/settings, the dashboard's settings, or drop "
+        "it from MODELWARD_FEATURES_OFF), or do without it."
+    )
+
+
 class ServiceNotRunningError(ModelwardError):
     """A command needs the modelward service and none answered."""
 
@@ -388,6 +429,13 @@ class ServiceError(ModelwardError):
         if code:
             self.code = code
         self.status_code = status_code
+
+
+class UnknownTokenError(ConfigError):
+    """No access token has the given name."""
+
+    code = "token-unknown"
+    default_hint = "List the tokens with 'modelward token list'."
 
 
 class UnauthorizedError(ModelwardError):

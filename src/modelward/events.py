@@ -55,6 +55,12 @@ class EventType(StrEnum):
     MODEL_PINNED = "model.pinned"
     RECOVERY = "recovery"
     """The error recovery took an action (data: category, action, success, message)."""
+    FALLBACK_DECIDED = "fallback.decided"
+    """A job asked for a model and got one, or a strategy (data: requested_model,
+    used_model, strategy, is_mock)."""
+    GENERATION_FINISHED = "generation.finished"
+    """A job's lease ended (data as fallback.decided, plus outcome: ok, error, mock,
+    not-run or cancelled, and duration_s)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from modelward.errors import ConfigError
-from modelward.settings import Settings
+from modelward.settings import FEATURES, Settings
 from modelward.store.records import read_json, write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ EDITABLE = (
     "rollback_after_failures",
     "vram_gb",
     "bandwidth_limit_bytes_per_s",  # `modelward limit` with no service keeps it here
+    *(f"feature_{name}" for name in FEATURES),
 )
 
 

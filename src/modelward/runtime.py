@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from modelward.analytics import ModelUsageAnalytics, UsageLog
+from modelward.analytics.operations import OperationsLog
 from modelward.availability import (
     EnhancedErrorRecovery,
+    FallbackFeatures,
+    FallbackRecoverySystem,
     IntelligentFallbackManager,
     ModelAvailabilityManager,
     ModelIntegrationBridge,
@@ -26,11 +30,20 @@ from modelward.db import Database
 from modelward.events import EventBus
 from modelward.health import HealthPolicy, ModelHealthMonitor, PickleScreen, Quarantine
 from modelward.ops import AuditLog
+from modelward.ops.metrics import MetricsProbes, ServiceMetrics
+from modelward.ops.selfstarted import RECOVERY, START_DOWNLOAD, record_self_started
 from modelward.overrides import save_change, with_overrides
 from modelward.settings import Settings
 from modelward.sources import build_clients
 from modelward.store import ModelManager
-from modelward.transfer import EnhancedModelDownloader, RetryPolicy
+from modelward.store.space import free_bytes
+from modelward.transfer import (
+    DownloadStatus,
+    EnhancedModelDownloader,
+    ModelDownloader,
+    RetryPolicy,
+)
+from modelward.transfer.features import apply_transfer_features
 from modelward.updates import ModelUpdater, UpdatePolicy, UpdatePolicySettings
 
 
@@ -49,17 +62,15 @@ class Runtime:
         self.audit = AuditLog(self.db, settings.audit_retention_days)
         self.manager = ModelManager(self.catalog, settings.cache_dir, settings.home)
         self.clients = build_clients(
-            connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s
+            connect_timeout_s=settings.connect_timeout_s,
+            read_timeout_s=settings.read_timeout_s,
+            stall_timeout_s=settings.stall_timeout_s,
         )
         self.quarantine = Quarantine(
             settings.home, settings.quarantine_cap_bytes, settings.cache_dir
         )
         self.downloader = EnhancedModelDownloader(
-            self.manager,
-            self.clients,
-            endpoint=settings.endpoint,
-            hf_token=settings.hf_token,
-            offline=settings.offline,
+            ModelDownloader(self.manager, self.clients, settings=settings),
             policy=RetryPolicy(
                 max_retries=settings.max_retries,
                 base_delay_s=settings.retry_base_delay_s,
@@ -81,12 +92,18 @@ class Runtime:
             bus=self.bus,
             policy=HealthPolicy.from_settings(settings),
         )
+        self.health.audit = self.audit
         self.requests = RequestQueue(self.db, self.bus)
         self.requests.watch()
         self.analytics = ModelUsageAnalytics(self.db, lambda: list(self.catalog.ids()))
         UsageLog(self.db).backfill_from_generations()
         self.availability = ModelAvailabilityManager(
-            self.downloader, self.health, self.requests, self.analytics, bus=self.bus
+            self.manager,
+            self.downloader,
+            health=self.health,
+            requests=self.requests,
+            analytics=self.analytics,
+            bus=self.bus,
         )
         self.availability.watch()
         self.fallback = IntelligentFallbackManager(
@@ -104,8 +121,11 @@ class Runtime:
                 settings.keep_previous_successes,
                 settings.rollback_after_failures,
             ),
+            audit=self.audit,
         )
-        self.recovery = EnhancedErrorRecovery(self.fallback, self.updater)
+        self.recovery = EnhancedErrorRecovery(
+            FallbackRecoverySystem(self.fallback, self.updater), self.fallback
+        )
         self.storage = StorageWatch(
             self.availability,
             low_space_bytes=settings.low_space_bytes,
@@ -114,6 +134,11 @@ class Runtime:
         self.downloader.attach_space_advisor(self.availability.space_advice)
         self.analytics.attach_cleanup_planner(self.availability.recommend_cleanup)
         self.bridge = ModelIntegrationBridge(self.availability, self.updater, self.analytics)
+        self.operations = OperationsLog(
+            self.db, self.bus, enabled=lambda: self.settings.feature_usage_analytics
+        )
+        self.metrics = ServiceMetrics(self.bus, _metrics_probes(self))
+        self._apply_features(settings)
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -129,14 +154,16 @@ class Runtime:
     async def restore(self) -> None:
         """Continue the download queue a previous run left, and its generation requests
         (the service does this at start)."""
-        await self.downloader.restore_queue()
+        for entry in await self.downloader.restore_queue():
+            if entry.status not in (DownloadStatus.PAUSED, DownloadStatus.FAILED):
+                await record_self_started(self.audit, RECOVERY, START_DOWNLOAD, entry.model_id)
         await self.updater.restore()
         await self.fallback.restore_requests()
 
-    def start_background(self) -> None:
+    async def start_background(self) -> None:
         """Start what the service runs on its own: health checks, update checks and the
-        disk watch (call from inside the event loop)."""
-        self.health.schedule_health_checks()
+        disk watch; returns once they are scheduled."""
+        await self.health.schedule_health_checks()
         self.updater.schedule_checks(self.settings.update_check_interval_s)
         self.storage.watch()
 
@@ -145,6 +172,7 @@ class Runtime:
         thresholds, policies. Invalid values raise ConfigError and change nothing."""
         settings = await asyncio.to_thread(save_change, self.settings, changes)
         self.settings = settings
+        self._apply_features(settings)
         await self.health.set_policy(HealthPolicy.from_settings(settings))
         self.updater.defaults = UpdatePolicySettings(
             UpdatePolicy(settings.update_policy),
@@ -156,6 +184,19 @@ class Runtime:
         self.storage.unused_after_days = settings.unused_after_days
         self.fallback.vram.setting_gb = settings.vram_gb
         return settings
+
+    def _apply_features(self, settings: Settings) -> None:
+        """Switch each enhancement on or off as ``settings`` say (at start and on every
+        change; the health monitor's switches travel in its HealthPolicy)."""
+        apply_transfer_features(self.downloader, settings)
+        self.fallback.features = FallbackFeatures(
+            alternatives=settings.feature_alternative_suggestions,
+            queueing=settings.feature_request_queueing,
+            mock=settings.feature_mock_fallback,
+        )
+        self.analytics.enabled = settings.feature_usage_analytics
+        self.availability.cleanup_suggestions = settings.feature_cleanup_suggestions
+        self.updater.automatic_checks = settings.feature_update_checks
 
     async def set_bandwidth_limit(self, limit_bytes_per_s: int) -> None:
         """Cap the total download rate now and for later starts (in settings.json, where
@@ -173,4 +214,36 @@ class Runtime:
         await self.health.aclose()
         await self.downloader.aclose()
         await self.clients.aclose()
+        self.metrics.close()
+        await self.operations.aclose()
         self.db.close()
+
+
+def _metrics_probes(rt: Runtime) -> MetricsProbes:
+    """What /metrics reads at scrape time: in-memory state and one statvfs, never a
+    derivation per model (a model no event concerned since the start counts as unknown)."""
+
+    def states() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for model_id in rt.catalog.ids():
+            state = rt.availability.known_state(model_id)
+            key = state.value if state is not None else "unknown"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def source_host(model_id: str, path: str) -> str:
+        spec = rt.catalog.get(model_id)
+        if spec.source == "url":
+            url = next((f.url for f in spec.files if f.path == path), "")
+        else:
+            url = spec.endpoint or rt.settings.endpoint
+        return urlsplit(url).netloc or "unknown"
+
+    return MetricsProbes(
+        states=states,
+        queue_length=lambda: len(rt.downloader.queue.entries()),
+        disk_free_bytes=lambda: free_bytes(rt.settings.cache_dir),
+        low_space_bytes=lambda: rt.storage.low_space_bytes,
+        quarantine_bytes=rt.quarantine.used_bytes,
+        source_host=source_host,
+    )

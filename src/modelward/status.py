@@ -5,6 +5,14 @@ records, the model's job and the progress tracker (one account of both, from
 :func:`modelward.transfer.progress.derive_progress`), and the health monitor's records. The
 API's status, download and queue views, the ``model.state`` events and the CLI all read
 this derivation, so they show the same state, bytes and percentage at the same moment.
+
+Reading those facts is what costs, so what is read is kept between reads and shared by
+them, never derived twice differently: the look at the store per repository
+(:mod:`modelward.store.look`: taken again when a directory it depends on changes, at the
+latest after two seconds), the database's and the update records' facts for every model in
+one read (:mod:`modelward.availability.facts`: read again after any database write of this
+process, or two seconds), and a look's share of the status once per look. The job and the
+tracker are in memory. :func:`derive_status` is the derivation itself; it does no I/O.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from enum import StrEnum
 
 from modelward.errors import ModelwardError, StoreError
 from modelward.health import ModelHealthMonitor
-from modelward.health.checker import integrity_share
+from modelward.health.checker import IntegrityResult, integrity_share
 from modelward.sources import Target
 from modelward.store import FileState, LocalModel
 from modelward.transfer import DownloadProgress, DownloadStatus, EnhancedModelDownloader
@@ -99,6 +107,43 @@ _JOB_STATES = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class StoreFacts:
+    """One look at the store for a model: what it holds of the model's known target (None:
+    its files were never resolved here) and the commit its revision points at."""
+
+    local: LocalModel | None
+    served: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthFacts:
+    """What the health monitor knows of a model, as its status shows it."""
+
+    last_deep_check: IntegrityResult | None
+    performance_score: float
+
+
+def look_at_store(
+    downloader: EnhancedModelDownloader,
+    model_id: str,
+    *,
+    hash_unknown: bool = True,
+    checked: bool = False,
+) -> StoreFacts:
+    """The model's look at the store, kept while nothing changed (blocking; see
+    :mod:`modelward.store.look`; ``checked``: the repo was validated in this pass)."""
+    manager = downloader.manager
+    running = downloader.is_running(model_id)
+    local = manager.look_known(
+        model_id,
+        verify_unknown=hash_unknown and not running,
+        changed_is_damaged=not hash_unknown and not running,
+        checked=checked,
+    )
+    return StoreFacts(local, manager.local_commit(model_id, checked=checked))
+
+
 async def model_status(
     downloader: EnhancedModelDownloader,
     model_id: str,
@@ -106,28 +151,43 @@ async def model_status(
     resolve_remote: bool = True,
     health: ModelHealthMonitor | None = None,
     hash_unknown: bool = True,
+    store: StoreFacts | None = None,
+    health_facts: HealthFacts | None = None,
 ) -> DetailedModelStatus:
     """Build the status of ``model_id`` from disk, records, the running download and (with
     ``health``) the health monitor's checks, repairs and performance records.
 
     ``hash_unknown=False`` never reads file contents: a blob changed since it was verified
-    counts as damaged, one never verified as partial (for frequent background looks)."""
+    counts as damaged, one never verified as partial (for frequent background looks).
+    ``store`` and ``health_facts``, when given, are those facts read already (for many
+    models in one go); else they are read here."""
+    if store is None:
+        store = await asyncio.to_thread(
+            look_at_store, downloader, model_id, hash_unknown=hash_unknown
+        )
+    error = None
+    if store.local is None and resolve_remote and not downloader.is_running(model_id):
+        store, error = await _resolved(downloader, model_id, hash_unknown)
+    if health is not None and health_facts is None:
+        health_facts = await _health_facts(health, model_id)
+    repairing = health is not None and model_id in health.repairing
+    return derive_status(downloader, model_id, store, health_facts, repairing, error)
+
+
+def derive_status(
+    downloader: EnhancedModelDownloader,
+    model_id: str,
+    store: StoreFacts,
+    health: HealthFacts | None,
+    repairing: bool,
+    error: ModelwardError | None = None,
+) -> DetailedModelStatus:
+    """The one derivation of a status from the facts read (no I/O)."""
     manager = downloader.manager
     spec = manager.spec(model_id)
-    target, error = await _target(downloader, model_id, resolve_remote)
-    running = downloader.is_running(model_id)
-    local = (
-        await manager.inspect(
-            target,
-            verify_unknown=hash_unknown and not running,
-            changed_is_damaged=not hash_unknown and not running,
-        )
-        if target
-        else None
-    )
-    served = await asyncio.to_thread(manager.local_commit, model_id)
+    local = store.local
     # The same look at the disk feeds the download figures: one moment, one account.
-    progress = downloader.progress_now(model_id, local)
+    progress = downloader.progress_now(model_id, local, with_files=False)
     status = DetailedModelStatus(
         model_id=model_id,
         is_available=False,
@@ -139,12 +199,12 @@ async def model_status(
         size_bytes=spec.expected_size_bytes or 0,
         usable_for=spec.usable_for(),
     )
-    if target is not None and local is not None:
-        _fill_from_disk(status, target, local, served)
+    if local is not None:
+        _fill_from_disk(status, local.target, local, store.served)
     fetching = downloader.running_commit(model_id)
     _fill_from_job(status, progress, updating=fetching not in (None, status.current_version))
     if health is not None:
-        await _fill_from_health(status, health)
+        _fill_from_health(status, health, repairing)
     if error is not None and status.availability_status is ModelAvailabilityStatus.MISSING:
         status.error_code, status.error_message, status.error_hint = (
             error.code,
@@ -154,40 +214,68 @@ async def model_status(
     return status
 
 
-async def _target(
-    downloader: EnhancedModelDownloader, model_id: str, resolve_remote: bool
-) -> tuple[Target | None, ModelwardError | None]:
-    """The model's files as last resolved (asking the source, with ``resolve_remote``, for
-    a model never seen), or why they are not known."""
+async def _resolved(
+    downloader: EnhancedModelDownloader, model_id: str, hash_unknown: bool
+) -> tuple[StoreFacts, ModelwardError | None]:
+    """Ask the source for the files of a model never resolved here, remember them and look
+    at the store again; or why they are not known."""
     manager = downloader.manager
-    target = await asyncio.to_thread(manager.known_target, model_id)
-    if target is not None or not resolve_remote or downloader.is_running(model_id):
-        return target, None
+    target = None
     try:
         target = await downloader.source(model_id).resolve(manager.spec(model_id))
         await asyncio.to_thread(manager.remember, target)
     except OSError as exc:
-        return target, StoreError(
+        error: ModelwardError = StoreError(
             f"cannot write modelward's records under {manager.home}: {exc.strerror or exc}",
             hint="Point MODELWARD_HOME at a writable directory.",
         )
+        local = await manager.inspect(target) if target is not None else None
+        return StoreFacts(local, None), error
     except ModelwardError as exc:
         logger.info("cannot resolve %s: %s", model_id, exc)
-        return None, exc
-    return target, None
+        return StoreFacts(None, None), exc
+    store = await asyncio.to_thread(look_at_store, downloader, model_id, hash_unknown=hash_unknown)
+    return store, None
+
+
+async def _health_facts(health: ModelHealthMonitor, model_id: str) -> HealthFacts:
+    saved = await asyncio.to_thread(health.history.latest_for, model_id)
+    performance = await health.performance_health(model_id)
+    return HealthFacts(health.newest_deep(model_id, saved), performance.performance_score)
+
+
+@dataclass(frozen=True, slots=True)
+class _DiskPart:
+    """What a status takes from one look at the store, computed once per look (a kept look
+    serves many reads, and every entry of the same repo and globs)."""
+
+    damaged: tuple[str, ...]
+    missing: tuple[str, ...]
+    integrity: float | None
+
+    @classmethod
+    def of(cls, local: LocalModel) -> _DiskPart:
+        """The part of ``local``, from its memo or computed now."""
+        part = local.derived.get(cls)
+        if not isinstance(part, cls):
+            damaged = tuple(f.file.path for f in local.files if f.state is FileState.DAMAGED)
+            missing = tuple(p for p in local.missing_files if p not in damaged)
+            part = local.derived[cls] = cls(damaged, missing, _integrity(local))
+        return part
 
 
 def _fill_from_disk(
     status: DetailedModelStatus, target: Target, local: LocalModel, served: str | None
 ) -> None:
-    status.size_bytes = target.size_bytes
-    status.size_mb = target.size_bytes / MB
-    status.damaged_files = [f.file.path for f in local.files if f.state is FileState.DAMAGED]
-    status.missing_files = [p for p in local.missing_files if p not in status.damaged_files]
+    part = _DiskPart.of(local)
+    status.size_bytes = local.size_bytes
+    status.size_mb = local.size_bytes / MB
+    status.damaged_files = list(part.damaged)
+    status.missing_files = list(part.missing)
     status.present_bytes = local.present_bytes
     status.verified_bytes = local.verified_bytes
-    status.corruption_detected = bool(status.damaged_files)
-    status.integrity_score = _integrity(local)
+    status.corruption_detected = bool(part.damaged)
+    status.integrity_score = part.integrity
     if served == target.commit or local.complete:
         # A damaged model is still this version at this path: the card must not lose them.
         status.current_version = target.commit
@@ -210,13 +298,12 @@ def _integrity(local: LocalModel) -> float | None:
     )
 
 
-async def _fill_from_health(status: DetailedModelStatus, health: ModelHealthMonitor) -> None:
-    checked = await health.last_deep_check(status.model_id)
+def _fill_from_health(status: DetailedModelStatus, health: HealthFacts, repairing: bool) -> None:
+    checked = health.last_deep_check
     if checked is not None:
         status.last_health_check = datetime.fromtimestamp(checked.checked_at, UTC)
-    performance = await health.performance_health(status.model_id)
-    status.performance_score = performance.performance_score
-    if status.model_id in health.repairing:
+    status.performance_score = health.performance_score
+    if repairing:
         # The repair's download shows as downloading; what a person needs to know is why.
         status.availability_status = ModelAvailabilityStatus.REPAIRING
         status.is_available = False

@@ -30,6 +30,15 @@ class LiveService:
     client: httpx.Client
     app: FastAPI
     hub: DevHub
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+
+    def stop(self) -> None:
+        """Shut the service down as a signal would (its runtime closes; the home stays)."""
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(15)
+            assert not self.thread.is_alive(), "the service did not stop"
 
     @property
     def runtime(self) -> Runtime:
@@ -79,7 +88,7 @@ def start_service(tmp_path: Path, threaded_hub: DevHub) -> Iterator[StartService
         port = server.servers[0].sockets[0].getsockname()[1]
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
         servers.append((server, thread, client))
-        return LiveService(client=client, app=app, hub=threaded_hub)
+        return LiveService(client=client, app=app, hub=threaded_hub, server=server, thread=thread)
 
     yield start
     for server, thread, client in servers:

@@ -63,9 +63,9 @@ def test_update_check_apply_and_rollback_routes(start_service: StartService) -> 
     live = start_service()
     api = live.client
     old = _downloaded(live)["current_version"]
-    assert not api.get(f"/api/v1/models/{TI2V}/update").json()["update_available"]
+    assert not api.get(f"/api/v1/models/{TI2V}/update", headers=AUTH).json()["update_available"]
     new = live.hub.bump_commit(TI2V_REPO)
-    check = api.get(f"/api/v1/models/{TI2V}/update").json()
+    check = api.get(f"/api/v1/models/{TI2V}/update", headers=AUTH).json()
     assert check["update_available"] and check["latest_version"] == new
     status = api.get(f"/api/v1/models/{TI2V}/status").json()
     assert status["update_available"] and status["latest_version"] == new

@@ -78,6 +78,10 @@ BAD_CASES: dict[str, list[list[str]]] = {
     "unpin": [["nope"]],
     "rm": [["nope", "--yes"]],
     "cleanup": [["--target-free", "abc"], ["--target-free", "20"]],
+    "token create": [["bad name!"], ["ci", "--scope", "root"], ["service"]],
+    "token list": [["--bogus"]],
+    "token revoke": [["no-such-token"], ["service"]],
+    "audit": [["--since", "soon"], ["--limit", "0"], ["--limit", "abc"]],
     "service status": [["--bogus"]],  # takes no values: an unknown option
     "service stop": [["--bogus"]],  # (and must not stop the service)
     "hub serve": [

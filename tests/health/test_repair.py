@@ -73,27 +73,6 @@ async def test_a_4_kib_corruption_refetches_only_its_block(tmp_path: Path, big_h
     assert all(a ^ b == 0xFF for a, b in zip(kept[start:end], good[start:end], strict=True))
 
 
-async def test_a_truncated_file_without_a_block_table_is_fetched_whole(
-    hub: DevHub, runtime: Runtime
-) -> None:
-    assert (await runtime.downloader.download_with_retry(TI2V)).success
-    layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)
-    victim = max((f for f in hub.manifest(TI2V_REPO).files if f.is_lfs), key=lambda f: f.size)
-    layout.block_table_path(victim.etag).unlink()
-    blob = layout.blob_path(victim.etag)
-    blob.chmod(0o644)
-    os.truncate(blob, victim.size // 2)
-
-    hub.clear_log()
-    result = await runtime.health.verify_and_repair_model(TI2V)
-    assert result.success
-    assert [(i.path, i.kind) for i in result.issues_found] == [(victim.path, IssueKind.TRUNCATED)]
-    assert result.plans[0].damaged_ranges == ((0, victim.size),)
-    assert sha256_of(blob) == victim.etag
-    assert (await runtime.health.check_model_integrity(TI2V)).is_healthy
-    assert len(runtime.health.quarantine.entries()) == 1
-
-
 async def test_a_healthy_model_needs_no_repair(hub: DevHub, runtime: Runtime) -> None:
     assert (await runtime.downloader.download_with_retry(TI2V)).success
     report = await runtime.health.detect_corruption(TI2V)

@@ -123,7 +123,7 @@ async def test_the_scheduler_runs_the_start_check_then_rounds_at_its_level(
     async with Runtime(settings) as runtime:
         events: list[Event] = []
         runtime.bus.subscribe(events.append)
-        runtime.health.schedule_health_checks()
+        await runtime.health.schedule_health_checks()
         deadline = time.monotonic() + 20
         while len([e for e in events if e.type == EventType.HEALTH_CHECKED]) < 3:
             assert time.monotonic() < deadline

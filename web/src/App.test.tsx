@@ -27,6 +27,7 @@ describe("App", () => {
       ["Storage", "/storage"],
       ["Requests", "/requests"],
       ["Settings", "/settings"],
+      ["Audit", "/audit"],
     ]);
     expect(screen.getByRole("heading", { level: 1, name: "Models" })).toBeInTheDocument();
     expect(await screen.findByText(/The catalog has no models/)).toBeInTheDocument();

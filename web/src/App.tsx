@@ -8,6 +8,7 @@ import type { EventSourceFactory } from "./events/stream";
 import { defaultFactory } from "./events/stream";
 import { Link, usePath } from "./router/router";
 import { AnalyticsView } from "./views/analytics/AnalyticsView";
+import { AuditView } from "./views/audit/AuditView";
 import { DownloadsView } from "./views/downloads/DownloadsView";
 import { HealthView } from "./views/health/HealthView";
 import { ModelsView } from "./views/models/ModelsView";
@@ -23,6 +24,7 @@ const VIEWS: Record<string, () => ReactNode> = {
   "/storage": () => <StorageView />,
   "/requests": () => <RequestsView />,
   "/settings": () => <SettingsView />,
+  "/audit": () => <AuditView />,
 };
 
 function NotFound() {

@@ -154,18 +154,6 @@ export function formatDuration(seconds: number | null | undefined): string {
   return rest ? `${days} d ${rest} h` : `${days} d`;
 }
 
-/** Seconds of an ISO 8601 duration ("PT1H2M3.5S", "P1DT2H"), as pydantic writes timedelta. */
-export function parseIsoDuration(value: string | null | undefined): number | null {
-  if (!value) return null;
-  const numeric = Number(value);
-  if (Number.isFinite(numeric)) return numeric;
-  const match = /^(-)?P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value);
-  if (!match) return null;
-  const [, neg, d, h, m, s] = match;
-  const total = Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0);
-  return neg ? -total : total;
-}
-
 export function toDate(value: string | number | null | undefined): Date | null {
   if (value === null || value === undefined || value === "") return null;
   const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);

@@ -107,6 +107,7 @@ const strategyType = {
   download_and_retry: "Download, then run the job",
   mock_generation: "Mock output (not real)",
   reduce_requirements: "Ask less of the model",
+  no_model: "No model can run it (mock fallback off)",
 };
 
 /** Whether a model takes a job: RequestedFitPublic.fits (true, false, null), and
@@ -212,6 +213,18 @@ const recoveryAction = {
   "nothing-to-do": "Nothing to do",
 };
 
+const auditOutcome = {
+  ok: "Done",
+  refused: "Refused",
+  failed: "Failed",
+} satisfies Record<S["AuditEntryPublic"]["outcome"], string>;
+
+const tokenScope = {
+  read: "Read",
+  operate: "Operate",
+  admin: "Admin",
+} satisfies Record<NonNullable<S["WhoamiPublic"]["scope"]>, string>;
+
 export const LABELS = {
   availability,
   downloadStatus,
@@ -236,6 +249,8 @@ export const LABELS = {
   adoptOutcome,
   action,
   recoveryAction,
+  auditOutcome,
+  tokenScope,
 } as const;
 
 export type LabelKind = keyof typeof LABELS;

@@ -15,7 +15,9 @@ from modelward.analytics.correlate import PerformanceFinding, find_correlations,
 from modelward.analytics.preload import HISTORY_DAYS, rank_preload
 from modelward.analytics.stats import ALL_MODELS, UsageStatistics, shown_days_start, summarise
 from modelward.analytics.usage import DAY_S, TimePeriod, UsageData, UsageEvent, UsageLog
+from modelward.catalog import Catalog
 from modelward.db import Database
+from modelward.transfer.base import catalog_for, default_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,14 @@ class UsageReport:
     peak_usage_hours: list[int]
     findings: list[PerformanceFinding]
     preload: list[str]
+    note: str | None = None
+    """Why the report says less than it could (usage analytics switched off)."""
+
+
+ANALYTICS_OFF = (
+    "usage analytics is switched off: new jobs are not recorded and nothing is "
+    "recommended from usage"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +54,29 @@ class _Window:
 class ModelUsageAnalytics:
     """How models are used, from the jobs the integration bridge reports."""
 
-    def __init__(self, db: Database, model_ids: Callable[[], list[str]]) -> None:
+    def __init__(
+        self, db: Database | None = None, model_ids: Callable[[], list[str]] | None = None
+    ) -> None:
+        """``ModelUsageAnalytics()`` as the seed builds it: the database and catalog the
+        settings name, unless given."""
+        if db is None or model_ids is None:
+            settings = default_settings()
+            db = db or Database(settings.effective_database_url)
+            model_ids = model_ids or _ids_of(catalog_for(settings))
         self._log = UsageLog(db)
         self._planner: Callable[[StorageConstraints], Awaitable[CleanupRecommendations]] | None
         self._planner = None
         # The catalog's ids, read at each call (the catalog can change): reports list the
         # unused ones too, and preload skips models the catalog no longer declares.
         self._model_ids = model_ids
+        self.enabled = True
+        """False (the usage-analytics feature is off): jobs are not recorded and no
+        preload is suggested; figures already recorded are still reported."""
 
     async def track_model_usage(self, model_id: str, usage_data: UsageData) -> None:
-        """Record one job of ``model_id``."""
-        await asyncio.to_thread(self._log.add, model_id, usage_data)
+        """Record one job of ``model_id`` (nothing while analytics is switched off)."""
+        if self.enabled:
+            await asyncio.to_thread(self._log.add, model_id, usage_data)
 
     async def get_usage_statistics(self, time_period: TimePeriod) -> UsageStatistics:
         """Figures of the period's model, or of every model together (``model_id`` "all")
@@ -91,7 +113,10 @@ class ModelUsageAnalytics:
         return await self._planner(storage_constraints)
 
     async def suggest_preload_models(self, now: float | None = None) -> list[str]:
-        """Catalog models likely to be used in the next two hours, most likely first."""
+        """Catalog models likely to be used in the next two hours, most likely first
+        (none while analytics is switched off)."""
+        if not self.enabled:
+            return []
         now = time.time() if now is None else now
         events = await asyncio.to_thread(self._log.events, now - HISTORY_DAYS * DAY_S, now)
         return rank_preload(events, now, set(self._model_ids()))
@@ -130,7 +155,16 @@ class ModelUsageAnalytics:
             peak_usage_hours=overall.peak_usage_hours,
             findings=await self.find_performance_correlations(period),
             preload=await self.suggest_preload_models(now),
+            note=None if self.enabled else ANALYTICS_OFF,
         )
+
+    def read_by_model(
+        self, period: TimePeriod
+    ) -> tuple[dict[str, list[UsageEvent]], dict[str, float]]:
+        """The period's jobs (and the shown days') by model, and each model's last use: one
+        read for every model's figures (blocking; the status list's)."""
+        window = self._window(period)
+        return _grouped(window.events), window.last_used
 
     def _window(self, period: TimePeriod) -> _Window:
         start = min(period.start, shown_days_start(period))
@@ -155,3 +189,8 @@ def _by_model(period: TimePeriod, window: _Window) -> list[UsageStatistics]:
         for model, jobs in _grouped(window.events).items()
     ]
     return sorted((s for s in stats if s.total_uses), key=lambda s: (-s.total_uses, s.model_id))
+
+
+def _ids_of(catalog: Catalog) -> Callable[[], list[str]]:
+    """The catalog's ids, read at each call."""
+    return lambda: list(catalog.ids())

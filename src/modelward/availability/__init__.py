@@ -5,6 +5,7 @@ from modelward.availability.advice import Advice, NotOffered, RequestedFit
 from modelward.availability.bridge import ModelIntegrationBridge, ModelLease
 from modelward.availability.cleanup import CleanupPlan, RetentionPolicy, plan_cleanup
 from modelward.availability.demo import DemoGenerator, GenerationOutcome
+from modelward.availability.enhanced_recovery import EnhancedErrorRecovery
 from modelward.availability.fallback import (
     GenerationRequest,
     IntelligentFallbackManager,
@@ -13,7 +14,7 @@ from modelward.availability.fallback import (
 from modelward.availability.gpu import GpuMemory, VramProbe
 from modelward.availability.manager import ModelAvailabilityManager, ModelUsageData
 from modelward.availability.recovery import (
-    EnhancedErrorRecovery,
+    FallbackRecoverySystem,
     RecoveryAction,
     RecoveryResult,
 )
@@ -28,6 +29,7 @@ from modelward.availability.storage import ModelSpace, StorageStatus, StorageWat
 from modelward.availability.strategy import (
     ErrorCategory,
     ErrorContext,
+    FallbackFeatures,
     FallbackStrategy,
     FallbackType,
     ModelRequestResult,
@@ -51,6 +53,8 @@ __all__ = [
     "ErrorCategory",
     "ErrorContext",
     "EstimatedWaitTime",
+    "FallbackFeatures",
+    "FallbackRecoverySystem",
     "FallbackStrategy",
     "FallbackType",
     "Fit",

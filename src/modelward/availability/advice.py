@@ -8,6 +8,7 @@ and the dashboard turn them into words.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from modelward.availability.requirements import GenerationRequirements, ModelSuggestion
@@ -35,6 +36,9 @@ ON_THE_WAY = frozenset(
 )
 """The one definition of "on its way": a job is fetching or changing the model's files
 (UPDATING: a newer version arrives beside the one served, which stays usable)."""
+
+MOCK_NOTE = "The output will be a labelled mock."
+NO_MODEL_NOTE = "No model can run it, and the mock fallback is switched off."
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +150,29 @@ def queue_and_wait(model_id: str, wait: EstimatedWaitTime) -> FallbackStrategy:
         user_message=f"{model_id} is on its way: {wait.reason}.",
         can_queue_request=True,
         wait=wait,
+    )
+
+
+def retry_when_ready(model_id: str, wait: EstimatedWaitTime) -> FallbackStrategy:
+    """DOWNLOAD_AND_RETRY for a model on its way when request queueing is switched off:
+    nothing to start, the job is run again once the model is ready."""
+    return FallbackStrategy(
+        FallbackType.DOWNLOAD_AND_RETRY,
+        recommended_action=f"run the job again when {model_id} is ready",
+        estimated_wait_time=wait.estimate,
+        user_message=f"{model_id} is on its way: {wait.reason}. Request queueing is "
+        "switched off, so run the job again once it is ready.",
+        wait=wait,
+    )
+
+
+def no_model(mock: FallbackStrategy) -> FallbackStrategy:
+    """NO_MODEL: the mock strategy's facts and steps, without the mock (switched off)."""
+    return dataclasses.replace(
+        mock,
+        strategy_type=FallbackType.NO_MODEL,
+        recommended_action="no model can run the job now; follow the steps",
+        user_message=mock.user_message.replace(MOCK_NOTE, NO_MODEL_NOTE),
     )
 
 

@@ -22,6 +22,7 @@ from modelward.analytics import ModelUsageAnalytics, UsageData
 from modelward.availability.manager import ModelAvailabilityManager
 from modelward.availability.requirements import GenerationRequirements
 from modelward.availability.strategy import FallbackStrategy
+from modelward.events import Event, EventType
 from modelward.health import GenerationMetrics
 from modelward.updates import ModelUpdater
 
@@ -113,15 +114,19 @@ class ModelIntegrationBridge:
                     loaded, _int(active.metrics.get("concurrent_loaded")) or 1
                 )
         started = time.monotonic()
+        outcome = "cancelled"
         try:
             yield lease
         except Exception as exc:
+            outcome = "error"
             await self._record(lease, time.monotonic() - started, error=repr(exc)[:500])
             raise
         # A cancelled or interrupted job says nothing about the model: not recorded.
         else:
+            outcome = "mock" if lease.is_mock else "ok" if lease.model_id else "not-run"
             await self._record(lease, time.monotonic() - started, error=None)
         finally:
+            self._publish(lease, EventType.GENERATION_FINISHED, outcome, started)
             if lease.model_id is not None:
                 self.manager.release(lease.model_id)
                 self._active = [a for a in self._active if a is not lease]
@@ -132,7 +137,27 @@ class ModelIntegrationBridge:
         found = await self.availability.handle_model_request(model_id, req)
         mock = allow_mock and found.is_mock
         upgrade = found.upgrade if found.model_id != model_id else None
-        return ModelLease(model_id, found.model_id, found.path, mock, found.strategy, upgrade)
+        lease = ModelLease(model_id, found.model_id, found.path, mock, found.strategy, upgrade)
+        self._publish(lease, EventType.FALLBACK_DECIDED)
+        return lease
+
+    def _publish(
+        self, lease: ModelLease, type_: str, outcome: str | None = None, started: float = 0.0
+    ) -> None:
+        """``fallback.decided`` / ``generation.finished``: what the job got and how it went
+        (for metrics and the fallback usage figures)."""
+        if self.availability.bus is None:
+            return
+        kind = lease.strategy.strategy_type.value if lease.strategy else "use_requested"
+        data: dict[str, object] = {
+            "requested_model": lease.requested_model,
+            "used_model": lease.model_id,
+            "strategy": kind,
+            "is_mock": lease.is_mock,
+        }
+        if outcome is not None:
+            data |= {"outcome": outcome, "duration_s": round(time.monotonic() - started, 6)}
+        self.availability.bus.publish(Event(type_, lease.requested_model, data))
 
     async def _record(self, lease: ModelLease, seconds: float, error: str | None) -> None:
         if lease.model_id is None:

@@ -27,21 +27,24 @@ from typing import Any
 
 from modelward.actions import Action, Step
 from modelward.availability.advice import (
+    MOCK_NOTE,
     ON_THE_WAY,
     Advice,
     NotOffered,
     RequestedFit,
     alternative,
+    no_model,
     not_offered,
     queue_and_wait,
     requested_fit,
+    retry_when_ready,
     suggestion,
     use_requested,
     why_unfit,
 )
 from modelward.availability.gpu import VramProbe
 from modelward.availability.manager import ModelAvailabilityManager
-from modelward.availability.requests import DEFAULT_TTL_S
+from modelward.availability.requests import DEFAULT_TTL_S, QueuedRequest
 from modelward.availability.requirements import (
     GenerationRequirements,
     ModelSuggestion,
@@ -56,13 +59,14 @@ from modelward.availability.scoring import (
 from modelward.availability.strategy import (
     ErrorCategory,
     ErrorContext,
+    FallbackFeatures,
     FallbackStrategy,
     FallbackType,
     ModelRequestResult,
 )
 from modelward.availability.wait import EstimatedWaitTime, estimate, ready, stuck
 from modelward.catalog import ModelSpec
-from modelward.errors import ModelwardError, NoAlternativeError
+from modelward.errors import FeatureOffError, ModelwardError, NoAlternativeError
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
 from modelward.store.space import free_bytes
 from modelward.transfer import DownloadStatus
@@ -108,16 +112,25 @@ class IntelligentFallbackManager:
         availability_manager: ModelAvailabilityManager,
         *,
         vram: VramProbe | None = None,
-        unhashed_tail_bytes: int = 8 * 32 * 1024 * 1024,
+        unhashed_tail_bytes: int | None = None,
     ) -> None:
+        """``IntelligentFallbackManager(availability_manager)`` as the seed builds it; the
+        GPU memory setting and the transfer's unhashed tail come from the settings, and it
+        answers the manager's ``handle_model_request`` unless something else already does."""
         self.availability = availability_manager
         self.downloader = availability_manager.downloader
         self.health = availability_manager.health
         self.requests = availability_manager.requests
         self.catalog = availability_manager.catalog
-        self.vram = vram or VramProbe()
+        settings = self.downloader.settings
+        self.vram = vram or VramProbe(settings.vram_gb)
         """GPU memory a job has when its requirements do not say: the setting, or the GPU's."""
-        self._tail_bytes = unhashed_tail_bytes
+        self.features = FallbackFeatures()
+        """Which enhancements the strategies may use (the runtime sets them from settings)."""
+        tail = settings.connections_per_file * settings.segment_bytes
+        self._tail_bytes = tail if unhashed_tail_bytes is None else unhashed_tail_bytes
+        if not availability_manager.answers_requests:
+            availability_manager.attach_request_handler(self.handle_model_request)
 
     async def suggest_alternative_model(
         self, requested_model: str, requirements: GenerationRequirements
@@ -126,6 +139,11 @@ class IntelligentFallbackManager:
         close scores; raises :class:`NoAlternativeError` naming why each model was left out
         (those whose capabilities are unknown last)."""
         requested = self.catalog.get(requested_model)
+        if not self.features.alternatives:
+            raise NoAlternativeError(
+                "alternative suggestions are switched off",
+                hint="Switch the feature alternative_suggestions on to be offered other models.",
+            )
         req = await self._with_vram(requirements)
         ranked, left_out = await self._ranked(requested, req)
         if not ranked:
@@ -225,13 +243,15 @@ class IntelligentFallbackManager:
                 wait.seconds is not None and wait.seconds <= req.max_wait.total_seconds()
             )
             if within or ready_alt is None:
+                if not self.features.queueing:
+                    return retry_when_ready(spec.id, wait)
                 return queue_and_wait(spec.id, wait)
         if ready_alt is not None:
             return alternative(ready_alt, spec, wait, status)
         fetch = await self._fetch_strategy(spec, status, wait)
         if fetch is not None:
             return fetch
-        return self._mock(spec, status, ranked)
+        return self._last_resort(self._mock(spec, status, ranked))
 
     async def _instead(
         self,
@@ -260,11 +280,12 @@ class IntelligentFallbackManager:
                     changes=best.needs,
                     can_queue_request=False,
                 )
-        return dataclasses.replace(
+        mock = dataclasses.replace(
             self._mock(spec, status, ranked),
             user_message=f"{own.reason}; no model that takes this job can be used now. "
-            "The output will be a labelled mock.",
+            + MOCK_NOTE,
         )
+        return self._last_resort(mock)
 
     async def queue_request_for_downloading_model(
         self, model_id: str, request: GenerationRequest, ttl_s: float = DEFAULT_TTL_S
@@ -275,6 +296,12 @@ class IntelligentFallbackManager:
         A request missing an input the model requires is refused (:class:`JobInputError`)."""
         given = job_inputs(request.prompt, request.image)
         check_job_inputs(self.catalog.get(model_id), given, self.catalog)
+        if not self.features.queueing:
+            raise FeatureOffError(
+                f"request queueing is switched off: the job for {model_id} is not kept",
+                hint="Run the job again once the model is ready, or switch the feature "
+                "request_queueing on.",
+            )
         status = await self._status(model_id)
         state = status.availability_status
         if state is ModelAvailabilityStatus.PAUSED:
@@ -293,8 +320,12 @@ class IntelligentFallbackManager:
         elif state is ModelAvailabilityStatus.CORRUPTED:
             self.health.start_repair(model_id)
         queued = await self.requests.put(model_id, dataclasses.asdict(request), ttl_s)
+        if not status.is_available:
+            # The download may have completed (and released its requests) while this one
+            # was being stored: looked at again, a ready model releases it now.
+            status = await self._status(model_id)
         if status.is_available:
-            [queued] = await self.requests.release(model_id) or [queued]
+            queued = await self._release_own(model_id, queued)
             return QueueResult(
                 success=True,
                 request_id=queued.request_id,
@@ -316,6 +347,14 @@ class IntelligentFallbackManager:
             estimated_wait=wait,
             message=f"queued for {model_id}: {wait.reason}",
         )
+
+    async def _release_own(self, model_id: str, queued: QueuedRequest) -> QueuedRequest:
+        """``queued`` once its ready model's requests are released. Requests queued by
+        concurrent jobs go with it, or theirs already took it: its own state answers."""
+        for done in await self.requests.release(model_id):
+            if done.request_id == queued.request_id:
+                return done
+        return await self.requests.get(queued.request_id)
 
     async def restore_requests(self) -> None:
         """After a restart: expire what is past its time and release what is ready."""
@@ -341,6 +380,8 @@ class IntelligentFallbackManager:
         cannot (those whose capabilities are unknown last)."""
         fits: Ranked = []
         left_out: list[NotOffered] = []
+        if not self.features.alternatives:
+            return fits, left_out  # the plain base system knows no alternatives
         for candidate in self.catalog:
             if candidate.id == requested.id:
                 continue
@@ -467,7 +508,7 @@ class IntelligentFallbackManager:
             recommended_action=f"{action} {spec.id}, then run the job again",
             estimated_wait_time=wait.estimate,
             user_message=f"{spec.id} is {state.value}; {what}: {wait.reason}.",
-            can_queue_request=True,
+            can_queue_request=self.features.queueing,
             wait=wait,
             action=action,
             action_model=spec.id,
@@ -504,10 +545,14 @@ class IntelligentFallbackManager:
             recommended_action="use the mock generator for now (its output is not real)",
             user_message=(
                 f"{spec.id} is {status.availability_status.value} and cannot be fetched now; "
-                "no ready model can serve the job. The output will be a labelled mock."
+                f"no ready model can serve the job. {MOCK_NOTE}"
             ),
             steps=tuple(steps),
         )
+
+    def _last_resort(self, mock: FallbackStrategy) -> FallbackStrategy:
+        """The mock strategy, or NO_MODEL when the mock fallback is switched off."""
+        return mock if self.features.mock else no_model(mock)
 
 
 def _how_to_get(model_id: str, state: ModelAvailabilityStatus) -> Step:

@@ -26,24 +26,35 @@ from modelward.availability.cleanup import (
     arrived_at,
     plan_cleanup,
 )
+from modelward.availability.facts import USAGE_WINDOW_DAYS, ModelFacts, StatusFacts
 from modelward.availability.requests import RequestQueue
 from modelward.availability.requirements import GenerationRequirements
 from modelward.availability.strategy import ModelRequestResult
 from modelward.errors import HeldError, ModelPinnedError
 from modelward.events import Event, EventBus, EventType
 from modelward.health import ModelHealthMonitor
-from modelward.status import DetailedModelStatus, ModelAvailabilityStatus, model_status
+from modelward.status import (
+    DetailedModelStatus,
+    HealthFacts,
+    ModelAvailabilityStatus,
+    StoreFacts,
+    look_at_store,
+    model_status,
+)
+from modelward.store.look import NotKeptError
+from modelward.store.manager import ModelManager
 from modelward.store.pins import PinStore
 from modelward.store.removal import removable_bytes, remove_target
 from modelward.store.space import free_bytes
 from modelward.transfer import EnhancedModelDownloader
 from modelward.units import format_size
-from modelward.updates.record import load_record
 
 logger = logging.getLogger(__name__)
 
-USAGE_WINDOW_DAYS = 30
-"""Usage figures in a status cover the last 30 days."""
+_ON_LOOP_MAX = 64
+"""Statuses of up to this many models are derived on the event loop when every fact is
+kept (beyond, the loop would be held too long: a worker thread does it)."""
+
 _STATE_TRIGGERS = ("download.", "repair.", "file.verified", "health.checked", "model.removed")
 _NEEDS_ACTION = (
     ModelAvailabilityStatus.MISSING,
@@ -77,72 +88,129 @@ class ModelAvailabilityManager:
 
     def __init__(
         self,
+        model_manager: ModelManager,
         downloader: EnhancedModelDownloader,
-        health: ModelHealthMonitor,
-        requests: RequestQueue,
-        analytics: ModelUsageAnalytics,
         *,
+        health: ModelHealthMonitor | None = None,
+        requests: RequestQueue | None = None,
+        analytics: ModelUsageAnalytics | None = None,
         bus: EventBus | None = None,
     ) -> None:
+        """``ModelAvailabilityManager(model_manager, downloader)`` as the seed builds it;
+        the monitor, request queue and usage figures not given share the downloader's
+        database and event bus."""
         self.downloader = downloader
-        self.manager = downloader.manager
-        self.catalog = downloader.manager.catalog
-        self.health = health
+        self.manager = model_manager
+        self.catalog = model_manager.catalog
+        self.bus = bus or downloader.bus
+        self._owns_health = health is None
+        self.health = health or ModelHealthMonitor(model_manager, downloader)
+        if requests is None:
+            requests = RequestQueue(downloader.db, self.bus)
+            requests.watch()
         self.requests = requests
-        self.analytics = analytics
-        self.bus = bus
+        self.analytics = analytics or ModelUsageAnalytics(
+            downloader.db, lambda: list(self.catalog.ids())
+        )
+        self.facts = StatusFacts(self.health, self.analytics, downloader.db.engine)
+        """Records' facts kept for status reads."""
         self._answer: RequestHandler | None = None
         self._states: dict[str, tuple[ModelAvailabilityStatus, str | None]] = {}
         self._removing: set[str] = set()
-        self.pins = PinStore(downloader.manager.home)
+        self.pins = PinStore(model_manager.home)
+        self.cleanup_suggestions = True
+        """False (the feature is off): nothing is suggested for removal by itself; a cleanup
+        a person asks for is still planned and carried out."""
         self._dirty: set[str] = set()
         self._wakeup: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self.watch()
 
     def attach_request_handler(self, handler: RequestHandler) -> None:
         """Let :meth:`handle_model_request` answer jobs (the fallback side is built on this
         manager, so the runtime attaches it afterwards)."""
         self._answer = handler
 
+    @property
+    def answers_requests(self) -> bool:
+        """True once a request handler is attached."""
+        return self._answer is not None
+
     async def status(
         self, model_id: str, *, resolve_remote: bool = False, hash_unknown: bool = True
     ) -> DetailedModelStatus:
         """One model's status, usage figures included (``hash_unknown``: see
         :func:`modelward.status.model_status`)."""
-        status = await model_status(
-            self.downloader,
-            model_id,
-            resolve_remote=resolve_remote,
-            health=self.health,
-            hash_unknown=hash_unknown,
+        [status] = await self.statuses(
+            [model_id], resolve_remote=resolve_remote, hash_unknown=hash_unknown
         )
-        usage = await self.analytics.get_usage_statistics(
-            TimePeriod.last_days(USAGE_WINDOW_DAYS, model_id=model_id)
-        )
-        status.usage_frequency = round(usage.uses_per_day, 3)
-        status.last_used = datetime.fromtimestamp(usage.last_used, UTC) if usage.last_used else None
-        status.average_generation_time = (
-            round(usage.average_generation_time, 3) if usage.success_rate > 0 else None
-        )
-        record = await asyncio.to_thread(load_record, self.manager.home, model_id)
-        if record.latest:
-            status.latest_version = record.latest
-            status.update_available = bool(
-                status.current_version and record.latest != status.current_version
-            )
-        self._hide_if_removing(status)
         return status
+
+    async def statuses(
+        self,
+        model_ids: Iterable[str] | None = None,
+        *,
+        resolve_remote: bool = False,
+        hash_unknown: bool = True,
+    ) -> list[DetailedModelStatus]:
+        """Each model's status (every catalog model's when None), in order: one look at the
+        store and one read of the records for all of them, kept while nothing they come
+        from changed (:mod:`modelward.store.look`, :mod:`modelward.availability.facts`)."""
+        ids = list(model_ids) if model_ids is not None else list(self.catalog.ids())
+        read = self._kept_facts(ids, hash_unknown) if len(ids) <= _ON_LOOP_MAX else None
+        if read is None:
+            read = await asyncio.to_thread(self._read_facts, ids, hash_unknown)
+        looks, facts = read
+        result = []
+        for model_id, store, known in zip(ids, looks, facts, strict=True):
+            health = HealthFacts(
+                self.health.newest_deep(model_id, known.deep_check),
+                known.performance_score,
+            )
+            status = await model_status(
+                self.downloader,
+                model_id,
+                resolve_remote=resolve_remote,
+                health=self.health,
+                hash_unknown=hash_unknown,
+                store=store,
+                health_facts=health,
+            )
+            _add_usage_and_version(status, known)
+            self._hide_if_removing(status)
+            result.append(status)
+        return result
+
+    def _read_facts(
+        self, model_ids: list[str], hash_unknown: bool, kept_only: bool = False
+    ) -> tuple[list[StoreFacts], list[ModelFacts]]:
+        """The store's looks and the records' facts of ``model_ids`` (blocking)."""
+        self.manager.look.begin_pass()
+        looks = [
+            look_at_store(self.downloader, m, hash_unknown=hash_unknown, checked=True)
+            for m in model_ids
+        ]
+        return looks, self.facts.of(model_ids, kept_only=kept_only)
+
+    def _kept_facts(
+        self, model_ids: list[str], hash_unknown: bool
+    ) -> tuple[list[StoreFacts], list[ModelFacts]] | None:
+        """The same from what is kept, on the event loop (directory stats only, no hop to
+        a worker thread, which a running download keeps busy); None when anything must be
+        read."""
+        try:
+            with self.manager.look.kept_only():
+                return self._read_facts(model_ids, hash_unknown, kept_only=True)
+        except NotKeptError:
+            return None
 
     async def get_comprehensive_model_status(
         self, *, resolve_remote: bool = True
     ) -> dict[str, DetailedModelStatus]:
         """Every catalog model's status, keyed by id, in catalog order."""
-        return {
-            spec.id: await self.status(spec.id, resolve_remote=resolve_remote)
-            for spec in self.catalog
-        }
+        return {s.model_id: s for s in await self.statuses(resolve_remote=resolve_remote)}
 
     async def ensure_all_models_available(
         self, model_ids: Iterable[str] | None = None
@@ -153,7 +221,7 @@ class ModelAvailabilityManager:
         wanted = list(model_ids) if model_ids is not None else [s.id for s in self.catalog]
         for model_id in wanted:
             self.catalog.get(model_id)
-        statuses = {m: await self.status(m) for m in wanted}
+        statuses = {s.model_id: s for s in await self.statuses(wanted)}
         for model_id in _ranked_by_demand(statuses, await self._usage()):
             state = statuses[model_id].availability_status
             if state is ModelAvailabilityStatus.CORRUPTED:
@@ -161,7 +229,7 @@ class ModelAvailabilityManager:
             elif state in _NEEDS_ACTION:
                 await self.downloader.start_download(model_id)
         await self.prioritize_model_downloads()
-        return {m: (await self.status(m)).availability_status for m in wanted}
+        return {s.model_id: s.availability_status for s in await self.statuses(wanted)}
 
     async def prioritize_model_downloads(
         self, usage_analytics: ModelUsageData | None = None
@@ -170,7 +238,7 @@ class ModelAvailabilityManager:
         use, then the one nearest to done. Returns the order of the models not yet ready
         (queued ones are moved in the queue; others follow in the same ranking)."""
         usage = usage_analytics or await self._usage()
-        statuses = {spec.id: await self.status(spec.id) for spec in self.catalog}
+        statuses = {s.model_id: s for s in await self.statuses()}
         not_ready = {m: s for m, s in statuses.items() if not s.is_available}
         order = _ranked_by_demand(not_ready, usage)
         queued = {e.model_id for e in await self.downloader.queue_entries()}
@@ -205,8 +273,7 @@ class ModelAvailabilityManager:
         pinned = await asyncio.to_thread(self.pins.pinned)
         waiting = (await self._usage()).waiting_requests
         facts = []
-        for spec in self.catalog:
-            status = await self.status(spec.id)
+        for spec, status in zip(self.catalog, await self.statuses(), strict=True):
             if status.present_bytes == 0:
                 continue
             held = ("pinned" if spec.id in pinned else None) or self._busy(
@@ -229,7 +296,10 @@ class ModelAvailabilityManager:
         )
 
     async def recommend_cleanup(self, constraints: StorageConstraints) -> CleanupResult:
-        """A dry-run cleanup for ``constraints`` (the analytics' recommendation)."""
+        """A dry-run cleanup for ``constraints`` (the analytics' recommendation); an empty
+        one saying why while cleanup suggestions are switched off."""
+        if not self.cleanup_suggestions:
+            return await self.no_suggestions()
         return await self.cleanup_unused_models(
             RetentionPolicy(
                 keep_recent_days=constraints.keep_recent_days,
@@ -237,6 +307,12 @@ class ModelAvailabilityManager:
                 keep=constraints.keep,
             )
         )
+
+    async def no_suggestions(self) -> CleanupResult:
+        """The empty cleanup suggestion given while cleanup suggestions are switched off."""
+        free = await self._free_bytes()
+        why = "cleanup suggestions are switched off"
+        return CleanupResult(True, [], [], 0, free, free, why)
 
     async def pin_model(self, model_id: str, pinned: bool = True) -> bool:
         """Keep ``model_id`` locally whatever cleanup decides (``pinned=False`` undoes it);
@@ -274,7 +350,9 @@ class ModelAvailabilityManager:
 
     async def space_advice(self, model_id: str, short_bytes: int) -> str | None:
         """What could be removed to make ``short_bytes`` more room for ``model_id`` (the
-        downloader adds it to its refusal)."""
+        downloader adds it to its refusal); nothing while cleanup suggestions are off."""
+        if not self.cleanup_suggestions:
+            return None
         free = await self._free_bytes()
         # Recently used models count too: a person deciding needs every option, ranked.
         plan = await self.cleanup_unused_models(
@@ -312,7 +390,9 @@ class ModelAvailabilityManager:
             await self._idle.wait()
 
     async def aclose(self) -> None:
-        """Stop following events."""
+        """Stop following events (and close the health monitor built here)."""
+        if self._owns_health:
+            await self.health.aclose()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
@@ -357,12 +437,9 @@ class ModelAvailabilityManager:
             self._idle.set()
 
     async def _derive(self, model_id: str) -> None:
-        # Only what the state needs (no usage or version records: this runs after every
-        # event), and never hashes: a changed file is a check's job.
-        status = await model_status(
-            self.downloader, model_id, resolve_remote=False, health=self.health, hash_unknown=False
-        )
-        self._hide_if_removing(status)
+        # Never hashes: a changed file is a check's job. (The records it reads are kept, so
+        # running after every event costs no database reads.)
+        [status] = await self.statuses([model_id], hash_unknown=False)
         state = status.availability_status
         before = self._states.get(model_id)
         if before == (state, status.local_path):
@@ -465,3 +542,16 @@ def _ranked_by_demand(
             m,
         ),
     )
+
+
+def _add_usage_and_version(status: DetailedModelStatus, facts: ModelFacts) -> None:
+    """The usage figures (last 30 days) and the newest version known, from the records."""
+    status.usage_frequency = round(facts.uses_per_day, 3)
+    last = facts.last_used
+    status.last_used = datetime.fromtimestamp(last, UTC) if last else None
+    average = facts.average_generation_time
+    status.average_generation_time = round(average, 3) if average is not None else None
+    latest = facts.latest_version
+    if latest:
+        status.latest_version = latest
+        status.update_available = bool(status.current_version and latest != status.current_version)

@@ -1,5 +1,6 @@
-"""The seed's EnhancedErrorRecovery: each kind of failure a generation app meets, mapped to
-the one concrete thing that fixes it, taken at once where it is safe.
+"""The seed's base FallbackRecoverySystem: each kind of failure a generation app meets,
+mapped to the one concrete thing that fixes it, taken at once where it is safe (the
+:class:`~modelward.availability.enhanced_recovery.EnhancedErrorRecovery` tries it first).
 
 | category            | action                                                      |
 |---------------------|-------------------------------------------------------------|
@@ -29,7 +30,7 @@ from typing import Any
 from modelward.actions import Action, Step
 from modelward.availability.cleanup import RetentionPolicy
 from modelward.availability.fallback import IntelligentFallbackManager
-from modelward.availability.guidance import manual_download_steps, setup_steps, version_steps
+from modelward.availability.guidance import manual_download_steps, version_steps
 from modelward.availability.strategy import (
     ErrorCategory,
     ErrorContext,
@@ -37,7 +38,6 @@ from modelward.availability.strategy import (
     FallbackType,
 )
 from modelward.errors import ModelwardError, NoAlternativeError, StoreLockedError
-from modelward.events import Event, EventType
 from modelward.health import VerifyLevel
 from modelward.status import DetailedModelStatus, ModelAvailabilityStatus
 from modelward.store.space import free_bytes
@@ -86,8 +86,9 @@ class RecoveryResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-class EnhancedErrorRecovery:
-    """Maps each failure category to its action (see the module docstring)."""
+class FallbackRecoverySystem:
+    """The seed's base recovery: each failure category mapped to its action (see the module
+    docstring); the enhanced recovery follows the fallback strategy when this has no fix."""
 
     def __init__(
         self, fallback_manager: IntelligentFallbackManager, updater: ModelUpdater | None = None
@@ -99,32 +100,21 @@ class EnhancedErrorRecovery:
         self.health = fallback_manager.health
         self.catalog = fallback_manager.catalog
 
-    async def handle_model_unavailable(
-        self, model_id: str, context: ErrorContext | None = None
-    ) -> RecoveryResult:
-        """Recover from ``context`` (its category, or the one the facts show), and publish
-        what was done as a ``recovery`` event."""
-        context = context or ErrorContext()
+    async def attempt_recovery(self, context: ErrorContext) -> RecoveryResult:
+        """Fix what failed for ``context.model_id``: the context's category, or the one the
+        facts show for a model that is simply not usable. ``NOTHING_TO_DO`` and unsuccessful
+        when this knows no fix (the model is just not here): the fallback strategy's turn."""
+        if context.model_id is None:
+            raise ModelwardError(
+                "no model to recover", hint="Name the model that failed in context.model_id."
+            )
+        model_id = context.model_id
         self.catalog.get(model_id)
         status = await self.availability.status(model_id)
         category = context.category
         if category in (ErrorCategory.MODEL_UNAVAILABLE, ErrorCategory.LOAD_FAILED):
             category = await self._classify(status) or category
-        result = await self._recover(model_id, category, context, status)
-        if self.availability.bus is not None:
-            self.availability.bus.publish(
-                Event(
-                    EventType.RECOVERY,
-                    model_id,
-                    {
-                        "category": result.category.value,
-                        "action": result.action.value,
-                        "success": result.success,
-                        "message": result.message,
-                    },
-                )
-            )
-        return result
+        return await self._recover(model_id, category, context, status)
 
     async def _recover(
         self,
@@ -427,7 +417,7 @@ class EnhancedErrorRecovery:
             },
         )
 
-    # The seed's path for "the model is not there": follow the fallback strategy.
+    # The model is simply not here: the base knows no fix, the fallback strategy decides.
 
     async def _by_strategy(
         self,
@@ -438,7 +428,6 @@ class EnhancedErrorRecovery:
     ) -> RecoveryResult:
         if status.is_available:
             return _fine(model_id, category, f"{model_id} is available at {status.local_path}")
-        strategy = await self.fallback.get_fallback_strategy(model_id, ctx)
         if status.availability_status is ModelAvailabilityStatus.PAUSED:
             # A person paused it (an interrupted one was classified above): theirs to resume.
             return RecoveryResult(
@@ -448,74 +437,16 @@ class EnhancedErrorRecovery:
                 success=False,
                 message=f"{model_id} was paused; it stays paused until someone resumes it",
                 steps=(Step(f"resume {model_id} to continue it", Action.RESUME, model_id),),
-                strategy=strategy,
             )
-        kind = strategy.strategy_type
-        if kind in (FallbackType.ALTERNATIVE_MODEL, FallbackType.REDUCE_REQUIREMENTS):
-            action = RecoveryAction.USE_ALTERNATIVE
-            return RecoveryResult(
-                model_id,
-                category,
-                action,
-                True,
-                strategy.user_message,
-                _words(strategy.changes),
-                strategy,
-            )
-        if kind is FallbackType.QUEUE_AND_WAIT:
-            return RecoveryResult(
-                model_id,
-                category,
-                RecoveryAction.QUEUE_FOR_DOWNLOAD,
-                True,
-                strategy.user_message,
-                strategy=strategy,
-            )
-        if kind is FallbackType.DOWNLOAD_AND_RETRY:
-            started = await self._download(
-                model_id, category, RecoveryAction.RETRY_WITH_BACKOFF, strategy.user_message
-            )
-            return RecoveryResult(
-                model_id,
-                category,
-                started.action,
-                started.success,
-                started.message,
-                strategy=strategy,
-                details=started.details,
-            )
-        return await self.setup_guidance(model_id, category, strategy)
+        state = status.availability_status.value
+        message = f"{model_id} is {state}: no failure the base recovery has a fix for"
+        return RecoveryResult(model_id, category, RecoveryAction.NOTHING_TO_DO, False, message)
 
-    async def setup_guidance(
-        self,
-        model_id: str,
-        category: ErrorCategory = ErrorCategory.MODEL_UNAVAILABLE,
-        strategy: FallbackStrategy | None = None,
+    async def retry_download(
+        self, model_id: str, category: ErrorCategory, message: str
     ) -> RecoveryResult:
-        """The mock's companion: setup instructions when no model at all is available
-        (Requirement 4.2), else the manual steps for the requested one."""
-        statuses = await self.availability.get_comprehensive_model_status(resolve_remote=False)
-        if any(s.is_available for s in statuses.values()):
-            return RecoveryResult(
-                model_id,
-                category,
-                RecoveryAction.MANUAL_STEPS,
-                success=False,
-                message=strategy.user_message if strategy else f"{model_id} is not available",
-                steps=self._manual_download_steps(model_id),
-                strategy=strategy,
-            )
-        return RecoveryResult(
-            model_id,
-            category,
-            RecoveryAction.SETUP_INSTRUCTIONS,
-            success=False,
-            message="no model is available on this machine yet; outputs are labelled mocks",
-            steps=setup_steps(
-                statuses, self.downloader.endpoint, self.downloader.manager.cache_dir
-            ),
-            strategy=strategy,
-        )
+        """Start downloading ``model_id`` (retries back off exponentially)."""
+        return await self._download(model_id, category, RecoveryAction.RETRY_WITH_BACKOFF, message)
 
     def _manual_download_steps(self, model_id: str) -> tuple[Step, ...]:
         where = (self.downloader.endpoint, self.downloader.manager.cache_dir)

@@ -123,8 +123,9 @@ class RequestQueue:
         released = []
         for request in await self.pending(model_id):
             done = await self._set_state(request, RequestState.RELEASED)
-            released.append(done)
-            self._publish(EventType.REQUEST_RELEASED, done)
+            if done is not None:
+                released.append(done)
+                self._publish(EventType.REQUEST_RELEASED, done)
         return released
 
     async def cancel(self, request_id: str) -> QueuedRequest:
@@ -133,6 +134,8 @@ class RequestQueue:
         if request.state is not RequestState.QUEUED:
             return request
         done = await self._set_state(request, RequestState.CANCELLED)
+        if done is None:  # released or expired meanwhile: that state stands
+            return await self.get(request_id)
         self._publish(EventType.REQUEST_CANCELLED, done)
         return done
 
@@ -146,8 +149,9 @@ class RequestQueue:
         for request in queued:
             if request.expires_at <= now:
                 done = await self._set_state(request, RequestState.EXPIRED)
-                expired.append(done)
-                self._publish(EventType.REQUEST_EXPIRED, done)
+                if done is not None:
+                    expired.append(done)
+                    self._publish(EventType.REQUEST_EXPIRED, done)
         return expired
 
     async def wait(self, request_id: str, timeout_s: float | None = None) -> QueuedRequest:
@@ -164,8 +168,12 @@ class RequestQueue:
             if future in waiters:
                 waiters.remove(future)
 
-    async def _set_state(self, request: QueuedRequest, state: RequestState) -> QueuedRequest:
-        await asyncio.to_thread(self._update_state, request.request_id, state)
+    async def _set_state(
+        self, request: QueuedRequest, state: RequestState
+    ) -> QueuedRequest | None:
+        """Move a queued request to ``state``; None when another caller moved it first."""
+        if not await asyncio.to_thread(self._update_state, request.request_id, state):
+            return None
         done = dataclasses.replace(request, state=state, position=None)
         for future in self._waiters.pop(request.request_id, []):
             if not future.done():
@@ -181,6 +189,7 @@ class RequestQueue:
                     "request_id": request.request_id,
                     "state": request.state.value,
                     "position": request.position,
+                    "created_at": request.created_at,
                     "expires_at": request.expires_at,
                 },
             )
@@ -190,13 +199,16 @@ class RequestQueue:
         with self._engine.begin() as conn:
             conn.execute(insert(generation_requests).values(**row))
 
-    def _update_state(self, request_id: str, state: RequestState) -> None:
+    def _update_state(self, request_id: str, state: RequestState) -> bool:
+        # Only from queued, in one statement: of two callers racing, exactly one wins.
         with self._engine.begin() as conn:
-            conn.execute(
+            changed = conn.execute(
                 update(generation_requests)
                 .where(generation_requests.c.id == request_id)
+                .where(generation_requests.c.state == RequestState.QUEUED.value)
                 .values(state=state.value, updated_at=time.time())
-            )
+            ).rowcount
+        return bool(changed)
 
     def _select(self, request_id: str) -> QueuedRequest | None:
         with self._engine.connect() as conn:

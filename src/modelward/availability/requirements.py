@@ -9,7 +9,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from modelward.errors import ConfigError, InputMissingError, InputNotFoundError, JobInputError
+from modelward.errors import (
+    BAD_PATH_ERRNOS,
+    ConfigError,
+    InputMissingError,
+    InputNotFoundError,
+    JobInputError,
+)
 from modelward.status import ModelAvailabilityStatus
 
 Level = Literal["low", "medium", "high"]
@@ -76,7 +82,10 @@ def check_image(image: str, base: Path | None = None) -> str:
     absolute. A relative path is read from ``base`` (the CLI's folder), else refused."""
     if _URL.match(image):
         return image
-    path = Path(image).expanduser()
+    try:
+        path = Path(image).expanduser()
+    except RuntimeError:  # "~name/..." of no known user: taken as written, so not found
+        path = Path(image)
     if base is not None:
         path = base / path
     if not path.is_absolute():
@@ -84,12 +93,23 @@ def check_image(image: str, base: Path | None = None) -> str:
             f"the input image path {image} is relative: the service cannot tell where it is",
             hint="Give the image's absolute path (the CLI makes a relative one absolute).",
         )
-    if not path.is_file():
+    if not _is_file(path):
         raise InputNotFoundError(
             f"the input image {image} does not exist on the machine that runs the job",
             hint="Give the path of an existing image file there, or an http(s) URL.",
         )
     return str(path)
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` names a file; one the system cannot look up (a name too long, a
+    path through a file, a link loop) names none."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        if exc.errno not in BAD_PATH_ERRNOS:
+            raise
+        return False
 
 
 class QualityDifference(StrEnum):

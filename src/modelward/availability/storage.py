@@ -85,18 +85,8 @@ class StorageWatch:
                         status.availability_status.value,
                     )
                 )
-        unused = await self.availability.cleanup_unused_models(
-            RetentionPolicy(keep_recent_days=self.unused_after_days)
-        )
         low = free < self.low_space_bytes
-        target = self.low_space_bytes if low else None
-        suggestions = (
-            await self.availability.cleanup_unused_models(
-                RetentionPolicy(keep_recent_days=0, target_free_bytes=target)
-            )
-            if low
-            else unused
-        )
+        unused, suggestions = await self._suggestions(low)
         if low:
             message = (
                 f"{format_size(free)} free on the store's disk, below the "
@@ -104,6 +94,8 @@ class StorageWatch:
             )
         else:
             message = f"{format_size(free)} free of {format_size(disk.total_bytes)}"
+            if not self.availability.cleanup_suggestions:
+                message += f"; {suggestions.message}"
         if unused.removed:
             message += f"; unused for {self.unused_after_days:g}+ days: " + ", ".join(
                 c.model_id for c in unused.removed
@@ -121,6 +113,20 @@ class StorageWatch:
             suggestions,
             message,
         )
+
+    async def _suggestions(self, low: bool) -> tuple[CleanupResult, CleanupResult]:
+        """Models unused for the configured days, and a dry-run cleanup (back above the
+        line when space is low); empty ones, saying why, while suggestions are off."""
+        if not self.availability.cleanup_suggestions:
+            none = await self.availability.no_suggestions()
+            return none, none
+        unused = await self.availability.cleanup_unused_models(
+            RetentionPolicy(keep_recent_days=self.unused_after_days)
+        )
+        if not low:
+            return unused, unused
+        target = RetentionPolicy(keep_recent_days=0, target_free_bytes=self.low_space_bytes)
+        return unused, await self.availability.cleanup_unused_models(target)
 
     async def check(self) -> StorageStatus:
         """Read the disk and publish ``storage.low`` when it has just crossed the line."""

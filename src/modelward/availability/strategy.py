@@ -23,6 +23,18 @@ class FallbackType(StrEnum):
     DOWNLOAD_AND_RETRY = "download_and_retry"
     MOCK_GENERATION = "mock_generation"
     REDUCE_REQUIREMENTS = "reduce_requirements"
+    NO_MODEL = "no_model"
+    """Nothing can run the job and the mock fallback is switched off."""
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackFeatures:
+    """Which fallback enhancements are on (settings ``feature_*``); off, the strategy is
+    the plain base system's: no alternative, no queued request, no mock output."""
+
+    alternatives: bool = True
+    queueing: bool = True
+    mock: bool = True
 
 
 class ErrorCategory(StrEnum):
@@ -55,6 +67,8 @@ class ErrorContext:
     error_message: str | None = None
     expected_revision: str | None = None
     """The commit or revision the app expected (VERSION_MISMATCH)."""
+    model_id: str | None = None
+    """The model that failed (the base recovery's ``attempt_recovery`` reads it here)."""
 
 
 @dataclass(frozen=True, slots=True)

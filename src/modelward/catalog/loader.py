@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -29,10 +28,20 @@ from pydantic_core import ErrorDetails
 from modelward.catalog.catalog import BUILTIN_ORIGIN, REMEMBERED_ORIGIN, Catalog
 from modelward.catalog.spec import Capabilities, ModelSpec, UrlFile
 from modelward.errors import CatalogError
+from modelward.units import format_size
+
+try:  # tomli is the parser the standard library's tomllib was taken from, compiled: it
+    # reads a 20,000-entry catalog in half the time (issue 16, finding 13)
+    import tomli as tomllib
+except ModuleNotFoundError:  # pragma: no cover (tomli is a dependency; tomllib parses alike)
+    import tomllib  # type: ignore[no-redef]
 
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "MODELWARD_CATALOG"
+MAX_CATALOG_BYTES = 4 * 1000 * 1000
+"""The largest catalog file read: 20,000 entries fit in 2 MB; anything bigger (or endless,
+like /dev/zero) is refused after this much, never read whole."""
 _BUILTIN_RESOURCE = "builtin.toml"
 _TOP_LEVEL_KEYS = ("models",)
 _TOML_POSITION_RE = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")
@@ -89,13 +98,19 @@ def parse_catalog(document: bytes | str, *, origin: str) -> tuple[ModelSpec, ...
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(_describe_toml_error(exc), file=origin) from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables by recursion.
+        raise CatalogError(
+            "arrays or inline tables are nested too deeply to be a catalog", file=origin
+        ) from None
     models = _models_table(data, origin)
     return tuple(_parse_entry(entry_id, raw, origin) for entry_id, raw in models.items())
 
 
 def _read(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_CATALOG_BYTES + 1)
     except FileNotFoundError:
         raise CatalogError(
             "file not found",
@@ -104,6 +119,13 @@ def _read(path: Path) -> str:
         ) from None
     except OSError as exc:
         raise CatalogError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
+    if len(data) > MAX_CATALOG_BYTES:
+        raise CatalogError(
+            f"larger than {format_size(MAX_CATALOG_BYTES)}, far more than a catalog needs; "
+            "it was not read",
+            file=str(path),
+            hint="Give --catalog (or MODELWARD_CATALOG) the catalog's TOML file.",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

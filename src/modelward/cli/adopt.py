@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from modelward.cli.ops import audited
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -79,14 +80,16 @@ async def _adopt(settings: Settings, path: Path, model: str, mode: AdoptMode) ->
         )
         with progress_bar(*columns, transient=True) as progress:
             task = progress.add_task(str(path), total=present)
-            report = await asyncio.to_thread(
-                adopt_folder,
-                rt.manager,
-                target,
-                path,
-                mode,
-                lambda n: progress.advance(task, n),
-            )
+            adopting = {"path": str(path), "mode": mode.value}
+            async with audited(rt, "adopt", model_id=model, params=adopting):
+                report = await asyncio.to_thread(
+                    adopt_folder,
+                    rt.manager,
+                    target,
+                    path,
+                    mode,
+                    lambda n: progress.advance(task, n),
+                )
         return report
 
 

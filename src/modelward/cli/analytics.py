@@ -1,5 +1,6 @@
 """``modelward analytics``: how models were used, with small charts in a terminal, what
-goes with slow generations, and what to keep ready."""
+goes with slow generations, what to keep ready, and the operations figures (download
+success and retries, the health trend, fallback usage) without Prometheus."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from modelward.analytics import UsageReport
+from modelward.analytics import TimePeriod, UsageReport
+from modelward.analytics.operations import OperationsReport
 from modelward.cli.actions import step_line
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, fail, print_table
@@ -33,15 +35,22 @@ def analytics(
     verbose: VerboseOpt = False,
 ) -> None:
     """Usage per model (uses, rate, time, success), peak hours, performance findings and
-    the models worth keeping ready."""
+    the models worth keeping ready; download success rate and retries per model, integrity
+    checks per day, and how often each fallback strategy and alternative served a job."""
     setup_logging(verbose)
     try:
-        report = asyncio.run(_report(build_settings(catalog), days))
+        report, operations = asyncio.run(_report(build_settings(catalog), days))
     except ModelwardError as error:
         raise fail(error) from None
     if as_json:
-        sys.stdout.write(json.dumps(dataclasses.asdict(report), indent=2, default=str) + "\n")
+        found = dataclasses.asdict(report) | {"operations": dataclasses.asdict(operations)}
+        sys.stdout.write(json.dumps(found, indent=2, default=str) + "\n")
         return
+    _print_usage(report, days)
+    _print_operations(operations, days)
+
+
+def _print_usage(report: UsageReport, days: int) -> None:
     # A month of bars is one 30-character word: only where it fits beside the rest.
     charts = console.is_terminal and console.width >= CHART_MIN_WIDTH
     table = Table(title=f"usage over the last {days} days ({report.total_uses} jobs)")
@@ -73,6 +82,8 @@ def analytics(
         console.print(f"[yellow]{escape(finding.message)}[/]: {escape(what)}", highlight=False)
     if report.preload:
         console.print("likely in the next two hours: " + ", ".join(report.preload))
+    if report.note:
+        console.print(f"[yellow]{escape(report.note)}[/]", highlight=False)
 
 
 def sparkline(values: list[int]) -> str:
@@ -83,6 +94,44 @@ def sparkline(values: list[int]) -> str:
     return "".join(BARS[min(len(BARS) - 1, v * (len(BARS) - 1) // top)] for v in values)
 
 
-async def _report(settings: Settings, days: int) -> UsageReport:
+def _print_operations(ops: OperationsReport, days: int) -> None:
+    """Downloads per model, checks per day and fallback usage (only what happened)."""
+    if ops.downloads:
+        print_table(_downloads_table(ops, days))
+    if ops.health_trend:
+        print_table(_health_table(ops))
+    if ops.strategies:
+        uses = ", ".join(f"{s.strategy} {s.count}" for s in ops.strategies)
+        console.print(f"fallback strategies: {uses}", highlight=False)
+    for alt in ops.alternatives:
+        console.print(
+            f"{alt.requested_model} ran on {alt.used_model}: {alt.count} jobs", highlight=False
+        )
+
+
+def _downloads_table(ops: OperationsReport, days: int) -> Table:
+    table = Table(title=f"downloads over the last {days} days")
+    for column in ("model", "jobs", "success", "retries", "per job", "failed with"):
+        table.add_column(column)
+    for d in ops.downloads:
+        rate = f"{d.success_rate:.0%}" if d.success_rate is not None else "-"
+        codes = ", ".join(f"{code} ({n})" for code, n in d.failure_codes.items()) or "-"
+        table.add_row(
+            d.model_id, str(d.jobs), rate, str(d.retries), f"{d.retries_per_job:.1f}", codes
+        )
+    return table
+
+
+def _health_table(ops: OperationsReport) -> Table:
+    table = Table(title="integrity checks per day")
+    for column in ("day", "checks", "unhealthy", "issues"):
+        table.add_column(column)
+    for day in ops.health_trend:
+        table.add_row(str(day.day), str(day.checks), str(day.unhealthy), str(day.issues))
+    return table
+
+
+async def _report(settings: Settings, days: int) -> tuple[UsageReport, OperationsReport]:
     async with Runtime(settings) as rt:
-        return await rt.analytics.generate_usage_report(days)
+        usage = await rt.analytics.generate_usage_report(days)
+        return usage, await rt.operations.report(TimePeriod.last_days(days))

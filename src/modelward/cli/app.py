@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,9 @@ from modelward.cli.adopt import adopt
 from modelward.cli.analytics import analytics
 from modelward.cli.availability import suggest
 from modelward.cli.background import service_app
+from modelward.cli.features import features_off, print_features_off
 from modelward.cli.health import health, quarantine_app, repair, verify
+from modelward.cli.ops import audit, token_app
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -44,8 +45,9 @@ from modelward.cli.pull import (
 )
 from modelward.cli.repos import ExcludeOpt, IncludeOpt, parse_pull_arguments
 from modelward.cli.requests import request_app
+from modelward.cli.status_lines import TABLE_MAX_ROWS, collector_paused, print_status_lines
 from modelward.cli.updates import update_app
-from modelward.cli.where import model_statuses, serve_args
+from modelward.cli.where import STATUS_LIST, model_statuses, serve_args
 from modelward.errors import ModelwardError
 from modelward.units import format_size, parse_rate
 
@@ -131,17 +133,21 @@ def status(
     setup_logging(verbose)
     try:
         settings = build_settings(catalog, cache_dir, endpoint)
-        statuses = model_statuses(settings, models, resolve_remote=not offline)
+        with collector_paused():
+            statuses = model_statuses(settings, models, resolve_remote=not offline)
     except ModelwardError as error:
         raise fail(error) from None
     if as_json:  # exactly what the service's /models/status answers
-        payload = [s.model_dump(mode="json") for s in statuses]
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        sys.stdout.write(STATUS_LIST.dump_json(statuses, indent=2).decode() + "\n")
         return
     _print_status_table(statuses)
+    print_features_off(features_off(settings))
 
 
 def _print_status_table(statuses: list[ModelStatusPublic]) -> None:
+    if len(statuses) > TABLE_MAX_ROWS:
+        print_status_lines(statuses)
+        return
     table = Table(title="modelward status")
     for column in ("model", "status", "size", "verified", "missing", "usable for"):
         table.add_column(column)
@@ -163,7 +169,7 @@ def _print_status_table(statuses: list[ModelStatusPublic]) -> None:
         elif s.download_progress is not None and not s.is_available:
             line = f"{s.model_id}: {s.download_progress:.1f}% verified"
             if s.estimated_download_time is not None:
-                line += f", about {s.estimated_download_time.total_seconds():.0f} s left"
+                line += f", about {s.estimated_download_time:.0f} s left"
             if s.missing_files:
                 shown = ", ".join(s.missing_files[:5])
                 more = f" and {len(s.missing_files) - 5} more" if len(s.missing_files) > 5 else ""
@@ -260,6 +266,8 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(request_app, name="request")
 app.add_typer(update_app, name="update")
 app.add_typer(service_app, name="service")
+app.add_typer(token_app, name="token")
+app.command()(audit)
 app.command()(adopt)
 app.command()(analytics)
 for _storage_command in storage.COMMANDS:

@@ -138,6 +138,7 @@ STRATEGY_WORDS = {
     FallbackType.QUEUE_AND_WAIT: "wait for the requested model",
     FallbackType.DOWNLOAD_AND_RETRY: "fetch a model, then run",
     FallbackType.MOCK_GENERATION: "labelled mock output only",
+    FallbackType.NO_MODEL: "no model can run the job (mock fallback off)",
 }
 """The words for each strategy code."""
 

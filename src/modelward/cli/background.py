@@ -22,6 +22,7 @@ from pathlib import Path
 import filelock
 import typer
 
+from modelward.api.schemas import HealthzPublic
 from modelward.cli.client import ServiceClient
 from modelward.cli.discovery import (
     ServiceInfo,
@@ -31,6 +32,7 @@ from modelward.cli.discovery import (
     service_file,
     service_lock_held,
 )
+from modelward.cli.features import print_features_off
 from modelward.cli.options import JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, err_console, fail, print_path
 from modelward.errors import (
@@ -215,7 +217,7 @@ def status(as_json: JsonOpt = False, verbose: VerboseOpt = False) -> None:
     try:
         info = find_service(settings.home)
         with ServiceClient.discover(settings, timeout_s=5) as client:
-            version = client.healthz().version
+            service = client.healthz()
             active = [e.model_id for e in client.queue().data if e.status in _ACTIVE]
     except ServiceNotRunningError as missing:
         if as_json:
@@ -226,16 +228,17 @@ def status(as_json: JsonOpt = False, verbose: VerboseOpt = False) -> None:
         raise typer.Exit(1) from None
     except ModelwardError as error:
         raise fail(error) from None
-    _print_status(settings, info, version, active, as_json)
+    _print_status(settings, info, service, active, as_json)
 
 
 _ACTIVE = ("queued", "downloading", "verifying")
 
 
 def _print_status(
-    settings: Settings, info: ServiceInfo, version: str, active: list[str], as_json: bool
+    settings: Settings, info: ServiceInfo, service: HealthzPublic, active: list[str], as_json: bool
 ) -> None:
     home = info.home or settings.home
+    version = service.version
     if as_json:
         record = {
             "running": True,
@@ -246,6 +249,7 @@ def _print_status(
             "on_demand": info.on_demand,
             "version": version,
             "downloading": active,
+            "features_off": service.features_off,
         }
         sys.stdout.write(json.dumps(record, indent=2) + "\n")
         return
@@ -255,6 +259,7 @@ def _print_status(
         highlight=False,
     )
     console.print(f"downloading: {', '.join(active) or 'nothing'}", highlight=False)
+    print_features_off(service.features_off)
     if info.on_demand:
         print_path("log", log_file(home))
 

@@ -9,7 +9,9 @@ the CLI shows what the service derived and nothing else. Every failure the servi
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +23,10 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from modelward._version import __version__
+from modelward.api.guard import ACTOR_HEADER
 from modelward.api.schemas import (
     AdvicePublic,
+    AuditPublic,
     BandwidthPublic,
     CancelPublic,
     CleanupIn,
@@ -93,7 +97,7 @@ class ServiceClient:
         token_hint: str = "Set MODELWARD_TOKEN to the token the service printed at start.",
         home: Path | None = None,
     ) -> None:
-        headers = {"User-Agent": f"modelward-cli/{__version__}"}
+        headers = {"User-Agent": f"modelward-cli/{__version__}", ACTOR_HEADER: cli_actor()}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.url = url
@@ -275,6 +279,23 @@ class ServiceClient:
         """Withdraw a queued generation job."""
         return self._typed(QueuedRequestPublic, "DELETE", _request(request_id))
 
+    def audit(
+        self,
+        *,
+        model_id: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        limit: int = 100,
+    ) -> AuditPublic:
+        """Recorded mutations, newest first (the service's admin token is needed)."""
+        params = {"model": model_id, "action": action, "since": since, "limit": limit}
+        return self._typed(
+            AuditPublic,
+            "GET",
+            "/api/v1/audit",
+            params={k: v for k, v in params.items() if v is not None},
+        )
+
     # -- the event stream ---------------------------------------------------------------
 
     def events(self) -> Generator[ServiceEvent, None, None]:
@@ -444,3 +465,12 @@ def _read_token(path: Path) -> str | None:
         return path.read_text(encoding="utf-8").strip() or None
     except OSError:
         return None
+
+
+def cli_actor() -> str:
+    """``cli:<os user>``: who the audit log names for what this command does."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (e.g. a bare container)
+        user = f"uid{os.getuid()}"
+    return f"cli:{user}"

@@ -21,6 +21,7 @@ from modelward.api.routes.queue import get_queue
 from modelward.api.schemas import CancelPublic, QueuePublic
 from modelward.cli.client import ServiceClient
 from modelward.cli.discovery import hold_service_lock, not_running
+from modelward.cli.ops import audited, audited_here
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, err_console, fail, print_table
 from modelward.cli.where import running_service
@@ -124,7 +125,7 @@ def _cancel_here(model: str) -> Callable[[Settings], CancelPublic]:
 
 
 async def _cancel_stored(settings: Settings, model: str) -> CancelPublic:
-    async with Runtime(settings) as rt:
+    async with Runtime(settings) as rt, audited(rt, "cancel", model_id=model):
         rt.catalog.get(model)  # an unknown id fails before the queue is read
         await rt.downloader.restore_queue(start=False)  # its entry goes too
         return CancelPublic.model_validate(await rt.downloader.cancel(model))
@@ -181,7 +182,8 @@ def limit(
             )
         if wanted is None:
             return _kept_cap(settings)
-        save_change(settings, {"bandwidth_limit_bytes_per_s": wanted})
+        with audited_here(settings, "set-bandwidth", params={"limit_bytes_per_s": wanted}):
+            save_change(settings, {"bandwidth_limit_bytes_per_s": wanted})
         err_console.print(
             f"no modelward service runs for {settings.home}; the cap is kept in its "
             "settings.json for the next service.",

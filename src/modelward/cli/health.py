@@ -24,6 +24,7 @@ from modelward.api.routes.health import public_report
 from modelward.api.schemas import IntegrityPublic, SystemHealthReportPublic
 from modelward.cli.actions import command_for
 from modelward.cli.client import ServiceClient
+from modelward.cli.ops import audited, audited_here
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -123,11 +124,12 @@ async def _verify_here(
         ids = [m for m in ids if await asyncio.to_thread(runtime.manager.target_on_disk, m)]
     results = []
     for model_id in ids:
-        if level is VerifyLevel.FULL:
-            result = await _full_with_progress(runtime, model_id)
-        else:
-            with spinner(f"checking {model_id} ({level.value})…"):
-                result = await runtime.health.check_model_integrity(model_id, level)
+        async with audited(runtime, "verify", model_id=model_id, params={"level": level.value}):
+            if level is VerifyLevel.FULL:
+                result = await _full_with_progress(runtime, model_id)
+            else:
+                with spinner(f"checking {model_id} ({level.value})…"):
+                    result = await runtime.health.check_model_integrity(model_id, level)
         results.append(as_public(IntegrityPublic, result))
     return results
 
@@ -361,7 +363,9 @@ def quarantine_purge(
     if not yes and not typer.confirm(f"Delete {len(chosen)} file(s), {format_size(size)}?"):
         raise typer.Exit(1)
     waiting = [e for e in chosen if not force and not quarantine.replacement_verified(e)]
-    freed = quarantine.purge([e.entry_id for e in chosen], force=force)
+    purged = {"force": force, "entry_ids": [e.entry_id for e in chosen]}
+    with audited_here(build_settings(catalog, cache_dir), "quarantine-purge", params=purged):
+        freed = quarantine.purge([e.entry_id for e in chosen], force=force)
     console.print(f"freed {format_size(freed)}")
     for entry in waiting:
         err_console.print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -132,6 +133,7 @@ async def _serve(
         if serving.done():
             await serving
             return
+        _freeze_what_lives_on()
         url = client_url(settings.host, _bound_port(server, settings.port))
         for home in (settings.home, *options.register_in):
             info = write_service_info(home, url, serves=settings.home, on_demand=options.on_demand)
@@ -159,6 +161,15 @@ async def _serve(
             await serving
         listening.close()
         await runtime.aclose()
+
+
+def _freeze_what_lives_on() -> None:
+    """Keep what start-up built (modules, schemas, the app, the runtime: it lives as long
+    as the service) out of the cyclic collector's full passes. Each pass scanned it all,
+    a 60 ms pause every few hundred requests: the p99 of every route (docs/BENCHMARKS.md,
+    "Status reads")."""
+    gc.collect()
+    gc.freeze()
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from modelward.api.schemas import CleanupIn, CleanupPublic, PinPublic
 from modelward.availability import RetentionPolicy
+from modelward.cli.ops import audited
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
@@ -151,7 +152,8 @@ def cleanup(
 
 
 async def _pinned(rt: Runtime, model: str, pinned: bool) -> PinPublic:
-    changed = await rt.availability.pin_model(model, pinned)
+    async with audited(rt, "pin" if pinned else "unpin", model_id=model):
+        changed = await rt.availability.pin_model(model, pinned)
     return PinPublic(model_id=model, pinned=pinned, changed=changed)
 
 

@@ -20,6 +20,7 @@ from modelward.api.schemas import (
     UpdateResultPublic,
 )
 from modelward.cli.client import ServiceClient
+from modelward.cli.ops import audited
 from modelward.cli.options import CacheDirOpt, CatalogOpt, JsonOpt, VerboseOpt
 from modelward.cli.output import console, err_console, fail, print_table
 from modelward.cli.where import as_public, ask_service_or_here
@@ -126,7 +127,8 @@ def prune(
     cache_dir: CacheDirOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Remove the previous version kept for a rollback (once the served one is whole)."""
+    """Remove the previous version kept for a rollback, once every file of the served one
+    matches its checksum (refused otherwise, with nothing deleted)."""
     body = ask_service_or_here(
         catalog,
         cache_dir,
@@ -166,11 +168,14 @@ def policy(
 
 
 async def _pruned(rt: Runtime, model: str) -> PrunePublic:
-    return PrunePublic(model_id=model, freed_bytes=await rt.updater.prune_previous(model))
+    async with audited(rt, "prune", model_id=model):
+        return PrunePublic(model_id=model, freed_bytes=await rt.updater.prune_previous(model))
 
 
 async def _policy_here(rt: Runtime, model: str, chosen: UpdatePolicy | None) -> UpdateRecordPublic:
-    return as_public(UpdateRecordPublic, await rt.updater.set_policy(model, chosen))
+    policy = {"policy": chosen and chosen.value}
+    async with audited(rt, "set-update-policy", model_id=model, params=policy):
+        return as_public(UpdateRecordPublic, await rt.updater.set_policy(model, chosen))
 
 
 def _print_result(result: UpdateResultPublic) -> None:

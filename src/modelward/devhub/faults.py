@@ -1,7 +1,9 @@
 """The fault menu: what can go wrong on the wire, which requests it hits, how many times.
 
 A ``FaultPlan`` is a list of ``Fault``s; all that match a request apply together (a rate cap
-plus corrupted bytes plus a drop, say). ``status`` faults replace the response; the others
+plus corrupted bytes plus a drop, say). ``status`` and ``hostile`` faults replace the
+response (an error status; a 200 with a hostile body: JSON nested absurdly deep, a huge JSON
+answer, an HTML error page in place of a file); the others
 act on the body of a file response (GET of file bytes, 200 or 206), so a HEAD or a redirect
 never uses up a body fault's ``times``.
 """
@@ -14,8 +16,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["rate", "drop", "status", "stall", "corrupt", "short"]
+FaultKind = Literal["rate", "drop", "status", "stall", "corrupt", "short", "hostile"]
 BODY_KINDS: frozenset[str] = frozenset({"rate", "drop", "stall", "corrupt", "short"})
+REPLACING_KINDS: frozenset[str] = frozenset({"status", "hostile"})
+HostileAnswer = Literal["deep-json", "huge-json", "html", "html-as-bytes"]
+HOSTILE_ANSWERS: frozenset[str] = frozenset({"deep-json", "huge-json", "html", "html-as-bytes"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Fault:
     offset_start: int = 0
     offset_end: int | None = None
     reset: bool = False
+    answer: str = ""
+    answer_size: int = 0
 
     @classmethod
     def rate(cls, rate_bytes_per_s: int, **kw: Any) -> Fault:
@@ -75,6 +82,14 @@ class Fault:
         """Answer matching requests with ``status`` (500, 503, 429, 404, 401...)."""
         return cls("status", status=status, retry_after_s=retry_after_s, **kw)
 
+    @classmethod
+    def hostile(cls, answer: HostileAnswer, size: int = 0, **kw: Any) -> Fault:
+        """Answer matching requests with 200 and a hostile body: ``deep-json`` (arrays nested
+        ``size`` deep), ``huge-json`` (``size`` bytes of one JSON string, never in memory),
+        ``html`` (an error page, as a proxy or CDN sends in place of a file) or
+        ``html-as-bytes`` (the same page labelled ``application/octet-stream``)."""
+        return cls("hostile", answer=answer, answer_size=size, **kw)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by ``POST /_devhub/faults``."""
         raw = dataclasses.asdict(self)
@@ -88,8 +103,10 @@ class Fault:
         unknown = set(raw) - names
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-        if raw.get("kind") not in BODY_KINDS | {"status"}:
+        if raw.get("kind") not in BODY_KINDS | REPLACING_KINDS:
             raise ValueError(f"unknown fault kind: {raw.get('kind')!r}")
+        if raw.get("kind") == "hostile" and raw.get("answer") not in HOSTILE_ANSWERS:
+            raise ValueError(f"unknown hostile answer: {raw.get('answer')!r}")
         values = dict(raw)
         values["methods"] = tuple(m.upper() for m in values.get("methods", ()))
         return cls(**values)

@@ -15,7 +15,8 @@ from typing import Any
 
 from modelward.devhub.body import BodyOutcome, send_faulty, send_file
 from modelward.devhub.control import handle_control
-from modelward.devhub.faults import BODY_KINDS, Fault, FaultPlan, FaultState
+from modelward.devhub.faults import BODY_KINDS, REPLACING_KINDS, Fault, FaultPlan, FaultState
+from modelward.devhub.hostile import hostile_response
 from modelward.devhub.http11 import (
     BadRequestError,
     Request,
@@ -197,14 +198,20 @@ class DevHub:
             resp = self._routes.handle(req)
             names = (req.path, resp.label) if resp.label else (req.path,)
             state = self._faults
-            fired = state.take(req.method, names, frozenset({"status"}))
+            fired = state.take(req.method, names, REPLACING_KINDS)
             if fired:
-                resp = _status_response(fired[0])
+                resp = self._replacement(fired[0])
             elif req.method == "GET" and resp.file is not None and resp.status in (200, 206):
                 span = (resp.file.offset, resp.file.length)
                 fired = state.take(req.method, names, BODY_KINDS, span)
         ok = await self._send(writer, req, resp, conn_id, fired)
         return ok and req.keep_alive
+
+    def _replacement(self, fault: Fault) -> Response:
+        """The response a ``status`` or ``hostile`` fault puts in place of the real one."""
+        if fault.kind == "hostile":
+            return hostile_response(fault, self.root / "_hostile")
+        return _status_response(fault)
 
     async def _send(
         self,

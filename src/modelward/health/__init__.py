@@ -3,13 +3,7 @@ how its generations perform; and what to do about both."""
 
 from modelward.health.checker import IntegrityResult, VerifyLevel, check_integrity
 from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
-from modelward.health.monitor import (
-    CorruptedFile,
-    CorruptionReport,
-    HealthPolicy,
-    ModelHealthMonitor,
-    RepairResult,
-)
+from modelward.health.monitor import ModelHealthMonitor
 from modelward.health.performance import (
     GenerationMetrics,
     PerformanceHealth,
@@ -18,6 +12,7 @@ from modelward.health.performance import (
     assess_performance,
 )
 from modelward.health.pickles import PickleScreen, dangerous_imports
+from modelward.health.policy import HealthPolicy
 from modelward.health.quarantine import Quarantine, QuarantineEntry
 from modelward.health.repair import RepairPlan
 from modelward.health.report import (
@@ -27,9 +22,14 @@ from modelward.health.report import (
     Severity,
     SystemHealthReport,
 )
+from modelward.health.results import CorruptedFile, CorruptionReport, RepairResult
 from modelward.health.schedule import UsagePattern, next_check_at
 from modelward.health.scrub import ScrubPass, scrub_model
 from modelward.health.structural import check_file, check_structure
+from modelward.transfer.repairs import register_repairer_factory
+
+# The seed asks the downloader for repairs: one without a monitor gets one on first use.
+register_repairer_factory(lambda downloader: ModelHealthMonitor(downloader.manager, downloader))
 
 __all__ = [
     "CorruptedFile",

@@ -8,27 +8,26 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 
 from modelward.actions import Action
 from modelward.db import Database
 from modelward.errors import ModelwardError, StoreLockedError
 from modelward.events import Event, EventBus, EventType
 from modelward.health.checker import (
-    DEFAULT_SCRUB_BUDGET_BYTES,
     IntegrityResult,
     VerifyLevel,
     check_integrity,
 )
 from modelward.health.history import HealthHistory
 from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
+from modelward.health.parts import MonitorParts
 from modelward.health.performance import (
     GenerationLog,
     GenerationMetrics,
     PerformanceHealth,
-    PerformanceThresholds,
     assess_performance,
 )
+from modelward.health.policy import HealthPolicy
 from modelward.health.quarantine import Quarantine
 from modelward.health.repair import RepairPlan, prepare_repair, repairable_ranges
 from modelward.health.report import (
@@ -39,8 +38,17 @@ from modelward.health.report import (
     build_report,
     model_health,
 )
+from modelward.health.results import CorruptedFile, CorruptionReport, RepairResult
 from modelward.health.schedule import HealthScheduler, UsagePattern
-from modelward.settings import Settings
+from modelward.ops.audit import AuditLog
+from modelward.ops.selfstarted import (
+    AUTOMATION,
+    REPAIR,
+    SCHEDULER,
+    START_DOWNLOAD,
+    VERIFY,
+    record_self_started,
+)
 from modelward.sources import RemoteFile, Target
 from modelward.store.layout import RepoLayout
 from modelward.store.manager import ModelManager
@@ -56,99 +64,29 @@ USAGE_WINDOW_S = 28 * 24 * 3600.0
 """How far back generations count when finding quiet hours."""
 
 
-@dataclass(frozen=True, slots=True)
-class HealthPolicy:
-    """What the monitor checks, when, and what it does about what it finds (from settings)."""
-
-    automation: str = "ask"
-    """off: report only; ask: propose downloads and repairs; auto: start them."""
-    at_start: bool = True
-    interval_s: float = 24 * 3600.0
-    level: VerifyLevel = VerifyLevel.SCRUB
-    scrub_budget_bytes: int = DEFAULT_SCRUB_BUDGET_BYTES
-    thresholds: PerformanceThresholds = field(default_factory=PerformanceThresholds)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> HealthPolicy:
-        """The policy the settings describe."""
-        return cls(
-            automation=settings.automation,
-            at_start=settings.health_check_at_start,
-            interval_s=settings.health_check_interval_s,
-            level=VerifyLevel(settings.health_check_level),
-            scrub_budget_bytes=settings.scrub_budget_bytes,
-            thresholds=PerformanceThresholds(
-                window=settings.performance_window,
-                min_baseline=settings.performance_min_baseline,
-                slowdown=settings.performance_slowdown,
-                failure_rate=settings.performance_failure_rate,
-            ),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RepairResult:
-    """The seed's RepairResult: what ``verify_and_repair_model`` found and did."""
-
-    model_id: str
-    success: bool
-    issues_found: tuple[IntegrityIssue, ...]
-    plans: tuple[RepairPlan, ...]
-    """Per damaged file: the byte ranges fetched again and its quarantine entry."""
-    bytes_fetched: int
-    error_message: str | None = None
-    error_hint: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CorruptedFile:
-    """One damaged file and what repairing it would fetch."""
-
-    path: str
-    kind: IssueKind
-    detail: str
-    damaged_ranges: tuple[tuple[int, int], ...]
-    """The byte ranges a repair fetches again (the whole file without a block table)."""
-
-    @property
-    def repair_bytes(self) -> int:
-        """Bytes a repair asks the source for."""
-        return sum(end - start for start, end in self.damaged_ranges)
-
-
-@dataclass(frozen=True, slots=True)
-class CorruptionReport:
-    """The seed's CorruptionReport: which files are damaged and what repair would cost."""
-
-    model_id: str
-    corruption_detected: bool
-    files: tuple[CorruptedFile, ...]
-    checked_at: float
-
-    @property
-    def repair_bytes(self) -> int:
-        """Bytes a repair of every damaged file asks the source for."""
-        return sum(f.repair_bytes for f in self.files)
-
-
 class ModelHealthMonitor:
     """Checks what the store holds for each model, offline (from the recorded manifest),
     judges generation performance, and repairs through the downloader."""
 
     def __init__(
         self,
-        manager: ModelManager,
-        downloader: EnhancedModelDownloader,
-        quarantine: Quarantine,
+        manager: ModelManager | None = None,
+        downloader: EnhancedModelDownloader | None = None,
+        quarantine: Quarantine | None = None,
         *,
-        db: Database,
-        bus: EventBus,
+        db: Database | None = None,
+        bus: EventBus | None = None,
         policy: HealthPolicy | None = None,
     ) -> None:
-        self.manager = manager
-        self.downloader = downloader
-        self.quarantine = quarantine
-        self.policy = policy or HealthPolicy()
+        """``ModelHealthMonitor()`` as the seed builds it: what is not given comes from the
+        downloader (its database and bus) and the settings (store, quarantine, policy)."""
+        parts = MonitorParts.build(manager, downloader, quarantine)
+        self.manager, self.downloader = parts.manager, parts.downloader
+        self.quarantine = parts.quarantine
+        self._owns_downloader = parts.owns_downloader
+        self.policy = policy or HealthPolicy.from_settings(parts.settings)
+        db = db or self.downloader.db
+        bus = bus or self.downloader.bus
         self.history = HealthHistory(db)
         self.generations = GenerationLog(db)
         self.bus = bus
@@ -159,10 +97,13 @@ class ModelHealthMonitor:
         self._performance: dict[str, PerformanceHealth] = {}
         self._background: set[asyncio.Task[object]] = set()
         self._scheduler: HealthScheduler | None = None
-        self._schedule_record = manager.home / "records" / "scheduled-checks.json"
+        self._schedule_record = self.manager.home / "records" / "scheduled-checks.json"
         self._fetched: set[str] = set()
         """Models whose pull (across pauses and resumes) has fetched, so hashed, a file."""
         self._unsubscribe = bus.subscribe(self._on_download_event)
+        self.downloader.repairs.attach(self)  # the seed asks the downloader for repairs
+        self.audit: AuditLog | None = None
+        """Where checks and repairs started by the schedule or automation are recorded."""
 
     async def check_model_integrity(
         self,
@@ -311,10 +252,11 @@ class ModelHealthMonitor:
         self._performance[model_id] = health
         return health
 
-    def schedule_health_checks(self) -> None:
-        """Start checking in the background: quick and structural checks of every model now
-        (when the policy says so), then a check at the policy's level every interval, moved
-        to a quiet hour once usage is known; findings are acted on per the automation."""
+    async def schedule_health_checks(self) -> None:
+        """Start checking in the background and return: quick and structural checks of
+        every model now (when the policy says so), then a check at the policy's level every
+        interval, moved to a quiet hour once usage is known; findings are acted on per the
+        automation."""
         if self._scheduler is None:
             self._scheduler = HealthScheduler(
                 at_start=self.check_all if self.policy.at_start else None,
@@ -382,7 +324,7 @@ class ModelHealthMonitor:
                 ModelFacts(
                     model_id,
                     now,
-                    self._newest_deep(model_id, saved.get(model_id)),
+                    self.newest_deep(model_id, saved.get(model_id)),
                     await self.performance_health(model_id),
                     repairing=model_id in self.repairing,
                     downloading=self.downloader.is_running(model_id),
@@ -400,9 +342,10 @@ class ModelHealthMonitor:
         """The model's latest check deeper than stat (a verified pull counts: it hashed
         what it fetched), from this process or the database."""
         saved = await asyncio.to_thread(self.history.latest_for, model_id)
-        return self._newest_deep(model_id, saved)
+        return self.newest_deep(model_id, saved)
 
-    def _newest_deep(self, model_id: str, saved: IntegrityResult | None) -> IntegrityResult | None:
+    def newest_deep(self, model_id: str, saved: IntegrityResult | None) -> IntegrityResult | None:
+        """The newer of this process's deep result and ``saved`` (the database's)."""
         # A result of this process may not have reached the database yet (saved off the loop).
         here = self.last_results.get(model_id)
         mine = here if here is not None and here.level is not VerifyLevel.QUICK else None
@@ -417,6 +360,8 @@ class ModelHealthMonitor:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._owns_downloader:
+            await self.downloader.aclose()
 
     async def _check_each(
         self, level: VerifyLevel, *, absent_too: bool
@@ -436,10 +381,21 @@ class ModelHealthMonitor:
                 # One model's trouble (an unreadable records folder, a vanished disk) must
                 # not leave the others unchecked.
                 logger.warning("health check of %s failed: %s", model_id, exc)
+                failed = exc if isinstance(exc, ModelwardError) else None
+                await record_self_started(
+                    self.audit, SCHEDULER, VERIFY, model_id, error=failed, outcome="failed"
+                )
                 continue
             results[model_id] = result
             deep = result if level is not VerifyLevel.QUICK else None
             condition = model_health(ModelFacts(model_id, result, deep, None)).condition
+            await record_self_started(
+                self.audit,
+                SCHEDULER,
+                VERIFY,
+                model_id,
+                params={"level": level.value, "condition": condition.value},
+            )
             await self._act(model_id, condition)
         return results
 
@@ -462,10 +418,23 @@ class ModelHealthMonitor:
                 condition=condition.value,
                 action=action.value,
             )
-        elif mode == "auto" and condition is HealthCondition.CORRUPTED:
-            self.start_repair(model_id)
         elif mode == "auto":
-            await self.downloader.start_download(model_id)
+            await self._start_by_itself(model_id, condition)
+
+    async def _start_by_itself(self, model_id: str, condition: HealthCondition) -> None:
+        """Start the repair (or download) automation decided on, and record it."""
+        repair = condition is HealthCondition.CORRUPTED
+        action = REPAIR if repair else START_DOWNLOAD
+        try:
+            if repair:
+                self.start_repair(model_id)
+            else:
+                await self.downloader.start_download(model_id)
+        except ModelwardError as error:
+            await record_self_started(self.audit, AUTOMATION, action, model_id, error=error)
+            raise
+        params = {"condition": condition.value}
+        await record_self_started(self.audit, AUTOMATION, action, model_id, params=params)
 
     def _spawn(self, work: Coroutine[object, object, object], name: str) -> None:
         task: asyncio.Task[object] = asyncio.create_task(work, name=name)
@@ -521,6 +490,7 @@ class ModelHealthMonitor:
                 is_healthy=result.is_healthy,
                 integrity_score=result.integrity_score,
                 issues=[str(i) for i in result.issues],
+                kinds=[i.kind.value for i in result.issues],
             )
         return result, target
 

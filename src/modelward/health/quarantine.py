@@ -1,11 +1,12 @@
 """Quarantine: damaged bytes are set aside with a record of why, never silently deleted.
 
 Entries live under ``MODELWARD_HOME/quarantine/{id}/`` (``file`` and ``record.json``).
-``file`` is the whole damaged blob, or, when a block repair reuses the blob's good blocks,
-only its damaged blocks (one after another; the record names their ranges), since the rest
-of the damaged file is byte for byte the repaired one. The folder has a size cap: when a
-new entry would pass it, entries whose file is whole again go, oldest first (the others
-stay, over the cap if need be, with a warning); and
+``file`` is the whole damaged blob (a hard link to it while a repair builds its
+replacement beside it, so the snapshot never loses the file), or, when a block repair
+reuses the blob's good blocks, only its damaged blocks (one after another; the record
+names their ranges), since the rest of the damaged file is byte for byte the repaired one.
+The folder has a size cap: when a new entry would pass it, entries whose file is whole
+again go, oldest first (the others stay, over the cap if need be, with a warning); and
 ``purge`` deletes on request only entries whose file is back in the store, verified (a
 backup is never dropped before its replacement is known good), unless forced.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from modelward.store.layout import RepoLayout
 from modelward.store.records import BlobStat, VerifiedRecord, read_json, write_json_atomic
-from modelward.store.writer import fsync_dir
+from modelward.store.writer import fsync_dir, fsync_file
 from modelward.units import format_size
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,24 @@ class Quarantine:
             repo_id, path, blob_name, reason, size=source.stat().st_size, ranges=None
         )
         shutil.move(source, self.root / entry.entry_id / "file")
+        return entry
+
+    def keep(
+        self, source: Path, *, repo_id: str, path: str, blob_name: str, reason: str
+    ) -> QuarantineEntry:
+        """Keep all of ``source`` without moving it (blocking): a hard link, or a copy on
+        another file system. A repair replaces the file by a rename, so this copy keeps the
+        damaged bytes while the file stays served until then."""
+        entry = self._new_entry(
+            repo_id, path, blob_name, reason, size=source.stat().st_size, ranges=None
+        )
+        kept = self.root / entry.entry_id / "file"
+        try:
+            os.link(source, kept)
+        except OSError:  # another file system, or one without hard links
+            shutil.copyfile(source, kept)
+            fsync_file(kept)
+        fsync_dir(kept.parent)
         return entry
 
     def put_ranges(

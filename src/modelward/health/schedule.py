@@ -92,11 +92,12 @@ class HealthScheduler:
             self._task = asyncio.create_task(self._loop(), name="health checks")
 
     async def reschedule(self, interval_s: float) -> None:
-        """Use a new interval from now on (the wait under way is recomputed)."""
+        """Use a new interval from now on (the wait under way is recomputed; 0 stops the
+        checks, and a positive interval after 0 starts them again)."""
         self._interval_s = interval_s
         self._at_start = None  # the start-up check ran already
-        if self.running:
-            await self.stop()
+        await self.stop()
+        if interval_s > 0:
             self.start()
 
     async def stop(self) -> None:
@@ -105,11 +106,13 @@ class HealthScheduler:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        self.next_run_at = None  # nothing is planned any more (not a time in the past)
 
     async def _loop(self) -> None:
         if self._at_start is not None:
             await self._guarded(self._at_start)
         if self._interval_s <= 0:
+            self.next_run_at = None
             return
         ran_at: float | None = None
         while True:

@@ -54,16 +54,27 @@ class BodyReader:
             return self._take_pending(view)
         if self._socket is not None and self._primed:
             return self._recv_into(self._socket, view)
-        # The first read drains what h11 buffered with the headers; after it, h11's buffer
-        # is empty and the socket holds the rest.
+        if not self._prime():
+            return 0
+        return self._take_pending(view)
+
+    def peek(self, size: int) -> bytes:
+        """Up to ``size`` of the body's first bytes, left for the reads (call before any)."""
+        if not self._primed:
+            self._prime()
+        return bytes(self._pending[:size])
+
+    def _prime(self) -> bool:
+        """The first read drains what h11 buffered with the headers; after it, h11's buffer
+        is empty and the socket holds the rest. False at the end of the body."""
         self._primed = True
         chunk = self._next_chunk()
         if not chunk:
-            return 0
+            return False
         if self._remaining is not None:
             self._remaining -= len(chunk)
         self._pending = memoryview(chunk)
-        return self._take_pending(view)
+        return True
 
     def abort(self) -> None:
         """Make a read blocked in another thread return now (the connection is dropped)."""

@@ -17,7 +17,7 @@ from modelward.sources.files import (
     validate_repo_path,
     validate_size,
 )
-from modelward.sources.http import ByteStream, HttpClients, get_json, open_range
+from modelward.sources.http import ByteStream, HttpClients, get_json, is_html_file, open_range
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class HubSource:
             start=start,
             end=end,
             what=what,
+            html_expected=is_html_file(file.path),
         ) as stream:
             if stream.commit and stream.commit != target.commit:
                 raise ProtocolViolationError(

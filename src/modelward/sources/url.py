@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from modelward.catalog import ModelSpec
 from modelward.errors import ProtocolViolationError
 from modelward.sources.files import RemoteFile, Target, check_unique_paths, validate_repo_path
-from modelward.sources.http import ByteStream, HttpClients, open_range
+from modelward.sources.http import ByteStream, HttpClients, is_html_file, open_range
 
 
 class UrlSource:
@@ -51,6 +51,7 @@ class UrlSource:
             start=start,
             end=end,
             what=f"{target.model_id}/{file.path}",
+            html_expected=is_html_file(file.path),
         ) as stream:
             yield stream
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import filelock
 
-from modelward.errors import ConfigError, StoreError, StoreLockedError
+from modelward.errors import ConfigError, StoreError, StoreLockedError, path_error
 from modelward.sources.files import RemoteFile, Target
 from modelward.store.hashing import BLOCK_BYTES, BlockHasher, file_matches
 from modelward.store.layout import RepoLayout
@@ -148,6 +148,18 @@ def adopt_folder(
 
 def _checked_folder(layout: RepoLayout, folder: Path) -> Path:
     """The folder, resolved, once it is known to be one we may adopt from."""
+    try:
+        return _usable_folder(layout, folder)
+    except OSError as exc:  # a name too long, a path through a file, a link loop...
+        refused = path_error(
+            "folder", folder, exc, "Give the folder that holds the model's files by a valid path."
+        )
+        if refused is None:
+            raise
+        raise refused from None
+
+
+def _usable_folder(layout: RepoLayout, folder: Path) -> Path:
     if not folder.exists():
         raise ConfigError(
             f"folder {folder} does not exist",

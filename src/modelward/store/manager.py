@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from modelward.catalog import Catalog, ModelSpec
 from modelward.sources import RemoteFile, Target
 from modelward.store.blobcheck import check_blob
 from modelward.store.layout import RepoLayout
+from modelward.store.look import StoreLook
 from modelward.store.records import (
     DamagedRecord,
     VerifiedRecord,
@@ -57,15 +59,22 @@ class LocalFile:
     present_bytes: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LocalModel:
-    """A target and the state of each of its files on disk."""
+    """A target and the state of each of its files on disk (immutable, so its totals are
+    computed once: kept looks are read by many status reads)."""
 
     target: Target
+    """What was looked at. A kept look (:meth:`ModelManager.look_known`) is shared by the
+    catalog entries of the same repo, revision and globs: its ``model_id`` is empty."""
     files: tuple[LocalFile, ...]
     snapshot_dir: Path
+    derived: dict[object, object] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Figures the layers above derive from this look, kept with it (it never changes)."""
 
-    @property
+    @functools.cached_property
     def complete(self) -> bool:
         """True when every file is present and verified."""
         return all(f.state is FileState.VERIFIED for f in self.files)
@@ -73,19 +82,28 @@ class LocalModel:
     @property
     def missing_files(self) -> list[str]:
         """Paths of files not present and verified."""
-        return [f.file.path for f in self.files if f.state is not FileState.VERIFIED]
+        return list(self._missing)
 
-    @property
+    @functools.cached_property
+    def _missing(self) -> tuple[str, ...]:
+        return tuple(f.file.path for f in self.files if f.state is not FileState.VERIFIED)
+
+    @functools.cached_property
     def verified_bytes(self) -> int:
         """Bytes of verified files."""
         return sum(f.file.size_bytes for f in self.files if f.state is FileState.VERIFIED)
 
-    @property
+    @functools.cached_property
     def present_bytes(self) -> int:
         """Bytes on disk for this target, verified or partial."""
         return sum(f.present_bytes for f in self.files)
 
-    @property
+    @functools.cached_property
+    def size_bytes(self) -> int:
+        """Bytes of the target's files (its ``size_bytes``)."""
+        return self.target.size_bytes
+
+    @functools.cached_property
     def has_partial_data(self) -> bool:
         """True when an interrupted download left bytes to resume from."""
         return any(f.state is FileState.PARTIAL for f in self.files)
@@ -99,6 +117,10 @@ class ModelManager:
         self.cache_dir = cache_dir
         self.home = home
         self._in_use: Counter[str] = Counter()
+        self.look: StoreLook[LocalModel] = StoreLook(
+            self.repo_layout, self._find_target, self._inspect
+        )
+        """Looks kept between status reads (see :mod:`modelward.store.look`)."""
 
     def acquire(self, model_id: str) -> None:
         """Mark ``model_id`` in use (loaded by a job); nothing may remove it meanwhile."""
@@ -129,18 +151,41 @@ class ModelManager:
         """Paths of a repository in this store."""
         return RepoLayout(self.cache_dir, self.home, repo_id)
 
-    def local_commit(self, model_id: str) -> str | None:
-        """The commit the model's revision points at locally, if it was ever completed."""
+    def local_commit(self, model_id: str, *, checked: bool = False) -> str | None:
+        """The commit the model's revision points at locally, if it was ever completed
+        (``checked``: as :meth:`look_known`)."""
         spec = self.spec(model_id)
-        layout = self.layout(model_id)
+        return self.look.local_commit(spec, lambda: self._read_commit(spec), checked=checked)
+
+    def _read_commit(self, spec: ModelSpec) -> str | None:
+        layout = self.repo_layout(spec.repo)
         if len(spec.revision) == 40 and layout.snapshot_dir(spec.revision).is_dir():
             return spec.revision
         return read_ref(layout, spec.revision)
 
     def known_target(self, model_id: str) -> Target | None:
         """The last target resolved for this model (complete or in progress), from records."""
-        layout = self.layout(model_id)
-        commit = self.local_commit(model_id)
+        return self.look.known_target(self.spec(model_id))
+
+    def look_known(
+        self,
+        model_id: str,
+        *,
+        verify_unknown: bool = False,
+        changed_is_damaged: bool = False,
+        checked: bool = False,
+    ) -> LocalModel | None:
+        """What the store holds of the model's known target (None: never resolved here),
+        from the kept look while nothing changed (blocking; ``checked``: the repo was
+        validated since :meth:`StoreLook.begin_pass`). Looks are shared by the entries of
+        the same repo, revision and globs, so the look's target has no ``model_id``."""
+        mode = (verify_unknown, changed_is_damaged)
+        return self.look.local(self.spec(model_id), mode, checked=checked)
+
+    def _find_target(self, spec: ModelSpec) -> Target | None:
+        layout = self.repo_layout(spec.repo)
+        # Called by the look while it takes the repo's look: the repo was just validated.
+        commit = self.local_commit(spec.id, checked=True)
         candidates: list[Path] = []
         if commit is not None:
             candidates.append(layout.manifest_path(commit))
@@ -151,7 +196,7 @@ class ModelManager:
                 manifests.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True
             )
         for path in candidates:
-            target = self.target_at(model_id, path.stem)
+            target = self.target_at(spec.id, path.stem)
             if target is not None and target.files:
                 return target
         return None
@@ -161,7 +206,7 @@ class ModelManager:
         hashes). None when none are: never downloaded (its files may still be known), as
         its status says."""
         local = self._known_local(model_id)
-        return local.target if local is not None and local.present_bytes else None
+        return self.known_target(model_id) if local is not None and local.present_bytes else None
 
     async def inspect_known(self, model_id: str) -> LocalModel | None:
         """What the store holds of the model's known target, never hashing (off the loop;
@@ -169,8 +214,7 @@ class ModelManager:
         return await asyncio.to_thread(self._known_local, model_id)
 
     def _known_local(self, model_id: str) -> LocalModel | None:
-        target = self.known_target(model_id)
-        return self._inspect(target, verify_unknown=False) if target is not None else None
+        return self.look_known(model_id)
 
     def target_at(self, model_id: str, commit: str) -> Target | None:
         """The model's files at ``commit``, from the recorded manifest (None: never seen)."""
@@ -196,6 +240,7 @@ class ModelManager:
     def remember(self, target: Target) -> None:
         """Save a freshly resolved target so status works offline later."""
         save_manifest(self.repo_layout(target.repo_id), target)
+        self.look.invalidate(target.repo_id)
 
     async def inspect(
         self, target: Target, *, verify_unknown: bool = True, changed_is_damaged: bool = False
@@ -254,10 +299,12 @@ class ModelManager:
         VerifiedRecord(layout).mark(file.blob_name)
         DamagedRecord(layout).forget(file.blob_name)
         link_snapshot(layout, target.commit, file)
+        self.look.invalidate(target.repo_id)
 
     def link(self, target: Target, file: RemoteFile) -> None:
         """Link an already verified blob into the target's snapshot."""
         link_snapshot(self.repo_layout(target.repo_id), target.commit, file)
+        self.look.invalidate(target.repo_id)
 
     def finish(self, target: Target) -> None:
         """Point the revision at the target's commit once all of its files are in place
@@ -269,6 +316,7 @@ class ModelManager:
             if folder.is_dir():
                 fsync_dir(folder)
         write_ref(layout, target.revision, target.commit)
+        self.look.invalidate(target.repo_id)
 
 
 def _verify_found_blob(

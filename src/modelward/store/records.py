@@ -8,6 +8,7 @@ and a lost record only costs a re-check.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -18,9 +19,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from modelward.errors import ModelwardError
+from modelward.errors import InsufficientSpaceError, ModelwardError
 from modelward.sources.files import RemoteFile, Target, validate_repo_path
 from modelward.store.layout import RepoLayout
+from modelward.store.space import free_bytes
+from modelward.units import format_size
 
 _write_lock = threading.Lock()
 
@@ -28,14 +31,35 @@ _write_lock = threading.Lock()
 def write_json_atomic(path: Path, data: object, *, durable: bool = True) -> None:
     """Write ``data`` as JSON to ``path`` via a temporary file, fsync (when ``durable``)
     and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        if durable:
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # a half-written copy would only take more space
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _records_disk_full(path) from exc
+        raise
+
+
+def _records_disk_full(path: Path) -> InsufficientSpaceError:
+    """A record that cannot be written for lack of space, naming the disk that holds it
+    (MODELWARD_HOME's, which need not be the cache's)."""
+    free = free_bytes(path.parent)
+    return InsufficientSpaceError(
+        f"the disk holding modelward's records is full: cannot write {path} "
+        f"({format_size(free)} free)",
+        needed_bytes=0,
+        free_bytes=free,
+        hint="Free space on that disk (it holds MODELWARD_HOME), or point MODELWARD_HOME at "
+        "a larger disk; the download resumes where it stopped.",
+    )
 
 
 def read_json(path: Path) -> Any:

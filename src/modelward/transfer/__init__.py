@@ -1,5 +1,6 @@
 """Transfer: moving bytes from sources into the store, with retries and progress."""
 
+from modelward.transfer.base import ModelDownloader
 from modelward.transfer.downloader import EnhancedModelDownloader
 from modelward.transfer.progress import (
     DownloadProgress,
@@ -18,6 +19,7 @@ __all__ = [
     "DownloadStatus",
     "EnhancedModelDownloader",
     "FileProgress",
+    "ModelDownloader",
     "Priority",
     "ProgressTracker",
     "QueueEntry",

@@ -14,22 +14,23 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from modelward.db import Database
 from modelward.errors import (
-    CatalogError,
     ConfigError,
     InsufficientSpaceError,
     ModelwardError,
     first_error,
 )
 from modelward.events import Event, EventBus, EventType
-from modelward.sources import HttpClients, RemoteFile, Source, Target, offline_error, source_for
-from modelward.store.manager import FileState, LocalFile, LocalModel, ModelManager
+from modelward.sources import RemoteFile, Source, Target, offline_error
+from modelward.store.manager import FileState, LocalModel
 from modelward.store.records import VerifiedRecord
 from modelward.store.space import ensure_space
+from modelward.transfer.base import EngineSettings, ModelDownloader
 from modelward.transfer.blobs import BlobLocks
-from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
+from modelward.transfer.fetch import AttemptMemory, FetchContext
 from modelward.transfer.outcome import (
     failure,
     offline_shortfall,
@@ -46,6 +47,8 @@ from modelward.transfer.progress import (
     derive_progress,
 )
 from modelward.transfer.queue import CancelResult, DownloadQueue, Job, Priority, QueueEntry
+from modelward.transfer.remaining import bytes_to_write, files_in_place, resolve_target
+from modelward.transfer.repairs import RepairHook
 from modelward.transfer.retry import RetryPolicy, call_with_retry
 from modelward.transfer.slots import ConnectionSlots
 from modelward.transfer.threads import run_to_completion
@@ -60,38 +63,44 @@ class EnhancedModelDownloader:
 
     def __init__(
         self,
-        manager: ModelManager,
-        clients: HttpClients,
+        base_downloader: ModelDownloader,
         *,
-        endpoint: str,
-        hf_token: str | None = None,
-        offline: bool = False,
         policy: RetryPolicy | None = None,
-        connections: int = 32,
-        connections_per_file: int = 8,
-        segment_bytes: int = 32 * 1024 * 1024,
-        bandwidth_limit_bytes_per_s: float = 0,
+        connections: int | None = None,
+        connections_per_file: int | None = None,
+        segment_bytes: int | None = None,
+        bandwidth_limit_bytes_per_s: float | None = None,
         bus: EventBus | None = None,
         db: Database | None = None,
         screen: Callable[[Path, Target, RemoteFile], None] | None = None,
     ) -> None:
-        self.manager = manager
+        """``EnhancedModelDownloader(base_downloader)`` as the seed builds it; what is not
+        given comes from the base downloader's settings (a database of its own included)."""
+        self.base = base_downloader
+        self.settings = base_downloader.settings
+        self.manager = base_downloader.manager
+        engine = EngineSettings.resolve(
+            self.settings,
+            policy=policy,
+            connections=connections,
+            connections_per_file=connections_per_file,
+            segment_bytes=segment_bytes,
+            bandwidth_limit_bytes_per_s=bandwidth_limit_bytes_per_s,
+        )
         self.bus = bus or EventBus()
         self.progress = ProgressTracker()
         self.bus.subscribe(self.progress)
-        self._clients = clients
         self._screen = screen
         self._space_advisor: Callable[[str, int], Awaitable[str | None]] | None = None
-        self._endpoint = endpoint
-        self._hf_token = hf_token
-        self.offline = offline
-        """HF_HUB_OFFLINE: no source is contacted; pulls finish only from what is on disk."""
-        self._policy = policy or RetryPolicy()
-        self.slots = ConnectionSlots(connections)
-        self.throttle = Throttle(bandwidth_limit_bytes_per_s)
-        self._connections_per_file = connections_per_file
-        self._segment_bytes = segment_bytes
-        self.queue = DownloadQueue(db)
+        self.repairs = RepairHook(self)
+        self._own_db = db is None
+        self.db = db or Database(self.settings.effective_database_url)
+        self._policy = engine.policy
+        self.slots = ConnectionSlots(engine.connections)
+        self.throttle = Throttle(engine.bandwidth_limit_bytes_per_s)
+        self._connections_per_file = engine.connections_per_file
+        self._segment_bytes = engine.segment_bytes
+        self.queue = DownloadQueue(self.db)
         self._blobs = BlobLocks(self.slots)
         """Jobs waiting for each blob lock; the holder's segments borrow their best rank."""
 
@@ -103,18 +112,16 @@ class EnhancedModelDownloader:
     @property
     def endpoint(self) -> str:
         """The hub endpoint catalog entries without their own use."""
-        return self._endpoint
+        return self.base.endpoint
+
+    @property
+    def offline(self) -> bool:
+        """HF_HUB_OFFLINE: no source is contacted; pulls finish only from what is on disk."""
+        return self.base.offline
 
     def source(self, model_id: str) -> Source:
         """The source that serves ``model_id``."""
-        spec = self.manager.spec(model_id)
-        # The HF token goes only to the configured endpoint: a catalog file naming another
-        # endpoint must not be a way to collect it.
-        same_endpoint = spec.endpoint is None or spec.endpoint.rstrip("/") == self._endpoint
-        token = self._hf_token if same_endpoint else None
-        return source_for(
-            spec, self._clients, endpoint=self._endpoint, token=token, offline=self.offline
-        )
+        return self.base.source(model_id)
 
     async def download_with_retry(self, model_id: str, max_retries: int = 3) -> DownloadResult:
         """Download ``model_id`` until it is complete and verified, or fails for good."""
@@ -287,13 +294,17 @@ class EnhancedModelDownloader:
             local = await self.manager.inspect_known(model_id)
         return self.progress_now(model_id, local)
 
-    def progress_now(self, model_id: str, local: LocalModel | None) -> DownloadProgress:
+    def progress_now(
+        self, model_id: str, local: LocalModel | None, with_files: bool = True
+    ) -> DownloadProgress:
         """The model's download given ``local``, what the store holds for it (the status
-        passes the look it made, so both speak of the same moment)."""
+        passes the look it made, so both speak of the same moment; it shows only totals,
+        ``with_files=False``)."""
         job = self.queue.get(model_id)
         facts = JobFacts(job.status, job.running) if job else None
+        tracked = self.progress.get(model_id)
         return derive_progress(
-            model_id, job=facts, tracked=self.progress.get(model_id), local=local
+            model_id, job=facts, tracked=tracked, local=local, with_files=with_files
         )
 
     async def set_bandwidth_limit(self, limit_mbps: float) -> bool:
@@ -357,11 +368,20 @@ class EnhancedModelDownloader:
         job = self.queue.get(model_id)
         return job.target if job is not None else None
 
+    async def verify_and_repair_model(self, model_id: str) -> Any:
+        """The seed's call: fully check ``model_id`` and fetch again only what is damaged or
+        missing; a :class:`~modelward.health.RepairResult` (done by the health monitor)."""
+        return await self.repairs.get().verify_and_repair_model(model_id)
+
     async def aclose(self) -> None:
         """Stop every running job for a shutdown: partial data stays, and the queue keeps
         them as they were so the next start continues them."""
+        await self.repairs.aclose()
         for job in self.queue.jobs():
             await self._stop(job, None)
+        await self.base.aclose()
+        if self._own_db:
+            self.db.close()
 
     async def _stop(self, job: Job, reason: DownloadStatus | None) -> bool:
         """Cancel the job's task; ``reason`` None means a shutdown, not a user's decision."""
@@ -418,31 +438,13 @@ class EnhancedModelDownloader:
         await asyncio.to_thread(self.manager.finish, target)
 
     async def _resolve(self, job: Job, source: Source, policy: RetryPolicy) -> Target:
-        """The files to fetch: at the commit the model is served at (an update follows the
-        revision upstream), refusing a selection that names no file."""
-        spec = self.manager.spec(job.model_id)
-        wanted = spec
-        served = await asyncio.to_thread(self.manager.local_commit, job.model_id)
-        if served is not None and not job.follow_upstream and spec.source == "hub":
-            wanted = spec.model_copy(update={"revision": served})
-        target = await call_with_retry(
-            lambda: source.resolve(wanted), policy, on_retry=retry_listener(job, self._emit)
-        )
-        if wanted is not spec:
-            target = dataclasses.replace(target, revision=spec.revision)
-        if not target.files:
-            raise CatalogError(
-                f"its include/exclude patterns select no file of {spec.repo}@{spec.revision}",
-                entry=spec.id,
-                field="include",
-                hint="Loosen the entry's include/exclude globs (see docs/CATALOG.md).",
-            )
-        return target
+        on_retry = retry_listener(job, self._emit)
+        return await resolve_target(self.manager, job, source, policy, on_retry)
 
     async def _ensure_space(self, job: Job, local: LocalModel) -> None:
         """Refuse before writing when the disk cannot hold what is left to fetch (saying
         what could be freed, when an advisor is attached)."""
-        needed = sum(_bytes_to_write(f) for f in local.files)
+        needed = sum(bytes_to_write(f) for f in local.files)
         try:
             await asyncio.to_thread(ensure_space, self.manager.cache_dir, needed, job.model_id)
         except InsufficientSpaceError as short:
@@ -477,10 +479,7 @@ class EnhancedModelDownloader:
         self._emit(
             EventType.DOWNLOAD_STARTED,
             job.model_id,
-            files=[
-                {"path": lf.file.path, "size_bytes": lf.file.size_bytes, "done_bytes": _done(lf)}
-                for lf in local.files
-            ],
+            files=files_in_place(local),
             commit=local.target.commit,
             max_retries=job.max_retries,
             **extra,
@@ -535,7 +534,7 @@ class EnhancedModelDownloader:
             async with self._blobs.hold(layout, file, job):
                 if not await asyncio.to_thread(VerifiedRecord(layout).is_verified, file.blob_name):
                     try:
-                        await fetch_blob(target, file, ctx, memory)
+                        await self.base.fetch_file(target, file, ctx, memory)
                     except ModelwardError:
                         if job.stop_reason is not None or job.shutting_down:
                             # Paused while a segment failed: the pause wins, no retry.
@@ -578,17 +577,3 @@ class EnhancedModelDownloader:
 
     def _emit_global(self, type_: str, **data: object) -> None:
         self.bus.publish(Event(type_, None, dict(data)))
-
-
-def _done(local: LocalFile) -> int:
-    """Bytes of a file already in place when a job starts (a damaged blob counts none)."""
-    return local.present_bytes if local.state is not FileState.DAMAGED else 0
-
-
-def _bytes_to_write(local: LocalFile) -> int:
-    """Disk bytes a file still needs: a damaged blob is rewritten whole beside itself."""
-    if local.state in (FileState.VERIFIED, FileState.UNLINKED):
-        return 0
-    if local.state is FileState.PARTIAL:
-        return local.file.size_bytes - local.present_bytes
-    return local.file.size_bytes

@@ -161,7 +161,7 @@ async def _keep_durable(partial: PartialFile) -> None:
         await asyncio.sleep(DURABLE_INTERVAL_S)
         try:
             await run_to_completion(partial.checkpoint_durable)
-        except OSError as exc:
+        except (OSError, InsufficientSpaceError) as exc:
             # The writes will meet the same disk error and report it; this only stops
             # making records the failing disk cannot keep.
             logger.warning("cannot fsync %s: %s", partial.file.path, exc)

@@ -13,6 +13,7 @@ import os
 import threading
 from pathlib import Path
 
+from modelward.errors import InsufficientSpaceError
 from modelward.sources import RemoteFile, Target
 from modelward.store.layout import RepoLayout
 from modelward.store.records import (
@@ -124,7 +125,8 @@ class PartialFile:
         """Record what is durable and close (blocking; idempotent)."""
         if self._fd < 0:
             return
-        with contextlib.suppress(OSError):  # the file may already be gone after a cancel
+        # The file may be gone after a cancel, or MODELWARD_HOME full (the writes said so).
+        with contextlib.suppress(OSError, InsufficientSpaceError):
             self.checkpoint(durable=True)
         os.close(self._fd)
         self._fd = -1

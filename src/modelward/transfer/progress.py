@@ -10,7 +10,6 @@ every view of a model shows the same state and bytes at the same moment.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
@@ -276,20 +275,22 @@ def derive_progress(
     job: JobFacts | None,
     tracked: DownloadProgress | None,
     local: LocalModel | None,
+    with_files: bool = True,
 ) -> DownloadProgress:
     """A model's download now: the state from its running job, else from the store (an
     ended job's pause, failure or cancel only while the store is incomplete); the bytes
     from the tracker while the job runs and has started, else from the store (verified
-    files, and the ranges partial files' records name)."""
+    files, and the ranges partial files' records name). ``with_files=False`` leaves out the
+    per-file figures (the status shows only the totals)."""
     status = _derived_status(job, local)
     running = job is not None and job.running
     live = running and tracked is not None and tracked.total_bytes > 0
     if live and tracked is not None:
         done, total = tracked.downloaded_bytes, tracked.total_bytes
-        files = {p: dataclasses.replace(f) for p, f in tracked.files.items()}
+        files = _copied(tracked.files) if with_files else {}
     else:
-        done, total = (local.present_bytes, local.target.size_bytes) if local else (0, 0)
-        files = _files_on_disk(local)
+        done, total = (local.present_bytes, local.size_bytes) if local else (0, 0)
+        files = _files_on_disk(local) if with_files else {}
     rate = tracked.speed_bytes_per_s if live and tracked is not None else 0.0
     failed = status is DownloadStatus.FAILED and tracked is not None
     return DownloadProgress(
@@ -329,6 +330,13 @@ def _derived_status(job: JobFacts | None, local: LocalModel | None) -> DownloadS
         # Bytes wait to be resumed (a crash, a Ctrl-C, another process's job): paused.
         return DownloadStatus.PAUSED
     return DownloadStatus.NOT_STARTED
+
+
+def _copied(files: dict[str, FileProgress]) -> dict[str, FileProgress]:
+    """The tracker's files as of now (it keeps changing its own)."""
+    return {
+        p: FileProgress(f.path, f.total_bytes, f.done_bytes, f.verified) for p, f in files.items()
+    }
 
 
 def _files_on_disk(local: LocalModel | None) -> dict[str, FileProgress]:

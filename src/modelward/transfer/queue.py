@@ -7,14 +7,18 @@ restarts: a paused model stays paused, queued and running ones start again in or
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from modelward.db import Database, DownloadRow
+from modelward.errors import InsufficientSpaceError
 from modelward.sources import Target
 from modelward.transfer.progress import DownloadResult, DownloadStatus
 from modelward.transfer.threads import run_to_completion
+
+logger = logging.getLogger(__name__)
 
 
 class Priority(StrEnum):
@@ -174,7 +178,12 @@ class DownloadQueue:
                     db.save_download(row)
 
         async with self._write_lock:  # writes land in the order they were asked for
-            await run_to_completion(write)
+            try:
+                await run_to_completion(write)
+            except InsufficientSpaceError as full:
+                # The queue is a hint (the store is the truth): a full MODELWARD_HOME costs
+                # the saved order and marks, never the job's own outcome or a lost task.
+                logger.warning("cannot save the download queue: %s", full)
 
     def load(self) -> list[DownloadRow]:
         """Stored queue entries, in order (blocking)."""

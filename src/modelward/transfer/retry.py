@@ -31,6 +31,13 @@ class RetryPolicy:
     max_delay_s: float = 60.0
     max_retry_after_s: float = 300.0
     jitter: float = 0.5
+    enabled: bool = True
+    """False (the retries feature is off): one attempt, whatever ``max_retries`` says."""
+
+    @property
+    def allowed_retries(self) -> int:
+        """Failures in a row tolerated before giving up (0 when retries are off)."""
+        return self.max_retries if self.enabled else 0
 
     def delay_s(self, failures: int, error: ModelwardError) -> float:
         """Seconds to wait before the next attempt after ``failures`` failures in a row."""
@@ -71,7 +78,7 @@ async def call_with_retry(
             failures += 1
             if isinstance(error, IntegrityError):
                 integrity_failures += 1
-            if max(failures, integrity_failures) > policy.max_retries:
+            if max(failures, integrity_failures) > policy.allowed_retries:
                 raise
             delay = policy.delay_s(failures, error)
             logger.info(
@@ -79,7 +86,7 @@ async def call_with_retry(
                 delay,
                 error.code,
                 failures,
-                policy.max_retries,
+                policy.allowed_retries,
             )
             if on_retry:
                 on_retry(error, failures, delay)

@@ -25,6 +25,10 @@ async def run_to_completion(fn: Callable[..., T], *args: Any) -> T:
         while not future.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait([future])
+        if not future.cancelled():
+            # Retrieved, so a failure (a full disk, say) that the cancel overtook is not
+            # printed as "never retrieved": the caller sees the cancel, whose cause says it.
+            future.exception()
         raise
 
 

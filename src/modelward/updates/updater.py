@@ -19,8 +19,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelward.actions import Action
-from modelward.errors import ModelwardError, NoPreviousVersionError, StoreLockedError
+from modelward.catalog import ModelSpec
+from modelward.errors import (
+    ModelwardError,
+    NoPreviousVersionError,
+    SourceUnavailableError,
+    StoreLockedError,
+)
 from modelward.events import Event, EventBus, EventType
+from modelward.ops.audit import AuditLog, Outcome
+from modelward.ops.selfstarted import (
+    APPLY_UPDATE,
+    AUTOMATION,
+    PRUNE,
+    ROLLBACK,
+    record_self_started,
+)
 from modelward.sources import Target
 from modelward.store import ModelManager
 from modelward.store.removal import remove_target
@@ -33,6 +47,7 @@ from modelward.updates.record import (
     load_record,
     save_record,
 )
+from modelward.updates.verify import verify_before_prune
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +103,14 @@ class ModelUpdater:
         *,
         bus: EventBus | None = None,
         defaults: UpdatePolicySettings | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.downloader = downloader
+        self.audit = audit
+        """Where applies, rollbacks and prunes the updater starts by itself are recorded."""
+        self.automatic_checks = True
+        """False (the update-checks feature is off): no scheduled checks; a person's
+        check still asks upstream."""
         self.manager: ModelManager = downloader.manager
         self.home = downloader.manager.home
         self.bus = bus
@@ -97,6 +118,7 @@ class ModelUpdater:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[object]] = set()
         self._scheduler: asyncio.Task[None] | None = None
+        self._checks_wanted = False  # schedule_checks was called (the service runs them)
 
     def record(self, model_id: str) -> UpdateRecord:
         """The model's version record (blocking: a small file read)."""
@@ -121,9 +143,7 @@ class ModelUpdater:
         current = await asyncio.to_thread(self.manager.local_commit, model_id)
         if len(spec.revision) == 40 and spec.revision == current:
             return self._checked(model_id, current, current, "pinned to a commit: no updates")
-        target = await asyncio.wait_for(
-            self.downloader.source(model_id).resolve(spec), RESOLVE_TIMEOUT_S
-        )
+        target = await self._resolve_in_time(model_id, spec)
         await asyncio.to_thread(self.manager.remember, target)
         async with self._lock(model_id):
             rec = await asyncio.to_thread(self.record, model_id)
@@ -160,7 +180,7 @@ class ModelUpdater:
                 continue
             policy = await asyncio.to_thread(self.policy, spec.id)
             if policy is UpdatePolicy.AUTO:
-                self._spawn(self.apply_update(spec.id), f"update {spec.id}")
+                self._spawn(self._auto_apply(spec.id), f"update {spec.id}")
             elif policy is UpdatePolicy.ASK:
                 self._emit(
                     EventType.UPDATE_PROPOSED,
@@ -202,6 +222,17 @@ class ModelUpdater:
         await self.downloader.start_download(model_id, retries, follow_upstream=True)
         result = await self.downloader.wait_for_completion(model_id)
         return await self._finish_apply(model_id, previous, result)
+
+    async def _resolve_in_time(self, model_id: str, spec: ModelSpec) -> Target:
+        try:
+            return await asyncio.wait_for(
+                self.downloader.source(model_id).resolve(spec), RESOLVE_TIMEOUT_S
+            )
+        except TimeoutError:
+            raise SourceUnavailableError(
+                f"the source did not answer within {RESOLVE_TIMEOUT_S:.0f} s "
+                f"when asked about {model_id}'s newest version"
+            ) from None
 
     async def restore(self) -> None:
         """After a restart: records agree with the ref again (a crash may have come between
@@ -343,22 +374,39 @@ class ModelUpdater:
             await asyncio.to_thread(save_record, self.home, rec)
         if rollback:
             why = f"its first {rec.failures} jobs on {_short(rec.current)} failed"
-            await self.rollback(model_id, reason=why)
-        elif prune:
-            await self.prune_previous(model_id)
+            await self._automatically(ROLLBACK, model_id, self.rollback(model_id, reason=why))
+        elif prune and rec.previous is not None:
+            await self._automatically(PRUNE, model_id, self.prune_previous(model_id))
+
+    async def _auto_apply(self, model_id: str) -> None:
+        """Apply an update the ``auto`` policy chose, and record it."""
+        await self._automatically(APPLY_UPDATE, model_id, self.apply_update(model_id))
+
+    async def _automatically(
+        self, action: str, model_id: str, work: Coroutine[Any, Any, object]
+    ) -> None:
+        """Run ``work`` the updater started by itself and record how it ended."""
+        try:
+            result = await work
+        except ModelwardError as error:
+            await record_self_started(self.audit, AUTOMATION, action, model_id, error=error)
+            raise
+        ok = getattr(result, "success", True) is not False
+        outcome: Outcome = "ok" if ok else "failed"
+        await record_self_started(self.audit, AUTOMATION, action, model_id, outcome=outcome)
 
     async def prune_previous(self, model_id: str, *, settle: bool = True) -> int:
-        """Remove the previous version's files nothing else uses, once the served version
-        is verified complete (the backup is checked before anything is deleted)."""
+        """Remove the previous version's files nothing else uses, once every file of the
+        served version matched its checksum; else raise ``PruneRefusedError`` and delete
+        nothing (the backup is the only good copy there may be)."""
         async with self._lock(model_id):
             rec = await asyncio.to_thread(self.record, model_id)
             served = await asyncio.to_thread(self.manager.local_commit, model_id)
             if rec.previous is None or served is None or rec.previous == served:
                 return 0
-            if await self._complete_target(model_id, served) is None:
-                logger.warning("keeping %s's previous version: the new one is not whole", model_id)
-                return 0
             layout = self.manager.layout(model_id)
+            new = await asyncio.to_thread(self.manager.target_at, model_id, served)
+            await verify_before_prune(model_id, layout, new, rec.previous)
             old = await asyncio.to_thread(self.manager.target_at, model_id, rec.previous)
             freed = 0
             if old is not None:
@@ -372,8 +420,10 @@ class ModelUpdater:
         return freed
 
     def schedule_checks(self, interval_s: float) -> None:
-        """Check every ``interval_s`` in the background (the first check right away)."""
-        if interval_s <= 0 or self._scheduler is not None:
+        """Check every ``interval_s`` in the background (the first check right away);
+        none while ``automatic_checks`` is off."""
+        self._checks_wanted = True
+        if interval_s <= 0 or not self.automatic_checks or self._scheduler is not None:
             return
 
         async def loop() -> None:
@@ -383,13 +433,20 @@ class ModelUpdater:
 
         self._scheduler = asyncio.get_running_loop().create_task(loop(), name="update checks")
 
+    @property
+    def checking_on_schedule(self) -> bool:
+        """True while scheduled update checks run."""
+        return self._scheduler is not None and not self._scheduler.done()
+
     async def reschedule(self, interval_s: float) -> None:
-        """Check every ``interval_s`` from now on (0: stop checking) when checks run."""
-        if self._scheduler is None:
+        """Check every ``interval_s`` from now on (0 or ``automatic_checks`` off: stop
+        checking) once the service scheduled checks."""
+        if not self._checks_wanted:
             return
-        self._scheduler.cancel()
-        await asyncio.gather(self._scheduler, return_exceptions=True)
-        self._scheduler = None
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            await asyncio.gather(self._scheduler, return_exceptions=True)
+            self._scheduler = None
         self.schedule_checks(interval_s)
 
     async def aclose(self) -> None:

@@ -12,7 +12,16 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   signal?: AbortSignal;
+  /** Send the token on a read too (reads that need a scope: whoami, the audit log). */
+  auth?: boolean;
 }
+
+/** Reads need the token too: the service listens beyond loopback (whoami says so). */
+let readsNeedToken = false;
+export function setReadsNeedToken(value: boolean): void {
+  readsNeedToken = value;
+}
+const withToken = (method: Method, options: RequestOptions) => method !== "GET" || Boolean(options.auth) || readsNeedToken;
 
 /** Asked when a mutation is refused with 401; resolves true once a new token is saved. */
 export type UnauthorizedHandler = (error: ApiError) => Promise<boolean>;
@@ -37,7 +46,7 @@ async function send(method: Method, path: string, options: RequestOptions): Prom
   const headers: Record<string, string> = { Accept: "application/json" };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const token = getToken();
-  if (method !== "GET" && token) headers.Authorization = `Bearer ${token}`;
+  if (token && withToken(method, options)) headers.Authorization = `Bearer ${token}`;
   try {
     return await fetch(buildUrl(path, options.query), {
       method,
@@ -63,7 +72,7 @@ async function readJson(response: Response): Promise<unknown> {
 
 export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
   let response = await send(method, path, options);
-  if (response.status === 401 && method !== "GET" && unauthorizedHandler) {
+  if (response.status === 401 && withToken(method, options) && unauthorizedHandler) {
     const error = errorFromBody(401, response.statusText, await readJson(response));
     if (await unauthorizedHandler(error)) response = await send(method, path, options);
     else throw error;

@@ -1,4 +1,5 @@
 // One typed function per route the dashboard uses.
+import type { Scope } from "./access";
 import { http } from "./client";
 import type {
   AdoptIn,
@@ -17,6 +18,7 @@ import type {
   ModelStatus,
   ModelStatuses,
   ModelsPublic,
+  OperationsReport,
   PinResult,
   Priority,
   PriorityResult,
@@ -38,6 +40,43 @@ import type {
 } from "./types";
 
 const m = (id: string) => `/models/${encodeURIComponent(id)}`;
+
+/**
+ * Every call (here and in access.ts) that needs more than a `read` token: its route as the OpenAPI document
+ * writes it and the scope the service asks for (the route's `x-modelward-scope`).
+ * `endpoints.test.ts` checks each call against this table and the table against
+ * web/openapi.json, so the controls hidden by scope cannot drift from the service.
+ */
+export const NEEDS = {
+  download: { route: "POST /models/{model_id}/download", scope: "operate" },
+  pause: { route: "POST /models/{model_id}/pause", scope: "operate" },
+  resume: { route: "POST /models/{model_id}/resume", scope: "operate" },
+  cancel: { route: "POST /models/{model_id}/cancel", scope: "operate" },
+  setPriority: { route: "PUT /models/{model_id}/priority", scope: "operate" },
+  moveInQueue: { route: "POST /queue/{model_id}/move", scope: "operate" },
+  setBandwidth: { route: "PUT /bandwidth", scope: "admin" },
+  verify: { route: "POST /models/{model_id}/verify", scope: "operate" },
+  repair: { route: "POST /models/{model_id}/repair", scope: "operate" },
+  purgeQuarantine: { route: "DELETE /quarantine", scope: "admin" },
+  update: { route: "POST /models/{model_id}/update", scope: "admin" },
+  rollback: { route: "POST /models/{model_id}/rollback", scope: "admin" },
+  prunePrevious: { route: "DELETE /models/{model_id}/versions/previous", scope: "admin" },
+  pin: { route: "PUT /models/{model_id}/pin", scope: "operate" },
+  unpin: { route: "DELETE /models/{model_id}/pin", scope: "operate" },
+  remove: { route: "DELETE /models/{model_id}", scope: "admin" },
+  cleanup: { route: "POST /cleanup", scope: "admin" },
+  adopt: { route: "POST /models/{model_id}/adopt", scope: "admin" },
+  cancelRequest: { route: "DELETE /requests/{request_id}", scope: "operate" },
+  patchSettings: { route: "PATCH /settings", scope: "admin" },
+  audit: { route: "GET /audit", scope: "admin" },
+} as const satisfies Record<string, { route: string; scope: Scope }>;
+
+export type Guarded = keyof typeof NEEDS;
+
+/** The token scope the call `name` needs. */
+export function scopeOf(name: Guarded): Scope {
+  return NEEDS[name].scope;
+}
 
 function jobQuery(req: JobRequirements) {
   return {
@@ -91,6 +130,8 @@ export const api = {
 
   // analytics
   analytics: (days: number) => http.get<UsageReport>("/analytics", { days }),
+  /** Download success and retries per model, checks per day, fallback usage. */
+  operations: (days: number) => http.get<OperationsReport>("/analytics/operations", { days }),
 
   // requests and fallbacks
   requests: () => http.get<QueuedRequest[]>("/requests"),

@@ -25,6 +25,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operations
+         * @description Operations over the last ``days``: download success rate and retries per model, the
+         *     health trend (checks and issues per day) and fallback usage (each strategy, each
+         *     alternative that ran a job).
+         */
+        get: operations["operations_api_v1_analytics_operations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/preload": {
         parameters: {
             query?: never;
@@ -37,6 +59,26 @@ export interface paths {
          * @description Models likely to be used in the next two hours, most likely first.
          */
         get: operations["preload_api_v1_analytics_preload_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit
+         * @description Recorded mutations, newest first: who did what to which model, and how it ended.
+         */
+        get: operations["audit_api_v1_audit_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -726,7 +768,8 @@ export interface paths {
         post?: never;
         /**
          * Prune
-         * @description Remove the previous version kept for a rollback, once the served one is whole.
+         * @description Remove the previous version kept for a rollback, once every file of the served one
+         *     matched its checksum (409 ``prune-refused`` otherwise, with nothing deleted).
          */
         delete: operations["prune_api_v1_models__model_id__versions_previous_delete"];
         options?: never;
@@ -929,6 +972,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tokens
+         * @description Every token: name, scope, when it was made and its last four characters.
+         */
+        get: operations["list_tokens_api_v1_tokens_get"];
+        put?: never;
+        /**
+         * Create Token
+         * @description Make a named token; its text is in this answer only (stored as a hash).
+         */
+        post: operations["create_token_api_v1_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Token
+         * @description Revoke a token: it is refused from the next request on.
+         */
+        delete: operations["revoke_token_api_v1_tokens__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whoami
+         * @description The token's name and scope (null without a valid one), and whether reads are open,
+         *     so a client can hide what the token cannot do.
+         */
+        get: operations["whoami_api_v1_whoami_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -938,7 +1046,7 @@ export interface paths {
         };
         /**
          * Healthz
-         * @description The service is up.
+         * @description The service is up (and which enhancements are switched off now).
          */
         get: operations["healthz_healthz_get"];
         put?: never;
@@ -1024,6 +1132,74 @@ export interface components {
             not_offered: components["schemas"]["NotOfferedPublic"][];
             requested: components["schemas"]["RequestedFitPublic"];
             strategy: components["schemas"]["StrategyPublic"];
+        };
+        /**
+         * AlternativeUsePublic
+         * @description How many jobs asking for ``requested_model`` ran on ``used_model`` instead.
+         */
+        AlternativeUsePublic: {
+            /** Count */
+            count: number;
+            /** Requested Model */
+            requested_model: string;
+            /** Used Model */
+            used_model: string;
+        };
+        /**
+         * AuditEntryPublic
+         * @description One recorded mutation.
+         */
+        AuditEntryPublic: {
+            /** Action */
+            action: string;
+            /**
+             * Actor
+             * @description Token name, cli:<os user>, scheduler, automation, recovery.
+             */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Error Code */
+            error_code?: string | null;
+            /** Id */
+            id: number;
+            /** Model Id */
+            model_id?: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "ok" | "refused" | "failed";
+            /**
+             * Params
+             * @description Secrets redacted.
+             */
+            params?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @description The HTTP status answered.
+             */
+            status?: number | null;
+            /**
+             * Token
+             * @description The name of the token used.
+             */
+            token?: string | null;
+        };
+        /**
+         * AuditPublic
+         * @description Audit records, newest first.
+         */
+        AuditPublic: {
+            /** Count */
+            count: number;
+            /** Data */
+            data: components["schemas"]["AuditEntryPublic"][];
         };
         /**
          * BandwidthPublic
@@ -1175,6 +1351,38 @@ export interface components {
             model_id: string;
         };
         /**
+         * DownloadFiguresPublic
+         * @description How one model's download jobs ended over the period.
+         */
+        DownloadFiguresPublic: {
+            /** Cancelled */
+            cancelled: number;
+            /** Completed */
+            completed: number;
+            /** Failed */
+            failed: number;
+            /**
+             * Failure Codes
+             * @description Failed jobs per error code.
+             */
+            failure_codes: {
+                [key: string]: number;
+            };
+            /** Jobs */
+            jobs: number;
+            /** Model Id */
+            model_id: string;
+            /** Retries */
+            retries: number;
+            /** Retries Per Job */
+            retries_per_job: number;
+            /**
+             * Success Rate
+             * @description Completed over completed plus failed; null when neither happened.
+             */
+            success_rate: number | null;
+        };
+        /**
          * DownloadProgressPublic
          * @description The seed's DownloadProgress as JSON.
          */
@@ -1266,7 +1474,90 @@ export interface components {
          *     it is (when it is available and fits, no alternative replaces it).
          * @enum {string}
          */
-        FallbackType: "use_requested" | "alternative_model" | "queue_and_wait" | "download_and_retry" | "mock_generation" | "reduce_requirements";
+        FallbackType: "use_requested" | "alternative_model" | "queue_and_wait" | "download_and_retry" | "mock_generation" | "reduce_requirements" | "no_model";
+        /**
+         * FeaturesPatch
+         * @description Enhancements to switch on or off (any subset; null or absent: unchanged).
+         */
+        FeaturesPatch: {
+            /** Alternative Suggestions */
+            alternative_suggestions?: boolean | null;
+            /** Automatic Repair */
+            automatic_repair?: boolean | null;
+            /** Cleanup Suggestions */
+            cleanup_suggestions?: boolean | null;
+            /** Mock Fallback */
+            mock_fallback?: boolean | null;
+            /** Request Queueing */
+            request_queueing?: boolean | null;
+            /** Retries */
+            retries?: boolean | null;
+            /** Scheduled Health Checks */
+            scheduled_health_checks?: boolean | null;
+            /** Segmented Transfer */
+            segmented_transfer?: boolean | null;
+            /** Update Checks */
+            update_checks?: boolean | null;
+            /** Usage Analytics */
+            usage_analytics?: boolean | null;
+        };
+        /**
+         * FeaturesPublic
+         * @description Each enhancement, on (true) or off (false: modelward behaves as the plain base
+         *     system for that part).
+         */
+        FeaturesPublic: {
+            /**
+             * Alternative Suggestions
+             * @description Offer another model when the requested one is not ready. Off: the plain base behaviour.
+             */
+            alternative_suggestions: boolean;
+            /**
+             * Automatic Repair
+             * @description Let automation repair or fetch what checks find. Off: the plain base behaviour.
+             */
+            automatic_repair: boolean;
+            /**
+             * Cleanup Suggestions
+             * @description Suggest unused models to remove. Off: the plain base behaviour.
+             */
+            cleanup_suggestions: boolean;
+            /**
+             * Mock Fallback
+             * @description Serve a labelled mock output when no model can run. Off: the plain base behaviour.
+             */
+            mock_fallback: boolean;
+            /**
+             * Request Queueing
+             * @description Queue generation requests until their model is ready. Off: the plain base behaviour.
+             */
+            request_queueing: boolean;
+            /**
+             * Retries
+             * @description Retry failed transfers. Off: the plain base behaviour.
+             */
+            retries: boolean;
+            /**
+             * Scheduled Health Checks
+             * @description Run health checks on a schedule. Off: the plain base behaviour.
+             */
+            scheduled_health_checks: boolean;
+            /**
+             * Segmented Transfer
+             * @description Split large files over several connections. Off: the plain base behaviour.
+             */
+            segmented_transfer: boolean;
+            /**
+             * Update Checks
+             * @description Ask upstream for updates. Off: the plain base behaviour.
+             */
+            update_checks: boolean;
+            /**
+             * Usage Analytics
+             * @description Record model usage for statistics and recommendations. Off: the plain base behaviour.
+             */
+            usage_analytics: boolean;
+        };
         /**
          * FileProgressPublic
          * @description One file's share of a download.
@@ -1368,10 +1659,22 @@ export interface components {
             /** Width */
             width?: number | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /**
+         * HealthDayPublic
+         * @description The integrity checks (structural level and deeper) of one local calendar day.
+         */
+        HealthDayPublic: {
+            /** Checks */
+            checks: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Issues */
+            issues: number;
+            /** Unhealthy */
+            unhealthy: number;
         };
         /**
          * HealthRecommendationPublic
@@ -1400,6 +1703,11 @@ export interface components {
          * @description Liveness of the service.
          */
         HealthzPublic: {
+            /**
+             * Features Off
+             * @description Enhancements switched off (settings ``features``); empty when all are on.
+             */
+            features_off?: string[];
             /**
              * Home
              * @description The MODELWARD_HOME whose downloads this service owns.
@@ -1583,8 +1891,11 @@ export interface components {
             error_hint: string | null;
             /** Error Message */
             error_message: string | null;
-            /** Estimated Download Time */
-            estimated_download_time: string | null;
+            /**
+             * Estimated Download Time
+             * @description Seconds until the download should be done (null: not downloading).
+             */
+            estimated_download_time: number | null;
             /**
              * Integrity Score
              * @description Share of the checked bytes found intact (0..1; below 1 whenever a checked file is damaged); null when nothing was checked yet. Missing files do not lower it: download_progress and missing_files say how complete the model is.
@@ -1670,6 +1981,21 @@ export interface components {
             model_id: string;
             /** Reason */
             reason: string;
+        };
+        /**
+         * OperationsReportPublic
+         * @description Download success and retries per model, the health trend and fallback usage.
+         */
+        OperationsReportPublic: {
+            /** Alternatives */
+            alternatives: components["schemas"]["AlternativeUsePublic"][];
+            /** Downloads */
+            downloads: components["schemas"]["DownloadFiguresPublic"][];
+            /** Health Trend */
+            health_trend: components["schemas"]["HealthDayPublic"][];
+            period: components["schemas"]["TimePeriodPublic"];
+            /** Strategies */
+            strategies: components["schemas"]["StrategyUsePublic"][];
         };
         /**
          * PerformanceFindingPublic
@@ -2137,6 +2463,7 @@ export interface components {
         SettingsPatch: {
             /** Automation */
             automation?: ("off" | "ask" | "auto") | null;
+            features?: components["schemas"]["FeaturesPatch"] | null;
             /** Health Check At Start */
             health_check_at_start?: boolean | null;
             /** Health Check Interval S */
@@ -2168,6 +2495,7 @@ export interface components {
              * @enum {string}
              */
             automation: "off" | "ask" | "auto";
+            features: components["schemas"]["FeaturesPublic"];
             /** Health Check At Start */
             health_check_at_start: boolean;
             /** Health Check Interval S */
@@ -2298,8 +2626,11 @@ export interface components {
             can_queue_request: boolean;
             /** Changes */
             changes: string[];
-            /** Estimated Wait Time */
-            estimated_wait_time: string | null;
+            /**
+             * Estimated Wait Time
+             * @description Seconds until the model should be ready (null: not known).
+             */
+            estimated_wait_time: number | null;
             /** Recommended Action */
             recommended_action: string;
             /**
@@ -2318,6 +2649,16 @@ export interface components {
             /** User Message */
             user_message: string;
             wait: components["schemas"]["WaitPublic"] | null;
+        };
+        /**
+         * StrategyUsePublic
+         * @description How many jobs asking for a model got one strategy.
+         */
+        StrategyUsePublic: {
+            /** Count */
+            count: number;
+            /** Strategy */
+            strategy: string;
         };
         /**
          * SuggestionPublic
@@ -2351,6 +2692,11 @@ export interface components {
              * @default ask
              */
             automation: string;
+            /**
+             * Features Off
+             * @description Enhancements switched off in the settings.
+             */
+            features_off?: string[];
             /**
              * Last Updated
              * Format: date-time
@@ -2392,6 +2738,70 @@ export interface components {
             model_id: string | null;
             /** Start */
             start: number;
+        };
+        /**
+         * TokenCreatedPublic
+         * @description A new token, with its text: shown this once, stored only as a hash.
+         */
+        TokenCreatedPublic: {
+            /**
+             * Created At
+             * @description When it was made (none for the service's own token).
+             */
+            created_at?: string | null;
+            /**
+             * Hint
+             * @description The token's last four characters.
+             */
+            hint: string;
+            /** Name */
+            name: string;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "read" | "operate" | "admin";
+            /** Token */
+            token: string;
+        };
+        /**
+         * TokenIn
+         * @description A token to make.
+         */
+        TokenIn: {
+            /**
+             * Name
+             * @description Letters, digits, '.', '_' or '-'; 'service' is the service's own.
+             */
+            name: string;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "read" | "operate" | "admin";
+        };
+        /**
+         * TokenPublic
+         * @description A named token as listed: never its text or its hash.
+         */
+        TokenPublic: {
+            /**
+             * Created At
+             * @description When it was made (none for the service's own token).
+             */
+            created_at?: string | null;
+            /**
+             * Hint
+             * @description The token's last four characters.
+             */
+            hint: string;
+            /** Name */
+            name: string;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "read" | "operate" | "admin";
         };
         /**
          * UpdateAccepted
@@ -2514,6 +2924,11 @@ export interface components {
             generated_at: number;
             /** Models */
             models: components["schemas"]["UsageStatisticsPublic"][];
+            /**
+             * Note
+             * @description Why the report says less (usage analytics switched off).
+             */
+            note?: string | null;
             /** Peak Usage Hours */
             peak_usage_hours: number[];
             period: components["schemas"]["TimePeriodPublic"];
@@ -2543,19 +2958,6 @@ export interface components {
             total_uses: number;
             /** Uses Per Day */
             uses_per_day: number;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
         };
         /**
          * VerifyLevel
@@ -2593,6 +2995,29 @@ export interface components {
             speed_measured: boolean;
             /** Verification Seconds */
             verification_seconds: number;
+        };
+        /**
+         * WhoamiPublic
+         * @description Who the request's token says it is, and what it may do.
+         */
+        WhoamiPublic: {
+            /** Authenticated */
+            authenticated: boolean;
+            /**
+             * Name
+             * @description The token's name; null without a valid token.
+             */
+            name: string | null;
+            /**
+             * Reads Open
+             * @description Reads need no token (the service listens on loopback only).
+             */
+            reads_open: boolean;
+            /**
+             * Scope
+             * @description Its scope; null without a valid token.
+             */
+            scope: ("read" | "operate" | "admin") | null;
         };
     };
     responses: never;
@@ -2642,13 +3067,63 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    operations_api_v1_analytics_operations_get: {
+        parameters: {
+            query?: {
+                /** @description How many days back. */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperationsReportPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -2682,6 +3157,70 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    audit_api_v1_audit_get: {
+        parameters: {
+            query?: {
+                /** @description One model's. */
+                model?: string | null;
+                /** @description One action's. */
+                action?: string | null;
+                /** @description ISO time, epoch seconds, or a span: 30m, 2d, 1w. */
+                since?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2751,8 +3290,26 @@ export interface operations {
                     "application/json": components["schemas"]["BandwidthPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2769,13 +3326,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -2802,8 +3368,26 @@ export interface operations {
                     "application/json": components["schemas"]["CleanupPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2820,13 +3404,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -2853,8 +3446,26 @@ export interface operations {
                     "application/json": components["schemas"]["StatesPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2871,13 +3482,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -2951,8 +3571,26 @@ export interface operations {
                     "application/json": components["schemas"]["QueueResultPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2969,13 +3607,31 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The model is busy or held: a download, repair or update of it runs, it is pinned, or it has no previous version (code store-locked, model-pinned, no-previous-version); or a feature the request needs is switched off (code feature-off). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3087,8 +3743,26 @@ export interface operations {
                     "application/json": components["schemas"]["RegisteredModelPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3105,13 +3779,31 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The model is busy or held: a download, repair or update of it runs, it is pinned, or it has no previous version (code store-locked, model-pinned, no-previous-version); or a feature the request needs is switched off (code feature-off). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3192,13 +3884,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3225,8 +3917,17 @@ export interface operations {
                     "application/json": components["schemas"]["CleanupPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3243,13 +3944,31 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The model is busy or held: a download, repair or update of it runs, it is pinned, or it has no previous version (code store-locked, model-pinned, no-previous-version); or a feature the request needs is switched off (code feature-off). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3278,8 +3997,26 @@ export interface operations {
                     "application/json": components["schemas"]["AdoptReportPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3296,13 +4033,58 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The model is busy or held: a download, repair or update of it runs, it is pinned, or it has no previous version (code store-locked, model-pinned, no-previous-version); or a feature the request needs is switched off (code feature-off). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model's source answered wrongly (code remote-not-found, auth-required, protocol-violation...). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model's source cannot be reached now; try again later (code source-unavailable). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not enough free disk space (code insufficient-space). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3352,13 +4134,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3408,13 +4190,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3443,8 +4225,26 @@ export interface operations {
                     "application/json": components["schemas"]["ModelBandwidthPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3461,13 +4261,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3492,8 +4301,17 @@ export interface operations {
                     "application/json": components["schemas"]["CancelPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3510,13 +4328,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3561,13 +4388,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3610,13 +4437,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3641,8 +4468,17 @@ export interface operations {
                     "application/json": components["schemas"]["DownloadAccepted"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3659,13 +4495,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3690,8 +4535,17 @@ export interface operations {
                     "application/json": components["schemas"]["DownloadControlPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3708,13 +4562,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3757,13 +4620,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3792,8 +4655,26 @@ export interface operations {
                     "application/json": components["schemas"]["PerformanceHealthPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3810,13 +4691,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3841,8 +4731,17 @@ export interface operations {
                     "application/json": components["schemas"]["PinPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3859,13 +4758,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3890,8 +4798,17 @@ export interface operations {
                     "application/json": components["schemas"]["PinPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3908,13 +4825,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3943,8 +4869,26 @@ export interface operations {
                     "application/json": components["schemas"]["PriorityPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3961,13 +4905,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -3996,8 +4949,26 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4014,13 +4985,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4056,8 +5036,17 @@ export interface operations {
                     "application/json": components["schemas"]["RepairAccepted"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4074,13 +5063,31 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The model is busy or held: a download, repair or update of it runs, it is pinned, or it has no previous version (code store-locked, model-pinned, no-previous-version); or a feature the request needs is switched off (code feature-off). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4105,8 +5112,17 @@ export interface operations {
                     "application/json": components["schemas"]["DownloadControlPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4123,13 +5139,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4154,8 +5179,17 @@ export interface operations {
                     "application/json": components["schemas"]["UpdateResultPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4172,13 +5206,31 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The model is busy or held: a download, repair or update of it runs, it is pinned, or it has no previous version (code store-locked, model-pinned, no-previous-version); or a feature the request needs is switched off (code feature-off). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4221,13 +5273,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4277,13 +5329,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4308,8 +5360,17 @@ export interface operations {
                     "application/json": components["schemas"]["UpdateCheckPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4326,13 +5387,31 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model's source answered wrongly (code remote-not-found, auth-required, protocol-violation...). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model's source cannot be reached now; try again later (code source-unavailable). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4368,8 +5447,17 @@ export interface operations {
                     "application/json": components["schemas"]["UpdateAccepted"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4386,13 +5474,58 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The model is busy or held: a download, repair or update of it runs, it is pinned, or it has no previous version (code store-locked, model-pinned, no-previous-version); or a feature the request needs is switched off (code feature-off). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model's source answered wrongly (code remote-not-found, auth-required, protocol-violation...). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The model's source cannot be reached now; try again later (code source-unavailable). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not enough free disk space (code insufficient-space). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4421,8 +5554,26 @@ export interface operations {
                     "application/json": components["schemas"]["UpdateRecordPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4439,13 +5590,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4491,13 +5651,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4524,8 +5684,17 @@ export interface operations {
                     "application/json": components["schemas"]["IntegrityPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4542,13 +5711,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4591,13 +5769,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4622,8 +5800,17 @@ export interface operations {
                     "application/json": components["schemas"]["PrunePublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4640,13 +5827,31 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The model is busy or held: a download, repair or update of it runs, it is pinned, or it has no previous version (code store-locked, model-pinned, no-previous-version); or a feature the request needs is switched off (code feature-off). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4689,13 +5894,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4758,8 +5963,17 @@ export interface operations {
                     "application/json": components["schemas"]["PurgePublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4776,13 +5990,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4843,8 +6066,17 @@ export interface operations {
                     "application/json": components["schemas"]["QueueOrderPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4854,6 +6086,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4887,8 +6128,26 @@ export interface operations {
                     "application/json": components["schemas"]["QueueOrderPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4905,13 +6164,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -4954,13 +6222,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -5003,13 +6271,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -5034,8 +6302,17 @@ export interface operations {
                     "application/json": components["schemas"]["QueuedRequestPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5052,13 +6329,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -5123,8 +6409,26 @@ export interface operations {
                     "application/json": components["schemas"]["SettingsPublic"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5141,13 +6445,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };
@@ -5168,6 +6481,236 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StoragePublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    list_tokens_api_v1_tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPublic"][];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    create_token_api_v1_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreatedPublic"];
+                };
+            };
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    revoke_token_api_v1_tokens__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    whoami_api_v1_whoami_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoamiPublic"];
                 };
             };
             /** @description Unauthorized */

@@ -42,6 +42,8 @@ export type PurgeResult = S["PurgePublic"];
 export type UsageReport = S["UsageReportPublic"];
 export type UsageStatistics = S["UsageStatisticsPublic"];
 export type DailyUsage = S["DailyUsagePublic"];
+export type OperationsReport = S["OperationsReportPublic"];
+export type DownloadFigures = S["DownloadFiguresPublic"];
 export type PerformanceFinding = S["PerformanceFindingPublic"];
 export type Storage = S["StoragePublic"];
 export type ModelSpace = S["ModelSpacePublic"];
@@ -68,8 +70,11 @@ export interface JobRequirements {
 
 // GET/PATCH /api/v1/settings.
 export type Settings = S["SettingsPublic"];
-export type EditableSettings = Omit<Settings, "read_only">;
-export type SettingsPatch = Partial<EditableSettings>;
+/** Each enhancement on (true) or off (the plain base behaviour). */
+export type Features = Settings["features"];
+export type FeatureName = keyof Features;
+export type EditableSettings = Omit<Settings, "read_only" | "features">;
+export type SettingsPatch = Partial<EditableSettings> & { features?: Partial<Features> };
 export type Automation = Settings["automation"];
 export type HealthLevel = Settings["health_check_level"];
 export type UpdatePolicy = Settings["update_policy"];

@@ -8,6 +8,7 @@ export const ROUTES = [
   { path: "/storage", label: "Storage" },
   { path: "/requests", label: "Requests" },
   { path: "/settings", label: "Settings" },
+  { path: "/audit", label: "Audit" },
 ] as const;
 
 export function Nav({ path }: { path: string }) {

@@ -1,8 +1,11 @@
-// The live connection to GET /api/v1/events, with reconnection and backoff.
+// The live connection to GET /api/v1/events, with reconnection and backoff. The stream is
+// read with fetch (fetchStream.ts) so that it can carry the token in a header.
+import { onTokenChange } from "../api/token";
 import type { ServerEvent } from "../api/types";
+import { FetchEventSource, type StreamInit } from "./fetchStream";
 
-/** Every event type the service sends (EventSource only delivers named events to
- * listeners registered for that name). */
+/** Every event type the service sends (a connection delivers named events only to
+ * listeners registered for that name, as EventSource does). */
 export const EVENT_TYPES = [
   "download.progress",
   "download.queued",
@@ -34,6 +37,8 @@ export const EVENT_TYPES = [
   "update.settled",
   "storage.low",
   "recovery",
+  "fallback.decided",
+  "generation.finished",
 ] as const;
 
 /** Sent to listeners when the stream is back after a loss: events may have been missed. */
@@ -41,7 +46,7 @@ export const RESYNC = "stream.resync";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting";
 
-/** The part of EventSource this uses (a fake one stands in for it in tests). */
+/** The part of EventSource this uses (FetchEventSource; a fake one stands in for it in tests). */
 export interface EventSourceLike {
   onopen: ((this: EventSourceLike, ev: Event) => unknown) | null;
   onerror: ((this: EventSourceLike, ev: Event) => unknown) | null;
@@ -49,10 +54,12 @@ export interface EventSourceLike {
   close(): void;
 }
 
-export type EventSourceFactory = (url: string) => EventSourceLike;
+export type EventSourceFactory = (url: string, init?: StreamInit) => EventSourceLike;
 
 export const defaultFactory: EventSourceFactory | null =
-  typeof EventSource === "undefined" ? null : (url) => new EventSource(url) as unknown as EventSourceLike;
+  typeof fetch === "undefined" || typeof ReadableStream === "undefined"
+    ? null
+    : (url, init) => new FetchEventSource(url, init);
 
 type Listener = (event: ServerEvent) => void;
 type StateListener = (state: ConnectionState) => void;
@@ -70,6 +77,8 @@ export class LiveEvents {
   private attempt = 0;
   private everOpened = false;
   private stopped = true;
+  private lastEventId = "";
+  private offToken: (() => void) | null = null;
   state: ConnectionState = "connecting";
 
   constructor(
@@ -85,6 +94,7 @@ export class LiveEvents {
       window.addEventListener("offline", this.onOffline);
       window.addEventListener("online", this.onOnline);
     }
+    this.offToken = onTokenChange(this.onOnline);
     this.connect();
   }
 
@@ -94,6 +104,8 @@ export class LiveEvents {
       window.removeEventListener("offline", this.onOffline);
       window.removeEventListener("online", this.onOnline);
     }
+    this.offToken?.();
+    this.offToken = null;
     this.clearRetry();
     this.source?.close();
     this.source = null;
@@ -107,7 +119,8 @@ export class LiveEvents {
     this.scheduleReconnect();
   };
 
-  /** The network is back: try at once instead of waiting out the backoff. */
+  /** The network is back, or a token was given (a refused stream may now be let in): try
+   * at once instead of waiting out the backoff. */
   private onOnline = (): void => {
     if (this.stopped || this.state === "live") return;
     this.clearRetry();
@@ -162,7 +175,7 @@ export class LiveEvents {
     }
     let source: EventSourceLike;
     try {
-      source = this.factory(this.url);
+      source = this.factory(this.url, this.lastEventId ? { lastEventId: this.lastEventId } : undefined);
     } catch {
       this.scheduleReconnect();
       return;
@@ -185,6 +198,9 @@ export class LiveEvents {
     };
     const onFrame = (ev: MessageEvent) => {
       if (this.source !== source) return;
+      // The service numbers no events today (a reconnect resyncs instead); if it does,
+      // the next connection asks to resume after the last one seen.
+      if (ev.lastEventId) this.lastEventId = ev.lastEventId;
       const parsed = parseFrame(ev);
       if (parsed) this.emit(parsed);
     };

@@ -109,6 +109,18 @@ export function settings(extra: Partial<Settings> = {}): Settings {
     keep_previous_successes: 3,
     rollback_after_failures: 2,
     vram_gb: null,
+    features: {
+      retries: true,
+      segmented_transfer: true,
+      scheduled_health_checks: true,
+      automatic_repair: true,
+      alternative_suggestions: true,
+      request_queueing: true,
+      mock_fallback: true,
+      usage_analytics: true,
+      update_checks: true,
+      cleanup_suggestions: true,
+    },
     read_only: { cache_dir: "/cache", home: "/home/mw", endpoint: "http://127.0.0.1:8330", version: "0.9.0" },
     ...extra,
   };

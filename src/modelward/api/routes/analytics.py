@@ -8,9 +8,14 @@ from fastapi import APIRouter, Query
 
 from modelward.analytics import TimePeriod
 from modelward.api.deps import RuntimeDep
-from modelward.api.schemas import UsageReportPublic, UsageStatisticsPublic
+from modelward.api.guard import GuardedRoute
+from modelward.api.schemas import (
+    OperationsReportPublic,
+    UsageReportPublic,
+    UsageStatisticsPublic,
+)
 
-router = APIRouter(tags=["analytics"])
+router = APIRouter(tags=["analytics"], route_class=GuardedRoute)
 Days = Annotated[int, Query(ge=1, le=3650, description="How many days back.")]
 
 
@@ -19,6 +24,15 @@ async def report(runtime: RuntimeDep, days: Days = 30) -> UsageReportPublic:
     """Usage of the last ``days``: each model's figures, totals, performance findings
     (slowdowns that go with concurrent load, an update or an hour of day) and preload."""
     return UsageReportPublic.model_validate(await runtime.analytics.generate_usage_report(days))
+
+
+@router.get("/analytics/operations", response_model=OperationsReportPublic)
+async def operations(runtime: RuntimeDep, days: Days = 30) -> OperationsReportPublic:
+    """Operations over the last ``days``: download success rate and retries per model, the
+    health trend (checks and issues per day) and fallback usage (each strategy, each
+    alternative that ran a job)."""
+    report = await runtime.operations.report(TimePeriod.last_days(days))
+    return OperationsReportPublic.model_validate(report)
 
 
 @router.get("/models/{model_id}/usage", response_model=UsageStatisticsPublic)

@@ -10,7 +10,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.deps import RuntimeDep
+from modelward.api.documented import errors
+from modelward.api.guard import ADMIN, OPERATE, GuardedRoute
 from modelward.api.schemas import (
     AdvicePublic,
     CleanupIn,
@@ -28,6 +30,7 @@ from modelward.api.schemas import (
     SuggestionPublic,
     WaitPublic,
 )
+from modelward.api.schemas.limits import MAX_VRAM_GB, MAX_WAIT_S
 from modelward.availability import (
     DemoGenerator,
     ErrorContext,
@@ -39,7 +42,7 @@ from modelward.availability import (
 )
 from modelward.availability.requirements import check_image, job_inputs
 
-router = APIRouter(tags=["availability"])
+router = APIRouter(tags=["availability"], route_class=GuardedRoute)
 
 WAITING = (FallbackType.QUEUE_AND_WAIT, FallbackType.DOWNLOAD_AND_RETRY)
 
@@ -60,8 +63,8 @@ def _query_requirements(
     speed: Literal["slow", "medium", "fast"] = "medium",
     inputs: Annotated[list[Literal["text", "image"]] | None, Query()] = None,
     resolution: Annotated[str | None, Query(pattern=r"^\d{2,5}x\d{2,5}$")] = None,
-    vram_gb: Annotated[float | None, Query(gt=0)] = None,
-    max_wait_s: Annotated[float | None, Query(gt=0)] = None,
+    vram_gb: Annotated[float | None, Query(gt=0, le=MAX_VRAM_GB)] = None,
+    max_wait_s: Annotated[float | None, Query(gt=0, le=MAX_WAIT_S)] = None,
 ) -> RequirementsIn:
     return RequirementsIn(
         quality=quality,
@@ -124,8 +127,8 @@ async def wait(model_id: str, runtime: RuntimeDep) -> WaitPublic:
 @router.post(
     "/generate",
     response_model=GeneratePublic | QueueResultPublic,
-    dependencies=[TokenDep],
-    responses={202: {"model": QueueResultPublic}},
+    openapi_extra=OPERATE,
+    responses={202: {"model": QueueResultPublic}, **errors(409)},
 )
 async def generate(
     body: GenerateIn, runtime: RuntimeDep, response: Response
@@ -174,15 +177,13 @@ async def get_request(request_id: str, runtime: RuntimeDep) -> QueuedRequestPubl
     return QueuedRequestPublic.model_validate(await runtime.requests.get(request_id))
 
 
-@router.delete(
-    "/requests/{request_id}", response_model=QueuedRequestPublic, dependencies=[TokenDep]
-)
+@router.delete("/requests/{request_id}", response_model=QueuedRequestPublic, openapi_extra=OPERATE)
 async def cancel_request(request_id: str, runtime: RuntimeDep) -> QueuedRequestPublic:
     """Withdraw a queued request."""
     return QueuedRequestPublic.model_validate(await runtime.requests.cancel(request_id))
 
 
-@router.post("/models/{model_id}/recover", response_model=RecoveryPublic, dependencies=[TokenDep])
+@router.post("/models/{model_id}/recover", response_model=RecoveryPublic, openapi_extra=OPERATE)
 async def recover(model_id: str, body: RecoverIn, runtime: RuntimeDep) -> RecoveryPublic:
     """Act on a failure the app met with ``model_id`` (a category, or the facts'): retry,
     resume, repair, fetch what is missing, or say what a person should do."""
@@ -196,7 +197,7 @@ async def recover(model_id: str, body: RecoverIn, runtime: RuntimeDep) -> Recove
     return RecoveryPublic.model_validate(result)
 
 
-@router.post("/cleanup", response_model=CleanupPublic, dependencies=[TokenDep])
+@router.post("/cleanup", response_model=CleanupPublic, openapi_extra=ADMIN)
 async def cleanup(body: CleanupIn, runtime: RuntimeDep) -> CleanupPublic:
     """Remove models nobody used lately (a dry run unless ``dry_run`` is false); never one
     in use, downloading, kept, or with jobs waiting for it."""
@@ -211,7 +212,7 @@ async def cleanup(body: CleanupIn, runtime: RuntimeDep) -> CleanupPublic:
     return CleanupPublic.model_validate(await runtime.availability.cleanup_unused_models(policy))
 
 
-@router.post("/ensure", response_model=StatesPublic, dependencies=[TokenDep])
+@router.post("/ensure", response_model=StatesPublic, openapi_extra=OPERATE)
 async def ensure(body: EnsureIn, runtime: RuntimeDep) -> StatesPublic:
     """Start what each model needs to become available (downloads, repairs), most wanted
     first; paused downloads stay paused."""

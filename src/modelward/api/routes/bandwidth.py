@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.deps import RuntimeDep
+from modelward.api.guard import ADMIN, GuardedRoute
 from modelward.api.schemas import BandwidthPublic, BandwidthUpdate, ModelBandwidthPublic
 
-router = APIRouter(tags=["bandwidth"])
+router = APIRouter(tags=["bandwidth"], route_class=GuardedRoute)
 
 
 @router.get("/bandwidth", response_model=BandwidthPublic)
@@ -16,7 +17,7 @@ def get_bandwidth(runtime: RuntimeDep) -> BandwidthPublic:
     return BandwidthPublic(limit_bytes_per_s=runtime.downloader.rate_limit_bytes_per_s)
 
 
-@router.put("/bandwidth", response_model=BandwidthPublic, dependencies=[TokenDep])
+@router.put("/bandwidth", response_model=BandwidthPublic, openapi_extra=ADMIN)
 async def set_bandwidth(body: BandwidthUpdate, runtime: RuntimeDep) -> BandwidthPublic:
     """Cap the total rate of all downloads; running transfers follow within a second. The
     cap is kept in MODELWARD_HOME/settings.json for later starts, as `modelward limit`
@@ -26,7 +27,7 @@ async def set_bandwidth(body: BandwidthUpdate, runtime: RuntimeDep) -> Bandwidth
 
 
 @router.put(
-    "/models/{model_id}/bandwidth", response_model=ModelBandwidthPublic, dependencies=[TokenDep]
+    "/models/{model_id}/bandwidth", response_model=ModelBandwidthPublic, openapi_extra=ADMIN
 )
 async def set_model_bandwidth(
     model_id: str, body: BandwidthUpdate, runtime: RuntimeDep

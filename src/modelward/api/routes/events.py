@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from modelward.api.deps import RuntimeDep
+from modelward.api.guard import GuardedRoute
 from modelward.api.stream import StreamTiming, event_frames
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=GuardedRoute)
 
 _SSE_DOC: dict[int | str, dict[str, Any]] = {
     200: {

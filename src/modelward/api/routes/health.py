@@ -10,7 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from modelward.api.actions import route_for
-from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.deps import RuntimeDep
+from modelward.api.documented import errors
+from modelward.api.guard import ADMIN, OPERATE, GuardedRoute
 from modelward.api.schemas import (
     GenerationMetricsIn,
     IntegrityPublic,
@@ -24,10 +26,10 @@ from modelward.api.schemas import (
 from modelward.health import GenerationMetrics, VerifyLevel
 from modelward.runtime import Runtime
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 
-@router.post("/models/{model_id}/verify", response_model=IntegrityPublic, dependencies=[TokenDep])
+@router.post("/models/{model_id}/verify", response_model=IntegrityPublic, openapi_extra=OPERATE)
 async def verify(
     model_id: str, runtime: RuntimeDep, level: VerifyLevel = VerifyLevel.STRUCTURAL
 ) -> IntegrityPublic:
@@ -39,8 +41,8 @@ async def verify(
 @router.post(
     "/models/{model_id}/repair",
     response_model=RepairPublic | RepairAccepted,
-    dependencies=[TokenDep],
-    responses={202: {"model": RepairAccepted}},
+    openapi_extra=OPERATE,
+    responses={202: {"model": RepairAccepted}, **errors(409)},
 )
 async def repair(
     model_id: str, runtime: RuntimeDep, response: Response, wait: bool = True
@@ -66,7 +68,7 @@ async def quarantine_list(runtime: RuntimeDep) -> list[QuarantineEntryPublic]:
     return [QuarantineEntryPublic.model_validate(e) for e in entries]
 
 
-@router.delete("/quarantine", response_model=PurgePublic, dependencies=[TokenDep])
+@router.delete("/quarantine", response_model=PurgePublic, openapi_extra=ADMIN)
 async def quarantine_purge(runtime: RuntimeDep, force: bool = False) -> PurgePublic:
     """Delete quarantined files for good: those whose file is back in the store, verified
     (``force``: every one)."""
@@ -91,6 +93,7 @@ async def public_report(runtime: Runtime) -> SystemHealthReportPublic:
     next_at = runtime.health.next_scheduled_check
     public.next_scheduled_check = datetime.fromtimestamp(next_at, UTC) if next_at else None
     public.automation = runtime.health.policy.automation
+    public.features_off = runtime.settings.features_off
     return public
 
 
@@ -107,7 +110,7 @@ async def check_history(
 @router.post(
     "/models/{model_id}/performance",
     response_model=PerformanceHealthPublic,
-    dependencies=[TokenDep],
+    openapi_extra=OPERATE,
 )
 async def report_generation(
     model_id: str, metrics: GenerationMetricsIn, runtime: RuntimeDep

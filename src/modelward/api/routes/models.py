@@ -7,7 +7,9 @@ import dataclasses
 
 from fastapi import APIRouter, Response, status
 
-from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.deps import RuntimeDep
+from modelward.api.documented import errors
+from modelward.api.guard import OPERATE, GuardedRoute
 from modelward.api.schemas import (
     DownloadAccepted,
     DownloadProgressPublic,
@@ -18,9 +20,10 @@ from modelward.api.schemas import (
     RegisteredModelPublic,
     RepoIn,
 )
+from modelward.api.shared_read import status_list_json
 from modelward.catalog.remembered import RepoRequest
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"], route_class=GuardedRoute)
 
 
 @router.get("", response_model=ModelsPublic)
@@ -34,8 +37,11 @@ def list_models(runtime: RuntimeDep) -> ModelsPublic:
     "",
     response_model=RegisteredModelPublic,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[TokenDep],
-    responses={200: {"model": RegisteredModelPublic, "description": "An existing entry."}},
+    openapi_extra=OPERATE,
+    responses={
+        200: {"model": RegisteredModelPublic, "description": "An existing entry."},
+        **errors(409),
+    },
 )
 async def register_repo(
     body: RepoIn, runtime: RuntimeDep, response: Response
@@ -60,15 +66,11 @@ async def register_repo(
 
 
 @router.get("/status", response_model=ModelStatusesPublic)
-async def list_statuses(runtime: RuntimeDep) -> ModelStatusesPublic:
+async def list_statuses(runtime: RuntimeDep) -> Response:
     """Status of every catalog model."""
-    data = [
-        ModelStatusPublic.model_validate(
-            dataclasses.asdict(await runtime.availability.status(spec.id, resolve_remote=True))
-        )
-        for spec in runtime.catalog
-    ]
-    return ModelStatusesPublic(data=data, count=len(data))
+    # Derived once for the requests waiting at the same moment (each answer is as of a
+    # moment after its request arrived), its JSON written once: see api/shared_read.py.
+    return Response(await status_list_json(runtime), media_type="application/json")
 
 
 @router.get("/{model_id}", response_model=ModelPublic)
@@ -88,7 +90,7 @@ async def get_status(model_id: str, runtime: RuntimeDep) -> ModelStatusPublic:
     "/{model_id}/download",
     response_model=DownloadAccepted,
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[TokenDep],
+    openapi_extra=OPERATE,
 )
 async def start_download(model_id: str, runtime: RuntimeDep) -> DownloadAccepted:
     """Start (or join) the model's download; progress is at the returned URL."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.deps import RuntimeDep
+from modelward.api.guard import OPERATE, GuardedRoute
 from modelward.api.schemas import QueueEntryPublic, QueueMove, QueueOrderPublic, QueuePublic
 
-router = APIRouter(prefix="/queue", tags=["queue"])
+router = APIRouter(prefix="/queue", tags=["queue"], route_class=GuardedRoute)
 
 
 @router.get("", response_model=QueuePublic)
@@ -31,13 +32,13 @@ async def get_queue(runtime: RuntimeDep) -> QueuePublic:
     return QueuePublic(data=data, count=len(data))
 
 
-@router.post("/{model_id}/move", response_model=QueueOrderPublic, dependencies=[TokenDep])
+@router.post("/{model_id}/move", response_model=QueueOrderPublic, openapi_extra=OPERATE)
 async def move(model_id: str, body: QueueMove, runtime: RuntimeDep) -> QueueOrderPublic:
     """Put the model at ``position`` (1 = front); returns the new order."""
     return QueueOrderPublic(order=await runtime.downloader.move_in_queue(model_id, body.position))
 
 
-@router.post("/prioritize", response_model=QueueOrderPublic, dependencies=[TokenDep])
+@router.post("/prioritize", response_model=QueueOrderPublic, openapi_extra=OPERATE)
 async def prioritize(runtime: RuntimeDep) -> QueueOrderPublic:
     """Order the queue by demand: models jobs wait for, then the most used, then the one
     nearest to done; returns the order of every model not yet available."""

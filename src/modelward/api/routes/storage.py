@@ -8,7 +8,9 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.deps import RuntimeDep
+from modelward.api.documented import SOURCE, errors
+from modelward.api.guard import ADMIN, OPERATE, GuardedRoute
 from modelward.api.schemas import (
     AdoptedFilePublic,
     AdoptIn,
@@ -19,7 +21,7 @@ from modelward.api.schemas import (
 )
 from modelward.store.adopt import AdoptMode, adopt_folder
 
-router = APIRouter(tags=["storage"])
+router = APIRouter(tags=["storage"], route_class=GuardedRoute)
 
 
 @router.get("/storage", response_model=StoragePublic)
@@ -28,21 +30,23 @@ async def storage(runtime: RuntimeDep) -> StoragePublic:
     return StoragePublic.model_validate(await runtime.storage.check())
 
 
-@router.put("/models/{model_id}/pin", response_model=PinPublic, dependencies=[TokenDep])
+@router.put("/models/{model_id}/pin", response_model=PinPublic, openapi_extra=OPERATE)
 async def pin(model_id: str, runtime: RuntimeDep) -> PinPublic:
     """Keep the model locally: cleanup never removes it."""
     changed = await runtime.availability.pin_model(model_id, True)
     return PinPublic(model_id=model_id, pinned=True, changed=changed)
 
 
-@router.delete("/models/{model_id}/pin", response_model=PinPublic, dependencies=[TokenDep])
+@router.delete("/models/{model_id}/pin", response_model=PinPublic, openapi_extra=OPERATE)
 async def unpin(model_id: str, runtime: RuntimeDep) -> PinPublic:
     """Let cleanup consider the model again."""
     changed = await runtime.availability.pin_model(model_id, False)
     return PinPublic(model_id=model_id, pinned=False, changed=changed)
 
 
-@router.delete("/models/{model_id}", response_model=CleanupPublic, dependencies=[TokenDep])
+@router.delete(
+    "/models/{model_id}", response_model=CleanupPublic, openapi_extra=ADMIN, responses=errors(409)
+)
 async def remove(model_id: str, runtime: RuntimeDep, dry_run: bool = True) -> CleanupPublic:
     """Remove the model's local files (a dry run unless ``dry_run=false``); refused when
     it is pinned, in use, downloading or waited for."""
@@ -51,7 +55,12 @@ async def remove(model_id: str, runtime: RuntimeDep, dry_run: bool = True) -> Cl
     )
 
 
-@router.post("/models/{model_id}/adopt", response_model=AdoptReportPublic, dependencies=[TokenDep])
+@router.post(
+    "/models/{model_id}/adopt",
+    response_model=AdoptReportPublic,
+    openapi_extra=ADMIN,
+    responses={**errors(409, 507), **SOURCE},
+)
 async def adopt(model_id: str, body: AdoptIn, runtime: RuntimeDep) -> AdoptReportPublic:
     """Verify the files of a folder on this machine against the source and bring the good
     ones into the store (hard link or move, never a second copy); a download fetches the

@@ -9,7 +9,9 @@ from typing import TypeVar
 from fastapi import APIRouter, Response, status
 
 from modelward.api.actions import route_for
-from modelward.api.deps import RuntimeDep, TokenDep
+from modelward.api.deps import RuntimeDep
+from modelward.api.documented import SOURCE, errors
+from modelward.api.guard import ADMIN, OPERATE, GuardedRoute, access
 from modelward.api.schemas import (
     PrunePublic,
     UpdateAccepted,
@@ -20,11 +22,16 @@ from modelward.api.schemas import (
 )
 from modelward.updates import UpdatePolicy
 
-router = APIRouter(tags=["updates"])
+router = APIRouter(tags=["updates"], route_class=GuardedRoute)
 _background: set[asyncio.Task[object]] = set()
 
 
-@router.get("/models/{model_id}/update", response_model=UpdateCheckPublic)
+@router.get(
+    "/models/{model_id}/update",
+    response_model=UpdateCheckPublic,
+    openapi_extra=OPERATE,
+    responses=SOURCE,
+)
 async def check(model_id: str, runtime: RuntimeDep) -> UpdateCheckPublic:
     """Ask upstream whether a newer version of the model exists."""
     return _routed(
@@ -35,8 +42,8 @@ async def check(model_id: str, runtime: RuntimeDep) -> UpdateCheckPublic:
 @router.post(
     "/models/{model_id}/update",
     response_model=UpdateResultPublic | UpdateAccepted,
-    dependencies=[TokenDep],
-    responses={202: {"model": UpdateAccepted}},
+    openapi_extra=access("admin", action="apply-update"),
+    responses={202: {"model": UpdateAccepted}, **errors(409, 507), **SOURCE},
 )
 async def apply(
     model_id: str, runtime: RuntimeDep, response: Response, wait: bool = True
@@ -54,7 +61,10 @@ async def apply(
 
 
 @router.post(
-    "/models/{model_id}/rollback", response_model=UpdateResultPublic, dependencies=[TokenDep]
+    "/models/{model_id}/rollback",
+    response_model=UpdateResultPublic,
+    openapi_extra=ADMIN,
+    responses=errors(409),
 )
 async def rollback(model_id: str, runtime: RuntimeDep) -> UpdateResultPublic:
     """Serve the previous version again."""
@@ -71,7 +81,7 @@ async def versions(model_id: str, runtime: RuntimeDep) -> UpdateRecordPublic:
 @router.put(
     "/models/{model_id}/update-policy",
     response_model=UpdateRecordPublic,
-    dependencies=[TokenDep],
+    openapi_extra=access("admin", action="set-update-policy"),
 )
 async def set_policy(
     model_id: str, body: UpdatePolicyIn, runtime: RuntimeDep
@@ -84,10 +94,12 @@ async def set_policy(
 @router.delete(
     "/models/{model_id}/versions/previous",
     response_model=PrunePublic,
-    dependencies=[TokenDep],
+    responses=errors(409),
+    openapi_extra=ADMIN,
 )
 async def prune(model_id: str, runtime: RuntimeDep) -> PrunePublic:
-    """Remove the previous version kept for a rollback, once the served one is whole."""
+    """Remove the previous version kept for a rollback, once every file of the served one
+    matched its checksum (409 ``prune-refused`` otherwise, with nothing deleted)."""
     freed = await runtime.updater.prune_previous(model_id)
     return PrunePublic(model_id=model_id, freed_bytes=freed)
 

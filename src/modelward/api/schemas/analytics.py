@@ -78,3 +78,66 @@ class UsageReportPublic(BaseModel):
     peak_usage_hours: list[int]
     findings: list[PerformanceFindingPublic]
     preload: list[str]
+    note: str | None = Field(
+        default=None, description="Why the report says less (usage analytics switched off)."
+    )
+
+
+class DownloadFiguresPublic(BaseModel):
+    """How one model's download jobs ended over the period."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    model_id: str
+    jobs: int
+    completed: int
+    failed: int
+    cancelled: int
+    success_rate: float | None = Field(
+        description="Completed over completed plus failed; null when neither happened."
+    )
+    retries: int
+    retries_per_job: float
+    failure_codes: dict[str, int] = Field(description="Failed jobs per error code.")
+
+
+class HealthDayPublic(BaseModel):
+    """The integrity checks (structural level and deeper) of one local calendar day."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    day: date
+    checks: int
+    unhealthy: int
+    issues: int
+
+
+class StrategyUsePublic(BaseModel):
+    """How many jobs asking for a model got one strategy."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    strategy: str
+    count: int
+
+
+class AlternativeUsePublic(BaseModel):
+    """How many jobs asking for ``requested_model`` ran on ``used_model`` instead."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    requested_model: str
+    used_model: str
+    count: int
+
+
+class OperationsReportPublic(BaseModel):
+    """Download success and retries per model, the health trend and fallback usage."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    period: TimePeriodPublic
+    downloads: list[DownloadFiguresPublic]
+    health_trend: list[HealthDayPublic]
+    strategies: list[StrategyUsePublic]
+    alternatives: list[AlternativeUsePublic]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from modelward.actions import Action
 from modelward.api.actions import route_for
+from modelward.api.schemas.limits import MAX_VRAM_GB, MAX_WAIT_S
+from modelward.api.schemas.seconds import Seconds
 from modelward.availability.requirements import QualityDifference
 from modelward.availability.strategy import ErrorCategory, FallbackType
 from modelward.status import ModelAvailabilityStatus
@@ -23,8 +24,8 @@ class RequirementsIn(BaseModel):
     speed: Literal["slow", "medium", "fast"] = "medium"
     inputs: list[Literal["text", "image"]] = Field(default=["text"], min_length=1)
     resolution: str | None = Field(default=None, pattern=r"^\d{2,5}x\d{2,5}$")
-    vram_gb: float | None = Field(default=None, gt=0)
-    max_wait_s: float | None = Field(default=None, gt=0)
+    vram_gb: float | None = Field(default=None, gt=0, le=MAX_VRAM_GB)
+    max_wait_s: float | None = Field(default=None, gt=0, le=MAX_WAIT_S)
 
 
 class SuggestionPublic(BaseModel):
@@ -87,7 +88,9 @@ class StrategyPublic(BaseModel):
     )
     recommended_action: str
     alternative_model: str | None
-    estimated_wait_time: timedelta | None
+    estimated_wait_time: Seconds | None = Field(
+        description="Seconds until the model should be ready (null: not known)."
+    )
     user_message: str
     can_queue_request: bool
     wait: WaitPublic | None
@@ -159,7 +162,9 @@ class GenerateIn(BaseModel):
         "when given, must agree with them.",
     )
     queue: bool = Field(default=True, description="Queue the job when its model is on its way.")
-    ttl_s: float = Field(default=6 * 3600.0, gt=0, description="How long a queued job waits.")
+    ttl_s: float = Field(
+        default=6 * 3600.0, gt=0, le=MAX_WAIT_S, description="How long a queued job waits."
+    )
 
 
 class GeneratePublic(BaseModel):

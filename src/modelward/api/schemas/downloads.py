@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from modelward.api.schemas.limits import MAX_COUNT
 from modelward.transfer import DownloadStatus, Priority
 from modelward.units import MAX_RATE_BYTES_PER_S
 
@@ -113,7 +114,7 @@ class QueuePublic(BaseModel):
 class QueueMove(BaseModel):
     """Where to put a model in the queue (1 is the front)."""
 
-    position: int = Field(ge=1, description="1 = the front; past the end = the back.")
+    position: int = Field(ge=1, le=MAX_COUNT, description="1 = the front; past the end = the back.")
 
 
 class QueueOrderPublic(BaseModel):

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelward.api.schemas.limits import MAX_COUNT, MAX_GENERATION_S, MAX_PIXELS
+
 
 class IntegrityIssuePublic(BaseModel):
     """One problem with one file of a model."""
@@ -96,16 +98,18 @@ class PurgePublic(BaseModel):
 class GenerationMetricsIn(BaseModel):
     """One generation job's outcome, as a generation app reports it."""
 
-    generation_time_s: float = Field(ge=0, description="Wall time of the job in seconds.")
+    generation_time_s: float = Field(
+        ge=0, le=MAX_GENERATION_S, description="Wall time of the job in seconds."
+    )
     success: bool = True
     quality_issue: bool = Field(
         default=False, description="The job ran but the output was bad (black frames, NaNs)."
     )
     error: str | None = Field(default=None, max_length=2000)
-    width: int | None = Field(default=None, ge=1)
-    height: int | None = Field(default=None, ge=1)
-    num_frames: int | None = Field(default=None, ge=1)
-    steps: int | None = Field(default=None, ge=1)
+    width: int | None = Field(default=None, ge=1, le=MAX_PIXELS)
+    height: int | None = Field(default=None, ge=1, le=MAX_PIXELS)
+    num_frames: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    steps: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
 
 class PerformanceHealthPublic(BaseModel):
@@ -187,3 +191,6 @@ class SystemHealthReportPublic(BaseModel):
     last_updated: datetime
     next_scheduled_check: datetime | None = None
     automation: str = "ask"
+    features_off: list[str] = Field(
+        default_factory=list, description="Enhancements switched off in the settings."
+    )

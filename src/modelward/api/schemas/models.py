@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelward.api.schemas.seconds import Seconds
 from modelward.status import ModelAvailabilityStatus
 
 
@@ -100,7 +101,9 @@ class ModelStatusPublic(BaseModel):
     average_generation_time: float | None
     can_pause_download: bool
     can_resume_download: bool
-    estimated_download_time: timedelta | None
+    estimated_download_time: Seconds | None = Field(
+        description="Seconds until the download should be done (null: not downloading)."
+    )
     current_version: str
     latest_version: str
     update_available: bool

@@ -7,14 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelward.api.schemas.limits import MAX_BYTES, MAX_DAYS
+
 
 class CleanupIn(BaseModel):
     """Which unused models a cleanup may remove (a dry run unless ``dry_run`` is false)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    keep_recent_days: float = Field(default=30.0, ge=0)
-    target_free_bytes: int | None = Field(default=None, ge=0)
+    keep_recent_days: float = Field(default=30.0, ge=0, le=MAX_DAYS)
+    target_free_bytes: int | None = Field(default=None, ge=0, le=MAX_BYTES)
     keep: list[str] = Field(default_factory=list)
     dry_run: bool = True
 

@@ -47,6 +47,20 @@ const chartRows = (name: string) =>
 describe("AnalyticsView", () => {
   afterEach(() => vi.useRealTimers());
 
+  it("says why the report says less when usage analytics is switched off", async () => {
+    const note = "Usage analytics is switched off: no new jobs are recorded.";
+    mockFetch({ "GET /api/v1/analytics": { ...report(30), total_uses: 0, models: [], note } });
+    renderWithProviders(<AnalyticsView />);
+    expect(await screen.findByTestId("usage-note")).toHaveTextContent(note);
+  });
+
+  it("shows no note while usage analytics is on", async () => {
+    mockFetch({ "GET /api/v1/analytics": report(30) });
+    renderWithProviders(<AnalyticsView />);
+    await screen.findByRole("table", { name: "Jobs per day, all models, last 30 days" });
+    expect(screen.queryByTestId("usage-note")).not.toBeInTheDocument();
+  });
+
   it("charts the chosen period's days, and says when the API gives fewer", async () => {
     mockFetch({ "GET /api/v1/analytics": (c: Call) => report(Number(c.query.get("days"))) });
     const user = userEvent.setup();

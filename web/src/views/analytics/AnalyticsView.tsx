@@ -11,6 +11,7 @@ import { formatDuration, formatNumber, formatPercent, formatTime } from "../../f
 import { useResource } from "../../hooks/useResource";
 import { useThrottledCallback } from "../../hooks/useThrottledCallback";
 import "./AnalyticsView.css";
+import { OperationsPanel } from "./OperationsPanel";
 
 export const PERIODS = [7, 30, 90] as const;
 /** Days of daily figures the API gives (`last_30_days_usage`), whatever the period. */
@@ -73,6 +74,7 @@ export function AnalyticsView() {
       <ErrorAlert error={report.error} />
       {report.loading ? <Loading what="usage figures" /> : null}
       {report.data && !report.loading ? <Report report={report.data} days={days} /> : null}
+      <OperationsPanel days={days} />
     </section>
   );
 }
@@ -82,6 +84,11 @@ function Report({ report, days }: { report: UsageReport; days: number }) {
   const totals = dailyTotals(report.models, days);
   return (
     <>
+      {report.note ? (
+        <p className="notice" role="note" data-testid="usage-note">
+          {report.note}
+        </p>
+      ) : null}
       <p>
         {report.total_uses} job(s) from {formatTime(report.period.start)} to {formatTime(report.period.end)}.
       </p>

@@ -1,11 +1,13 @@
 import { useId, useState, type FormEvent } from "react";
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import { ErrorAlert } from "../../components/ErrorAlert";
+import { ScopeNote } from "../../components/ScopeNote";
 import { Notice } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
 import { useAction } from "../../hooks/useAction";
 import { useResource } from "../../hooks/useResource";
+import { useScope } from "../../hooks/useScope";
 import { formatRate, parseRate, RATE_FORMS, rateInput, UnitError } from "../../format";
 
 /** The global download-rate cap (bytes per second, 0 = none); running transfers follow it at once. */
@@ -13,6 +15,7 @@ export function BandwidthControl() {
   const id = useId();
   const bandwidth = useResource(() => api.bandwidth(), []);
   const action = useAction();
+  const canSet = useScope().can(scopeOf("setBandwidth"));
   const [value, setValue] = useState("");
   const [touched, setTouched] = useState(false);
   const [notice, setNotice] = useState("");
@@ -58,31 +61,34 @@ export function BandwidthControl() {
         <strong data-testid="bandwidth-current">{current === undefined ? "…" : formatRate(current)}</strong>
       </p>
       <ErrorAlert error={bandwidth.error} />
-      <form className="inline-form" onSubmit={submit} noValidate>
-        <div className="field">
-          <label htmlFor={`${id}-cap`}>Bandwidth cap</label>
-          <input
-            id={`${id}-cap`}
-            type="text"
-            placeholder="e.g. 20MB/s"
-            spellCheck={false}
-            autoComplete="off"
-            value={shown}
-            aria-invalid={invalid ? true : undefined}
-            aria-describedby={`${id}-help`}
-            onChange={(e) => {
-              setTouched(true);
-              setValue(e.target.value);
-            }}
-          />
-          <p id={`${id}-help`} className="field__help">
-            A rate with its unit: {RATE_FORMS}. Running downloads follow the new cap within a second.
-          </p>
-        </div>
-        <button type="submit" className="primary" disabled={action.busy !== null}>
-          Apply cap
-        </button>
-      </form>
+      <ScopeNote what="Changing the cap" need={scopeOf("setBandwidth")} />
+      {canSet ? (
+        <form className="inline-form" onSubmit={submit} noValidate>
+          <div className="field">
+            <label htmlFor={`${id}-cap`}>Bandwidth cap</label>
+            <input
+              id={`${id}-cap`}
+              type="text"
+              placeholder="e.g. 20MB/s"
+              spellCheck={false}
+              autoComplete="off"
+              value={shown}
+              aria-invalid={invalid ? true : undefined}
+              aria-describedby={`${id}-help`}
+              onChange={(e) => {
+                setTouched(true);
+                setValue(e.target.value);
+              }}
+            />
+            <p id={`${id}-help`} className="field__help">
+              A rate with its unit: {RATE_FORMS}. Running downloads follow the new cap within a second.
+            </p>
+          </div>
+          <button type="submit" className="primary" disabled={action.busy !== null}>
+            Apply cap
+          </button>
+        </form>
+      ) : null}
       <ErrorAlert error={invalid ?? action.error} />
       <Notice>{notice}</Notice>
     </section>

@@ -1,9 +1,10 @@
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import type { DownloadProgress } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { ProgressBar } from "../../components/ProgressBar";
 import { formatBytes, formatDuration, formatSpeed } from "../../format";
 import { useAction } from "../../hooks/useAction";
+import { useScope } from "../../hooks/useScope";
 import { label } from "../../labels";
 
 /** One model's download: bar, bytes, speed, time left, retries, files. */
@@ -17,8 +18,9 @@ export function DownloadRow({ progress, onChanged }: { progress: DownloadProgres
     onChanged(id);
   };
   const active = progress.status === "downloading" || progress.status === "verifying";
-  const canPause = progress.can_pause && (progress.status === "downloading" || progress.status === "queued");
-  const canResume = progress.can_resume && (progress.status === "paused" || progress.status === "failed");
+  const { can } = useScope();
+  const canPause = can(scopeOf("pause")) && progress.can_pause && (progress.status === "downloading" || progress.status === "queued");
+  const canResume = can(scopeOf("resume")) && progress.can_resume && (progress.status === "paused" || progress.status === "failed");
   return (
     <article aria-label={`download ${id}`} className="download-row">
       <header className="download-row__head">

@@ -8,6 +8,7 @@ import { formatBytes, formatPercent, formatTime } from "../../format";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
 import { label, LABELS, shortLabel } from "../../labels";
+import { FeaturesOffNotice } from "../settings/FeaturesOffNotice";
 import { Quarantine } from "./Quarantine";
 import "./HealthView.css";
 
@@ -69,6 +70,7 @@ function Report({ report }: { report: HealthReport }) {
           </>
         ) : null}
       </p>
+      <FeaturesOffNotice off={report.features_off} />
 
       <section aria-labelledby="recs-title" className="panel">
         <h2 id="recs-title">Recommendations</h2>

@@ -1,12 +1,14 @@
 import { useId, useState } from "react";
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import type { ModelStatuses, QuarantineEntry } from "../../api/types";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorAlert } from "../../components/ErrorAlert";
+import { ScopeNote } from "../../components/ScopeNote";
 import { EmptyState, Loading, Notice } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
 import { formatBytes, formatTime } from "../../format";
 import { useAction } from "../../hooks/useAction";
+import { useScope } from "../../hooks/useScope";
 import { useResource } from "../../hooks/useResource";
 
 /**
@@ -31,6 +33,7 @@ export function Quarantine() {
   const entries = useResource(() => api.quarantine(), []);
   const statuses = useResource(() => api.statuses(), []);
   const action = useAction();
+  const canPurge = useScope().can(scopeOf("purgeQuarantine"));
   const [force, setForce] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [notice, setNotice] = useState("");
@@ -94,15 +97,18 @@ export function Quarantine() {
               </tbody>
             </table>
           </div>
-          <div className="actions">
-            <label className="checkbox">
-              <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} />
-              Also purge files whose model is not repaired yet
-            </label>
-            <button type="button" className="danger-outline" onClick={() => setConfirming(true)} disabled={action.busy !== null}>
-              Purge quarantine
-            </button>
-          </div>
+          <ScopeNote what="Purging the quarantine" need={scopeOf("purgeQuarantine")} />
+          {canPurge ? (
+            <div className="actions">
+              <label className="checkbox">
+                <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} />
+                Also purge files whose model is not repaired yet
+              </label>
+              <button type="button" className="danger-outline" onClick={() => setConfirming(true)} disabled={action.busy !== null}>
+                Purge quarantine
+              </button>
+            </div>
+          ) : null}
         </>
       ) : null}
       <ErrorAlert error={action.error} onDismiss={action.clearError} />

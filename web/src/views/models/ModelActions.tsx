@@ -1,13 +1,14 @@
 import { useEffect, useId, useRef, useState } from "react";
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import type { CleanupResult, ModelStatus, Priority } from "../../api/types";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { Notice } from "../../components/Status";
 import { formatBytes, formatPercent, shortVersion } from "../../format";
 import { useAction } from "../../hooks/useAction";
+import { useScope } from "../../hooks/useScope";
 import { label, shortLabel } from "../../labels";
-import { actionsFor, IN_QUEUE, PRIORITIES, removeBlockedByPin, type ModelAction } from "./modelActions";
+import { actionsFor, IN_QUEUE, PRIORITIES, removeBlockedByPin, SCOPE_OF, type ModelAction } from "./modelActions";
 
 export interface ModelActionsProps {
   status: ModelStatus;
@@ -30,7 +31,8 @@ export function ModelActions({ status, pinned, priority, previousVersion, onChan
   const [notice, setNotice] = useState<string>("");
   const [confirm, setConfirm] = useState<Confirm | null>(null);
   const facts = { pinned, hasPrevious: Boolean(previousVersion) };
-  const actions = actionsFor(status, facts);
+  const { can } = useScope();
+  const actions = actionsFor(status, facts).filter((name) => can(SCOPE_OF[name]));
   const state = status.availability_status;
 
   // Keyboard focus: when the button just clicked disappears (Download becomes Pause) or is
@@ -158,7 +160,7 @@ export function ModelActions({ status, pinned, priority, previousVersion, onChan
             {name}
           </button>
         ))}
-        {IN_QUEUE.includes(state) ? (
+        {IN_QUEUE.includes(state) && can(scopeOf("setPriority")) ? (
           <PrioritySelect value={priority ?? "normal"} onChange={onPriority} disabled={action.busy !== null} />
         ) : null}
       </div>

@@ -9,7 +9,6 @@ import {
   formatNumber,
   formatPercent,
   formatSpeed,
-  parseIsoDuration,
   shortVersion,
 } from "../../format";
 import { humanize, label } from "../../labels";
@@ -69,7 +68,7 @@ export const ModelCard = memo(function ModelCard({
 
   const showProgress = IN_QUEUE.includes(state) || state === "updating" || state === "repairing" || state === "verifying";
   const percent = progress?.progress_percent ?? status.download_progress ?? 0;
-  const eta = progress?.eta_seconds ?? parseIsoDuration(status.estimated_download_time);
+  const eta = progress?.eta_seconds ?? status.estimated_download_time;
   const title = model?.display_name || id;
   const labelledByHeading = title === id;
 

@@ -1,10 +1,11 @@
 import { useState } from "react";
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { Notice } from "../../components/Status";
 import { formatBytes } from "../../format";
 import { useAction } from "../../hooks/useAction";
+import { useScope } from "../../hooks/useScope";
 
 export interface RemovePreviousVersionProps {
   modelId: string;
@@ -27,7 +28,9 @@ export function RemovePreviousVersion({ modelId, previousVersion, servedVersion,
   const action = useAction();
   const [confirming, setConfirming] = useState(false);
   const [notice, setNotice] = useState("");
-  const show = canRemovePrevious(previousVersion, servedVersion);
+  const { can } = useScope();
+  // A token without the scope sees no button (the card's other actions hide the same way).
+  const show = canRemovePrevious(previousVersion, servedVersion) && can(scopeOf("prunePrevious"));
   const commit = (previousVersion ?? "").slice(0, 12);
 
   const remove = async () => {

@@ -1,3 +1,5 @@
+import type { Scope } from "../../api/access";
+import { scopeOf, type Guarded } from "../../api/endpoints";
 import type { AvailabilityState, ModelStatus } from "../../api/types";
 
 export type ModelAction =
@@ -12,6 +14,26 @@ export type ModelAction =
   | "Pin"
   | "Unpin"
   | "Remove";
+
+/** The call each action makes (its scope, from the one table in endpoints.ts). */
+const CALL_OF: Record<ModelAction, Guarded> = {
+  Download: "download",
+  Pause: "pause",
+  Resume: "resume",
+  Cancel: "cancel",
+  Verify: "verify",
+  Repair: "repair",
+  Update: "update",
+  Rollback: "rollback",
+  Pin: "pin",
+  Unpin: "unpin",
+  Remove: "remove",
+};
+
+/** The token scope each action needs (the service's x-modelward-scope of its route). */
+export const SCOPE_OF = Object.fromEntries(
+  Object.entries(CALL_OF).map(([action, call]) => [action, scopeOf(call)]),
+) as Record<ModelAction, Scope>;
 
 /** States in which a download job exists (queued, moving or stopped part-way). */
 export const IN_QUEUE: readonly AvailabilityState[] = ["queued", "downloading", "paused"];

@@ -216,9 +216,7 @@ function StrategyView({ strategy }: { strategy: Strategy }) {
         <dd>{strategy.recommended_action}</dd>
         <dt>Estimated wait</dt>
         <dd>
-          {strategy.wait?.seconds !== null && strategy.wait?.seconds !== undefined
-            ? formatDuration(strategy.wait.seconds)
-            : (strategy.estimated_wait_time ?? "—")}
+          {formatDuration(strategy.wait?.seconds ?? strategy.estimated_wait_time)}
         </dd>
         <dt>Can queue the job</dt>
         <dd>{strategy.can_queue_request ? "yes" : "no"}</dd>

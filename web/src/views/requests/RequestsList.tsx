@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useState } from "react";
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import type { QueuedRequest, Wait } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { EmptyState, Loading, Notice } from "../../components/Status";
@@ -7,6 +7,8 @@ import { useServerEvents } from "../../events/EventsContext";
 import { RelativeTime } from "../../components/RelativeTime";
 import { formatDuration } from "../../format";
 import { useAction } from "../../hooks/useAction";
+import { useScope } from "../../hooks/useScope";
+import { ScopeNote } from "../../components/ScopeNote";
 import { useDebouncedCallback } from "../../hooks/useDebouncedCallback";
 import { useResource } from "../../hooks/useResource";
 import { label } from "../../labels";
@@ -30,6 +32,7 @@ export function RequestsList() {
   const requests = useResource(() => api.requests(), []);
   const [waits, setWaits] = useState<Record<string, Wait>>({});
   const action = useAction();
+  const canCancel = useScope().can(scopeOf("cancelRequest"));
   const [notice, setNotice] = useState("");
   const reload = useDebouncedCallback(() => void requests.reload(), 300);
   useServerEvents(REQUEST_EVENTS, reload);
@@ -78,9 +81,11 @@ export function RequestsList() {
                 <th scope="col">Created</th>
                 <th scope="col">Expires</th>
                 <th scope="col">Model ready in</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+                {canCancel ? (
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                ) : null}
               </tr>
             </thead>
             <tbody>
@@ -99,22 +104,25 @@ export function RequestsList() {
                     <RelativeTime value={r.expires_at} />
                   </td>
                   <td>{describeWait(waits[r.model_id])}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="danger-outline"
-                      onClick={() => void cancel(r)}
-                      disabled={action.busy !== null}
-                    >
-                      Cancel
-                    </button>
-                  </td>
+                  {canCancel ? (
+                    <td>
+                      <button
+                        type="button"
+                        className="danger-outline"
+                        onClick={() => void cancel(r)}
+                        disabled={action.busy !== null}
+                      >
+                        Cancel
+                      </button>
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       ) : null}
+      {list.length > 0 ? <ScopeNote what="Cancelling a request" need={scopeOf("cancelRequest")} /> : null}
       <ErrorAlert error={action.error} onDismiss={action.clearError} />
       <Notice>{notice}</Notice>
     </section>

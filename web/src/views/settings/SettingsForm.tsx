@@ -1,4 +1,4 @@
-import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
+import { Fragment, useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
 import { api } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import type { Settings } from "../../api/types";
@@ -11,6 +11,50 @@ import { changedFields, toForm, type FormValues } from "./settingsForm";
 const AUTOMATION = Object.entries(LABELS.automation);
 const LEVELS = Object.entries(LABELS.verifyLevel);
 const POLICIES = Object.entries(LABELS.updatePolicy);
+
+/** Each setting's label, in the form and in the read-only list. */
+export const FIELD_LABELS: Record<keyof FormValues, string> = {
+  automation: "Automation",
+  health_check_level: "Health-check level",
+  health_check_interval_s: "Health-check interval (hours)",
+  health_check_at_start: "Check health when the service starts",
+  update_policy: "Update policy",
+  update_check_interval_s: "Update-check interval (hours)",
+  keep_previous_successes: "Keep previous version until this many jobs succeed",
+  rollback_after_failures: "Roll back after this many failed jobs",
+  low_space_bytes: "Low-space threshold (GB)",
+  unused_after_days: "Unused after (days)",
+  vram_gb: "VRAM (GB)",
+};
+
+/** How a form value reads when it cannot be changed. */
+function shown(name: keyof FormValues, value: string): string {
+  if (name === "automation") return LABELS.automation[value as keyof typeof LABELS.automation] ?? value;
+  if (name === "health_check_level") return LABELS.verifyLevel[value as keyof typeof LABELS.verifyLevel] ?? value;
+  if (name === "update_policy") return LABELS.updatePolicy[value as keyof typeof LABELS.updatePolicy] ?? value;
+  if (name === "health_check_at_start") return value === "true" ? "yes" : "no";
+  if (name === "vram_gb" && value === "") return "detected";
+  return value;
+}
+
+/** The editable settings as plain values, for a token that may not change them. */
+export function SettingsValues({ settings }: { settings: Settings }) {
+  const id = useId();
+  const values = toForm(settings);
+  return (
+    <section aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>Service settings</h2>
+      <dl className="facts" aria-label="Service settings">
+        {(Object.keys(FIELD_LABELS) as (keyof FormValues)[]).map((name) => (
+          <Fragment key={name}>
+            <dt>{FIELD_LABELS[name]}</dt>
+            <dd data-testid={`setting-${name}`}>{shown(name, values[name])}</dd>
+          </Fragment>
+        ))}
+      </dl>
+    </section>
+  );
+}
 
 /** The service's editable settings; Save sends only what changed (PATCH). */
 export function SettingsForm({ settings, onSaved }: { settings: Settings; onSaved: (s: Settings) => void }) {
@@ -76,15 +120,15 @@ export function SettingsForm({ settings, onSaved }: { settings: Settings; onSave
       <h2 id={`${id}-title`}>Service settings</h2>
       <fieldset>
         <legend>Health</legend>
-        <Select label="Automation" value={values.automation} onChange={set("automation")} options={AUTOMATION} />
+        <Select label={FIELD_LABELS.automation} value={values.automation} onChange={set("automation")} options={AUTOMATION} />
         <Select
-          label="Health-check level"
+          label={FIELD_LABELS.health_check_level}
           value={values.health_check_level}
           onChange={set("health_check_level")}
           options={LEVELS}
         />
         <NumberField
-          label="Health-check interval (hours)"
+          label={FIELD_LABELS.health_check_interval_s}
           value={values.health_check_interval_s}
           onChange={set("health_check_interval_s")}
         />
@@ -95,25 +139,25 @@ export function SettingsForm({ settings, onSaved }: { settings: Settings; onSave
             checked={values.health_check_at_start === "true"}
             onChange={(e) => set("health_check_at_start")(e.target.checked ? "true" : "false")}
           />
-          <label htmlFor={`${id}-at-start`}>Check health when the service starts</label>
+          <label htmlFor={`${id}-at-start`}>{FIELD_LABELS.health_check_at_start}</label>
         </div>
       </fieldset>
       <fieldset>
         <legend>Updates</legend>
-        <Select label="Update policy" value={values.update_policy} onChange={set("update_policy")} options={POLICIES} />
+        <Select label={FIELD_LABELS.update_policy} value={values.update_policy} onChange={set("update_policy")} options={POLICIES} />
         <NumberField
-          label="Update-check interval (hours)"
+          label={FIELD_LABELS.update_check_interval_s}
           value={values.update_check_interval_s}
           onChange={set("update_check_interval_s")}
         />
         <NumberField
-          label="Keep previous version until this many jobs succeed"
+          label={FIELD_LABELS.keep_previous_successes}
           value={values.keep_previous_successes}
           onChange={set("keep_previous_successes")}
           step="1"
         />
         <NumberField
-          label="Roll back after this many failed jobs"
+          label={FIELD_LABELS.rollback_after_failures}
           value={values.rollback_after_failures}
           onChange={set("rollback_after_failures")}
           step="1"
@@ -122,19 +166,19 @@ export function SettingsForm({ settings, onSaved }: { settings: Settings; onSave
       <fieldset>
         <legend>Storage and hardware</legend>
         <NumberField
-          label="Low-space threshold (GB)"
+          label={FIELD_LABELS.low_space_bytes}
           value={values.low_space_bytes}
           onChange={set("low_space_bytes")}
           help="Below this much free space the service warns and suggests what could go."
         />
         <NumberField
-          label="Unused after (days)"
+          label={FIELD_LABELS.unused_after_days}
           value={values.unused_after_days}
           onChange={set("unused_after_days")}
           help="Models not used for this long are offered for removal, never removed unasked."
         />
         <NumberField
-          label="VRAM (GB)"
+          label={FIELD_LABELS.vram_gb}
           value={values.vram_gb}
           onChange={set("vram_gb")}
           placeholder="detect"

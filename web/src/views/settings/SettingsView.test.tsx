@@ -42,6 +42,52 @@ describe("SettingsView", () => {
     expect(api.find("PATCH", "/api/v1/settings")).toHaveLength(1);
   });
 
+  it("switches a feature at once, with what it does on and off", async () => {
+    setToken("t");
+    let current = settings();
+    const api = mockFetch({
+      "GET /api/v1/settings": () => current,
+      "PATCH /api/v1/settings": (c: Call) => {
+        const change = (c.body as { features: Partial<typeof current.features> }).features;
+        current = settings({ features: { ...current.features, ...change } });
+        return current;
+      },
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<SettingsView />);
+    const toggles = await screen.findAllByRole("switch");
+    expect(toggles).toHaveLength(10);
+    const retries = screen.getByRole("switch", { name: "Retries" });
+    expect(retries).toBeChecked();
+    expect(retries).toHaveAccessibleDescription("A failed transfer is tried again, with growing pauses.");
+
+    await user.click(retries);
+    await waitFor(() => expect(api.find("PATCH", "/api/v1/settings")).toHaveLength(1));
+    expect(api.find("PATCH", "/api/v1/settings")[0].body).toEqual({ features: { retries: false } });
+    await waitFor(() => expect(screen.getByRole("switch", { name: "Retries" })).not.toBeChecked());
+    expect(screen.getByRole("switch", { name: "Retries" })).toHaveAccessibleDescription(
+      "Off: Each file gets one attempt.",
+    );
+    // The rest of the form is untouched: its Save has nothing to send.
+    await user.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(await screen.findByText("Nothing changed.")).toBeInTheDocument();
+    expect(api.find("PATCH", "/api/v1/settings")).toHaveLength(1);
+  });
+
+  it("keeps a feature as it was when the change is refused", async () => {
+    setToken("t");
+    mockFetch({
+      "GET /api/v1/settings": settings(),
+      "PATCH /api/v1/settings": apiError(403, "forbidden", "this token may not change settings", "Use an admin token."),
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<SettingsView />);
+    const mock = await screen.findByRole("switch", { name: "Mock fallback" });
+    await user.click(mock);
+    expect(await screen.findByRole("alert")).toHaveTextContent("this token may not change settings");
+    expect(screen.getByRole("switch", { name: "Mock fallback" })).toBeChecked();
+  });
+
   it("shows why the settings could not be loaded", async () => {
     mockFetch({ "GET /api/v1/settings": apiError(404, "not-found", "no route api/v1/settings", "See /docs for the API's routes.") });
     renderWithProviders(<SettingsView />);

@@ -1,18 +1,23 @@
 import { useId } from "react";
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import type { Settings } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
+import { ScopeNote } from "../../components/ScopeNote";
 import { Loading } from "../../components/Status";
 import { TokenForm } from "../../components/TokenForm";
 import { useServerEvents } from "../../events/EventsContext";
 import { RESYNC } from "../../events/stream";
 import { useResource } from "../../hooks/useResource";
-import { SettingsForm } from "./SettingsForm";
+import { useScope } from "../../hooks/useScope";
+import { FeatureToggles } from "./FeatureToggles";
+import { SettingsForm, SettingsValues } from "./SettingsForm";
 import "./SettingsView.css";
 
 export function SettingsView() {
   const tokenId = useId();
   const settings = useResource(() => api.settings(), []);
+  const { can, whoami } = useScope();
+  const canChange = can(scopeOf("patchSettings"));
   // Back after a lost connection: the settings may have been changed meanwhile.
   useServerEvents([RESYNC], () => void settings.reload());
   return (
@@ -22,16 +27,30 @@ export function SettingsView() {
         <div className="panel">
           <ErrorAlert error={settings.error} />
           {settings.loading && !settings.data ? <Loading what="settings" /> : null}
-          {settings.data ? (
+          <ScopeNote what="Changing settings and features" need={scopeOf("patchSettings")} />
+          {settings.data && canChange ? (
             <SettingsForm settings={settings.data} onSaved={(s) => settings.setData(() => s)} />
           ) : null}
+          {settings.data && !canChange ? <SettingsValues settings={settings.data} /> : null}
         </div>
         <div>
           <section className="panel" aria-labelledby={`${tokenId}-title`}>
             <h2 id={`${tokenId}-title`}>Access</h2>
             <p>Reading needs no token; every change (download, pause, remove, settings…) does.</p>
+            {whoami?.authenticated ? (
+              <p data-testid="token-scope">
+                This token: <strong>{whoami.name}</strong>, scope <strong>{whoami.scope}</strong>.
+              </p>
+            ) : null}
             <TokenForm />
           </section>
+          {settings.data ? (
+            <FeatureToggles
+              settings={settings.data}
+              readOnly={!canChange}
+              onSaved={(s) => settings.setData(() => s)}
+            />
+          ) : null}
           {settings.data ? <ReadOnly facts={settings.data.read_only} /> : null}
         </div>
       </div>

@@ -1,14 +1,16 @@
 import { useId, useState, type FormEvent } from "react";
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import type { AdoptMode, AdoptReport } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
+import { ScopeNote } from "../../components/ScopeNote";
 import { Notice } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
 import { RESYNC } from "../../events/stream";
 import { formatBytes } from "../../format";
 import { useAction } from "../../hooks/useAction";
 import { useResource } from "../../hooks/useResource";
+import { useScope } from "../../hooks/useScope";
 import { label, LABELS } from "../../labels";
 
 const LABELS_ADOPT = LABELS.adoptMode;
@@ -40,6 +42,7 @@ export function AdoptPanel({ onDone }: { onDone: () => void }) {
   const [notice, setNotice] = useState("");
   const [invalid, setInvalid] = useState<ApiError | null>(null);
   const action = useAction();
+  const { can } = useScope();
   const models = catalog.data?.data ?? [];
   const chosen = modelId || models[0]?.id || "";
 
@@ -84,45 +87,48 @@ export function AdoptPanel({ onDone }: { onDone: () => void }) {
         Already have a model's files on the service's machine? Each file is checked against the source; the good ones
         join the store without a second copy, the rest can be downloaded.
       </p>
-      <form className="inline-form" aria-label="Adopt a folder" onSubmit={adopt} noValidate>
-        <div className="field">
-          <label htmlFor={`${id}-path`}>Folder on the service's machine</label>
-          <input
-            id={`${id}-path`}
-            type="text"
-            value={path}
-            placeholder="/data/models/my-model"
-            spellCheck={false}
-            autoComplete="off"
-            onChange={(e) => setPath(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-model`}>Model</label>
-          <select id={`${id}-model`} value={chosen} onChange={(e) => setModelId(e.target.value)}>
-            {models.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.id}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-mode`}>How</label>
-          <select id={`${id}-mode`} value={mode} onChange={(e) => setMode(e.target.value as AdoptMode)}>
-            {ADOPT_MODES.map((m) => (
-              <option key={m.value} value={m.value}>
-                {m.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="actions">
-          <button type="submit" className="primary" disabled={action.busy !== null} aria-busy={action.busy === "adopt" || undefined}>
-            Adopt
-          </button>
-        </div>
-      </form>
+      <ScopeNote what="Adopting a folder" need={scopeOf("adopt")} />
+      {can(scopeOf("adopt")) ? (
+        <form className="inline-form" aria-label="Adopt a folder" onSubmit={adopt} noValidate>
+          <div className="field">
+            <label htmlFor={`${id}-path`}>Folder on the service's machine</label>
+            <input
+              id={`${id}-path`}
+              type="text"
+              value={path}
+              placeholder="/data/models/my-model"
+              spellCheck={false}
+              autoComplete="off"
+              onChange={(e) => setPath(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-model`}>Model</label>
+            <select id={`${id}-model`} value={chosen} onChange={(e) => setModelId(e.target.value)}>
+              {models.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.id}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-mode`}>How</label>
+            <select id={`${id}-mode`} value={mode} onChange={(e) => setMode(e.target.value as AdoptMode)}>
+              {ADOPT_MODES.map((m) => (
+                <option key={m.value} value={m.value}>
+                  {m.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={action.busy !== null} aria-busy={action.busy === "adopt" || undefined}>
+              Adopt
+            </button>
+          </div>
+        </form>
+      ) : null}
       <ErrorAlert error={invalid ?? action.error} onDismiss={invalid ? undefined : action.clearError} />
       {catalog.error ? <ErrorAlert error={catalog.error} /> : null}
       {report ? (
@@ -158,7 +164,7 @@ export function AdoptPanel({ onDone }: { onDone: () => void }) {
               </tbody>
             </table>
           </div>
-          {report.to_fetch.length > 0 ? (
+          {report.to_fetch.length > 0 && can(scopeOf("download")) ? (
             <div className="actions">
               <button
                 type="button"

@@ -1,15 +1,17 @@
 import { useId, useState, type FormEvent } from "react";
-import { api } from "../../api/endpoints";
+import { api, scopeOf } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import type { CleanupIn, CleanupResult, ServerEvent } from "../../api/types";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorAlert } from "../../components/ErrorAlert";
+import { ScopeNote } from "../../components/ScopeNote";
 import { Notice, Warning } from "../../components/Status";
 import { useServerEvents } from "../../events/EventsContext";
 import { RESYNC } from "../../events/stream";
 import { formatBytes } from "../../format";
 import { useAction } from "../../hooks/useAction";
 import { useResource } from "../../hooks/useResource";
+import { useScope } from "../../hooks/useScope";
 import { CleanupPlanTable } from "./CleanupPlanTable";
 
 const GB = 1e9;
@@ -57,6 +59,8 @@ export function CleanupPanel({ defaultKeepDays = 30, onDone }: { defaultKeepDays
   const [stale, setStale] = useState("");
   const [mismatch, setMismatch] = useState("");
   const action = useAction();
+  // The preview is a dry run of the same admin call, so neither is offered without admin.
+  const canClean = useScope().can(scopeOf("cleanup"));
 
   const clearPlan = () => {
     setPlan(null);
@@ -139,49 +143,52 @@ export function CleanupPanel({ defaultKeepDays = 30, onDone }: { defaultKeepDays
         Preview first: nothing is removed until you execute and confirm, and then only the previewed models. Pinned,
         in-use and downloading models are always kept.
       </p>
-      <form className="inline-form" onSubmit={preview} noValidate>
-        <div className="field">
-          <label htmlFor={`${id}-days`}>Keep models used within (days)</label>
-          <input
-            id={`${id}-days`}
-            type="number"
-            min={0}
-            step="any"
-            value={keepDays}
-            onChange={(e) => {
-              setKeepDays(e.target.value);
-              setPlan(null);
-            }}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-target`}>Target free space (GB)</label>
-          <input
-            id={`${id}-target`}
-            type="number"
-            min={0}
-            step="any"
-            value={targetGb}
-            placeholder="optional"
-            aria-describedby={`${id}-target-help`}
-            onChange={(e) => {
-              setTargetGb(e.target.value);
-              setPlan(null);
-            }}
-          />
-          <p id={`${id}-target-help`} className="field__help">
-            Empty: remove only unused models. Otherwise the least valuable go until this much is free.
-          </p>
-        </div>
-        <div className="actions">
-          <button type="submit" className="primary" disabled={action.busy !== null}>
-            Preview cleanup
-          </button>
-          <button type="button" className="danger" disabled={!canExecute} onClick={() => setConfirming(true)}>
-            Execute cleanup
-          </button>
-        </div>
-      </form>
+      <ScopeNote what="Previewing and executing a cleanup" need={scopeOf("cleanup")} />
+      {canClean ? (
+        <form className="inline-form" onSubmit={preview} noValidate>
+          <div className="field">
+            <label htmlFor={`${id}-days`}>Keep models used within (days)</label>
+            <input
+              id={`${id}-days`}
+              type="number"
+              min={0}
+              step="any"
+              value={keepDays}
+              onChange={(e) => {
+                setKeepDays(e.target.value);
+                setPlan(null);
+              }}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-target`}>Target free space (GB)</label>
+            <input
+              id={`${id}-target`}
+              type="number"
+              min={0}
+              step="any"
+              value={targetGb}
+              placeholder="optional"
+              aria-describedby={`${id}-target-help`}
+              onChange={(e) => {
+                setTargetGb(e.target.value);
+                setPlan(null);
+              }}
+            />
+            <p id={`${id}-target-help`} className="field__help">
+              Empty: remove only unused models. Otherwise the least valuable go until this much is free.
+            </p>
+          </div>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={action.busy !== null}>
+              Preview cleanup
+            </button>
+            <button type="button" className="danger" disabled={!canExecute} onClick={() => setConfirming(true)}>
+              Execute cleanup
+            </button>
+          </div>
+        </form>
+      ) : null}
       <ErrorAlert error={invalid ?? action.error} onDismiss={invalid ? undefined : action.clearError} />
       {catalog.error ? <ErrorAlert error={catalog.error} /> : null}
       <Warning>{stale}</Warning>

@@ -1,0 +1,25 @@
+"""The "features off" line the status commands print when enhancements are switched off."""
+
+from __future__ import annotations
+
+from modelward.cli.client import TIMEOUT_S, ServiceClient
+from modelward.cli.output import console
+from modelward.errors import ServiceNotRunningError
+from modelward.overrides import with_overrides
+from modelward.settings import Settings
+
+
+def features_off(settings: Settings) -> list[str]:
+    """The enhancements switched off: the running service's (changes made while it runs
+    count), else those the environment and the kept settings name."""
+    try:
+        with ServiceClient.discover(settings, TIMEOUT_S) as client:
+            return client.healthz().features_off
+    except ServiceNotRunningError:
+        return with_overrides(settings).features_off
+
+
+def print_features_off(names: list[str]) -> None:
+    """One line naming the features switched off; nothing when all are on."""
+    if names:
+        console.print(f"features off: {', '.join(names)}", highlight=False)

@@ -1,0 +1,30 @@
+"""The transfer engine's feature switches: retries and segmented transfer.
+
+Off, the engine behaves as the plain base downloader: one attempt per file and per
+metadata request (``feature_retries``), one connection per file reading it from where it
+stands to its end (``feature_segmented_transfer``). Applied at start and again whenever
+the settings change; a change reaches the next file a download fetches.
+"""
+
+from __future__ import annotations
+
+from modelward.settings import Settings
+from modelward.transfer.downloader import EnhancedModelDownloader
+from modelward.transfer.retry import RetryPolicy
+
+WHOLE_FILE_BYTES = 1 << 62
+"""A segment size no file reaches: each missing range of a file is one request."""
+
+
+def apply_transfer_features(downloader: EnhancedModelDownloader, settings: Settings) -> None:
+    """Give ``downloader`` the retry policy and segmentation ``settings`` ask for."""
+    # Set here rather than through the constructor so a running service changes them too.
+    downloader._policy = RetryPolicy(
+        max_retries=settings.max_retries if settings.feature_retries else 0,
+        base_delay_s=settings.retry_base_delay_s,
+        max_delay_s=settings.retry_max_delay_s,
+        enabled=settings.feature_retries,
+    )
+    segmented = settings.feature_segmented_transfer
+    downloader._connections_per_file = settings.connections_per_file if segmented else 1
+    downloader._segment_bytes = settings.segment_bytes if segmented else WHOLE_FILE_BYTES
