@@ -55,10 +55,7 @@ def seed_settings(tmp_path: Path, hub: DevHub, monkeypatch: pytest.MonkeyPatch) 
     so a seed constructor given nothing (``ModelHealthMonitor()``) uses them too."""
     catalog = tmp_path / "seed-catalog.toml"
     catalog.write_text(SEED_CATALOG, encoding="utf-8")
-    # One connection per file: each connection the hub drops is one failed attempt, so the
-    # retry count is exactly the number of failures (with several, two drops can land in
-    # one attempt of one file and cost a single retry).
-    settings = make_settings(tmp_path, hub.url, catalog_files=(catalog,), connections_per_file=1)
+    settings = make_settings(tmp_path, hub.url, catalog_files=(catalog,))
     monkeypatch.setenv("HF_HUB_CACHE", str(settings.cache_dir))
     monkeypatch.setenv("MODELWARD_HOME", str(settings.home))
     monkeypatch.setenv("MODELWARD_CATALOG", str(catalog))

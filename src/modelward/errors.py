@@ -44,6 +44,7 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
     ├── ForbiddenError                   forbidden
     └── HostNotAllowedError              host-not-allowed
     RequestTooLargeError                 request-too-large
+    TokenFileError                       tokens-file-invalid
 """
 
 from __future__ import annotations
@@ -474,8 +475,24 @@ class RequestTooLargeError(ModelwardError):
     default_hint = "Send a smaller body; no route of this API takes more than the limit."
 
 
+class TokenFileError(ModelwardError):
+    """MODELWARD_HOME/tokens.json cannot be read: named tokens cannot be checked until an
+    admin fixes it (the service's own token still works)."""
+
+    code = "tokens-file-invalid"
+    default_hint = (
+        "An admin must fix or delete MODELWARD_HOME/tokens.json (deleting it revokes every "
+        "named token); the service's own token still works meanwhile."
+    )
+
+
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The error to report for a group of concurrent failures: a modelward one if any."""
+    return failure_causes(group)[0]
+
+
+def failure_causes(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The errors that made a group of concurrent tasks fail, the one to report first."""
     leaves: list[BaseException] = []
 
     def walk(exc: BaseException) -> None:
@@ -490,4 +507,5 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     # caused the cancellation is the one to report.
     ours = [e for e in leaves if isinstance(e, ModelwardError)]
     causes = [e for e in ours if not isinstance(e, IncompleteTransferError)]
-    return (causes or ours or leaves)[0]
+    chosen: list[BaseException] = list(causes or ours or leaves)
+    return chosen

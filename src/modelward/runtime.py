@@ -7,6 +7,7 @@ layers the same way.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ from modelward.ops.selfstarted import RECOVERY, START_DOWNLOAD, record_self_star
 from modelward.overrides import save_change, with_overrides
 from modelward.settings import Settings
 from modelward.sources import build_clients
+from modelward.status import ModelAvailabilityStatus
 from modelward.store import ModelManager
 from modelward.store.space import free_bytes
 from modelward.transfer import (
@@ -43,7 +45,7 @@ from modelward.transfer import (
     ModelDownloader,
     RetryPolicy,
 )
-from modelward.transfer.features import apply_transfer_features
+from modelward.transfer.features import apply_transfer_features, unhashed_tail_bytes
 from modelward.updates import ModelUpdater, UpdatePolicy, UpdatePolicySettings
 
 
@@ -60,6 +62,16 @@ class Runtime:
         self.bus = EventBus()
         self.db = Database(settings.effective_database_url)
         self.audit = AuditLog(self.db, settings.audit_retention_days)
+        # Each layer is built on the ones before it, lowest first.
+        self._build_store_and_transfer(settings)
+        self._build_health(settings)
+        self._build_availability(settings)
+        self._build_updates(settings)
+        self._build_ops(settings)
+        self._apply_features(settings)
+
+    def _build_store_and_transfer(self, settings: Settings) -> None:
+        """The store, the source clients, the quarantine and the downloader."""
         self.manager = ModelManager(self.catalog, settings.cache_dir, settings.home)
         self.clients = build_clients(
             connect_timeout_s=settings.connect_timeout_s,
@@ -84,6 +96,9 @@ class Runtime:
             db=self.db,
             screen=PickleScreen(self.quarantine),
         )
+
+    def _build_health(self, settings: Settings) -> None:
+        """The health monitor (checks, repairs), recording what it starts by itself."""
         self.health = ModelHealthMonitor(
             self.manager,
             self.downloader,
@@ -93,6 +108,9 @@ class Runtime:
             policy=HealthPolicy.from_settings(settings),
         )
         self.health.audit = self.audit
+
+    def _build_availability(self, settings: Settings) -> None:
+        """Requests, usage analytics, the availability manager and the fallback side."""
         self.requests = RequestQueue(self.db, self.bus)
         self.requests.watch()
         self.analytics = ModelUsageAnalytics(self.db, lambda: list(self.catalog.ids()))
@@ -109,10 +127,13 @@ class Runtime:
         self.fallback = IntelligentFallbackManager(
             self.availability,
             vram=VramProbe(settings.vram_gb),
-            unhashed_tail_bytes=settings.connections_per_file * settings.segment_bytes,
+            unhashed_tail_bytes=unhashed_tail_bytes(settings),
         )
         # The fallback side answers the manager's handle_model_request (no import back up).
         self.availability.attach_request_handler(self.fallback.handle_model_request)
+
+    def _build_updates(self, settings: Settings) -> None:
+        """The updater and the error recovery that uses it."""
         self.updater = ModelUpdater(
             self.downloader,
             bus=self.bus,
@@ -126,6 +147,10 @@ class Runtime:
         self.recovery = EnhancedErrorRecovery(
             FallbackRecoverySystem(self.fallback, self.updater), self.fallback
         )
+
+    def _build_ops(self, settings: Settings) -> None:
+        """The disk watch, the links back down (space advice, cleanup planning), the bridge,
+        the operations log and the metrics: they look at everything built before."""
         self.storage = StorageWatch(
             self.availability,
             low_space_bytes=settings.low_space_bytes,
@@ -138,7 +163,6 @@ class Runtime:
             self.db, self.bus, enabled=lambda: self.settings.feature_usage_analytics
         )
         self.metrics = ServiceMetrics(self.bus, _metrics_probes(self))
-        self._apply_features(settings)
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -161,11 +185,20 @@ class Runtime:
         await self.fallback.restore_requests()
 
     async def start_background(self) -> None:
-        """Start what the service runs on its own: health checks, update checks and the
-        disk watch; returns once they are scheduled."""
+        """Start what the service runs on its own: health checks, update checks, the disk
+        watch and the resolution of models never resolved; returns once they are scheduled."""
         await self.health.schedule_health_checks()
         self.updater.schedule_checks(self.settings.update_check_interval_s)
         self.storage.watch()
+        self.resolve_in_background(self.catalog.ids())
+
+    def resolve_in_background(self, model_ids: Iterable[str]) -> None:
+        """Ask upstream, in the background, for the files of those of ``model_ids`` never
+        resolved here, so their statuses show the real size or the source's error (status
+        reads never ask: availability/resolution.py). Like scheduled update checks, this is
+        the service asking upstream on its own: not while update checks are switched off."""
+        if self.settings.feature_update_checks:
+            self.availability.resolution.request(model_ids)
 
     async def change_settings(self, changes: dict[str, Any]) -> Settings:
         """Change behaviour while running (kept for later starts): automation, schedules,
@@ -189,6 +222,7 @@ class Runtime:
         """Switch each enhancement on or off as ``settings`` say (at start and on every
         change; the health monitor's switches travel in its HealthPolicy)."""
         apply_transfer_features(self.downloader, settings)
+        self.fallback.unhashed_tail_bytes = unhashed_tail_bytes(settings)
         self.fallback.features = FallbackFeatures(
             alternatives=settings.feature_alternative_suggestions,
             queueing=settings.feature_request_queueing,
@@ -220,15 +254,17 @@ class Runtime:
 
 
 def _metrics_probes(rt: Runtime) -> MetricsProbes:
-    """What /metrics reads at scrape time: in-memory state and one statvfs, never a
-    derivation per model (a model no event concerned since the start counts as unknown)."""
+    """What /metrics reads at scrape time: every model's state from the one status
+    derivation (its kept facts: no database or disk work per model), the queue in memory and
+    one statvfs."""
 
-    def states() -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for model_id in rt.catalog.ids():
-            state = rt.availability.known_state(model_id)
-            key = state.value if state is not None else "unknown"
-            counts[key] = counts.get(key, 0) + 1
+    async def states() -> dict[str, int]:
+        # Every state has its series (0 when no model is in it), so an alert on one exists
+        # from the first scrape; hash_unknown=False: a scrape never reads file contents (a
+        # file changed since it was verified counts as damaged, as the model.state events).
+        counts = dict.fromkeys((s.value for s in ModelAvailabilityStatus), 0)
+        for status in await rt.availability.statuses(hash_unknown=False):
+            counts[status.availability_status.value] += 1
         return counts
 
     def source_host(model_id: str, path: str) -> str:

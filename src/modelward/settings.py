@@ -152,7 +152,10 @@ class Settings(BaseModel):
         description="A connection that delivers no byte for this long is dropped and retried.",
     )
     audit_retention_days: float = Field(
-        default=180.0, gt=0, description="Audit records older than this are removed."
+        default=180.0,
+        gt=0,
+        description="Audit records, download outcomes and fallback decisions older than this "
+        "are removed.",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024,

@@ -157,6 +157,29 @@ def _raw_request(live: LiveService, head: str) -> socket.socket:
     return sock
 
 
+def _answer(sock: socket.socket) -> str:
+    """The whole answer to a refused request, headers and body (which may come in separate
+    segments), read as far as its Content-Length."""
+    sock.settimeout(5)
+    received = b""
+    while b"\r\n\r\n" not in received or len(received.partition(b"\r\n\r\n")[2]) < _length(
+        received
+    ):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received.decode()
+
+
+def _length(received: bytes) -> int:
+    for line in received.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * 4096
@@ -172,11 +195,22 @@ def test_a_200_mb_body_is_refused_before_it_is_read(start_service: StartService)
     )
     with _raw_request(live, head) as sock:
         sock.sendall(b"x" * 65536)  # the rest never comes: the answer must not wait for it
-        answer = sock.recv(65536).decode()
+        answer = _answer(sock)
     assert answer.startswith("HTTP/1.1 413"), answer
     assert "request-too-large" in answer
     assert time.monotonic() - started < 5
     assert _rss_bytes() - before < 50_000_000
+    deadline = time.monotonic() + 10
+    while not (found := live.runtime.audit.query(action="pause")):  # written after the answer
+        assert time.monotonic() < deadline, "the refusal at the edge was not audited"
+        time.sleep(0.05)
+    [refused] = found
+    assert (refused.actor, refused.outcome, refused.status, refused.model_id) == (
+        "anonymous",
+        "refused",
+        413,
+        TI2V,
+    )
 
 
 def test_a_chunked_body_is_cut_off_at_the_limit(start_service: StartService) -> None:

@@ -99,14 +99,20 @@ def test_huge_generation_metrics_are_refused_not_a_500(start_service: StartServi
     assert fine.status_code == 200, fine.text
 
 
-def test_bad_paths_to_adopt_are_refused_with_a_hint(
-    start_service: StartService, tmp_path: Path
-) -> None:
-    api = start_service().client
+def _not_folders(tmp_path: Path) -> tuple[Path, Path]:
+    """A plain file and a link to itself: paths below them fail with ENOTDIR and ELOOP."""
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
     loop = tmp_path / "loop"
     os.symlink(loop, loop)
+    return a_file, loop
+
+
+def test_bad_paths_to_adopt_are_refused_with_a_hint(
+    start_service: StartService, tmp_path: Path
+) -> None:
+    api = start_service().client
+    a_file, loop = _not_folders(tmp_path)
     for folder in (
         tmp_path / ("n" * 300) / "model",  # ENAMETOOLONG
         a_file / "model",  # ENOTDIR
@@ -122,10 +128,7 @@ def test_bad_image_paths_are_refused_with_a_hint(
     start_service: StartService, tmp_path: Path
 ) -> None:
     api = start_service().client
-    a_file = tmp_path / "a-file"
-    a_file.write_text("x")
-    loop = tmp_path / "loop"
-    os.symlink(loop, loop)
+    a_file, loop = _not_folders(tmp_path)
     for image in (f"/{'i' * 300}/x.png", f"{a_file}/x.png", f"{loop}/x.png"):
         job = {"model_id": TI2V, "prompt": "waves", "image": image}
         _refused(api.post("/api/v1/generate", json=job, headers=AUTH), code="input-not-found")

@@ -37,15 +37,20 @@ class Served:
         return httpx.request(method, self.url + path, headers=headers, timeout=10)
 
 
-def _env(tmp_path: Path, hub_url: str) -> dict[str, str]:
+def store_env(tmp_path: Path, hub_url: str) -> dict[str, str]:
+    """This environment without HF_/MODELWARD_ settings, pointed at the hub and a store
+    (``cache`` and ``home``) under ``tmp_path``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MODELWARD_"))}
     env.update(
         HF_ENDPOINT=hub_url,
         HF_HUB_CACHE=str(tmp_path / "cache"),
         MODELWARD_HOME=str(tmp_path / "home"),
-        COLUMNS="200",
     )
     return env
+
+
+def _env(tmp_path: Path, hub_url: str) -> dict[str, str]:
+    return store_env(tmp_path, hub_url) | {"COLUMNS": "200"}
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,17 +14,8 @@ from pathlib import Path
 from modelward.devhub import DevHub, Fault, FaultPlan
 from modelward.store import RepoLayout
 from modelward.store.records import load_partial
+from tests.cli.conftest import store_env
 from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, sha256_of
-
-
-def _env(tmp_path: Path, hub: DevHub) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MODELWARD_"))}
-    env.update(
-        HF_ENDPOINT=hub.url,
-        HF_HUB_CACHE=str(tmp_path / "cache"),
-        MODELWARD_HOME=str(tmp_path / "home"),
-    )
-    return env
 
 
 def _pull(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -49,7 +40,7 @@ def test_kill_9_mid_file_then_rerun_fetches_only_the_rest(
     big = max((f for f in manifest.files if f.is_lfs), key=lambda f: f.size)
     layout = RepoLayout(tmp_path / "cache", tmp_path / "home", TI2V_REPO)
     threaded_hub.set_faults(FaultPlan([Fault.rate(100_000, path_glob="*" + big.path)]))
-    env = _env(tmp_path, threaded_hub)
+    env = store_env(tmp_path, threaded_hub.url)
     env["MODELWARD_SEGMENT_BYTES"] = str(128 * 1024)
 
     first = _pull(env)

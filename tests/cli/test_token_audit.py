@@ -106,3 +106,38 @@ def test_the_service_records_what_the_cli_asks_with_the_cli_user(served: Served)
     assert httpx.post(url, headers=headers, timeout=10).status_code == 403
     assert served.run("token", "revoke", "reader").returncode == 0
     assert httpx.post(url, headers=headers, timeout=10).status_code == 401
+
+
+def test_names_from_requests_are_shown_as_text_not_markup(
+    tmp_path: Path, threaded_hub: DevHub
+) -> None:
+    env = _env(tmp_path, threaded_hub.url)
+    home = tmp_path / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    settings = Settings(cache_dir=tmp_path / "cache", home=home)
+    db = Database(settings.effective_database_url)
+    try:
+        AuditLog(db).record("cli:[/]x[bold]", "pause", model_id="[red]m[/]", error_code="[/]")
+    finally:
+        db.close()
+    shown = _invoke(env, "audit")
+    assert shown.exit_code == 0, shown.output
+    assert "cli:[/]x[bold]" in shown.stdout and "[red]m[/]" in shown.stdout
+
+    entry = {"name": "[/]evil", "scope": "read", "sha256": "0" * 64, "created_at": 1.0}
+    (home / "tokens.json").write_text(
+        json.dumps({"version": 1, "tokens": [entry | {"hint": "[/]"}]})
+    )
+    listed = _invoke(env, "token", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "[/]evil" in listed.stdout and "…[/]" in listed.stdout
+
+
+def test_a_broken_tokens_file_is_a_clear_error(tmp_path: Path, threaded_hub: DevHub) -> None:
+    env = _env(tmp_path, threaded_hub.url)
+    home = tmp_path / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "tokens.json").write_text("{ not json")
+    listed = _invoke(env, "token", "list")
+    assert listed.exit_code != 0 and "tokens-file-invalid" in listed.output
+    assert "Traceback" not in listed.output

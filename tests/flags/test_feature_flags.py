@@ -19,7 +19,7 @@ from modelward.availability import (
     NoAlternativeError,
 )
 from modelward.availability.demo import DemoGenerator
-from modelward.availability.fallback import GenerationRequest
+from modelward.availability.queueing import GenerationRequest
 from modelward.catalog import Catalog, load_catalog
 from modelward.devhub import DevHub, Fault, FaultPlan
 from modelward.errors import FeatureOffError

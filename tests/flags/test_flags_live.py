@@ -12,6 +12,7 @@ from modelward.cli.app import app
 from modelward.cli.discovery import write_service_info
 from modelward.runtime import Runtime
 from modelward.settings import FEATURES, Settings
+from modelward.transfer.fetch import HASH_READ_BYTES
 from tests.api.conftest import AUTH, StartService
 from tests.conftest import TI2V
 
@@ -63,11 +64,16 @@ async def test_the_environment_switches_features_off(tmp_path: Path) -> None:
     async with Runtime(settings) as runtime:
         assert runtime.downloader.max_retries == 0
         assert not runtime.fallback.features.mock and runtime.fallback.features.queueing
+        # One connection per file: the hasher trails it, so a wait adds little hashing.
+        assert runtime.fallback.unhashed_tail_bytes == HASH_READ_BYTES
+        await runtime.change_settings({"feature_segmented_transfer": True})
+        segments = settings.connections_per_file * settings.segment_bytes
+        assert runtime.fallback.unhashed_tail_bytes == segments
         # A change kept from a running service wins over the environment, as for every
         # editable setting.
         await runtime.change_settings({"feature_mock_fallback": True})
     async with Runtime(settings) as runtime:
-        assert runtime.settings.features_off == ["retries", "segmented_transfer"]
+        assert runtime.settings.features_off == ["retries"]
 
 
 def test_the_status_commands_name_the_features_off(start_service: StartService) -> None:

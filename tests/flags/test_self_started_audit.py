@@ -5,10 +5,12 @@ API makes for a person record nothing down here (the API layer records those).""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from modelward.api.guard import GuardedRoute
 from modelward.api.routes import health as health_routes
 from modelward.api.routes import models as model_routes
 from modelward.api.routes import updates as update_routes
@@ -16,14 +18,38 @@ from modelward.catalog import Catalog, load_catalog
 from modelward.devhub import DevHub, Fault
 from modelward.health import VerifyLevel
 from modelward.ops import AuditEntry
+from modelward.ops.selfstarted import (
+    APPLY_UPDATE,
+    PRUNE,
+    REPAIR,
+    ROLLBACK,
+    START_DOWNLOAD,
+    VERIFY,
+)
 from modelward.runtime import Runtime
 from modelward.updates import UpdatePolicy
 from tests.conftest import TI2V, TI2V_REPO, make_settings
 
 
 def _action(route: Callable[..., object]) -> str:
-    """The audit action of an API route: its function's name in kebab-case."""
-    return route.__name__.replace("_", "-")
+    """The audit action the guard records for an API route: the one its route declares
+    (by default its function's name in kebab-case; ``apply`` declares ``apply-update``)."""
+    router = importlib.import_module(route.__module__).router
+    [action] = [
+        r.action for r in router.routes if isinstance(r, GuardedRoute) and r.endpoint is route
+    ]
+    assert action is not None
+    return action
+
+
+def test_every_self_started_action_is_an_api_routes_action() -> None:
+    actions = {
+        r.action
+        for module in (health_routes, model_routes, update_routes)
+        for r in module.router.routes
+        if isinstance(r, GuardedRoute)
+    }
+    assert {VERIFY, REPAIR, START_DOWNLOAD, APPLY_UPDATE, ROLLBACK, PRUNE} <= actions
 
 
 def _only_ti2v() -> Catalog:

@@ -21,19 +21,12 @@ from modelward.health import VerifyLevel
 from modelward.runtime import Runtime
 from modelward.store import RepoLayout
 from modelward.store.records import load_partial
-from tests.cli.conftest import stop_services_under
+from tests.cli.conftest import stop_services_under, store_env
 from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, sha256_of
 
 
 def _env(tmp_path: Path, hub: DevHub) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MODELWARD_"))}
-    env.update(
-        HF_ENDPOINT=hub.url,
-        HF_HUB_CACHE=str(tmp_path / "cache"),
-        MODELWARD_HOME=str(tmp_path / "home"),
-        MODELWARD_SEGMENT_BYTES=str(64 * 1024),
-    )
-    return env
+    return store_env(tmp_path, hub.url) | {"MODELWARD_SEGMENT_BYTES": str(64 * 1024)}
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:

@@ -34,6 +34,18 @@ def _truncate(layout: RepoLayout, file: ManifestFile, size: int) -> Path:
     return blob
 
 
+async def _halved_without_block_table(
+    hub: DevHub, runtime: Runtime
+) -> tuple[RepoLayout, ManifestFile, int, Path]:
+    """TI2V downloaded, then its largest file cut to half with its block table gone."""
+    assert (await runtime.downloader.download_with_retry(TI2V)).success
+    layout = runtime.manager.layout(TI2V)
+    victim = _largest(hub)
+    layout.block_table_path(victim.etag).unlink()
+    half = victim.size // 2
+    return layout, victim, half, _truncate(layout, victim, half)
+
+
 async def test_half_a_multi_block_shard_fetches_only_the_missing_half(
     tmp_path: Path, big_hub: DevHub
 ) -> None:
@@ -67,12 +79,7 @@ async def test_half_a_multi_block_shard_fetches_only_the_missing_half(
 async def test_without_a_block_table_the_prefix_is_kept_and_checked_by_the_whole_hash(
     hub: DevHub, runtime: Runtime
 ) -> None:
-    assert (await runtime.downloader.download_with_retry(TI2V)).success
-    layout = runtime.manager.layout(TI2V)
-    victim = _largest(hub)
-    layout.block_table_path(victim.etag).unlink()
-    half = victim.size // 2
-    blob = _truncate(layout, victim, half)
+    _layout, victim, half, blob = await _halved_without_block_table(hub, runtime)
 
     hub.clear_log()
     result = await runtime.health.verify_and_repair_model(TI2V)
@@ -88,12 +95,7 @@ async def test_without_a_block_table_the_prefix_is_kept_and_checked_by_the_whole
 async def test_a_bad_prefix_without_a_block_table_falls_back_to_the_whole_file(
     hub: DevHub, runtime: Runtime
 ) -> None:
-    assert (await runtime.downloader.download_with_retry(TI2V)).success
-    layout = runtime.manager.layout(TI2V)
-    victim = _largest(hub)
-    layout.block_table_path(victim.etag).unlink()
-    half = victim.size // 2
-    blob = _truncate(layout, victim, half)
+    _layout, victim, half, blob = await _halved_without_block_table(hub, runtime)
     with blob.open("r+b") as fh:  # the prefix is wrong too: only the full hash can tell
         fh.seek(half // 3)
         fh.write(b"\x00\xff" * 64)
@@ -108,12 +110,7 @@ async def test_a_bad_prefix_without_a_block_table_falls_back_to_the_whole_file(
 
 
 async def test_a_prefix_that_failed_once_is_not_tried_again(hub: DevHub, runtime: Runtime) -> None:
-    assert (await runtime.downloader.download_with_retry(TI2V)).success
-    layout = runtime.manager.layout(TI2V)
-    victim = _largest(hub)
-    layout.block_table_path(victim.etag).unlink()
-    half = victim.size // 2
-    blob = _truncate(layout, victim, half)
+    layout, victim, half, blob = await _halved_without_block_table(hub, runtime)
     # Every attempt of the first repair gets bad bytes past the prefix: it fails.
     hub.set_faults(FaultPlan([Fault.corrupt(half + 10, half + 20, path_glob="*" + victim.path)]))
     failed = await runtime.health.verify_and_repair_model(TI2V)

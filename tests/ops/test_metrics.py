@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from modelward.devhub import Fault, FaultPlan
+from modelward.ops.metrics import HTTP_METHODS
+from modelward.status import ModelAvailabilityStatus
 from modelward.store import RepoLayout
 from tests.api.conftest import AUTH, LiveService, StartService
 from tests.conftest import TI2V, TI2V_REPO
@@ -141,6 +144,7 @@ def test_metrics_and_operations_figures_after_real_work(
     assert value(m["modelward_mock_outputs"], "modelward_mock_outputs_total") == 1
     states = {s.labels["state"]: s.value for s in m["modelward_models"]}
     assert states.get("available") == 1 and states.get("failed") == 1, states
+    assert "unknown" not in states
     assert sum(states.values()) == len(live.runtime.catalog.ids())
     assert value(m["modelward_download_queue_length"], "modelward_download_queue_length") >= 0
     assert value(m["modelward_disk_free_bytes"], "modelward_disk_free_bytes") > 0
@@ -191,6 +195,30 @@ def test_metrics_and_operations_figures_after_real_work(
     assert body["alternatives"] == [{"requested_model": T2V, "used_model": TI2V, "count": 1}]
     [today] = body["health_trend"]
     assert today["checks"] >= 2 and today["unhealthy"] >= 1 and today["issues"] >= 1
+
+
+def test_models_by_state_are_the_status_derivation_from_the_first_scrape(
+    start_service: StartService,
+) -> None:
+    # No event concerned any model yet: each still counts in the state its status says.
+    live = start_service()
+    statuses = live.client.get("/api/v1/models/status").json()["data"]
+    _text, m = scrape(live)
+    states = {s.labels["state"]: s.value for s in m["modelward_models"]}
+    assert set(states) == {s.value for s in ModelAvailabilityStatus}, states
+    wanted = Counter(s["availability_status"] for s in statuses)
+    assert {k: v for k, v in states.items() if v} == dict(wanted)
+
+
+def test_http_methods_are_a_bounded_label(start_service: StartService) -> None:
+    live = start_service()
+    for method in ("BREW", "PROPFIND", "X-INVENTED"):
+        live.client.request(method, "/healthz")
+    live.client.head("/healthz")
+    _text, m = scrape(live)
+    methods = {s.labels["method"] for s in m["modelward_http_request_duration_seconds"]}
+    assert "other" in methods and "HEAD" in methods
+    assert methods <= HTTP_METHODS | {"other"}, methods
 
 
 def test_a_queued_request_is_timed_and_unknown_routes_are_one_series(

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from modelward.devhub import DevHub, Fault, FaultPlan, RequestRecord
+from modelward.events import Event, EventType
 from modelward.runtime import Runtime
 from modelward.status import ModelAvailabilityStatus, model_status
 from modelward.store import RepoLayout
@@ -99,6 +100,25 @@ async def test_seed_retry_logic_two_failures_then_success(hub: DevHub, runtime: 
     result = await runtime.downloader.download_with_retry(TI2V, max_retries=3)
     assert result.success
     assert result.total_retries == 2
+
+
+async def test_each_request_a_failed_attempt_lost_counts_as_a_retry(
+    hub: DevHub, runtime: Runtime
+) -> None:
+    # Two connections of one file dropped together fail one attempt, and both their ranges
+    # are asked again: each counts, in the result as in the events.
+    big = _biggest_lfs(hub)
+    retries: list[Event] = []
+    runtime.bus.subscribe(
+        lambda e: retries.append(e) if e.type == EventType.DOWNLOAD_RETRY else None
+    )
+    hub.set_faults(FaultPlan([Fault.drop(0, times=2, path_glob="*" + big)]))
+    result = await runtime.downloader.download_with_retry(TI2V, max_retries=3)
+    assert result.success
+    assert result.total_retries == sum(e.data["retries"] for e in retries)
+    # Mostly 2; 1 when the engine had already given up the second connection (its sibling
+    # failed first) before the hub dropped it: a failure the engine never met.
+    assert result.total_retries in (1, 2), [e.data for e in retries]
 
 
 async def test_seed_partial_download_recovery(hub: DevHub, runtime: Runtime) -> None:

@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Locator,
+    Page,
+    Request,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from modelward.api.web import WEBUI_DIR
 from modelward.devhub import Fault, FaultPlan
@@ -61,15 +69,41 @@ def _page(browser: Browser, live: LiveService, width: int = 1280, path: str = "/
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
+    _PENDING[page] = _track_requests(page)
     page.goto(f"{live.client.base_url}{path}")
     return page
+
+
+# Requests each page has in flight, but the event stream: it stays open for good (read with
+# fetch, so Playwright's "networkidle" would never come).
+_PENDING: dict[Page, set[Request]] = {}
+
+
+def _track_requests(page: Page) -> set[Request]:
+    pending: set[Request] = set()
+    page.on("request", lambda r: None if "/api/v1/events" in r.url else pending.add(r))
+    page.on("requestfinished", lambda r: pending.discard(r))
+    page.on("requestfailed", lambda r: pending.discard(r))
+    return pending
+
+
+def _network_quiet(page: Page, quiet_s: float = 0.5, timeout_s: float = 20) -> None:
+    """Wait until no request but the event stream has been in flight for ``quiet_s``."""
+    pending, deadline, quiet_since = _PENDING[page], time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        quiet_since = (quiet_since or now) if not pending else None
+        if quiet_since is not None and now - quiet_since >= quiet_s:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"requests still in flight: {[r.url for r in pending]}")
 
 
 def _narrow(browser: Browser, live: LiveService, path: str, name: str) -> Page:
     """The page at a phone's width: saved, and it must not scroll sideways."""
     page = _page(browser, live, width=390, path=path)
     expect(page.get_by_test_id("connection")).to_have_text(re.compile("Live"))
-    page.wait_for_load_state("networkidle")
+    _network_quiet(page)
     _shot(page, name)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"{path} scrolls sideways at 390 px ({width} px)"
@@ -297,6 +331,18 @@ def test_a_lost_connection_is_shown_and_comes_back(
     expect(status).to_have_text(re.compile("Reconnecting"), timeout=20_000)
     page.context.set_offline(False)
     expect(status).to_have_text(re.compile("Live"), timeout=30_000)
+
+
+def test_the_live_stream_carries_the_token_when_reads_need_one(
+    start_service: StartService, browser: Browser
+) -> None:
+    live = start_service(host="0.0.0.0")  # reads (the event stream too) need a token
+    context = browser.new_context()
+    context.add_init_script(f"sessionStorage.setItem('modelward.apiToken', '{TOKEN}')")
+    page = context.new_page()
+    page.goto(f"{live.client.base_url}/")
+    expect(page.get_by_test_id("connection")).to_have_text(re.compile("Live"), timeout=20_000)
+    expect(_card(page, TI2V)).to_be_visible()
 
 
 def test_api_errors_show_their_message_and_next_step(

@@ -24,7 +24,9 @@ MEANINGS: dict[int, str] = {
     "(code request-invalid, config-invalid, job-input-invalid...).",
     502: "The model's source answered wrongly (code remote-not-found, auth-required, "
     "protocol-violation...).",
-    503: "The model's source cannot be reached now; try again later (code source-unavailable).",
+    503: "The model's source cannot be reached now; try again later (code source-unavailable); "
+    "or MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked "
+    "(code tokens-file-invalid).",
     507: "Not enough free disk space (code insufficient-space).",
 }
 

@@ -9,20 +9,32 @@ dashboard. An IP literal cannot be rebound, so it is always accepted.
 ``BodyLimit`` refuses a body over ``max_body_bytes`` with 413 ``request-too-large`` before
 reading it: at once when ``Content-Length`` says so, else as soon as the bytes received
 (a chunked body) pass the limit; no route takes more.
+
+A refusal answered here to a mutating request (any method but GET, HEAD, OPTIONS) is
+audited as ``refused`` like one a route answers: action of the route the request names
+(``unknown``, with the path in the parameters, when none does), actor the valid bearer
+token's name or ``anonymous``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import logging
+import re
 import socket
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelward.errors import HostNotAllowedError, ModelwardError, RequestTooLargeError
 from modelward.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_ACTION_KEY = "x-modelward-action"  # guard.ACTION_KEY (the guard imports this module)
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 
@@ -60,6 +72,7 @@ class HostCheck:
         if scope["type"] == "http" and not self.allows(_header(scope, b"host")):
             error = HostNotAllowedError("this service does not answer for the Host named")
             await send_error(send, error, 400)
+            await audit_refusal(scope, error, 400)
             return
         await self.app(scope, receive, send)
 
@@ -87,7 +100,9 @@ class BodyLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await send_error(send, self._error(), 413)
+            error = self._error()
+            await send_error(send, error, 413)
+            await audit_refusal(scope, error, 413)
             return
         received = 0
         started = False
@@ -127,6 +142,75 @@ async def send_error(send: Send, error: ModelwardError, status: int) -> None:
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def audit_refusal(scope: Scope, error: ModelwardError, status: int) -> None:
+    """Record a mutating request refused here as ``refused`` (never raises: the answer is
+    sent either way)."""
+    if scope.get("method", "GET") in _READS:
+        return
+    try:
+        app = scope["app"]
+        action, params = _route_of(app, scope)
+        actor = _actor(app, scope)
+        await app.state.runtime.audit.arecord(
+            actor,
+            action,
+            outcome="refused",
+            model_id=params.get("model_id") if isinstance(params.get("model_id"), str) else None,
+            params=params,
+            token=None if actor == "anonymous" else actor,
+            status=status,
+            error_code=error.code,
+        )
+    except Exception:
+        logger.exception("cannot write the audit record of a refused %s", scope.get("path"))
+
+
+def _route_of(app: Any, scope: Scope) -> tuple[str, dict[str, Any]]:
+    """The audit action of the operation ``scope`` names, and its path parameters."""
+    path, method = scope.get("path", ""), scope.get("method", "")
+    for pattern, actions in _actions(app):
+        found = pattern.match(path)
+        if found and method in actions:
+            return actions[method], found.groupdict()
+    return "unknown", {"path": path[:500], "method": method}
+
+
+def _actions(app: Any) -> list[tuple[re.Pattern[str], dict[str, str]]]:
+    """Each path of the app's OpenAPI document as a pattern, with the audit action of each
+    mutating method (built once; the document states exactly what the guard records)."""
+    cached: list[tuple[re.Pattern[str], dict[str, str]]] | None
+    cached = getattr(app.state, "edge_actions", None)
+    if cached is None:
+        cached = []
+        for path, operations in app.openapi().get("paths", {}).items():
+            actions = {
+                method.upper(): op[_ACTION_KEY]
+                for method, op in operations.items()
+                if isinstance(op, dict) and op.get(_ACTION_KEY)
+            }
+            if actions:
+                cached.append((_pattern(path), actions))
+        app.state.edge_actions = cached
+    return cached
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """``/models/{model_id}/pause`` as a pattern capturing ``model_id``."""
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
+
+
+def _actor(app: Any, scope: Scope) -> str:
+    """The name of the request's valid bearer token, else ``anonymous``."""
+    scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return "anonymous"
+    try:
+        principal = app.state.tokens.authenticate(token.strip())
+    except ModelwardError:
+        return "anonymous"
+    return str(principal.name) if principal else "anonymous"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

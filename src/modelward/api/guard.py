@@ -12,8 +12,9 @@ document as ``x-modelward-scope`` beside the operation's ``security``.
   403 ``forbidden`` with one whose scope is too low).
 
 Each mutating call (any method but GET) leaves exactly one audit record, whatever its end:
-actor (the ``X-Modelward-Actor`` header when it names ``cli:<user>``, else the token's
-name), action (``x-modelward-action``, by default the route function's name in kebab-case),
+actor (the ``X-Modelward-Actor`` header when it names ``cli:<user>`` and the request carries
+the service's own token, which only the local CLI reads; else the token's name, or
+``anonymous``), action (``x-modelward-action``, by default the route function's name in kebab-case),
 model, parameters (path, query and JSON body; secrets redacted by the audit log), outcome
 (ok; refused for 4xx; failed for 5xx), HTTP status and error code.
 """
@@ -31,10 +32,11 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from modelward.api.edge import is_loopback
+from modelward.api.errors import http_error_code, status_for
 from modelward.api.schemas import ErrorPublic
 from modelward.errors import ForbiddenError, ModelwardError, UnauthorizedError
 from modelward.ops.audit import Outcome
-from modelward.ops.tokens import Principal, TokenStore, allows
+from modelward.ops.tokens import SERVICE, Principal, TokenStore, allows
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,11 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _GUARDED_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorPublic, "description": "No valid bearer token."},
     403: {"model": ErrorPublic, "description": "The token's scope does not cover this."},
+    503: {
+        "model": ErrorPublic,
+        "description": "MODELWARD_HOME/tokens.json cannot be read, so a named token cannot "
+        "be checked (code tokens-file-invalid); the service's own token still works.",
+    },
 }
 _MUTATION_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorPublic, "description": "The request body is over the limit."},
@@ -173,9 +180,10 @@ def reads_open(request: Request) -> bool:
 
 
 def actor_of(request: Request, principal: Principal | None) -> str:
-    """Who the audit log names: the CLI's user when the CLI says so, else the token."""
+    """Who the audit log names: the CLI's user when the CLI says so (only the service's own
+    token, read from MODELWARD_HOME by the local CLI, may say so), else the token."""
     claimed = request.headers.get(ACTOR_HEADER, "")
-    if claimed.startswith("cli:"):
+    if claimed.startswith("cli:") and principal is not None and principal.name == SERVICE:
         return claimed[:160]
     return principal.name if principal else "anonymous"
 
@@ -223,21 +231,19 @@ async def _body_params(request: Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
-        return {}  # the route answers the malformed body
+    except (ValueError, RecursionError):
+        return {}  # the route answers the malformed (or too deeply nested) body
     return body if isinstance(body, dict) else {"body": body}
 
 
 def _failure(exc: Exception) -> tuple[int, str | None]:
     """The HTTP status and error code ``exc`` is answered with."""
     if isinstance(exc, ModelwardError):
-        from modelward.api.app import status_for  # the app imports every route module
-
         return status_for(exc), exc.code
     if isinstance(exc, RequestValidationError):
         return 422, "request-invalid"
     if isinstance(exc, HTTPException):
-        return exc.status_code, None
+        return exc.status_code, http_error_code(exc.status_code)
     return 500, "internal-error"
 
 

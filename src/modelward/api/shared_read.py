@@ -76,6 +76,7 @@ async def _status_list(held: weakref.ref[Runtime]) -> bytes:
     runtime = held()
     if runtime is None:  # pragma: no cover (a request outlived its service)
         raise RuntimeError("the service has stopped")
-    statuses = await runtime.availability.statuses(resolve_remote=True)
+    # Never asks the hub nor writes records (a read); see availability/resolution.py.
+    statuses = await runtime.availability.statuses()
     data = [ModelStatusPublic.model_validate(s, from_attributes=True) for s in statuses]
     return ModelStatusesPublic(data=data, count=len(data)).model_dump_json().encode()

@@ -6,13 +6,10 @@ from modelward.availability.bridge import ModelIntegrationBridge, ModelLease
 from modelward.availability.cleanup import CleanupPlan, RetentionPolicy, plan_cleanup
 from modelward.availability.demo import DemoGenerator, GenerationOutcome
 from modelward.availability.enhanced_recovery import EnhancedErrorRecovery
-from modelward.availability.fallback import (
-    GenerationRequest,
-    IntelligentFallbackManager,
-    QueueResult,
-)
+from modelward.availability.fallback import IntelligentFallbackManager
 from modelward.availability.gpu import GpuMemory, VramProbe
 from modelward.availability.manager import ModelAvailabilityManager, ModelUsageData
+from modelward.availability.queueing import GenerationRequest, QueueResult
 from modelward.availability.recovery import (
     FallbackRecoverySystem,
     RecoveryAction,

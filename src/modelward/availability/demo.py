@@ -18,7 +18,7 @@ from pathlib import Path
 
 from modelward.actions import Step
 from modelward.availability.bridge import ModelIntegrationBridge
-from modelward.availability.fallback import GenerationRequest
+from modelward.availability.queueing import GenerationRequest
 from modelward.availability.requirements import GenerationRequirements
 from modelward.availability.strategy import FallbackStrategy
 

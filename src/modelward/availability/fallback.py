@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from modelward.actions import Action, Step
 from modelward.availability.advice import (
@@ -44,6 +42,13 @@ from modelward.availability.advice import (
 )
 from modelward.availability.gpu import VramProbe
 from modelward.availability.manager import ModelAvailabilityManager
+from modelward.availability.queueing import (
+    GenerationRequest,
+    QueueResult,
+    refused_paused,
+    released,
+    waiting,
+)
 from modelward.availability.requests import DEFAULT_TTL_S, QueuedRequest
 from modelward.availability.requirements import (
     GenerationRequirements,
@@ -78,32 +83,6 @@ REACHABLE_TIMEOUT_S = 10.0
 Ranked = list[tuple[Fit, DetailedModelStatus]]
 
 
-@dataclass(frozen=True, slots=True)
-class GenerationRequest:
-    """The seed's GenerationRequest: what an app wants generated (kept as given)."""
-
-    prompt: str = ""
-    image: str | None = None
-    """Path or URL of the input image, for image-to-video."""
-    params: dict[str, Any] = field(default_factory=dict)
-    """Anything else the app needs back (resolution, frames, steps, seed)."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueResult:
-    """The seed's QueueResult: where a request waits, and for how long."""
-
-    success: bool
-    request_id: str | None
-    model_id: str
-    state: str
-    """queued, released (the model is ready: run it), or refused."""
-    position: int | None
-    expires_at: float | None
-    estimated_wait: EstimatedWaitTime | None
-    message: str
-
-
 class IntelligentFallbackManager:
     """Suggests alternatives, decides strategies and estimates waits from live facts."""
 
@@ -128,7 +107,8 @@ class IntelligentFallbackManager:
         self.features = FallbackFeatures()
         """Which enhancements the strategies may use (the runtime sets them from settings)."""
         tail = settings.connections_per_file * settings.segment_bytes
-        self._tail_bytes = tail if unhashed_tail_bytes is None else unhashed_tail_bytes
+        self.unhashed_tail_bytes = tail if unhashed_tail_bytes is None else unhashed_tail_bytes
+        """Bytes a download still hashes after its last byte (the runtime keeps it current)."""
         if not availability_manager.answers_requests:
             availability_manager.attach_request_handler(self.handle_model_request)
 
@@ -294,6 +274,22 @@ class IntelligentFallbackManager:
         ``request.released``; :meth:`RequestQueue.wait` in-process). A missing model's
         download (a damaged one's repair) is started; a paused one is left to its owner.
         A request missing an input the model requires is refused (:class:`JobInputError`)."""
+        self._check_queueable(model_id, request)
+        status = await self._status(model_id)
+        if status.availability_status is ModelAvailabilityStatus.PAUSED:
+            return refused_paused(model_id)
+        await self._start_getting(model_id, status.availability_status)
+        queued = await self.requests.put(model_id, dataclasses.asdict(request), ttl_s)
+        if not status.is_available:
+            # The download may have completed (and released its requests) while this one
+            # was being stored: looked at again, a ready model releases it now.
+            status = await self._status(model_id)
+        if status.is_available:
+            return released(await self._release_own(model_id, queued))
+        return waiting(queued, await self.estimate_wait_time(model_id))
+
+    def _check_queueable(self, model_id: str, request: GenerationRequest) -> None:
+        """Refuse a request its model cannot take, or any when queueing is switched off."""
         given = job_inputs(request.prompt, request.image)
         check_job_inputs(self.catalog.get(model_id), given, self.catalog)
         if not self.features.queueing:
@@ -302,51 +298,13 @@ class IntelligentFallbackManager:
                 hint="Run the job again once the model is ready, or switch the feature "
                 "request_queueing on.",
             )
-        status = await self._status(model_id)
-        state = status.availability_status
-        if state is ModelAvailabilityStatus.PAUSED:
-            return QueueResult(
-                success=False,
-                request_id=None,
-                model_id=model_id,
-                state="refused",
-                position=None,
-                expires_at=None,
-                estimated_wait=None,
-                message=f"{model_id} is paused: resume it, then queue again",
-            )
+
+    async def _start_getting(self, model_id: str, state: ModelAvailabilityStatus) -> None:
+        """Start the download of a missing (or failed) model, the repair of a damaged one."""
         if state in (ModelAvailabilityStatus.MISSING, ModelAvailabilityStatus.FAILED):
             await self.downloader.start_download(model_id)
         elif state is ModelAvailabilityStatus.CORRUPTED:
             self.health.start_repair(model_id)
-        queued = await self.requests.put(model_id, dataclasses.asdict(request), ttl_s)
-        if not status.is_available:
-            # The download may have completed (and released its requests) while this one
-            # was being stored: looked at again, a ready model releases it now.
-            status = await self._status(model_id)
-        if status.is_available:
-            queued = await self._release_own(model_id, queued)
-            return QueueResult(
-                success=True,
-                request_id=queued.request_id,
-                model_id=model_id,
-                state=queued.state.value,
-                position=None,
-                expires_at=queued.expires_at,
-                estimated_wait=ready(model_id),
-                message=f"{model_id} is ready: run it now",
-            )
-        wait = await self.estimate_wait_time(model_id)
-        return QueueResult(
-            success=True,
-            request_id=queued.request_id,
-            model_id=model_id,
-            state=queued.state.value,
-            position=queued.position,
-            expires_at=queued.expires_at,
-            estimated_wait=wait,
-            message=f"queued for {model_id}: {wait.reason}",
-        )
 
     async def _release_own(self, model_id: str, queued: QueuedRequest) -> QueuedRequest:
         """``queued`` once its ready model's requests are released. Requests queued by
@@ -433,7 +391,7 @@ class IntelligentFallbackManager:
             bytes_ahead=bytes_ahead,
             queue_position=position,
             measured_bytes_per_s=speed,
-            unhashed_tail_bytes=min(remaining, self._tail_bytes),
+            unhashed_tail_bytes=min(remaining, self.unhashed_tail_bytes),
         )
 
     def _reduced(
@@ -501,7 +459,7 @@ class IntelligentFallbackManager:
                 bytes_ahead=0,
                 queue_position=None,
                 measured_bytes_per_s=0.0,
-                unhashed_tail_bytes=min(remaining, self._tail_bytes),
+                unhashed_tail_bytes=min(remaining, self.unhashed_tail_bytes),
             )
         return FallbackStrategy(
             FallbackType.DOWNLOAD_AND_RETRY,

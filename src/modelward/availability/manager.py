@@ -29,6 +29,7 @@ from modelward.availability.cleanup import (
 from modelward.availability.facts import USAGE_WINDOW_DAYS, ModelFacts, StatusFacts
 from modelward.availability.requests import RequestQueue
 from modelward.availability.requirements import GenerationRequirements
+from modelward.availability.resolution import RemoteResolution
 from modelward.availability.strategy import ModelRequestResult
 from modelward.errors import HeldError, ModelPinnedError
 from modelward.events import Event, EventBus, EventType
@@ -114,6 +115,8 @@ class ModelAvailabilityManager:
         )
         self.facts = StatusFacts(self.health, self.analytics, downloader.db.engine)
         """Records' facts kept for status reads."""
+        self.resolution = RemoteResolution(downloader)
+        """Resolves never-resolved models in the background (reads never ask the hub)."""
         self._answer: RequestHandler | None = None
         self._states: dict[str, tuple[ModelAvailabilityStatus, str | None]] = {}
         self._removing: set[str] = set()
@@ -179,6 +182,8 @@ class ModelAvailabilityManager:
                 health_facts=health,
             )
             _add_usage_and_version(status, known)
+            if store.local is None:
+                _add_resolution_error(status, self.resolution)
             self._hide_if_removing(status)
             result.append(status)
         return result
@@ -391,6 +396,7 @@ class ModelAvailabilityManager:
 
     async def aclose(self) -> None:
         """Stop following events (and close the health monitor built here)."""
+        await self.resolution.aclose()
         if self._owns_health:
             await self.health.aclose()
         for unsubscribe in self._unsubscribe:
@@ -555,3 +561,13 @@ def _add_usage_and_version(status: DetailedModelStatus, facts: ModelFacts) -> No
     if latest:
         status.latest_version = latest
         status.update_available = bool(status.current_version and latest != status.current_version)
+
+
+def _add_resolution_error(status: DetailedModelStatus, resolution: RemoteResolution) -> None:
+    """Why a model never resolved here has no known files (the background resolution's
+    last failure), unless the status already names an error."""
+    error = resolution.error(status.model_id)
+    missing = status.availability_status is ModelAvailabilityStatus.MISSING
+    if error is not None and missing and status.error_code is None:
+        status.error_code, status.error_message = error.code, error.message
+        status.error_hint = error.hint

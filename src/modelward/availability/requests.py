@@ -168,9 +168,7 @@ class RequestQueue:
             if future in waiters:
                 waiters.remove(future)
 
-    async def _set_state(
-        self, request: QueuedRequest, state: RequestState
-    ) -> QueuedRequest | None:
+    async def _set_state(self, request: QueuedRequest, state: RequestState) -> QueuedRequest | None:
         """Move a queued request to ``state``; None when another caller moved it first."""
         if not await asyncio.to_thread(self._update_state, request.request_id, state):
             return None

@@ -45,7 +45,12 @@ from modelward.cli.pull import (
 )
 from modelward.cli.repos import ExcludeOpt, IncludeOpt, parse_pull_arguments
 from modelward.cli.requests import request_app
-from modelward.cli.status_lines import TABLE_MAX_ROWS, collector_paused, print_status_lines
+from modelward.cli.status_lines import (
+    TABLE_MAX_ROWS,
+    collector_paused,
+    print_status_lines,
+    progress_line,
+)
 from modelward.cli.updates import update_app
 from modelward.cli.where import STATUS_LIST, model_statuses, serve_args
 from modelward.errors import ModelwardError
@@ -166,14 +171,7 @@ def _print_status_table(statuses: list[ModelStatusPublic]) -> None:
     for s in statuses:
         if s.local_path:
             print_path(s.model_id, s.local_path)
-        elif s.download_progress is not None and not s.is_available:
-            line = f"{s.model_id}: {s.download_progress:.1f}% verified"
-            if s.estimated_download_time is not None:
-                line += f", about {s.estimated_download_time:.0f} s left"
-            if s.missing_files:
-                shown = ", ".join(s.missing_files[:5])
-                more = f" and {len(s.missing_files) - 5} more" if len(s.missing_files) > 5 else ""
-                line += f"; missing: {shown}{more}"
+        elif line := progress_line(s):
             console.print(line, markup=False, highlight=False)  # wrapped between words
     for s in statuses:
         if s.error_message:

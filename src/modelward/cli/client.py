@@ -23,7 +23,6 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from modelward._version import __version__
-from modelward.api.guard import ACTOR_HEADER
 from modelward.api.schemas import (
     AdvicePublic,
     AuditPublic,
@@ -97,6 +96,10 @@ class ServiceClient:
         token_hint: str = "Set MODELWARD_TOKEN to the token the service printed at start.",
         home: Path | None = None,
     ) -> None:
+        # Imported here: api.guard brings FastAPI, which a command that finds no service
+        # running (the in-process path) never needs.
+        from modelward.api.guard import ACTOR_HEADER
+
         headers = {"User-Agent": f"modelward-cli/{__version__}", ACTOR_HEADER: cli_actor()}
         if token:
             headers["Authorization"] = f"Bearer {token}"

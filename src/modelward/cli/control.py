@@ -17,7 +17,6 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 from rich.table import Table
 
-from modelward.api.routes.queue import get_queue
 from modelward.api.schemas import CancelPublic, QueuePublic
 from modelward.cli.client import ServiceClient
 from modelward.cli.discovery import hold_service_lock, not_running
@@ -234,6 +233,9 @@ def _stored_queue(settings: Settings) -> QueuePublic:
 
 
 async def _stored_entries(settings: Settings) -> QueuePublic:
+    # Imported here: a route module brings FastAPI, which no other command needs.
+    from modelward.api.routes.queue import get_queue
+
     async with Runtime(settings) as rt:
         await rt.downloader.restore_queue(start=False)
         return await get_queue(rt)

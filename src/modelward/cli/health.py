@@ -20,7 +20,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from modelward.api.routes.health import public_report
 from modelward.api.schemas import IntegrityPublic, SystemHealthReportPublic
 from modelward.cli.actions import command_for
 from modelward.cli.client import ServiceClient
@@ -234,6 +233,9 @@ def health(
 ) -> None:
     """The system health report: each model's condition, the overall score, disk usage and
     what to do next; exit 1 when a model is corrupted."""
+    # Imported here: a route module brings FastAPI, which no other command needs.
+    from modelward.api.routes.health import public_report
+
     report = ask_service_or_here(
         catalog, cache_dir, verbose, lambda client: client.health_report(), public_report
     )

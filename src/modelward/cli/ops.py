@@ -19,10 +19,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from modelward.api.app import status_for
-from modelward.api.routes.audit import public_entry
 from modelward.api.schemas import AuditEntryPublic, AuditPublic
 from modelward.cli.client import ServiceClient, cli_actor
 from modelward.cli.options import JsonOpt, build_settings
@@ -90,7 +89,8 @@ def token_list(as_json: JsonOpt = False) -> None:
         table.add_column(column)
     for t in found:
         made = _when(t.created_at) if t.created_at else "(the service's own)"
-        table.add_row(t.name, t.scope, made, f"…{t.hint}" if t.hint else "-")
+        cells = (t.name, t.scope, made, f"…{t.hint}" if t.hint else "-")
+        table.add_row(*(escape(c) for c in cells))  # names come from users: no markup
     print_table(table)
 
 
@@ -128,6 +128,9 @@ def audit(
         return service.audit(model_id=model, action=action, since=since, limit=limit)
 
     async def here(rt: Runtime) -> AuditPublic:
+        # Imported here: a route module brings FastAPI, which no other command needs.
+        from modelward.api.routes.audit import public_entry
+
         entries = await rt.audit.aquery(model_id=model, action=action, since=after, limit=limit)
         return AuditPublic(data=[public_entry(e) for e in entries], count=len(entries))
 
@@ -148,9 +151,11 @@ def _print_audit(entries: list[AuditEntryPublic]) -> None:
         table.add_column(column)
     colour = {"ok": "green", "refused": "yellow", "failed": "red"}
     for e in entries:
-        outcome = f"[{colour[e.outcome]}]{e.outcome}[/]"
+        outcome = f"[{colour[e.outcome]}]{escape(e.outcome)}[/]"
         error = e.error_code or ("-" if e.status is None else str(e.status))
-        table.add_row(_when(e.at.timestamp()), e.actor, e.action, e.model_id or "-", outcome, error)
+        # Actor, action, model and code can come from a request: printed as text, not markup.
+        cells = (_when(e.at.timestamp()), e.actor, e.action, e.model_id or "-")
+        table.add_row(*(escape(c) for c in cells), outcome, escape(error))
     print_table(table)
 
 
@@ -197,6 +202,9 @@ async def audited(
 
 
 def _ended(exc: Exception) -> tuple[Outcome, str]:
+    # Imported here: api.errors brings FastAPI, which most commands never need.
+    from modelward.api.errors import status_for
+
     if isinstance(exc, ModelwardError):
         return ("failed" if status_for(exc) >= 500 else "refused"), exc.code
     return "failed", "internal-error"

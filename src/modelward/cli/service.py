@@ -17,7 +17,6 @@ from pathlib import Path
 import uvicorn
 from rich.console import Console
 
-from modelward.api import create_app
 from modelward.cli.client import ServiceClient
 from modelward.cli.discovery import (
     ServiceInfo,
@@ -112,6 +111,10 @@ def _refuse_a_second_service(settings: Settings) -> None:
 async def _serve(
     settings: Settings, console: Console, generated: bool, options: ServeOptions
 ) -> None:
+    # Imported here: the app brings FastAPI and every route, which only serving needs
+    # (this module is itself imported only by `serve` and `demo`).
+    from modelward.api.app import create_app
+
     listening = _listen(settings.host, settings.port)
     runtime = Runtime(settings)
     app = create_app(settings, runtime)

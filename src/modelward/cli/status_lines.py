@@ -72,6 +72,12 @@ def print_status_lines(
 def _where(s: ModelStatusPublic) -> str | None:
     if s.local_path:
         return f"{s.model_id}: {s.local_path}"
+    return progress_line(s)
+
+
+def progress_line(s: ModelStatusPublic) -> str | None:
+    """How far a model on its way is: verified share, time left, missing files (None when
+    it is ready or nothing is known)."""
     if s.download_progress is None or s.is_available:
         return None
     line = f"{s.model_id}: {s.download_progress:.1f}% verified"

@@ -188,5 +188,8 @@ async def _local_statuses(
         ids = model_ids or runtime.catalog.ids()
         for model_id in ids:
             runtime.catalog.get(model_id)  # an unknown id fails before any work
+        # Unlike the service's status reads (HTTP GETs, which never ask the hub), a person's
+        # explicit `modelward status` with no service running may ask the hub for models
+        # never resolved here and remember their files (not with --offline).
         statuses = await runtime.availability.statuses(ids, resolve_remote=resolve_remote)
         return STATUS_LIST.validate_python(statuses, from_attributes=True)

@@ -132,11 +132,11 @@ class ModelHealthMonitor:
         self._claim_repair(model_id)
         return await self._run_repair(model_id)
 
-    def start_repair(self, model_id: str) -> None:
+    def start_repair(self, model_id: str) -> asyncio.Task[object]:
         """Start ``verify_and_repair_model`` in the background (it reports on the event
         stream); refuses at once, like it, when a repair or download of the model runs."""
         self._claim_repair(model_id)
-        self._spawn(self._run_repair(model_id), f"repair {model_id}")
+        return self._spawn(self._run_repair(model_id), f"repair {model_id}")
 
     def _claim_repair(self, model_id: str) -> None:
         self.manager.spec(model_id)
@@ -436,11 +436,12 @@ class ModelHealthMonitor:
         params = {"condition": condition.value}
         await record_self_started(self.audit, AUTOMATION, action, model_id, params=params)
 
-    def _spawn(self, work: Coroutine[object, object, object], name: str) -> None:
+    def _spawn(self, work: Coroutine[object, object, object], name: str) -> asyncio.Task[object]:
         task: asyncio.Task[object] = asyncio.create_task(work, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
+        return task
 
     def _storage(self) -> StorageFacts:
         return StorageFacts(disk_usage(self.manager.cache_dir), self.quarantine.used_bytes())

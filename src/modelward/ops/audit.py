@@ -10,6 +10,8 @@ to anyone allowed to read it.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +19,9 @@ from typing import Any, Literal
 
 from sqlalchemy import RowMapping, delete, insert, select
 
-from modelward.db import Database, audit_log
+from modelward.db import Database, audit_log, download_outcomes, fallback_decisions
+
+logger = logging.getLogger(__name__)
 
 Outcome = Literal["ok", "refused", "failed"]
 """ok: the change was made; refused: not allowed or invalid (4xx); failed: it went wrong."""
@@ -28,6 +32,16 @@ Actor = str
 _SECRET_WORDS = ("token", "secret", "password", "authorization", "key", "credential")
 REDACTED = "[redacted]"
 _MAX_VALUE_CHARS = 500
+MAX_DEPTH = 8
+"""Containers nested deeper than this are stored as ``NESTED``: a hostile body must not
+make the record (or its writing) recurse without end."""
+NESTED = "[nested]"
+MAX_PARAMS_CHARS = 8_000
+"""The most JSON characters of parameters one record keeps; past it, the first top-level
+fields that fit are kept and ``TRUNCATED`` is set."""
+TRUNCATED = "[truncated]"
+NOT_RECORDED = "[not recorded]"
+_KEPT_TABLES = (audit_log, download_outcomes, fallback_decisions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +80,25 @@ class AuditLog:
         status: int | None = None,
         error_code: str | None = None,
     ) -> None:
-        """Append one record."""
+        """Append one record; when its parameters cannot be stored, the record without
+        them (``params`` says so): a mutation never goes unrecorded for its parameters."""
         values = {
             "at": time.time(),
             "actor": actor[:160],
-            "token": token,
+            "token": token[:64] if token else None,
             "action": action[:64],
             "model_id": model_id[:128] if model_id else None,
-            "params": redact(params or {}),
             "outcome": outcome,
             "status": status,
-            "error_code": error_code,
+            "error_code": error_code[:64] if error_code else None,
         }
+        try:
+            self._insert({**values, "params": bounded(params or {})})
+        except Exception:
+            logger.exception("cannot store the parameters of an audit record of %s", action)
+            self._insert({**values, "params": {TRUNCATED: NOT_RECORDED}})
+
+    def _insert(self, values: dict[str, Any]) -> None:
         with self.db.engine.begin() as conn:
             conn.execute(insert(audit_log).values(**values))
 
@@ -109,24 +130,51 @@ class AuditLog:
         return await asyncio.to_thread(lambda: self.query(**filters))
 
     def prune(self, now: float | None = None) -> int:
-        """Remove records older than the retention; returns how many went."""
+        """Remove audit records, download outcomes and fallback decisions older than the
+        retention; returns how many rows went."""
         cutoff = (now or time.time()) - self.retention_days * 86400
         with self.db.engine.begin() as conn:
-            return conn.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount
+            return sum(
+                conn.execute(delete(table).where(table.c.at < cutoff)).rowcount
+                for table in _KEPT_TABLES
+            )
+
+    async def aprune(self) -> int:
+        """``prune`` off the event loop."""
+        return await asyncio.to_thread(self.prune)
 
 
-def redact(params: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` with every value whose name suggests a secret replaced, long ones cut."""
-    return {str(k): _clean(str(k), v) for k, v in params.items()}
+def bounded(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` redacted and cut to ``MAX_PARAMS_CHARS`` of JSON: the first top-level
+    fields that fit, and ``TRUNCATED`` set when some did not."""
+    clean = redact(params)
+    if len(json.dumps(clean)) <= MAX_PARAMS_CHARS:
+        return clean
+    kept: dict[str, Any] = {TRUNCATED: True}
+    size = len(json.dumps(kept))
+    for key, value in clean.items():
+        size += len(json.dumps({key: value}))
+        if size > MAX_PARAMS_CHARS:
+            break
+        kept[key] = value
+    return kept
 
 
-def _clean(name: str, value: Any) -> Any:
+def redact(params: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
+    """``params`` with every value whose name suggests a secret replaced, long ones cut and
+    containers below ``MAX_DEPTH`` levels replaced by ``NESTED``."""
+    return {str(k): _clean(str(k), v, depth + 1) for k, v in params.items()}
+
+
+def _clean(name: str, value: Any, depth: int) -> Any:
     if any(word in name.lower() for word in _SECRET_WORDS) and value is not None:
         return REDACTED
+    if isinstance(value, Mapping | list | tuple) and depth >= MAX_DEPTH:
+        return NESTED
     if isinstance(value, Mapping):
-        return redact(value)
+        return redact(value, depth)
     if isinstance(value, list | tuple):
-        return [_clean(name, v) for v in value]
+        return [_clean(name, v, depth + 1) for v in value]
     if isinstance(value, str) and len(value) > _MAX_VALUE_CHARS:
         return value[:_MAX_VALUE_CHARS] + "…"
     if value is None or isinstance(value, bool | int | float | str):

@@ -15,7 +15,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -30,13 +30,16 @@ RATE_WINDOW_S = 5.0
 _GENERATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 _WAIT_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""The ``method`` label's values besides ``other``: a client can send any token as a
+method, and each would otherwise become a series of its own."""
 
 
 def _zero() -> int:
     return 0
 
 
-def _nothing() -> dict[str, int]:
+async def _nothing() -> dict[str, int]:
     return {}
 
 
@@ -48,11 +51,12 @@ def _no_host(model_id: str, path: str) -> str:
 class MetricsProbes:
     """What the metrics ask of the running service when scraped (all cheap).
 
-    ``states`` and ``queue_length`` run on the event loop (in-memory state only);
+    ``states`` is awaited on the event loop (every catalog model's state from the kept
+    facts of the one status derivation); ``queue_length`` runs on it (in memory);
     ``disk_free_bytes``, ``low_space_bytes`` and ``quarantine_bytes`` run in a worker thread
     (they stat files); ``source_host`` names the host a model's file comes from."""
 
-    states: Callable[[], Mapping[str, int]] = _nothing
+    states: Callable[[], Awaitable[Mapping[str, int]]] = _nothing
     queue_length: Callable[[], int] = _zero
     disk_free_bytes: Callable[[], int] = _zero
     low_space_bytes: Callable[[], int] = _zero
@@ -241,13 +245,15 @@ class ServiceMetrics:
             handler(self, event)
 
     def observe_http(self, route: str, method: str, status: int, seconds: float) -> None:
-        """One HTTP request answered (the route's path template, not the raw path)."""
+        """One HTTP request answered (the route's path template, not the raw path; an
+        unknown method counts as ``other``)."""
+        method = method if method in HTTP_METHODS else "other"
         self.http_duration.labels(route, method, str(status)).observe(seconds)
 
     async def render(self) -> bytes:
         """The text exposition of every metric: in-memory values read here on the event
         loop, the disk's in a worker thread."""
-        states = dict(self.probes.states())
+        states = dict(await self.probes.states())
         queue_length = self.probes.queue_length()
         rate = self._receive_rate(time.monotonic())
         return await asyncio.to_thread(self._render, states, queue_length, rate)

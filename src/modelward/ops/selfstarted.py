@@ -24,7 +24,7 @@ RECOVERY: Final = "recovery"
 VERIFY: Final = "verify"
 REPAIR: Final = "repair"
 START_DOWNLOAD: Final = "start-download"
-APPLY_UPDATE: Final = "apply"
+APPLY_UPDATE: Final = "apply-update"
 ROLLBACK: Final = "rollback"
 PRUNE: Final = "prune"
 

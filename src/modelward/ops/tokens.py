@@ -5,6 +5,10 @@ its text with its name, scope, creation time and last four characters (a hint to
 tokens apart); the text itself is shown once, when it is made. The service's own token
 (``MODELWARD_TOKEN`` or ``MODELWARD_HOME/api-token``) is the admin token named
 ``service``. Every check compares in constant time, so timing tells nothing about a token.
+
+A ``tokens.json`` that cannot be read locks nobody out: the service token is checked without
+it, the fault is logged once per change of the file, and any other token is answered with
+``TokenFileError`` (503, telling the admin to fix the file) until it is fixed.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -24,7 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from modelward.errors import ConfigError, UnknownTokenError
+from modelward.errors import ConfigError, TokenFileError, UnknownTokenError
+
+logger = logging.getLogger(__name__)
 
 Scope = Literal["read", "operate", "admin"]
 """What a token may do: read (every GET), operate (downloads, repairs...), admin (all)."""
@@ -37,6 +44,7 @@ TOKENS_FILE = "tokens.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PREFIX = "mw_"
 _Entries = list[dict[str, Any]]
+_Key = tuple[int, int, int]
 
 
 def allows(have: Scope, need: Scope) -> bool:
@@ -80,7 +88,8 @@ class TokenStore:
     def __init__(self, home: Path, service_token: str | None = None) -> None:
         self.path = home / TOKENS_FILE
         self._service_digest = _digest(service_token) if service_token else None
-        self._cache: tuple[tuple[int, int, int], _Entries] | None = None
+        self._cache: tuple[_Key, _Entries] | None = None
+        self._broken: tuple[_Key, TokenFileError] | None = None
 
     def create(self, name: str, scope: str) -> str:
         """Make a token called ``name``; returns its text (shown this once)."""
@@ -140,7 +149,13 @@ class TokenStore:
         found: Principal | None = None
         if self._service_digest and hmac.compare_digest(given, self._service_digest.encode()):
             found = Principal(SERVICE, "admin")
-        for entry in self._read():
+        try:
+            entries = self._read()
+        except TokenFileError:
+            if found is not None:
+                return found  # the admin can still act, e.g. to fix the file
+            raise
+        for entry in entries:
             if hmac.compare_digest(given, str(entry["sha256"]).encode()) and found is None:
                 found = Principal(entry["name"], entry["scope"])
         return found
@@ -153,8 +168,16 @@ class TokenStore:
         except FileNotFoundError:
             return []
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._broken is not None and self._broken[0] == key:
+            raise self._broken[1]
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, _parse(self.path))
+            try:
+                self._cache = (key, _parse(self.path))
+            except TokenFileError as error:
+                logger.error("%s; %s", error.message, error.hint)  # once per change
+                self._broken = (key, error)
+                raise
+            self._broken = None
         return list(self._cache[1])
 
     def _write(self, entries: _Entries) -> None:
@@ -192,12 +215,16 @@ def _check_name(name: str) -> None:
 def _parse(path: Path) -> _Entries:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot read the tokens in {path}: {exc}",
-            hint="Fix or delete the file (deleting it revokes every named token).",
-        ) from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise TokenFileError(f"cannot read the tokens in {path}: {exc}") from exc
     tokens = data.get("tokens") if isinstance(data, dict) else None
     if not isinstance(tokens, list):
-        raise ConfigError(f"{path} holds no token list", hint="Fix or delete the file.")
-    return [t for t in tokens if isinstance(t, dict) and t.get("scope") in SCOPES]
+        raise TokenFileError(f"{path} holds no token list")
+    return [
+        t
+        for t in tokens
+        if isinstance(t, dict)
+        and t.get("scope") in SCOPES
+        and isinstance(t.get("name"), str)
+        and isinstance(t.get("sha256"), str)
+    ]

@@ -109,6 +109,14 @@ class EnhancedModelDownloader:
         """Retries a download gets when its caller does not say."""
         return self._policy.max_retries
 
+    def configure(
+        self, *, policy: RetryPolicy, connections_per_file: int, segment_bytes: int
+    ) -> None:
+        """Change the retry policy and segmentation; the next file a download fetches uses them."""
+        self._policy = policy
+        self._connections_per_file = connections_per_file
+        self._segment_bytes = segment_bytes
+
     @property
     def endpoint(self) -> str:
         """The hub endpoint catalog entries without their own use."""
@@ -547,7 +555,7 @@ class EnhancedModelDownloader:
             attempt,
             policy,
             progress=lambda: on_disk[0],
-            on_retry=retry_listener(job, self._emit, file.path),
+            on_retry=retry_listener(job, self._emit, file.path, memory.take_failed_requests),
         )
         self._emit(EventType.FILE_VERIFIED, job.model_id, path=file.path, fetched=True)
 

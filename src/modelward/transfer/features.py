@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from modelward.settings import Settings
 from modelward.transfer.downloader import EnhancedModelDownloader
+from modelward.transfer.fetch import HASH_READ_BYTES
 from modelward.transfer.retry import RetryPolicy
 
 WHOLE_FILE_BYTES = 1 << 62
@@ -19,12 +20,23 @@ WHOLE_FILE_BYTES = 1 << 62
 def apply_transfer_features(downloader: EnhancedModelDownloader, settings: Settings) -> None:
     """Give ``downloader`` the retry policy and segmentation ``settings`` ask for."""
     # Set here rather than through the constructor so a running service changes them too.
-    downloader._policy = RetryPolicy(
-        max_retries=settings.max_retries if settings.feature_retries else 0,
-        base_delay_s=settings.retry_base_delay_s,
-        max_delay_s=settings.retry_max_delay_s,
-        enabled=settings.feature_retries,
-    )
     segmented = settings.feature_segmented_transfer
-    downloader._connections_per_file = settings.connections_per_file if segmented else 1
-    downloader._segment_bytes = settings.segment_bytes if segmented else WHOLE_FILE_BYTES
+    downloader.configure(
+        policy=RetryPolicy(
+            max_retries=settings.max_retries if settings.feature_retries else 0,
+            base_delay_s=settings.retry_base_delay_s,
+            max_delay_s=settings.retry_max_delay_s,
+            enabled=settings.feature_retries,
+        ),
+        connections_per_file=settings.connections_per_file if segmented else 1,
+        segment_bytes=settings.segment_bytes if segmented else WHOLE_FILE_BYTES,
+    )
+
+
+def unhashed_tail_bytes(settings: Settings) -> int:
+    """Bytes of a file still to hash once its last byte arrives, at most."""
+    if settings.feature_segmented_transfer:
+        # The segments in flight may all lie beyond the hashed prefix.
+        return settings.connections_per_file * settings.segment_bytes
+    # One connection writes the prefix in order; the hasher trails it by one read.
+    return HASH_READ_BYTES

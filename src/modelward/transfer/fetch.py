@@ -37,7 +37,7 @@ from modelward.errors import (
     ModelwardError,
     ProtocolViolationError,
     StoreError,
-    first_error,
+    failure_causes,
 )
 from modelward.sources import RemoteFile, Source, Target
 from modelward.sources.body import BodyReader
@@ -98,6 +98,13 @@ class AttemptMemory:
     present: RangeSet | None = None
     file_id: tuple[int, int] | None = None
     """(device, inode) of the partial file those ranges are in; another file means none."""
+    failed_requests: int = 0
+    """Connections the latest attempt lost at once (0: it failed some other way)."""
+
+    def take_failed_requests(self) -> int:
+        """Network requests the failed attempt lost (at least one), counted once."""
+        lost, self.failed_requests = max(1, self.failed_requests), 0
+        return lost
 
 
 async def fetch_blob(
@@ -119,7 +126,7 @@ async def fetch_blob(
         await run_to_completion(partial.open)
         hasher = _PrefixHasher(file, partial)
         durability = asyncio.create_task(_keep_durable(partial), name=f"fsync {file.path}")
-        await _fetch_segments(target, file, ctx, partial, hasher)
+        await _fetch_segments(target, file, ctx, partial, hasher, memory)
         await hasher.finish()
     finally:
         if durability is not None:
@@ -174,6 +181,7 @@ async def _fetch_segments(
     ctx: FetchContext,
     partial: PartialFile,
     hasher: _PrefixHasher,
+    memory: AttemptMemory,
 ) -> None:
     queue = deque(plan_segments(file.size_bytes, partial.present, ctx.segment_bytes))
     if file.size_bytes == 0:
@@ -190,7 +198,10 @@ async def _fetch_segments(
             for _ in range(min(ctx.connections, len(queue))):
                 group.create_task(worker())
     except BaseExceptionGroup as failures:
-        raise first_error(failures) from failures
+        # Each connection that failed on its own is a request the retry makes again.
+        causes = failure_causes(failures)
+        memory.failed_requests = len(causes)
+        raise causes[0] from failures
 
 
 async def _fetch_segment(

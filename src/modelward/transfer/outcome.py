@@ -73,11 +73,18 @@ def result_of(
     )
 
 
-def retry_listener(job: Job, emit: Emit, path: str | None = None) -> RetryListener:
-    """Counts the job's retries and publishes each as ``download.retry``."""
+def retry_listener(
+    job: Job, emit: Emit, path: str | None = None, lost: Callable[[], int] | None = None
+) -> RetryListener:
+    """Counts the job's retries and publishes each attempt retried as ``download.retry``.
+
+    A retry counts each failed network request it makes again: ``lost()`` says how many
+    the failed attempt lost (a file's connections can fail together; default one).
+    """
 
     def on_retry(error: ModelwardError, failures: int, delay_s: float) -> None:
-        job.retries += 1
+        retries = lost() if lost else 1
+        job.retries += retries
         emit(
             EventType.DOWNLOAD_RETRY,
             job.model_id,
@@ -85,6 +92,7 @@ def retry_listener(job: Job, emit: Emit, path: str | None = None) -> RetryListen
             code=error.code,
             message=error.message,
             failures=failures,
+            retries=retries,
             delay_s=round(delay_s, 2),
         )
 

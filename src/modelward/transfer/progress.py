@@ -83,6 +83,7 @@ class DownloadResult:
     final_status: DownloadStatus
     total_time_seconds: float
     total_retries: int
+    """Failed network requests made again: each lost connection counts once."""
     final_size_mb: float
     """Decimal MB (10**6 bytes)."""
     error_message: str | None = None
@@ -236,7 +237,7 @@ class ProgressTracker:
 
     def _on_download_retry(self, model_id: str, data: dict[str, Any]) -> None:
         if (progress := self._progress.get(model_id)) is not None:
-            progress.retry_count += 1
+            progress.retry_count += int(data.get("retries") or 1)
             progress.error_message = str(data.get("message", ""))
 
     def _on_download_state(self, model_id: str, data: dict[str, Any]) -> None:

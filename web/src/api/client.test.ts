@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { buildUrl, request } from "./client";
+import { buildUrl, request, setReadsNeedToken, setUnauthorizedHandler } from "./client";
+import { TOKEN_STORAGE_KEY } from "./token";
 import { ApiError } from "./errors";
 import { mockFetch, reply } from "../test/fakes";
 
@@ -8,6 +9,27 @@ describe("api client", () => {
     expect(buildUrl("/models/a/strategy", { inputs: ["text", "image"], vram_gb: null, quality: "high", resolution: "" })).toBe(
       "/api/v1/models/a/strategy?inputs=text&inputs=image&quality=high",
     );
+  });
+
+  it("sends a refused read again with the token, and the reads after it too", async () => {
+    window.sessionStorage.setItem(TOKEN_STORAGE_KEY, "reader");
+    const api = mockFetch({
+      "GET /api/v1/models": (c: { headers: Record<string, string> }) =>
+        c.headers.Authorization === "Bearer reader" ? { data: [], count: 0 } : reply(401, { code: "unauthorized" }),
+    });
+    const prompt = vi.fn(async () => false);
+    setUnauthorizedHandler(prompt);
+    try {
+      // Two at once, both sent before either was refused: neither asks for a token.
+      const [a, b] = await Promise.all([request("GET", "/models"), request("GET", "/models")]);
+      expect([a, b]).toEqual([{ data: [], count: 0 }, { data: [], count: 0 }]);
+      await request("GET", "/models");
+      expect(api.calls.map((c) => c.headers.Authorization)).toEqual([undefined, undefined, ...Array(3).fill("Bearer reader")]);
+      expect(prompt).not.toHaveBeenCalled();
+    } finally {
+      setReadsNeedToken(false);
+      setUnauthorizedHandler(null);
+    }
   });
 
   it("parses the service's error JSON into an ApiError", async () => {

@@ -71,7 +71,14 @@ async function readJson(response: Response): Promise<unknown> {
 }
 
 export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+  const sentToken = withToken(method, options);
   let response = await send(method, path, options);
+  if (response.status === 401 && !sentToken) {
+    // A read refused: the service listens beyond loopback, and the page's first reads went
+    // out before whoami said so. From now on reads carry the token (asked for if none).
+    setReadsNeedToken(true);
+    if (getToken()) response = await send(method, path, options);
+  }
   if (response.status === 401 && withToken(method, options) && unauthorizedHandler) {
     const error = errorFromBody(401, response.statusText, await readJson(response));
     if (await unauthorizedHandler(error)) response = await send(method, path, options);

@@ -3228,6 +3228,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     get_bandwidth_api_v1_bandwidth_get: {
@@ -3344,6 +3353,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     cleanup_api_v1_cleanup_post: {
@@ -3422,6 +3440,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     ensure_api_v1_ensure_post: {
@@ -3493,6 +3520,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3627,6 +3663,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3806,6 +3851,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     list_statuses_api_v1_models_status_get: {
@@ -3971,6 +4025,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     adopt_api_v1_models__model_id__adopt_post: {
@@ -4069,7 +4132,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The model's source cannot be reached now; try again later (code source-unavailable). */
+            /** @description The model's source cannot be reached now; try again later (code source-unavailable); or MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4279,6 +4342,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     cancel_api_v1_models__model_id__cancel_post: {
@@ -4339,6 +4411,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4513,6 +4594,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     pause_api_v1_models__model_id__pause_post: {
@@ -4573,6 +4663,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4709,6 +4808,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     pin_api_v1_models__model_id__pin_put: {
@@ -4776,6 +4884,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     unpin_api_v1_models__model_id__pin_delete: {
@@ -4836,6 +4953,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4923,6 +5049,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     recover_api_v1_models__model_id__recover_post: {
@@ -4996,6 +5131,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5090,6 +5234,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     resume_api_v1_models__model_id__resume_post: {
@@ -5150,6 +5303,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5226,6 +5388,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5405,7 +5576,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The model's source cannot be reached now; try again later (code source-unavailable). */
+            /** @description The model's source cannot be reached now; try again later (code source-unavailable); or MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5510,7 +5681,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The model's source cannot be reached now; try again later (code source-unavailable). */
+            /** @description The model's source cannot be reached now; try again later (code source-unavailable); or MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid). */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5601,6 +5772,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5729,6 +5909,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     versions_api_v1_models__model_id__versions_get: {
@@ -5847,6 +6036,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6008,6 +6206,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     get_queue_api_v1_queue_get: {
@@ -6102,6 +6309,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     move_api_v1_queue__model_id__move_post: {
@@ -6175,6 +6391,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6347,6 +6572,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     get_settings_api_v1_settings_get: {
@@ -6463,6 +6697,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     storage_api_v1_storage_get: {
@@ -6548,6 +6791,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     create_token_api_v1_tokens_post: {
@@ -6626,6 +6878,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
         };
     };
     revoke_token_api_v1_tokens__name__delete: {
@@ -6686,6 +6947,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,7 +2,7 @@
 // Authorization header, which the service asks for on reads when it listens beyond
 // loopback. The token never goes in the URL (URLs end up in logs).
 import { getToken } from "../api/token";
-import type { EventSourceLike } from "./stream";
+import type { EventSourceLike } from "./source";
 
 export interface SseFrame {
   type: string;

@@ -3,6 +3,7 @@
 import { onTokenChange } from "../api/token";
 import type { ServerEvent } from "../api/types";
 import { FetchEventSource, type StreamInit } from "./fetchStream";
+import type { EventSourceLike } from "./source";
 
 /** Every event type the service sends (a connection delivers named events only to
  * listeners registered for that name, as EventSource does). */
@@ -46,13 +47,7 @@ export const RESYNC = "stream.resync";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting";
 
-/** The part of EventSource this uses (FetchEventSource; a fake one stands in for it in tests). */
-export interface EventSourceLike {
-  onopen: ((this: EventSourceLike, ev: Event) => unknown) | null;
-  onerror: ((this: EventSourceLike, ev: Event) => unknown) | null;
-  addEventListener(type: string, listener: (ev: MessageEvent) => void): void;
-  close(): void;
-}
+export type { EventSourceLike } from "./source";
 
 export type EventSourceFactory = (url: string, init?: StreamInit) => EventSourceLike;
 
@@ -191,7 +186,7 @@ export class LiveEvents {
     };
     source.onerror = () => {
       if (this.source !== source) return;
-      // Take over from EventSource's own retry so the backoff is ours and visible.
+      // The connection never retries by itself: the backoff is ours and visible.
       source.close();
       this.source = null;
       this.scheduleReconnect();

@@ -7,8 +7,9 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
+from modelward.api.accepted import audit_end
 from modelward.api.actions import route_for
 from modelward.api.deps import RuntimeDep
 from modelward.api.documented import errors
@@ -45,7 +46,7 @@ async def verify(
     responses={202: {"model": RepairAccepted}, **errors(409)},
 )
 async def repair(
-    model_id: str, runtime: RuntimeDep, response: Response, wait: bool = True
+    model_id: str, runtime: RuntimeDep, request: Request, response: Response, wait: bool = True
 ) -> RepairPublic | RepairAccepted:
     """Fully check the model, quarantine damaged bytes and fetch only the damaged blocks.
 
@@ -54,7 +55,7 @@ async def repair(
     ended (a big whole-file repair takes longer than an HTTP client likes to wait).
     """
     if not wait:
-        runtime.health.start_repair(model_id)
+        audit_end(request, runtime.health.start_repair(model_id))  # the 202 is not the end
         response.status_code = status.HTTP_202_ACCEPTED
         return RepairAccepted(model_id=model_id, status_url=f"/api/v1/models/{model_id}/status")
     result = await runtime.health.verify_and_repair_model(model_id)

@@ -54,6 +54,7 @@ async def register_repo(
     )
     if not found.created:
         response.status_code = status.HTTP_200_OK
+    runtime.resolve_in_background([found.spec.id])  # its status learns the size or the error
     entry = ModelPublic.model_validate(found.spec).model_dump()
     return RegisteredModelPublic.model_validate(
         {
@@ -82,7 +83,9 @@ def get_model(model_id: str, runtime: RuntimeDep) -> ModelPublic:
 @router.get("/{model_id}/status", response_model=ModelStatusPublic)
 async def get_status(model_id: str, runtime: RuntimeDep) -> ModelStatusPublic:
     """The model's detailed status."""
-    result = await runtime.availability.status(model_id, resolve_remote=True)
+    # A read: never asks the hub nor writes a record. A model never resolved here shows the
+    # catalog's size until the background resolution (availability/resolution.py) knows.
+    result = await runtime.availability.status(model_id)
     return ModelStatusPublic.model_validate(dataclasses.asdict(result))
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import TypeVar
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
+from modelward.api.accepted import audit_end
 from modelward.api.actions import route_for
 from modelward.api.deps import RuntimeDep
 from modelward.api.documented import SOURCE, errors
@@ -46,7 +47,7 @@ async def check(model_id: str, runtime: RuntimeDep) -> UpdateCheckPublic:
     responses={202: {"model": UpdateAccepted}, **errors(409, 507), **SOURCE},
 )
 async def apply(
-    model_id: str, runtime: RuntimeDep, response: Response, wait: bool = True
+    model_id: str, runtime: RuntimeDep, request: Request, response: Response, wait: bool = True
 ) -> UpdateResultPublic | UpdateAccepted:
     """Fetch the newest version beside the served one and switch once it is verified
     (``wait=false``: 202 at once; ``update.applied`` or ``update.rolled_back`` follow)."""
@@ -55,6 +56,7 @@ async def apply(
         task = asyncio.get_running_loop().create_task(runtime.updater.apply_update(model_id))
         _background.add(task)
         task.add_done_callback(_background.discard)
+        audit_end(request, task)  # the 202 is not the end
         response.status_code = status.HTTP_202_ACCEPTED
         return UpdateAccepted(model_id=model_id, status_url=f"/api/v1/models/{model_id}/status")
     return _routed(UpdateResultPublic.model_validate(await runtime.updater.apply_update(model_id)))

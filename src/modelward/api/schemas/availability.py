@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from modelward.actions import Action
 from modelward.api.actions import route_for
-from modelward.api.schemas.limits import MAX_VRAM_GB, MAX_WAIT_S
+from modelward.api.schemas.limits import MAX_NESTING, MAX_VRAM_GB, MAX_WAIT_S, nesting
 from modelward.api.schemas.seconds import Seconds
 from modelward.availability.requirements import QualityDifference
 from modelward.availability.strategy import ErrorCategory, FallbackType
@@ -165,6 +165,15 @@ class GenerateIn(BaseModel):
     ttl_s: float = Field(
         default=6 * 3600.0, gt=0, le=MAX_WAIT_S, description="How long a queued job waits."
     )
+
+    @field_validator("params")
+    @classmethod
+    def _shallow(cls, params: dict[str, object]) -> dict[str, object]:
+        """Refuse params nested past ``MAX_NESTING`` levels (422): nothing needs more, and
+        a hostile depth must not reach the code that copies, logs or records them."""
+        if nesting(params) > MAX_NESTING:
+            raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+        return params
 
 
 class GeneratePublic(BaseModel):

@@ -31,3 +31,19 @@ MAX_PIXELS = 65_536
 
 MAX_COUNT = 1_000_000
 """The most frames, steps, places in a queue or kept versions a request may name."""
+
+MAX_NESTING = 8
+"""The most levels of lists and objects a free-form field (a job's params) may nest."""
+
+
+def nesting(value: object) -> int:
+    """How many levels of lists and objects ``value`` nests (counted without recursion)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest

@@ -36,7 +36,11 @@ export function SettingsView() {
         <div>
           <section className="panel" aria-labelledby={`${tokenId}-title`}>
             <h2 id={`${tokenId}-title`}>Access</h2>
-            <p>Reading needs no token; every change (download, pause, remove, settings…) does.</p>
+            <p>
+              {whoami?.reads_open === false
+                ? "This service listens beyond loopback: reading needs a token too (scope read or higher)."
+                : "Reading needs no token; every change (download, pause, remove, settings…) does."}
+            </p>
             {whoami?.authenticated ? (
               <p data-testid="token-scope">
                 This token: <strong>{whoami.name}</strong>, scope <strong>{whoami.scope}</strong>.
