@@ -295,6 +295,16 @@ def test_status_with_no_variables_finds_the_demo_registered_in_the_default_home(
         paused = _run(plain, "pause", TI2V)
         assert paused.returncode == 0, paused.stderr
         assert f"{TI2V} is not downloading" in paused.stderr
+        # A token made in this shell is one the demo's service takes (kept in its home).
+        made = _run(plain, "token", "create", "ci", "--scope", "operate")
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip().splitlines()[-1]
+        assert (tmp_path / "demo" / "home" / "tokens.json").is_file()
+        asked = httpx.post(
+            f"{entry['url']}/api/v1/models/{TI2V}/pause",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert asked.status_code == 200, asked.text
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(30)

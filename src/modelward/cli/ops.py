@@ -24,6 +24,7 @@ from rich.table import Table
 
 from modelward.api.schemas import AuditEntryPublic, AuditPublic
 from modelward.cli.client import ServiceClient, cli_actor
+from modelward.cli.discovery import find_service
 from modelward.cli.options import JsonOpt, build_settings
 from modelward.cli.output import console, err_console, fail, print_table
 from modelward.cli.where import ask_service_or_here
@@ -39,6 +40,19 @@ token_app = typer.Typer(
     help="Access tokens for the service: read, operate or admin.", no_args_is_help=True
 )
 NameArg = Annotated[str, typer.Argument(help="The token's name.", show_default=False)]
+
+
+def _token_settings() -> Settings:
+    """Settings whose home holds the tokens: a running service registered here may keep
+    its data in another home (the demo does), and its tokens are the ones that count."""
+    settings = build_settings()
+    try:
+        info = find_service(settings.home)
+    except ModelwardError:
+        return settings
+    if info.home is None or info.home == settings.home:
+        return settings
+    return settings.with_changes(home=info.home)
 
 
 def _tokens(settings: Settings) -> TokenStore:
@@ -58,7 +72,7 @@ def token_create(
 ) -> None:
     """Make a token and print it (this once: only its hash is kept)."""
     try:
-        settings = build_settings()
+        settings = _token_settings()
         with audited_here(settings, "create-token", params={"name": name, "scope": scope}):
             token = _tokens(settings).create(name, scope)
     except ModelwardError as error:
@@ -74,7 +88,7 @@ def token_create(
 def token_list(as_json: JsonOpt = False) -> None:
     """Show every token: name, scope, when it was made, its last four characters."""
     try:
-        found = _tokens(build_settings()).list()
+        found = _tokens(_token_settings()).list()
     except ModelwardError as error:
         raise fail(error) from None
     if as_json:
@@ -98,7 +112,7 @@ def token_list(as_json: JsonOpt = False) -> None:
 def token_revoke(name: NameArg) -> None:
     """Revoke a token: a running service refuses it from its next request."""
     try:
-        settings = build_settings()
+        settings = _token_settings()
         with audited_here(settings, "revoke-token", params={"name": name}):
             _tokens(settings).revoke(name)
     except ModelwardError as error:
@@ -147,15 +161,15 @@ def audit(
 
 def _print_audit(entries: list[AuditEntryPublic]) -> None:
     table = Table(title="audit log")
-    for column in ("time", "actor", "action", "model", "outcome", "error"):
+    for column in ("time", "actor", "action", "model", "outcome", "status", "error"):
         table.add_column(column)
     colour = {"ok": "green", "refused": "yellow", "failed": "red"}
     for e in entries:
         outcome = f"[{colour[e.outcome]}]{escape(e.outcome)}[/]"
-        error = e.error_code or ("-" if e.status is None else str(e.status))
+        status = "-" if e.status is None else str(e.status)
         # Actor, action, model and code can come from a request: printed as text, not markup.
         cells = (_when(e.at.timestamp()), e.actor, e.action, e.model_id or "-")
-        table.add_row(*(escape(c) for c in cells), outcome, escape(error))
+        table.add_row(*(escape(c) for c in cells), outcome, status, escape(e.error_code or "-"))
     print_table(table)
 
 
