@@ -167,6 +167,11 @@ class Settings(BaseModel):
         description="Host names the service answers for besides loopback names and the "
         "bound address (MODELWARD_ALLOWED_HOSTS, comma-separated); '*' allows any.",
     )
+    read_token_required: bool | None = Field(
+        default=None,
+        description="Reads need a read token (MODELWARD_READ_TOKEN_REQUIRED); unset: only "
+        "when the service is bound off loopback. Set it behind a reverse proxy on loopback.",
+    )
     feature_retries: bool = Field(default=True, description="Retry failed transfers.")
     feature_segmented_transfer: bool = Field(
         default=True, description="Split large files over several connections."
@@ -277,6 +282,8 @@ class Settings(BaseModel):
         values.update(_features(env))
         if env.get("MODELWARD_ALLOWED_HOSTS"):
             values["allowed_hosts"] = _names(env["MODELWARD_ALLOWED_HOSTS"])
+        if env.get("MODELWARD_READ_TOKEN_REQUIRED"):
+            values["read_token_required"] = _is_true(env["MODELWARD_READ_TOKEN_REQUIRED"])
         if env.get("MODELWARD_MAX_BODY"):
             values["max_body_bytes"] = _parsed(parse_size, "MODELWARD_MAX_BODY", env)
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -131,6 +131,17 @@ def test_reads_need_a_read_token_when_bound_off_loopback(
     assert api.get(f"/api/v1/models/{TI2V}/update", headers=_bearer(reader)).status_code == 403
 
 
+def test_reads_can_require_a_token_on_loopback_behind_a_proxy(
+    start_service: StartService,
+) -> None:
+    live = start_service(read_token_required=True)
+    api = live.client
+    assert api.get("/api/v1/models").status_code == 401
+    reader = _token(live, "reader", "read")
+    assert api.get("/api/v1/models", headers=_bearer(reader)).status_code == 200
+    assert api.get("/api/v1/whoami", headers=_bearer(reader)).json()["reads_open"] is False
+
+
 def test_the_event_stream_takes_a_read_token_in_the_header_off_loopback(
     start_service: StartService,
 ) -> None:

@@ -78,7 +78,10 @@ async def _damage(runtime: Runtime) -> None:
 async def test_scheduled_checks_are_recorded_as_the_scheduler_verifying(
     tmp_path: Path, hub: DevHub
 ) -> None:
-    settings = make_settings(tmp_path, hub.url, feature_update_checks=False)
+    # Interval 0: only the check at start, so exactly one record can come.
+    settings = make_settings(
+        tmp_path, hub.url, feature_update_checks=False, health_check_interval_s=0
+    )
     async with Runtime(settings, catalog=_only_ti2v()) as runtime:
         assert (await runtime.downloader.download_with_retry(TI2V)).success
         await runtime.health.check_model_integrity(TI2V, VerifyLevel.STRUCTURAL)

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import huggingface_hub
+import pytest
 
 from modelward.devhub import DevHub, Fault, FaultPlan
 from modelward.devhub.manifest import ManifestFile
-from modelward.health import VerifyLevel
+from modelward.health import Quarantine, RepairResult, VerifyLevel
 from modelward.runtime import Runtime
 from modelward.store import RepoLayout
 from modelward.store.records import load_partial
@@ -73,16 +74,15 @@ def _kill_when(
     what: str,
 ) -> None:
     """Watch the store while ``ready()`` is false, then SIGKILL the service doing the
-    repair (and the CLI waiting on it). The CLI may have ended already: a restarted
-    service resumes an interrupted repair's download from its queue, and a repair asked
-    for meanwhile is refused as racing with it."""
+    repair (and the CLI waiting on it). The CLI waits all along: a restarted service
+    resumes an interrupted repair's download from its queue, and a repair asked for
+    meanwhile follows that download."""
     deadline = time.monotonic() + 60
-    ended = False
     while not ready():
         served.assert_whole()
-        if not ended and proc.poll() is not None:
-            ended, out = True, proc.stdout.read() if proc.stdout else b""
-            assert b"downloading" in out, out
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else b""
+            raise AssertionError(f"the repair ended before {what}: {out.decode()}")
         assert time.monotonic() < deadline, f"the repair never reached: {what}"
         time.sleep(0.01)
     pid = json.loads((home / "service.json").read_text())["pid"]
@@ -133,7 +133,13 @@ async def test_kill_9_during_repair_never_leaves_a_dangling_link(
         )
         assert sha256_of(blob) != big.etag  # still the damaged copy, still served
         threaded_hub.clear_faults()
-        last = _repair_until_done(env, served)
+        # The restarted service's queue finishes the repair; this one follows it.
+        last = subprocess.run(
+            [sys.executable, "-m", "modelward", "repair", TI2V],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
         assert last.returncode == 0, last.stdout.decode() + last.stderr.decode()
     finally:
         stop_services_under(tmp_path)
@@ -146,24 +152,6 @@ async def test_kill_9_during_repair_never_leaves_a_dangling_link(
     async with Runtime(settings) as runtime:
         check = await runtime.health.check_model_integrity(TI2V, VerifyLevel.FULL)
         assert check.is_healthy, check.issues
-
-
-def _repair_until_done(env: dict[str, str], served: Served) -> subprocess.CompletedProcess[bytes]:
-    """Run ``modelward repair`` until it succeeds: while the restarted service finishes the
-    interrupted repair on its own, a repair is refused as racing with it."""
-    deadline = time.monotonic() + 120
-    while True:
-        last = subprocess.run(
-            [sys.executable, "-m", "modelward", "repair", TI2V],
-            env=env,
-            capture_output=True,
-            timeout=120,
-        )
-        if last.returncode == 0 or time.monotonic() > deadline:
-            return last
-        assert b"downloading" in last.stdout + last.stderr, last.stdout + last.stderr
-        served.assert_whole()
-        time.sleep(0.2)
 
 
 async def test_the_next_repair_goes_on_from_where_an_interrupted_one_stopped(
@@ -198,3 +186,55 @@ async def test_the_next_repair_goes_on_from_where_an_interrupted_one_stopped(
     assert sent == big.size - kept == result.plans[0].refetch_bytes
     assert len(runtime.health.quarantine.entries()) == 1  # the first repair's evidence
     assert sha256_of(blob) == big.etag
+
+
+@pytest.mark.parametrize("wait", [True, False], ids=["wait", "background"])
+async def test_a_repair_asked_for_after_a_restart_follows_the_restored_one(
+    tmp_path: Path, hub: DevHub, wait: bool
+) -> None:
+    """After a restart that interrupted a repair, the restored queue finishes it; a repair
+    asked for right then joins that download (not refused as racing with it) and reports
+    it, and no byte is fetched twice."""
+    settings = make_settings(tmp_path, hub.url)
+    manifest = hub.manifest(TI2V_REPO)
+    big = max((f for f in manifest.files if f.is_lfs), key=lambda f: f.size)
+    async with Runtime(settings) as runtime:
+        assert (await runtime.downloader.download_with_retry(TI2V)).success
+        layout = runtime.manager.layout(TI2V)
+        blob = layout.blob_path(big.etag)
+        blob.chmod(0o644)
+        with blob.open("r+b") as fh:
+            fh.seek(big.size // 2)
+            fh.write(b"\x00\xff" * 2048)
+        hub.set_faults(FaultPlan([Fault.rate(300_000, path_glob="*" + big.path)]))
+        first = runtime.health.start_repair(TI2V)
+        deadline = time.monotonic() + 30
+        while _kept(layout, big.etag) < big.size // 3:
+            assert time.monotonic() < deadline and not first.done()
+            await asyncio.sleep(0.01)
+    # The service stopped mid-repair: the queue keeps its download for the next start.
+    kept = _kept(layout, big.etag)
+    assert sha256_of(blob) != big.etag
+    hub.clear_faults()
+    hub.clear_log()
+    async with Runtime(settings) as runtime:
+        await runtime.restore()
+        assert runtime.downloader.is_running(TI2V)  # the restored queue finishes the repair
+        if wait:
+            result = await runtime.health.verify_and_repair_model(TI2V)
+        else:
+            task = runtime.health.start_repair(TI2V)  # what the API's 202 answers
+            assert TI2V in runtime.health.repairing
+            result = await task
+        assert isinstance(result, RepairResult)
+        assert result.success, (result.error_message, result.error_hint)
+        assert [p.path for p in result.plans] == [big.path]
+        assert [i.path for i in result.issues_found] == [big.path]
+        assert TI2V not in runtime.health.repairing
+        check = await runtime.health.check_model_integrity(TI2V, VerifyLevel.FULL)
+        assert check.is_healthy, check.issues
+    sent = [r for r in hub.request_log if big.etag in r.path and r.bytes_sent]
+    assert sum(r.bytes_sent for r in sent) == big.size - kept == result.plans[0].refetch_bytes
+    assert sha256_of(blob) == big.etag
+    assert os.path.isfile(layout.snapshot_path(manifest.commit, big.path))
+    assert len(Quarantine(settings.home, 10**12).entries()) == 1  # the first repair's evidence

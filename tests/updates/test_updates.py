@@ -152,6 +152,13 @@ async def test_the_previous_version_goes_once_the_new_one_proved_itself(
         assert layout.snapshot_dir(old).is_dir()  # one success is not yet enough
         async with runtime.bridge.use_model(TI2V):
             pass
+        # The job's bookkeeping does not wait for the full hash of the served version: the
+        # prune runs in the background, the old version still there meanwhile.
+        pruning = runtime.updater.pending_prune(TI2V)
+        assert pruning is not None and not pruning.done()
+        assert layout.snapshot_dir(old).is_dir()
+        await pruning
+        assert runtime.updater.pending_prune(TI2V) is None
         assert not layout.snapshot_dir(old).exists() and layout.snapshot_dir(new).is_dir()
         assert runtime.updater.record(TI2V).state is UpdateState.SETTLED
         assert (await runtime.availability.status(TI2V)).is_available

@@ -175,8 +175,11 @@ def authorize(request: Request, needs: Access) -> Principal | None:
 
 
 def reads_open(request: Request) -> bool:
-    """Reads need no token: the service listens on a loopback address only."""
-    return is_loopback(request.app.state.runtime.settings.host)
+    """Reads need no token: the service listens on a loopback address only, unless the
+    settings require a read token anyway (a reverse proxy on loopback serving others)."""
+    settings = request.app.state.runtime.settings
+    required = settings.read_token_required
+    return not required if required is not None else is_loopback(settings.host)
 
 
 def actor_of(request: Request, principal: Principal | None) -> str:

@@ -18,6 +18,7 @@ from modelward.health.checker import (
     VerifyLevel,
     check_integrity,
 )
+from modelward.health.follow import RepairFollower, follow_repair
 from modelward.health.history import HealthHistory
 from modelward.health.issues import IntegrityIssue, IssueKind, IssueList
 from modelward.health.parts import MonitorParts
@@ -100,6 +101,8 @@ class ModelHealthMonitor:
         self._schedule_record = self.manager.home / "records" / "scheduled-checks.json"
         self._fetched: set[str] = set()
         """Models whose pull (across pauses and resumes) has fetched, so hashed, a file."""
+        self.follower = RepairFollower(self.manager, self.quarantine, self._spawn)
+        """Which running downloads finish an interrupted repair (a repair follows them)."""
         self._unsubscribe = bus.subscribe(self._on_download_event)
         self.downloader.repairs.attach(self)  # the seed asks the downloader for repairs
         self.audit: AuditLog | None = None
@@ -128,35 +131,48 @@ class ModelHealthMonitor:
 
     async def verify_and_repair_model(self, model_id: str) -> RepairResult:
         """Fully check ``model_id``; quarantine each damaged file and fetch only its damaged
-        blocks (the whole file without a block table); missing files are fetched too."""
-        self._claim_repair(model_id)
-        return await self._run_repair(model_id)
+        blocks (the whole file without a block table); missing files are fetched too.
+        While the restored queue finishes an interrupted repair, this follows it."""
+        return await self._run_repair(model_id, self._claim_repair(model_id))
 
     def start_repair(self, model_id: str) -> asyncio.Task[object]:
         """Start ``verify_and_repair_model`` in the background (it reports on the event
-        stream); refuses at once, like it, when a repair or download of the model runs."""
-        self._claim_repair(model_id)
-        return self._spawn(self._run_repair(model_id), f"repair {model_id}")
+        stream); refuses at once, like it, when a repair or download of the model runs
+        (a download finishing an interrupted repair is followed instead)."""
+        return self._spawn(
+            self._run_repair(model_id, self._claim_repair(model_id)), f"repair {model_id}"
+        )
 
-    def _claim_repair(self, model_id: str) -> None:
+    def _claim_repair(self, model_id: str) -> Coroutine[object, object, RepairResult]:
+        """Mark the model as repairing and return the repair's work: a fresh repair, or,
+        while the download queue finishes an interrupted one, following that download."""
         self.manager.spec(model_id)
         if model_id in self.repairing:
             raise StoreLockedError(
                 f"a repair of {model_id} is already running",
                 hint="Wait for it to finish; its progress is on the event stream.",
             )
-        if self.downloader.is_running(model_id):
+        if not self.downloader.is_running(model_id):
+            self.repairing.add(model_id)
+            return self._repair(model_id)
+        # Small records only, and only while the model downloads: read on the loop, so a
+        # refusal stays immediate (start_repair answers at once).
+        pending = self.follower.pending(model_id)
+        if pending is None:
             raise StoreLockedError(
                 f"{model_id} is downloading; a repair would race with it",
                 hint="Wait for the download to finish (it verifies every file), "
                 "or pause it first, then repair.",
             )
         self.repairing.add(model_id)
+        return follow_repair(self.downloader, model_id, pending, self.check_model_integrity)
 
-    async def _run_repair(self, model_id: str) -> RepairResult:
+    async def _run_repair(
+        self, model_id: str, work: Coroutine[object, object, RepairResult]
+    ) -> RepairResult:
         self._emit(EventType.REPAIR_STARTED, model_id)
         try:
-            result = await self._repair(model_id)
+            result = await work
         except BaseException as exc:
             # The stream must not show a repair running forever.
             self._emit(EventType.REPAIR_FINISHED, model_id, success=False, error=str(exc))
@@ -193,6 +209,11 @@ class ModelHealthMonitor:
                 "is reachable.".strip(),
             )
         if self.downloader.is_running(model_id):  # started during the full check
+            pending = await asyncio.to_thread(self.follower.pending, model_id)
+            if pending is not None:  # the restored queue finishing an interrupted repair
+                return await follow_repair(
+                    self.downloader, model_id, pending, self.check_model_integrity
+                )
             raise StoreLockedError(
                 f"{model_id} started downloading while it was being checked",
                 hint="Wait for the download to finish (it verifies every file), then repair.",
@@ -514,6 +535,7 @@ class ModelHealthMonitor:
         way in (the files it did not fetch were verified before and are unchanged): that is
         a full check, recorded as one. Paused or failed, then resumed, it is one pull: a
         resumed job may find every file in place (verified as the pause landed)."""
+        self.follower.on_event(event)
         model_id = event.model_id
         if model_id is None:
             return

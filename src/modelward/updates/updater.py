@@ -117,6 +117,8 @@ class ModelUpdater:
         self.defaults = defaults or UpdatePolicySettings()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[object]] = set()
+        self._prunes: dict[str, asyncio.Task[object]] = {}
+        """The automatic prune running per model (one at a time)."""
         self._scheduler: asyncio.Task[None] | None = None
         self._checks_wanted = False  # schedule_checks was called (the service runs them)
 
@@ -351,7 +353,8 @@ class ModelUpdater:
 
     async def note_job(self, model_id: str, success: bool, commit: str | None) -> None:
         """Count a job that ran on ``commit`` of a freshly applied version: enough
-        successes remove the previous version; failing first jobs roll back to it. Never
+        successes remove the previous version (in the background, see ``pending_prune``:
+        it hashes the served version first); failing first jobs roll back to it. Never
         raises: a job's outcome must not change because of the bookkeeping."""
         try:
             await self._note_job(model_id, success, commit)
@@ -376,7 +379,35 @@ class ModelUpdater:
             why = f"its first {rec.failures} jobs on {_short(rec.current)} failed"
             await self._automatically(ROLLBACK, model_id, self.rollback(model_id, reason=why))
         elif prune and rec.previous is not None:
+            self._prune_in_background(model_id)
+
+    def pending_prune(self, model_id: str) -> asyncio.Task[object] | None:
+        """The automatic prune of ``model_id``'s previous version still running, if any."""
+        task = self._prunes.get(model_id)
+        return task if task is not None and not task.done() else None
+
+    def _prune_in_background(self, model_id: str) -> None:
+        """Prune off the job's path: it hashes the served version whole (minutes for a
+        big model). One per model: a success counted meanwhile finds it running."""
+        if self.pending_prune(model_id) is not None:
+            return
+        task = self._spawn(self._auto_prune(model_id), f"prune {model_id}")
+        self._prunes[model_id] = task
+        task.add_done_callback(lambda done: self._forget_prune(model_id, done))
+
+    def _forget_prune(self, model_id: str, done: asyncio.Task[object]) -> None:
+        if self._prunes.get(model_id) is done:
+            del self._prunes[model_id]
+
+    async def _auto_prune(self, model_id: str) -> None:
+        """The automatic prune, recorded; its failure is logged (the next success tries
+        again), never raised into a task nobody awaits."""
+        try:
             await self._automatically(PRUNE, model_id, self.prune_previous(model_id))
+        except ModelwardError as exc:
+            logger.warning("pruning %s: %s (%s)", model_id, exc.message, exc.hint)
+        except Exception:
+            logger.exception("pruning %s failed", model_id)
 
     async def _auto_apply(self, model_id: str) -> None:
         """Apply an update the ``auto`` policy chose, and record it."""
@@ -450,7 +481,7 @@ class ModelUpdater:
         self.schedule_checks(interval_s)
 
     async def aclose(self) -> None:
-        """Stop scheduled checks and background applies."""
+        """Stop scheduled checks and background applies and prunes."""
         tasks = [t for t in (self._scheduler, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
@@ -495,10 +526,11 @@ class ModelUpdater:
     def _lock(self, model_id: str) -> asyncio.Lock:
         return self._locks.setdefault(model_id, asyncio.Lock())
 
-    def _spawn(self, work: Coroutine[Any, Any, object], name: str) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[object]:
         task = asyncio.get_running_loop().create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _emit(self, type_: str, model_id: str, **data: object) -> None:
         if self.bus is not None:

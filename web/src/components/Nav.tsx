@@ -1,3 +1,5 @@
+import type { Scope } from "../api/access";
+import { useScope } from "../hooks/useScope";
 import { Link } from "../router/router";
 
 export const ROUTES = [
@@ -8,14 +10,18 @@ export const ROUTES = [
   { path: "/storage", label: "Storage" },
   { path: "/requests", label: "Requests" },
   { path: "/settings", label: "Settings" },
-  { path: "/audit", label: "Audit" },
-] as const;
+  { path: "/audit", label: "Audit", needs: "admin" },
+] as const satisfies readonly { path: string; label: string; needs?: Scope }[];
 
 export function Nav({ path }: { path: string }) {
+  const { can } = useScope();
+  // A view whose every read the token would be refused is not offered (the page itself
+  // still explains why when opened by its address).
+  const shown = ROUTES.filter((route) => !("needs" in route) || can(route.needs));
   return (
     <nav aria-label="Main" className="nav">
       <ul>
-        {ROUTES.map((route) => (
+        {shown.map((route) => (
           <li key={route.path}>
             <Link to={route.path} aria-current={route.path === path ? "page" : undefined}>
               {route.label}

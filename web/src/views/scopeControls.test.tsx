@@ -8,6 +8,7 @@ import { resetScope } from "../hooks/useScope";
 import { mockFetch } from "../test/fakes";
 import { model, progress, settings, status } from "../test/fixtures";
 import { renderWithProviders } from "../test/render";
+import { Nav } from "../components/Nav";
 import { AuditView } from "./audit/AuditView";
 import { BandwidthControl } from "./downloads/BandwidthControl";
 import { DownloadRow } from "./downloads/DownloadRow";
@@ -153,5 +154,24 @@ describe("the audit view by the token's scope", () => {
     await note("Reading the audit log", "admin", "operate");
     await waitFor(() => expect(screen.queryByRole("form", { name: "Filter the audit log" })).toBeNull());
     expect(api.find("GET", "/api/v1/audit").length).toBeLessThanOrEqual(1); // asked before whoami answered at most
+  });
+});
+
+describe("the navigation by the token's scope", () => {
+  afterEach(() => {
+    resetScope();
+    window.sessionStorage.clear();
+  });
+
+  it.each([
+    ["operate", false],
+    ["admin", true],
+  ] as const)("an %s token is offered the audit view: %s", async (scope, shown) => {
+    withToken(scope);
+    renderWithProviders(<Nav path="/" />);
+    await waitFor(() =>
+      expect(screen.queryByRole("link", { name: "Audit" }) !== null).toBe(shown),
+    );
+    expect(screen.getByRole("link", { name: "Models" })).toBeInTheDocument();
   });
 });
