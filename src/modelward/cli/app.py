@@ -292,8 +292,18 @@ def hub_serve(
     ] = None,
     catalog: CatalogOpt = None,
     verbose: VerboseOpt = False,
+    tls: Annotated[bool, typer.Option(help="HTTPS, with a CA made for the run.")] = False,
+    rtt_ms: Annotated[float, typer.Option(help="Round trip charged per connection/request.")] = 0,
+    cdn_url_ttl: Annotated[
+        float | None, typer.Option(help="Seconds a signed CDN URL lives (unsigned if unset).")
+    ] = None,
+    rate_limit: Annotated[
+        int | None, typer.Option(help="resolve and /api calls allowed per window.")
+    ] = None,
+    rate_window: Annotated[float, typer.Option(help="Rate-limit window in seconds.")] = 60,
 ) -> None:
     """Serve synthetic repos over the Hub protocol, with a fault menu for tests."""
+    from modelward.devhub import Manners
     from modelward.devhub import serve as serve_hub
 
     setup_logging(verbose)
@@ -311,6 +321,7 @@ def hub_serve(
         scale=scale,
         faults_file=faults,
         gated=gates,
+        manners=Manners(tls, rtt_ms / 1000, cdn_url_ttl, rate_limit, rate_window),
     )
 
 

@@ -14,6 +14,7 @@ Modules: ``shapes`` (what repos contain), ``materialise`` (writing them once), `
 from modelward.devhub.faults import Fault, FaultPlan
 from modelward.devhub.log import RequestRecord
 from modelward.devhub.manifest import ManifestFile, RepoManifest
+from modelward.devhub.manners import Manners
 from modelward.devhub.serve import serve
 from modelward.devhub.server import DevHub, default_root
 from modelward.devhub.shapes import WAN_REPOS, RepoShape
@@ -25,6 +26,7 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "ManifestFile",
+    "Manners",
     "RepoManifest",
     "RepoShape",
     "RequestRecord",

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from modelward.devhub.manners import Manners
 from modelward.devhub.serve import serve
 from modelward.errors import ConfigError
 
@@ -20,6 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gated", action="append", default=[], metavar="ORG/NAME=TOKEN")
     parser.add_argument("--faults", type=Path, default=None, help="fault plan JSON file")
+    parser.add_argument("--tls", action="store_true", help="HTTPS with a CA made for the run")
+    parser.add_argument("--rtt-ms", type=float, default=0.0, help="round trip to charge")
+    parser.add_argument("--cdn-url-ttl", type=float, default=None, help="signed URL lifetime, s")
+    parser.add_argument("--rate-limit", type=int, default=None, help="resolve/api calls/window")
+    parser.add_argument("--rate-window", type=float, default=60.0, help="rate-limit window, s")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.verbose:
@@ -34,6 +40,13 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
             gated=gated,
             faults_file=args.faults,
+            manners=Manners(
+                tls=args.tls,
+                rtt_s=args.rtt_ms / 1000,
+                cdn_url_ttl_s=args.cdn_url_ttl,
+                rate_limit=args.rate_limit,
+                rate_window_s=args.rate_window,
+            ),
         )
     except ConfigError as exc:  # exit 2 with the message and hint, not a traceback
         parser.error(str(exc))

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from modelward.devhub.http11 import FileBody, Request, Response, error_response, json_response
 from modelward.devhub.manifest import ManifestFile, RepoManifest
+from modelward.devhub.manners import UrlSigner
 from modelward.devhub.ranges import UnsatisfiableError, if_range_holds, resolve_range
 from modelward.devhub.registry import RepoRegistry, RepoState
 
@@ -57,9 +58,12 @@ def serve_bytes(req: Request, entry: ManifestFile, etag: str, headers: dict[str,
 class HubRoutes:
     """Answers Hub protocol requests; ``cdn_base`` is where LFS redirects point."""
 
-    def __init__(self, registry: RepoRegistry, cdn_base: str) -> None:
+    def __init__(
+        self, registry: RepoRegistry, cdn_base: str, signer: UrlSigner | None = None
+    ) -> None:
         self.registry = registry
         self.cdn_base = cdn_base.rstrip("/")
+        self.signer = signer  # when set, CDN URLs carry an expiring signature
 
     def handle(self, req: Request) -> Response:
         """Route one request; unknown paths get a 404."""
@@ -220,6 +224,8 @@ class HubRoutes:
             f"{self.cdn_base}/cdn-lfs/{entry.sha256}?repo={quote(repo_id, safe='')}"
             f"&file={quote(path, safe='')}"
         )
+        if self.signer is not None:
+            location += "&" + self.signer.sign(f"/cdn-lfs/{entry.sha256}")
         body = f"Found. Redirecting to {location}".encode()
         return Response(
             302,
@@ -235,6 +241,10 @@ class HubRoutes:
         )
 
     def _cdn(self, req: Request, sha256: str) -> Response:
+        if self.signer is not None:
+            refusal = self.signer.refusal(f"/cdn-lfs/{sha256}", req.query)
+            if refusal is not None:
+                return refusal
         entry = self.registry.lfs_object(sha256)
         if entry is None:
             return error_response(404, "Object not found")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from modelward.devhub.faults import FaultPlan
+from modelward.devhub.manners import Manners
 from modelward.devhub.server import DevHub
 from modelward.devhub.shapes import WAN_REPOS, RepoShape
 from modelward.errors import ConfigError
@@ -51,6 +52,8 @@ async def serve_async(
 
 def _print_ready(hub: DevHub) -> None:
     print(f"modelward devhub serving at {hub.url}", flush=True)
+    if hub.ca_path is not None:
+        print(f"  CDN at {hub.cdn_url}; trust the CA with SSL_CERT_FILE={hub.ca_path}", flush=True)
     for repo_id in sorted(hub.registry.repos):
         manifest = hub.manifest(repo_id)
         print(f"  {repo_id}  {manifest.commit[:12]}  {manifest.total_size:,} bytes", flush=True)
@@ -66,9 +69,10 @@ def serve(
     faults_file: Path | None = None,
     repos: Iterable[RepoShape | str] = WAN_REPOS,
     on_ready: Callable[[DevHub], None] | None = _print_ready,
+    manners: Manners | None = None,
 ) -> None:
     """Serve synthetic repos at ``host:port`` until Ctrl-C, printing the URL when ready."""
-    hub = DevHub(root=root, scale=scale, repos=repos, gated=gated, seed=seed)
+    hub = DevHub(root=root, scale=scale, repos=repos, gated=gated, seed=seed, manners=manners)
     if faults_file is not None:
         hub.set_faults(load_fault_plan(faults_file))
     with contextlib.suppress(KeyboardInterrupt):
