@@ -25,7 +25,7 @@ from modelward.availability import (
     StorageWatch,
     VramProbe,
 )
-from modelward.catalog import Catalog, load_catalog
+from modelward.catalog import Catalog
 from modelward.catalog.remembered import RememberedEntries
 from modelward.db import Database
 from modelward.events import EventBus
@@ -43,8 +43,8 @@ from modelward.transfer import (
     DownloadStatus,
     EnhancedModelDownloader,
     ModelDownloader,
-    RetryPolicy,
 )
+from modelward.transfer.base import catalog_for
 from modelward.transfer.features import apply_transfer_features, unhashed_tail_bytes
 from modelward.updates import ModelUpdater, UpdatePolicy, UpdatePolicySettings
 
@@ -56,9 +56,7 @@ class Runtime:
         settings = with_overrides(settings)
         self.settings = settings
         self.remembered = RememberedEntries.in_home(settings.home)
-        self.catalog = catalog or load_catalog(
-            settings.catalog_files, env={}, remembered=self.remembered.path
-        )
+        self.catalog = catalog or catalog_for(settings)
         self.bus = EventBus()
         self.db = Database(settings.effective_database_url)
         self.audit = AuditLog(self.db, settings.audit_retention_days)
@@ -81,17 +79,9 @@ class Runtime:
         self.quarantine = Quarantine(
             settings.home, settings.quarantine_cap_bytes, settings.cache_dir
         )
+        # Policy, connections, segments and the cap come from the base's settings.
         self.downloader = EnhancedModelDownloader(
             ModelDownloader(self.manager, self.clients, settings=settings),
-            policy=RetryPolicy(
-                max_retries=settings.max_retries,
-                base_delay_s=settings.retry_base_delay_s,
-                max_delay_s=settings.retry_max_delay_s,
-            ),
-            connections=settings.connections,
-            connections_per_file=settings.connections_per_file,
-            segment_bytes=settings.segment_bytes,
-            bandwidth_limit_bytes_per_s=settings.bandwidth_limit_bytes_per_s,
             bus=self.bus,
             db=self.db,
             screen=PickleScreen(self.quarantine),

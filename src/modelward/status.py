@@ -214,6 +214,14 @@ def derive_status(
     return status
 
 
+def records_write_error(home: object, exc: OSError) -> StoreError:
+    """Why a model's resolved files could not be remembered: its records are not writable."""
+    return StoreError(
+        f"cannot write modelward's records under {home}: {exc.strerror or exc}",
+        hint="Point MODELWARD_HOME at a writable directory.",
+    )
+
+
 async def _resolved(
     downloader: EnhancedModelDownloader, model_id: str, hash_unknown: bool
 ) -> tuple[StoreFacts, ModelwardError | None]:
@@ -225,10 +233,7 @@ async def _resolved(
         target = await downloader.source(model_id).resolve(manager.spec(model_id))
         await asyncio.to_thread(manager.remember, target)
     except OSError as exc:
-        error: ModelwardError = StoreError(
-            f"cannot write modelward's records under {manager.home}: {exc.strerror or exc}",
-            hint="Point MODELWARD_HOME at a writable directory.",
-        )
+        error: ModelwardError = records_write_error(manager.home, exc)
         local = await manager.inspect(target) if target is not None else None
         return StoreFacts(local, None), error
     except ModelwardError as exc:

@@ -45,13 +45,6 @@ function fixed(value: number, digits: number): string {
   return ((floor % 2 === 0 ? floor : floor + 1) / 10 ** digits).toFixed(digits);
 }
 
-/** Python's round(): an exact tie goes to the even neighbour (2.5 → 2). */
-function roundHalfEven(value: number): number {
-  const floor = Math.floor(value);
-  if (value - floor !== 0.5) return Math.round(value);
-  return floor % 2 === 0 ? floor : floor + 1;
-}
-
 /** The forms a rate may be written in (said when one is refused). */
 export const RATE_FORMS = "20MB/s, 160Mbit/s or 1.5GiB/s (0 = unlimited)";
 
@@ -117,7 +110,7 @@ export function parseRate(text: string): number {
   const key = (unit.endsWith("Bps") ? unit.slice(0, -2) : unit).toLowerCase(); // MBps is MB/s
   const scale = BYTE_UNITS.get(key) ?? BIT_UNITS.get(key);
   if (scale === undefined) throw notARate(shown);
-  const rate = roundHalfEven(number * scale);
+  const rate = Number(fixed(number * scale, 0)); // Python's round(): 2.5 → 2
   if (number && !rate) throw notARate(shown); // 0.1B/s must not turn into "unlimited"
   if (rate > MAX_RATE_BYTES_PER_S) {
     throw new UnitError(

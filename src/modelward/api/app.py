@@ -12,10 +12,10 @@ from fastapi import FastAPI
 
 from modelward._version import __version__
 from modelward.api import metrics as metrics_routes
-from modelward.api.documented import install_error_docs
+from modelward.api.documented import install_openapi
 from modelward.api.edge import BodyLimit, HostCheck, is_loopback
 from modelward.api.errors import install_error_handlers
-from modelward.api.guard import PUBLIC, install_security_scheme
+from modelward.api.guard import PUBLIC
 from modelward.api.metrics import HttpMetricsMiddleware
 from modelward.api.routes import (
     analytics,
@@ -56,7 +56,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime(settings)
-        app.state.runtime.audit.prune()  # records past the retention go at each start...
+        await app.state.runtime.audit.aprune()  # records past the retention go at each start...
         _warn_if_exposed(settings)
         await app.state.runtime.restore()  # the queue a previous run left continues
         await app.state.runtime.start_background()  # health checks, update checks, disk watch
@@ -82,8 +82,7 @@ def create_app(
     app.add_middleware(HttpMetricsMiddleware)  # innermost: sees the matched route
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheck, settings=settings)  # outermost: before any body is read
-    install_security_scheme(app)
-    install_error_docs(app)
+    install_openapi(app)
     install_error_handlers(app)
 
     @app.get("/healthz", response_model=HealthzPublic, tags=["service"], openapi_extra=PUBLIC)

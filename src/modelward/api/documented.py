@@ -2,9 +2,10 @@
 
 Every error body is :class:`ErrorPublic` (code, message, hint, retryable). Routes name the
 statuses they can answer beyond the common ones with ``responses=errors(409, ...)``;
-:func:`install_error_docs` states the two every operation with input shares: 422 for a
+:func:`install_openapi` states the two every operation with input shares: 422 for a
 request that does not match the schema (with the project's body, not FastAPI's
-``HTTPValidationError``) and 400 for a JSON body that cannot be read at all.
+``HTTPValidationError``) and 400 for a JSON body that cannot be read at all; and declares
+the guard's bearer scheme (FastAPI adds schemes only for its own security dependencies).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from modelward.api.guard import SECURITY_SCHEMES
 from modelward.api.schemas import ErrorPublic
 
 MEANINGS: dict[int, str] = {
@@ -43,13 +45,16 @@ SOURCE = errors(502, 503)
 """A route that asks the model's source (the Hub) before it answers."""
 
 
-def install_error_docs(app: FastAPI) -> None:
-    """Make the app's OpenAPI document state the 422 and 400 answers as they are."""
+def install_openapi(app: FastAPI) -> None:
+    """Make the app's OpenAPI document state the 422 and 400 answers as they are, and the
+    bearer scheme the guard checks (built once, on the first call)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _with_error_bodies(build())
+            document = build()
+            document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            app.openapi_schema = _with_error_bodies(document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

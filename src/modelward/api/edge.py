@@ -33,9 +33,18 @@ from modelward.settings import Settings
 logger = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
-_ACTION_KEY = "x-modelward-action"  # guard.ACTION_KEY (the guard imports this module)
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+ACTION_KEY = "x-modelward-action"  # here, not in the guard: the guard imports this module
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an ``Authorization`` header: None without one, "" when it is not a
+    bearer one."""
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def is_loopback(host: str) -> bool:
@@ -147,7 +156,7 @@ async def send_error(send: Send, error: ModelwardError, status: int) -> None:
 async def audit_refusal(scope: Scope, error: ModelwardError, status: int) -> None:
     """Record a mutating request refused here as ``refused`` (never raises: the answer is
     sent either way)."""
-    if scope.get("method", "GET") in _READS:
+    if scope.get("method", "GET") in READS:
         return
     try:
         app = scope["app"]
@@ -186,9 +195,9 @@ def _actions(app: Any) -> list[tuple[re.Pattern[str], dict[str, str]]]:
         cached = []
         for path, operations in app.openapi().get("paths", {}).items():
             actions = {
-                method.upper(): op[_ACTION_KEY]
+                method.upper(): op[ACTION_KEY]
                 for method, op in operations.items()
-                if isinstance(op, dict) and op.get(_ACTION_KEY)
+                if isinstance(op, dict) and op.get(ACTION_KEY)
             }
             if actions:
                 cached.append((_pattern(path), actions))
@@ -203,11 +212,11 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 def _actor(app: Any, scope: Scope) -> str:
     """The name of the request's valid bearer token, else ``anonymous``."""
-    scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer(_header(scope, b"authorization"))
+    if not token:
         return "anonymous"
     try:
-        principal = app.state.tokens.authenticate(token.strip())
+        principal = app.state.tokens.authenticate(token)
     except ModelwardError:
         return "anonymous"
     return str(principal.name) if principal else "anonymous"

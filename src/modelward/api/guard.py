@@ -26,12 +26,12 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from modelward.api.edge import is_loopback
+from modelward.api.edge import ACTION_KEY, READS, bearer, is_loopback
 from modelward.api.errors import http_error_code, status_for
 from modelward.api.schemas import ErrorPublic
 from modelward.errors import ForbiddenError, ModelwardError, UnauthorizedError
@@ -42,10 +42,9 @@ logger = logging.getLogger(__name__)
 
 Access = Literal["public", "read", "operate", "admin"]
 SCOPE_KEY = "x-modelward-scope"
-ACTION_KEY = "x-modelward-action"
 ACTOR_HEADER = "X-Modelward-Actor"
 BEARER_SCHEME = "bearer"
-SECURITY_SCHEMES = {
+SECURITY_SCHEMES = {  # stated in the OpenAPI document by api/documented.py
     BEARER_SCHEME: {
         "type": "http",
         "scheme": "bearer",
@@ -53,7 +52,6 @@ SECURITY_SCHEMES = {
         "`modelward token create NAME --scope read|operate|admin`.",
     }
 }
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _GUARDED_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorPublic, "description": "No valid bearer token."},
     403: {"model": ErrorPublic, "description": "The token's scope does not cover this."},
@@ -88,7 +86,7 @@ class GuardedRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {m.upper() for m in kwargs.get("methods") or ["GET"]}
-        self.mutating = not methods <= _READS
+        self.mutating = not methods <= READS
         extra = dict(kwargs.get("openapi_extra") or {})
         scope: Access = extra.setdefault(SCOPE_KEY, "admin" if self.mutating else "read")
         if self.mutating:
@@ -158,7 +156,7 @@ def authorize(request: Request, needs: Access) -> Principal | None:
     ``request.state.principal``); UnauthorizedError (401) or ForbiddenError (403) if not."""
     if needs == "public":
         return None
-    given = _bearer(request)
+    given = bearer(request.headers.get("Authorization"))
     store: TokenStore = request.app.state.tokens
     principal = store.authenticate(given) if given else None
     request.state.principal = principal
@@ -191,21 +189,6 @@ def actor_of(request: Request, principal: Principal | None) -> str:
     return principal.name if principal else "anonymous"
 
 
-def install_security_scheme(app: FastAPI) -> None:
-    """Declare the bearer scheme in the app's OpenAPI document (FastAPI adds schemes only
-    for its own security dependencies)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = build()
-            document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def _security(scope: Access) -> list[dict[str, list[str]]]:
     if scope == "public":
         return []
@@ -217,14 +200,6 @@ def _security(scope: Access) -> list[dict[str, list[str]]]:
 def _responses(scope: Access, mutating: bool) -> dict[int | str, dict[str, Any]]:
     found = dict(_GUARDED_RESPONSES) if scope in ("operate", "admin") else {}
     return {**found, **_MUTATION_RESPONSES} if mutating else found
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("Authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 async def _body_params(request: Request) -> dict[str, Any]:

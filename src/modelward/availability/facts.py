@@ -32,8 +32,9 @@ from modelward.updates.record import load_record, records_dir
 FACTS_TTL_S = 2.0
 """Kept facts are read again after this long (another process may write the database)."""
 USAGE_WINDOW_DAYS = 30
-_WROTE = "modelward.facts.wrote"
 """Usage figures in a status cover the last 30 days."""
+_WROTE = "modelward.facts.wrote"
+"""Marks a connection that committed, so its return to the pool counts as a write."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from modelward.errors import ModelwardError, StoreError
+from modelward.errors import ModelwardError
+from modelward.status import records_write_error
 from modelward.transfer import EnhancedModelDownloader
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class RemoteResolution:
             target = await self.downloader.source(model_id).resolve(manager.spec(model_id))
             await asyncio.to_thread(manager.remember, target)
         except OSError as exc:
-            self._failed(model_id, _store_error(manager.home, exc))
+            self._failed(model_id, records_write_error(manager.home, exc))
         except ModelwardError as exc:
             logger.info("cannot resolve %s: %s", model_id, exc)
             self._failed(model_id, exc)
@@ -140,10 +141,3 @@ class RemoteResolution:
         attempts = self._failures[model_id].attempts + 1 if model_id in self._failures else 1
         wait = min(self.max_retry_s, self.first_retry_s * 2 ** (attempts - 1))
         self._failures[model_id] = _Failure(error, attempts, self._clock() + wait)
-
-
-def _store_error(home: object, exc: OSError) -> StoreError:
-    return StoreError(
-        f"cannot write modelward's records under {home}: {exc.strerror or exc}",
-        hint="Point MODELWARD_HOME at a writable directory.",
-    )

@@ -46,15 +46,17 @@ from modelward.cli.pull import (
 from modelward.cli.repos import ExcludeOpt, IncludeOpt, parse_pull_arguments
 from modelward.cli.requests import request_app
 from modelward.cli.status_lines import (
+    STATUS_COLUMNS,
     TABLE_MAX_ROWS,
     collector_paused,
     print_status_lines,
     progress_line,
+    status_row,
 )
 from modelward.cli.updates import update_app
 from modelward.cli.where import STATUS_LIST, model_statuses, serve_args
 from modelward.errors import ModelwardError
-from modelward.units import format_size, parse_rate
+from modelward.units import parse_rate
 
 app = typer.Typer(
     name="modelward",
@@ -154,19 +156,13 @@ def _print_status_table(statuses: list[ModelStatusPublic]) -> None:
         print_status_lines(statuses)
         return
     table = Table(title="modelward status")
-    for column in ("model", "status", "size", "verified", "missing", "usable for"):
+    for column in STATUS_COLUMNS:
         table.add_column(column)
     colours = {"available": "green", "corrupted": "red", "failed": "red", "missing": "yellow"}
     for s in statuses:
-        state = s.availability_status.value
-        table.add_row(
-            s.model_id,
-            f"[{colours.get(state, 'cyan')}]{state}[/]",
-            format_size(s.size_bytes) if s.size_bytes else "?",
-            format_size(s.verified_bytes),
-            str(len(s.missing_files)) if s.missing_files or s.is_available else "?",
-            "\n".join(s.usable_for) or "-",
-        )
+        model, state, size, verified, missing, _ = status_row(s)
+        coloured = f"[{colours.get(state, 'cyan')}]{state}[/]"
+        table.add_row(model, coloured, size, verified, missing, "\n".join(s.usable_for) or "-")
     print_table(table)
     for s in statuses:
         if s.local_path:

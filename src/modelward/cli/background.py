@@ -237,7 +237,7 @@ _ACTIVE = ("queued", "downloading", "verifying")
 def _print_status(
     settings: Settings, info: ServiceInfo, service: HealthzPublic, active: list[str], as_json: bool
 ) -> None:
-    home = info.home or settings.home
+    home = info.served_home(settings.home)
     version = service.version
     if as_json:
         record = {
@@ -288,7 +288,7 @@ def stop(verbose: VerboseOpt = False) -> None:
 def _forget_stale(holder: Path, info: ServiceInfo, gone: ServiceNotRunningError) -> None:
     """The registered service does not answer: with its lock free it has ended (crashed),
     so its file goes; with the lock held it hangs, and the user decides."""
-    if service_lock_held(info.home or holder):
+    if service_lock_held(info.served_home(holder)):
         raise fail(gone)
     remove_service_info(holder, info)
     err_console.print(

@@ -116,7 +116,7 @@ class ServiceClient:
         else the service's own token file); ServiceNotRunningError when there is none."""
         info = find_service(settings.home)
         token_file = info.token_file(settings.home)
-        token = settings.api_token or _read_token(token_file)
+        token = settings.api_token or read_token(token_file)
         if settings.api_token:
             where = "the token in MODELWARD_TOKEN was refused"
         elif token:
@@ -463,7 +463,8 @@ def _request(request_id: str) -> str:
     return f"/api/v1/requests/{quote(request_id, safe='')}"
 
 
-def _read_token(path: Path) -> str | None:
+def read_token(path: Path) -> str | None:
+    """The token kept in ``path`` (a service's api-token file), or None when there is none."""
     try:
         return path.read_text(encoding="utf-8").strip() or None
     except OSError:

@@ -42,9 +42,13 @@ class ServiceInfo:
     on_demand: bool = False
     """Started by a CLI command; it stops by itself once idle."""
 
+    def served_home(self, holder: Path) -> Path:
+        """The MODELWARD_HOME the service uses (``holder`` holds the discovery file)."""
+        return self.home or holder
+
     def token_file(self, holder: Path) -> Path:
         """Where the service keeps its API token (``holder`` holds the discovery file)."""
-        return (self.home or holder) / "api-token"
+        return self.served_home(holder) / "api-token"
 
 
 def service_file(home: Path) -> Path:

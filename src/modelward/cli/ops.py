@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from modelward.api.schemas import AuditEntryPublic, AuditPublic
-from modelward.cli.client import ServiceClient, cli_actor
+from modelward.cli.client import ServiceClient, cli_actor, read_token
 from modelward.cli.discovery import find_service
 from modelward.cli.options import JsonOpt, build_settings
 from modelward.cli.output import console, err_console, fail, print_table
@@ -50,17 +50,13 @@ def _token_settings() -> Settings:
         info = find_service(settings.home)
     except ModelwardError:
         return settings
-    if info.home is None or info.home == settings.home:
-        return settings
-    return settings.with_changes(home=info.home)
+    home = info.served_home(settings.home)
+    return settings if home == settings.home else settings.with_changes(home=home)
 
 
 def _tokens(settings: Settings) -> TokenStore:
     """This home's tokens, with the service's own one when it is known here."""
-    service = settings.api_token
-    if service is None and settings.api_token_file.is_file():
-        service = settings.api_token_file.read_text(encoding="utf-8").strip() or None
-    return TokenStore(settings.home, service)
+    return TokenStore(settings.home, settings.api_token or read_token(settings.api_token_file))
 
 
 @token_app.command("create")

@@ -18,7 +18,8 @@ from modelward.units import format_size
 
 TABLE_MAX_ROWS = 200
 """Up to this many models, ``status`` draws a rich table."""
-_COLUMNS = ("model", "status", "size", "verified", "missing", "usable for")
+STATUS_COLUMNS = ("model", "status", "size", "verified", "missing", "usable for")
+"""The status table's columns, rich or plain."""
 
 
 @contextlib.contextmanager
@@ -54,8 +55,8 @@ def print_status_lines(
     as plain lines."""
     out = out or sys.stdout
     err = err or sys.stderr
-    rows = [_COLUMNS, *(status_row(s) for s in statuses)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS) - 1)]
+    rows = [STATUS_COLUMNS, *(status_row(s) for s in statuses)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(STATUS_COLUMNS) - 1)]
     lines = [
         "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
         for row in rows

@@ -18,7 +18,7 @@ from modelward.health.aside import resumable_partial
 from modelward.health.checker import IntegrityResult, VerifyLevel
 from modelward.health.issues import IntegrityIssue, IssueKind
 from modelward.health.quarantine import Quarantine, QuarantineEntry
-from modelward.health.repair import RepairPlan
+from modelward.health.repair import RepairPlan, missing_ranges
 from modelward.health.results import RepairResult
 from modelward.sources import RemoteFile
 from modelward.store.layout import RepoLayout
@@ -84,8 +84,8 @@ def _plan(layout: RepoLayout, file: RemoteFile, entry: QuarantineEntry) -> Repai
     """What the download still fetches for ``file``: the gaps of its partial file (the
     whole file when there is none to resume)."""
     kept = resumable_partial(layout, file)
-    gaps = tuple((g.start, g.end) for g in kept.gaps(file.size_bytes)) if kept is not None else ()
-    return RepairPlan(file.path, gaps or ((0, file.size_bytes),), entry.entry_id)
+    ranges = missing_ranges(kept, file) if kept is not None else ((0, file.size_bytes),)
+    return RepairPlan(file.path, ranges, entry.entry_id)
 
 
 async def follow_repair(

@@ -59,10 +59,11 @@ def repairable_ranges(layout: RepoLayout, file: RemoteFile) -> Ranges:
     good blocks, or a truncated file's prefix), else the whole file (blocking). Blocks a
     full check already compared (and the blob unchanged since) are not read again."""
     good, _unverified = keepable_ranges(layout, file)
-    return _missing(RangeSet(good), file)
+    return missing_ranges(RangeSet(good), file)
 
 
-def _missing(kept: RangeSet, file: RemoteFile) -> Ranges:
+def missing_ranges(kept: RangeSet, file: RemoteFile) -> Ranges:
+    """The byte ranges of ``file`` not in ``kept`` (the whole file when none are)."""
     gaps = tuple((g.start, g.end) for g in kept.gaps(file.size_bytes))
     return gaps or ((0, file.size_bytes),)
 
@@ -101,9 +102,9 @@ def _prepare(
         entry = _pending_entry(quarantine, file) or _evidence(
             layout, target, file, quarantine, reason, ((0, file.size_bytes),)
         )
-        return RepairPlan(file.path, _missing(kept, file), entry.entry_id)
+        return RepairPlan(file.path, missing_ranges(kept, file), entry.entry_id)
     good, unverified = keepable_ranges(layout, file)
-    bad = _missing(RangeSet(good), file)
+    bad = missing_ranges(RangeSet(good), file)
     ensure_room(layout, file)
     # Evidence first, then the partial file: neither touches the served blob.
     entry = _evidence(layout, target, file, quarantine, reason, bad)

@@ -11,14 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NewType
 
+from modelward.catalog.spec import MAX_FILE_SIZE_BYTES
 from modelward.errors import HostileMetadataError
 
 RepoPath = NewType("RepoPath", str)
 """A repo-relative POSIX path proven safe by :func:`validate_repo_path`."""
 
-# Larger than any real single weight file by two orders of magnitude; anything bigger is a
-# lie meant to exhaust the disk or overflow arithmetic.
-MAX_FILE_SIZE_BYTES = 4 * 1024**4
 MAX_FILES_PER_REVISION = 100_000
 MAX_PATH_CHARS = 1024
 

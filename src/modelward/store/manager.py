@@ -205,16 +205,13 @@ class ModelManager:
         """The model's known target when any of its bytes are on disk (blocking; never
         hashes). None when none are: never downloaded (its files may still be known), as
         its status says."""
-        local = self._known_local(model_id)
+        local = self.look_known(model_id)
         return self.known_target(model_id) if local is not None and local.present_bytes else None
 
     async def inspect_known(self, model_id: str) -> LocalModel | None:
         """What the store holds of the model's known target, never hashing (off the loop;
         None: its files were never resolved here)."""
-        return await asyncio.to_thread(self._known_local, model_id)
-
-    def _known_local(self, model_id: str) -> LocalModel | None:
-        return self.look_known(model_id)
+        return await asyncio.to_thread(self.look_known, model_id)
 
     def target_at(self, model_id: str, commit: str) -> Target | None:
         """The model's files at ``commit``, from the recorded manifest (None: never seen)."""

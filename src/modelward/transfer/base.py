@@ -116,12 +116,7 @@ class EngineSettings:
     ) -> EngineSettings:
         """The values given (not None), the rest from ``settings``."""
         return cls(
-            policy=policy
-            or RetryPolicy(
-                max_retries=settings.max_retries,
-                base_delay_s=settings.retry_base_delay_s,
-                max_delay_s=settings.retry_max_delay_s,
-            ),
+            policy=policy or retry_policy_for(settings),
             connections=_given(connections, settings.connections),
             connections_per_file=_given(connections_per_file, settings.connections_per_file),
             segment_bytes=_given(segment_bytes, settings.segment_bytes),
@@ -129,6 +124,17 @@ class EngineSettings:
                 bandwidth_limit_bytes_per_s, settings.bandwidth_limit_bytes_per_s
             ),
         )
+
+
+def retry_policy_for(settings: Settings, *, enabled: bool = True) -> RetryPolicy:
+    """The retry policy ``settings`` name (``enabled`` False: the retries feature is off,
+    one attempt)."""
+    return RetryPolicy(
+        max_retries=settings.max_retries if enabled else 0,
+        base_delay_s=settings.retry_base_delay_s,
+        max_delay_s=settings.retry_max_delay_s,
+        enabled=enabled,
+    )
 
 
 def _given(value: _T | None, default: _T) -> _T:

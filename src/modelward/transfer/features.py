@@ -9,9 +9,9 @@ the settings change; a change reaches the next file a download fetches.
 from __future__ import annotations
 
 from modelward.settings import Settings
+from modelward.transfer.base import retry_policy_for
 from modelward.transfer.downloader import EnhancedModelDownloader
 from modelward.transfer.fetch import HASH_READ_BYTES
-from modelward.transfer.retry import RetryPolicy
 
 WHOLE_FILE_BYTES = 1 << 62
 """A segment size no file reaches: each missing range of a file is one request."""
@@ -22,12 +22,7 @@ def apply_transfer_features(downloader: EnhancedModelDownloader, settings: Setti
     # Set here rather than through the constructor so a running service changes them too.
     segmented = settings.feature_segmented_transfer
     downloader.configure(
-        policy=RetryPolicy(
-            max_retries=settings.max_retries if settings.feature_retries else 0,
-            base_delay_s=settings.retry_base_delay_s,
-            max_delay_s=settings.retry_max_delay_s,
-            enabled=settings.feature_retries,
-        ),
+        policy=retry_policy_for(settings, enabled=settings.feature_retries),
         connections_per_file=settings.connections_per_file if segmented else 1,
         segment_bytes=settings.segment_bytes if segmented else WHOLE_FILE_BYTES,
     )

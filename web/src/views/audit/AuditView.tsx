@@ -10,6 +10,9 @@ import { useScope } from "../../hooks/useScope";
 import { label } from "../../labels";
 import "./AuditView.css";
 
+/** The most entries one page of the log shows. */
+const LIMIT = 200;
+
 const OUTCOME_CLASS: Record<string, string> = { ok: "outcome-ok", refused: "outcome-refused", failed: "outcome-failed" };
 
 /** The audit log, or why this token cannot read it (it is asked for only when it may). */
@@ -29,12 +32,12 @@ function AuditLog() {
   const id = useId();
   const [model, setModel] = useState("");
   const [action, setAction] = useState("");
-  const [filter, setFilter] = useState<AuditFilter>({ limit: 200 });
+  const [filter, setFilter] = useState<AuditFilter>({ limit: LIMIT });
   const log = useResource(() => accessApi.audit(filter), [filter]);
 
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    setFilter({ model: model.trim() || undefined, action: action.trim() || undefined, limit: 200 });
+    setFilter({ model: model.trim() || undefined, action: action.trim() || undefined, limit: LIMIT });
   };
   const entries = log.data?.data ?? [];
 
