@@ -22,6 +22,8 @@ class Invocation:
     env: dict[str, str]
     disk_roots: tuple[Path, ...]
     memory: bool = False
+    tree: bool = False
+    """Follow the processes it starts too (modelward's background service downloads)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,14 @@ def base_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def trusting(env: dict[str, str], hub: Hub) -> dict[str, str]:
+    """``env`` with the hub's CA trusted by httpx, requests and curl (HTTPS profiles)."""
+    if hub.ca_path is None:
+        return env
+    ca = hub.ca_path
+    return {**env, "SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "CURL_CA_BUNDLE": ca}
+
+
 def modelward_pull(
     opts: Options, hub: Hub, env: dict[str, str], extra: Sequence[str] = ()
 ) -> Callable[[Path], Invocation]:
@@ -62,8 +72,10 @@ def modelward_pull(
     def build(run: Path) -> Invocation:
         cmd = [*opts.modelward_cmd, "pull", MODEL_ID, "--cache-dir", str(run / "cache")]
         cmd += ["--endpoint", hub.url, *opts.modelward_args, *extra]
-        child_env = {**env, "MODELWARD_HOME": str(run / "home")}
-        return Invocation(cmd, child_env, (run / "cache", run / "home"), memory=True)
+        # The service the command starts stops by itself soon if the benchmark cannot.
+        child_env = {**env, "MODELWARD_HOME": str(run / "home"), "MODELWARD_ON_DEMAND_IDLE": "120"}
+        roots = (run / "cache", run / "home")
+        return Invocation(cmd, child_env, roots, memory=True, tree=True)
 
     return build
 
@@ -73,6 +85,8 @@ def curl_sequential(hub: Hub, env: dict[str, str]) -> Callable[[Path], Invocatio
 
     def build(run: Path) -> Invocation:
         cmd = ["curl", "--silent", "--show-error", "--fail", "--location", "--create-dirs"]
+        if hub.ca_path is not None:
+            cmd += ["--cacert", hub.ca_path]
         for f in hub.files:
             cmd += ["--output", str(run / "out" / f.path), hub.resolve_url(f.path)]
         return Invocation(cmd, env, (run / "out",))
@@ -98,6 +112,8 @@ def aria2c_split(hub: Hub, env: dict[str, str]) -> Callable[[Path], Invocation]:
             "--allow-overwrite=true",
             "--disable-ipv6=true",
         ]
+        if hub.ca_path is not None:
+            cmd.append(f"--ca-certificate={hub.ca_path}")
         return Invocation(cmd, env, (run / "out",))
 
     return build

@@ -6,7 +6,7 @@ import argparse
 import shlex
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ID = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
@@ -33,13 +33,30 @@ class Options:
     skip_setup: bool
     only: frozenset[str]
     json_out: Path | None
+    profiles: tuple[str, ...] = ("loopback",)
+    wan: WanSettings = field(default_factory=lambda: WanSettings())
+    scale_size: str = "20GB"
+    scale_repeats: int = 1
+    scale_curl: bool = True
 
     def wants(self, section: str) -> bool:
         """Whether ``section`` (throughput, capped, kill, limit, memory) is to run."""
         return not self.only or section in self.only
 
 
+@dataclass(frozen=True)
+class WanSettings:
+    """The WAN profile: the real Hub's manners on the local hub (issue 17)."""
+
+    rtt_ms: float = 40.0
+    per_conn_rate: int = 25 * MB
+    cdn_url_ttl_s: float = 60.0
+    rate_limit: int = 100
+    rate_window_s: float = 60.0
+
+
 SECTIONS = ("throughput", "capped", "kill", "limit")
+PROFILES = ("loopback", "wan", "scale")
 
 
 def _default_modelward() -> str:
@@ -84,7 +101,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", action="append", choices=SECTIONS, default=[], help="run only these sections"
     )
     p.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    _profile_options(p)
     return p
+
+
+def _profile_options(p: argparse.ArgumentParser) -> None:
+    """``--profile`` and the settings of the WAN and scale profiles."""
+    p.add_argument(
+        "--profile",
+        action="append",
+        choices=(*PROFILES, "all"),
+        default=[],
+        help="loopback (default: sections 1-5), wan (HTTPS, latency, expiring URLs, rate "
+        "limit), scale (20 GB repo, two 8 GB shards); repeatable",
+    )
+    p.add_argument("--wan-rtt-ms", type=float, default=40.0, help="WAN round trip, ms")
+    p.add_argument("--wan-per-conn-rate", default="25MB", help="WAN cap per connection")
+    p.add_argument("--wan-ttl", type=float, default=60.0, help="WAN CDN URL lifetime, s")
+    p.add_argument("--wan-rate-limit", type=int, default=100, help="WAN resolves per window")
+    p.add_argument("--wan-rate-window", type=float, default=60.0, help="WAN window, s")
+    p.add_argument("--scale-size", default=None, help="scale repo (default 20GB; quick 4GB)")
+    p.add_argument("--scale-repeats", type=int, default=None, help="scale runs (default 1)")
+    p.add_argument("--no-scale-curl", action="store_true", help="scale: modelward only")
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -112,4 +150,21 @@ def parse_options(argv: list[str] | None = None) -> Options:
         skip_setup=ns.skip_setup,
         only=frozenset(ns.only),
         json_out=ns.json,
+        profiles=_profiles(ns.profile),
+        wan=WanSettings(
+            ns.wan_rtt_ms,
+            parse_bytes(ns.wan_per_conn_rate),
+            ns.wan_ttl,
+            ns.wan_rate_limit,
+            ns.wan_rate_window,
+        ),
+        scale_size=ns.scale_size or ("4GB" if ns.quick else "20GB"),
+        scale_repeats=ns.scale_repeats or 1,
+        scale_curl=not ns.no_scale_curl,
     )
+
+
+def _profiles(given: list[str]) -> tuple[str, ...]:
+    """The profiles to run, in the fixed order loopback, wan, scale."""
+    chosen = set(PROFILES) if "all" in given else set(given or ["loopback"])
+    return tuple(p for p in PROFILES if p in chosen)

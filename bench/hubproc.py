@@ -1,8 +1,10 @@
-"""The local hub as a child process, steered over its ``/_devhub`` control API."""
+"""The local hub as a child process, steered over its ``/_devhub`` control API (faults, log)
+and, for ``bench.hub_server``, its control pipe (per-run counts, a fresh rate-limit window)."""
 
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import threading
 import time
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 
 from bench.config import REPO_ID
+from bench.hubstats import HubStats
 from bench.procs import Registry, stop
 
 
@@ -23,6 +26,28 @@ class RepoFile:
     path: str
     size: int
     is_lfs: bool
+    local: str = ""
+    """Where the hub keeps its bytes (for the hash-cost measurement)."""
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """How ``bench.hub_server`` is started: the repo's layout and the real Hub's manners."""
+
+    scale: str
+    shape: str = "wan"
+    tls: bool = False
+    rtt_ms: float = 0.0
+    cdn_url_ttl_s: float = 0.0
+    rate_limit: int = 0
+    rate_window_s: float = 60.0
+
+    def args(self) -> list[str]:
+        """The hub_server's command-line options."""
+        out = ["--scale", self.scale, "--shape", self.shape]
+        out += ["--rtt-ms", f"{self.rtt_ms:g}", "--cdn-url-ttl", f"{self.cdn_url_ttl_s:g}"]
+        out += ["--rate-limit", str(self.rate_limit), "--rate-window", f"{self.rate_window_s:g}"]
+        return [*out, "--tls"] if self.tls else out
 
 
 class Hub:
@@ -31,9 +56,18 @@ class Hub:
     def __init__(self, proc: subprocess.Popen[bytes], info: dict[str, Any]) -> None:
         self.proc = proc
         self.url: str = info["url"]
+        self.cdn_url: str = info.get("cdn_url") or self.url
+        ca = info.get("ca_path")
+        self.ca_path: str | None = str(ca) if ca else None
         self.commit: str = info["commit"]
-        self.files = tuple(RepoFile(f["path"], f["size"], f["is_lfs"]) for f in info["files"])
-        self._http = httpx.Client(base_url=self.url, timeout=30)
+        self.files = tuple(
+            RepoFile(f["path"], f["size"], f["is_lfs"], f.get("local", "")) for f in info["files"]
+        )
+        verify: ssl.SSLContext | bool = True
+        if self.ca_path is not None:
+            verify = ssl.create_default_context(cafile=self.ca_path)
+        self._http = httpx.Client(base_url=self.url, timeout=30, verify=verify)
+        self._control_lock = threading.Lock()
 
     @property
     def repo_size(self) -> int:
@@ -72,13 +106,37 @@ class Hub:
             and ("/resolve/" in r["path"] or r["path"].startswith("/cdn-lfs/"))
         )
 
+    def _command(self, line: str) -> dict[str, Any]:
+        """One command over the control pipe and its JSON answer."""
+        if self.proc.stdin is None or self.proc.stdout is None:
+            raise RuntimeError("this hub has no control pipe (start it with control=True)")
+        with self._control_lock:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+            answer = read_ready_line(self.proc, 60.0)
+        if not answer:
+            raise RuntimeError(f"the hub did not answer {line!r} (exit {self.proc.poll()})")
+        reply: dict[str, Any] = json.loads(answer)
+        return reply
+
+    def reset(self) -> None:
+        """Forget the request log and start a fresh rate-limit window (before a run)."""
+        self._command("reset")
+
+    def stats(self, settle_s: float = 0.3) -> HubStats:
+        """Counts of what the hub saw since ``reset``, once late requests are logged."""
+        time.sleep(settle_s)
+        return HubStats.from_dict(self._command("stats"))
+
     def close(self) -> None:
         """Stop the hub process (SIGTERM by pid, then SIGKILL)."""
         self._http.close()
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
         stop(self.proc)
 
 
-READY_TIMEOUT_S = 600.0
+READY_TIMEOUT_S = 1800.0
 
 
 def read_ready_line(proc: subprocess.Popen[bytes], timeout_s: float) -> bytes:
@@ -93,17 +151,29 @@ def read_ready_line(proc: subprocess.Popen[bytes], timeout_s: float) -> bytes:
 
 
 def start_hub(
-    registry: Registry, python: str, root: Path, scale: str, env: dict[str, str], log: Path
+    registry: Registry,
+    python: str,
+    root: Path,
+    settings: HubSettings,
+    env: dict[str, str],
+    log: Path,
 ) -> Hub:
-    """Start the hub and wait (up to 10 minutes: it may materialise GBs) for its ready line."""
-    cmd = [python, "-m", "bench.hub_server", "--root", str(root), "--scale", scale]
-    return start_hub_command(registry, cmd, env, log)
+    """Start the hub and wait (up to 30 minutes: it may materialise 20 GB) for its ready line."""
+    cmd = [python, "-m", "bench.hub_server", "--root", str(root), *settings.args(), "--control"]
+    return start_hub_command(registry, cmd, env, log, control=True)
 
 
-def start_hub_command(registry: Registry, cmd: list[str], env: dict[str, str], log: Path) -> Hub:
-    """Run a hub command that prints one JSON ready line, and wait for that line."""
+def start_hub_command(
+    registry: Registry, cmd: list[str], env: dict[str, str], log: Path, control: bool = False
+) -> Hub:
+    """Run a hub command that prints one JSON ready line, and wait for that line.
+
+    ``control``: the hub reads commands on stdin (``bench.hub_server``); otherwise it gets
+    no stdin at all.
+    """
+    stdin = subprocess.PIPE if control else subprocess.DEVNULL
     with log.open("ab") as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(cmd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=err)
     registry.track(proc)
     line = read_ready_line(proc, READY_TIMEOUT_S)
     if not line:

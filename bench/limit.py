@@ -6,6 +6,7 @@ that starts one second after the first byte, so connection set-up is not counted
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -80,7 +81,8 @@ def pull_with_limit(runner: Runner, inv: Invocation, opts: Options, value: str) 
 
     cmd = [*inv.cmd, "--limit", value]
     timeout = opts.window_s + 120
-    watched, log = runner.launch(Invocation(cmd, inv.env, inv.disk_roots), "limit", enough, timeout)
+    limited = dataclasses.replace(inv, cmd=cmd)
+    watched, log = runner.launch(limited, "limit", enough, timeout)
     if watched.returncode == 2 and not watched.stopped_by_watcher:
         return CapResult(label, opts.cap_rate, note=f"rejected, see {log.name}")
     t0 = first_byte_t(watched.samples)

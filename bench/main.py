@@ -18,10 +18,13 @@ from typing import TypeVar
 
 from bench.clients import REPO_ROOT, all_clients, base_env, modelward_pull
 from bench.config import Options, parse_options
-from bench.hubproc import Hub, start_hub
+from bench.costs import measure_costs
+from bench.hubproc import Hub, HubSettings, start_hub
 from bench.limit import NOT_YET, CapResult, check_pull_limit, live_change
-from bench.procs import Registry
+from bench.procs import Registry, become_subreaper
+from bench.profiles import Reference, RunnerFor, run_scale, run_wan
 from bench.report import Results, render
+from bench.report_net import NetProfile, median_rate
 from bench.scenarios import Runner
 from bench.tools import command_help, ensure_tools, lists_option, tool_version
 
@@ -112,6 +115,40 @@ def run_sections(
         res.caps += cap_checks(opts, runner, hub, env)
 
 
+def run_loopback(
+    opts: Options, registry: Registry, workdir: Path, env: dict[str, str], res: Results
+) -> None:
+    """Sections 1-5 on the plain-HTTP loopback hub (and the sha256 cost for section 1)."""
+    print(f"materialising a {opts.scale} repo under {workdir}/hub ...", file=sys.stderr)
+    log = workdir / "logs" / "hub.log"
+    hub = start_hub(registry, opts.python, workdir / "hub", HubSettings(opts.scale), env, log)
+    try:
+        res.repo_size = hub.repo_size
+        res.clients = all_clients(opts, hub, env)
+        if opts.wants("throughput"):
+            res.costs = measure_costs(registry, hub, env, workdir / "logs" / "costs.log")
+        run_sections(opts, Runner(registry, hub, workdir, opts.run_timeout_s), hub, env, res)
+    finally:
+        hub.close()
+
+
+def run_profiles(
+    opts: Options, registry: Registry, workdir: Path, env: dict[str, str], res: Results
+) -> None:
+    """Each chosen profile on a hub process of its own, one after the other."""
+    runner_for = RunnerFor(registry, workdir, opts.run_timeout_s)
+    if "loopback" in opts.profiles:
+        run_loopback(opts, registry, workdir, env, res)
+    if "wan" in opts.profiles:
+        res.wan = run_wan(opts, registry, workdir, env, runner_for)
+    if "scale" in opts.profiles:
+        reference = None
+        if median_rate(res.throughput, "modelward", res.repo_size):
+            source = f"section 1 of this run, {opts.scale} repo"
+            reference = Reference(res.throughput, res.repo_size, source)
+        res.scale = run_scale(opts, registry, workdir, env, runner_for, reference)
+
+
 def _announce(t: T, rep: int, section: str) -> T:
     print(f"[{section}] run {rep + 1}: {t}", file=sys.stderr, flush=True)
     return t
@@ -148,7 +185,7 @@ def _cleanup(workdir: Path, created: bool, keep: bool) -> None:
     if created:
         shutil.rmtree(workdir, ignore_errors=True)
         return
-    for name in ("hub", "runs", "logs", "hf-home", "modelward-home"):
+    for name in ("hub", "hub-scale", "runs", "logs", "hf-home", "modelward-home"):
         shutil.rmtree(workdir / name, ignore_errors=True)
 
 
@@ -156,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the markdown report on stdout."""
     opts = parse_options(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    become_subreaper()
     if not opts.skip_setup:
         ensure_tools()
     workdir, created = _workdir(opts)
@@ -164,20 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = base_env(workdir)
         (workdir / "logs").mkdir(exist_ok=True)
-        print(f"materialising a {opts.scale} repo under {workdir}/hub ...", file=sys.stderr)
-        hub = start_hub(
-            registry, opts.python, workdir / "hub", opts.scale, env, workdir / "logs" / "hub.log"
-        )
-        runner = Runner(registry, hub, workdir, opts.run_timeout_s)
-        res = Results(
-            environment(opts, env),
-            hub.repo_size,
-            opts.repeats,
-            opts.per_conn_rate,
-            all_clients(opts, hub, env),
-        )
-        run_sections(opts, runner, hub, env, res)
-        hub.close()
+        res = Results(environment(opts, env), 0, opts.repeats, opts.per_conn_rate, [])
+        run_profiles(opts, registry, workdir, env, res)
         res.environment["benchmark wall time"] = f"{time.monotonic() - started:.0f} s"
         print(render(res))
         if opts.json_out is not None:
@@ -190,6 +216,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _raw(res: Results) -> dict[str, object]:
     """Results as plain JSON (clients by key only)."""
-    raw = dataclasses.asdict(dataclasses.replace(res, clients=[]))
+    raw = dataclasses.asdict(dataclasses.replace(res, clients=[], wan=None, scale=None))
     raw["clients"] = [c.key for c in res.clients]
+    if res.wan is not None:
+        raw["wan"] = _profile_raw(res.wan)
+    if res.scale is not None:
+        raw["scale"] = {
+            "reference_runs": [dataclasses.asdict(r) for r in res.scale.reference_runs],
+            "reference_size": res.scale.reference_size,
+            "reference_from": res.scale.reference_from,
+            **_profile_raw(res.scale.big),
+        }
+    return raw
+
+
+def _profile_raw(profile: NetProfile) -> dict[str, object]:
+    raw = dataclasses.asdict(dataclasses.replace(profile, clients=[]))
+    raw["clients"] = [c.key for c in profile.clients]
     return raw

@@ -7,7 +7,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.clients import Client
+from bench.costs import Costs
 from bench.limit import CapResult
+from bench.report_net import (
+    NetProfile,
+    ScaleProfile,
+    cpu_beyond_lines,
+    no_failure_verdict,
+    ratio_verdict,
+    resolve_verdict,
+    resumed_line,
+    runs_table,
+    scale_memory_lines,
+    scale_rate_line,
+)
 from bench.scenarios import KillResume, Timed
 from bench.sizes import mb
 
@@ -25,6 +38,9 @@ class Results:
     capped: list[Timed] = field(default_factory=list)
     kills: list[KillResume] = field(default_factory=list)
     caps: list[CapResult] = field(default_factory=list)
+    costs: Costs | None = None
+    wan: NetProfile | None = None
+    scale: ScaleProfile | None = None
 
 
 def _row(cells: Sequence[object]) -> str:
@@ -42,46 +58,24 @@ def _median_rate(runs: list[Timed], key: str, size: int) -> float | None:
 
 
 def throughput_table(res: Results, runs: list[Timed]) -> list[str]:
-    """Median wall time, MB/s and the ratio to curl for each client."""
-    base = _median_rate(runs, "curl", res.repo_size)
-    rows: list[list[object]] = []
-    for c in res.clients:
-        mine = [r for r in runs if r.client == c.key]
-        if not mine:
-            continue
-        rate = _median_rate(runs, c.key, res.repo_size)
-        times = ", ".join(f"{r.wall_s:.2f}" if r.ok else f"FAIL ({r.note})" for r in mine)
-        ratio = f"{rate / base:.2f}x" if rate and base else "-"
-        median_s = f"{res.repo_size / rate:.2f}" if rate else "-"
-        cpu = [r.cpu_s for r in mine if r.ok and r.cpu_s]
-        cpu_s = f"{statistics.median(cpu):.2f}" if cpu else "-"
-        rows.append(
-            [c.label, c.does, median_s, f"{rate / 1e6:,.0f}" if rate else "-", ratio, cpu_s, times]
-        )
-    header = ["client", "does", "median s", "MB/s", "vs curl", "CPU s", "each run, s"]
-    return _table(header, rows)
+    """Sections 1 and 2: every column of ``runs_table``, ratios to curl."""
+    return runs_table(res.clients, runs, res.repo_size, "curl")
 
 
 def throughput_verdicts(res: Results, runs: list[Timed], capped: bool) -> list[str]:
-    """The issue's targets for section 1 (unthrottled) or 2 (per-connection cap)."""
-    rate = {c.key: _median_rate(runs, c.key, res.repo_size) for c in res.clients}
-    mw, hf = rate.get("modelward"), rate.get("hf")
-    peer_key, peer = ("aria2c", "aria2c -x8") if capped else ("curl", "curl")
-    checks = [(f"modelward ≥ {peer}", mw, rate.get(peer_key), 1.0)]
-    checks.append(
-        (
-            "modelward ≥ 3x huggingface_hub" if capped else "modelward > huggingface_hub",
-            mw,
-            hf,
-            3.0 if capped else 1.0,
-        )
-    )
-    lines = []
-    for name, a, b, factor in checks:
-        verdict = "n/a" if not a or not b else ("met" if a >= factor * b else "missed")
-        ratio = f" ({a / b:.2f}x)" if a and b else ""
-        lines.append(f"- target {name}: **{verdict}**{ratio}")
-    return lines
+    """Issue 17's targets for section 1 (unthrottled) or 2 (per-connection cap)."""
+    size = res.repo_size
+    if capped:
+        return [
+            ratio_verdict(runs, size, "modelward", "aria2c", 1.0, "aria2c -x8"),
+            ratio_verdict(runs, size, "modelward", "hf", 3.0, "huggingface_hub"),
+            no_failure_verdict(runs),
+        ]
+    return [
+        ratio_verdict(runs, size, "modelward", "curl", 0.8, "curl"),
+        *cpu_beyond_lines(runs, size, res.costs),
+        no_failure_verdict(runs),
+    ]
 
 
 def kill_table(res: Results) -> list[str]:
@@ -152,8 +146,10 @@ def render(res: Results) -> str:
     env = res.environment
     out = ["# modelward benchmark", ""]
     out += [f"- {k}: {v}" for k, v in env.items()]
-    size = f"{res.repo_size:,} bytes ({res.repo_size / 2**30:.2f} GiB)"
-    out += [f"- repo: {size}; medians of {res.repeats} run(s); MB = 10^6 bytes", ""]
+    if res.repo_size:
+        size = f"{res.repo_size:,} bytes ({res.repo_size / 2**30:.2f} GiB)"
+        out += [f"- loopback repo: {size}; medians of {res.repeats} run(s); MB = 10^6 bytes"]
+    out += [""]
     if res.throughput:
         out += ["## 1. Throughput, unthrottled loopback", ""]
         out += [*throughput_table(res, res.throughput), ""]
@@ -171,4 +167,38 @@ def render(res: Results) -> str:
         out += ["## 4. Bandwidth cap", "", *cap_table(res), ""]
     if res.throughput or res.capped:
         out += ["## 5. Memory", "", *memory_table(res), ""]
+    out += wan_section(res.wan) + scale_section(res.scale)
     return "\n".join(out)
+
+
+def _profile_head(p: NetProfile) -> list[str]:
+    size = f"{p.repo_size:,} bytes ({p.repo_size / 1e9:.1f} GB), {p.files} files"
+    return [f"## {p.title}", "", f"- {p.settings}", f"- repo: {size}", ""]
+
+
+def wan_section(wan: NetProfile | None) -> list[str]:
+    """Section 6: the WAN profile and its targets."""
+    if wan is None:
+        return []
+    out = _profile_head(wan)
+    out += [*runs_table(wan.clients, wan.runs, wan.repo_size, "aria2c"), ""]
+    out += [resumed_line(wan.clients, wan.runs), ""]
+    out += [
+        ratio_verdict(wan.runs, wan.repo_size, "modelward", "aria2c", 1.0, "aria2c -x8"),
+        ratio_verdict(wan.runs, wan.repo_size, "modelward", "hf", 3.0, "huggingface_hub"),
+        *resolve_verdict(wan.runs, wan.files),
+        no_failure_verdict(wan.runs),
+        "",
+    ]
+    return out
+
+
+def scale_section(scale: ScaleProfile | None) -> list[str]:
+    """Section 7: the 20 GB repo, memory and throughput."""
+    if scale is None:
+        return []
+    big = scale.big
+    out = _profile_head(big)
+    out += [*runs_table(big.clients, big.runs, big.repo_size, "curl"), ""]
+    out += [*scale_memory_lines(big.runs), *scale_rate_line(scale), no_failure_verdict(big.runs)]
+    return [*out, ""]

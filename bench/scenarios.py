@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bench.clients import Client, Invocation
 from bench.hubproc import Hub
-from bench.procs import Registry, Sample, Trigger, Watched, bytes_on_disk, watch
+from bench.hubstats import HubStats
+from bench.procs import Registry, Sample, Trigger, Watched, bytes_on_disk, proc_cpu_s, watch
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,16 @@ class Timed:
     rss_at_quarter_kb: int
     note: str = ""
     cpu_s: float = 0.0
+    hub: HubStats | None = None
+    """What the hub saw during the run (resolves, connections, 429s...)."""
+    tree_cpu_s: float = 0.0
+    """CPU of processes the client left running (modelward's service), within ``cpu_s``."""
+    tree_maxrss_kb: int = 0
+    """ru_maxrss (wait4) of those processes: the download process for modelward."""
+    rss_curve: tuple[tuple[float, int], ...] = ()
+    """(share of the repo on disk, largest process RSS in KiB) at each tenth of the bytes."""
+    hub_cpu_s: float = 0.0
+    """CPU the hub's process used during the run (it shares the machine's cores)."""
 
 
 @dataclass(frozen=True)
@@ -85,25 +96,40 @@ class Runner:
             disk_roots=inv.disk_roots,
             memory=True,
             trigger=trigger,
+            tree=inv.tree,
         )
         return watched, log
 
     def timed(self, client: Client, section: str) -> Timed:
         """One full download into a fresh directory, removed afterwards."""
         run = self.fresh_dir(client.key)
-        self.hub.clear_log()
+        self.hub.reset()
         inv = client.build(run)
+        hub_cpu = proc_cpu_s(self.hub.proc.pid)
         watched, log = self.launch(inv, f"{section}-{client.key}")
-        sent = self.hub.file_bytes_sent(settle_s=0.3)
+        stats = self.hub.stats(settle_s=0.3)
+        hub_cpu = proc_cpu_s(self.hub.proc.pid) - hub_cpu
         # Complete means every byte is on disk (the hub's count can be short: a client that
         # closes an open-ended Range early, as aria2c does, cuts a sendfile chunk uncounted).
-        complete = bytes_on_disk(inv.disk_roots) >= self.hub.repo_size
+        on_disk = bytes_on_disk(inv.disk_roots)
         shutil.rmtree(run, ignore_errors=True)
-        ok = watched.returncode == 0 and complete
-        note = "" if ok else failure_note(watched, log)
-        quarter = rss_at_fraction(watched.samples, self.hub.repo_size // 4)
+        ok = watched.returncode == 0 and on_disk >= self.hub.repo_size
+        note = "" if ok else failure_note(watched, log, on_disk, self.hub.repo_size)
+        size = self.hub.repo_size
         return Timed(
-            client.key, watched.wall_s, ok, sent, watched.peak_hwm_kb, quarter, note, watched.cpu_s
+            client.key,
+            watched.wall_s,
+            ok,
+            stats.file_bytes,
+            watched.peak_hwm_kb,
+            rss_at_fraction(watched.samples, size // 4),
+            note,
+            watched.cpu_s,
+            stats,
+            watched.tree_cpu_s,
+            watched.tree_maxrss_kb,
+            rss_curve(watched.samples, size),
+            hub_cpu,
         )
 
     def kill_and_resume(self, client: Client, fraction: float = 0.5) -> KillResume:
@@ -136,10 +162,22 @@ def rss_at_fraction(samples: list[Sample], disk_bytes: int) -> int:
     return 0
 
 
-def failure_note(watched: Watched, log: Path) -> str:
+def rss_curve(samples: list[Sample], size: int) -> tuple[tuple[float, int], ...]:
+    """RSS at each tenth of the repo's bytes on disk (to show it stays flat)."""
+    points = []
+    for tenth in range(1, 11):
+        rss = rss_at_fraction(samples, size * tenth // 10)
+        if rss:
+            points.append((tenth / 10, rss))
+    return tuple(points)
+
+
+def failure_note(watched: Watched, log: Path, on_disk: int = -1, size: int = 0) -> str:
     """A short reason for a failed run; the log's tail goes to stderr."""
     tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
     print(f"--- {log.name} (exit {watched.returncode}) ---\n{tail}", file=sys.stderr)
     if watched.timed_out:
         return f"timed out after {watched.wall_s:.0f} s"
+    if watched.returncode == 0 and 0 <= on_disk < size:
+        return f"exit 0 but only {on_disk / size:.0%} of the bytes on disk, see {log.name}"
     return f"exit {watched.returncode}, see {log.name}"

@@ -11,12 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from modelward.devhub import DevHub
+from modelward.devhub import DevHub, Manners
 from modelward.runtime import Runtime
 from modelward.settings import Settings
 
 TI2V = "ti2v-5b"
 TI2V_REPO = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
+
+WAN = Manners(tls=True, rtt_s=0.02, cdn_url_ttl_s=60)
+"""The real Hub's manners that matter to transfers: HTTPS on the hub and a separate CDN
+host, a round trip charged per connection and per request, signed CDN URLs that expire."""
+HUB_MANNERS = {"plain": Manners(), "wan": WAN}
+over_https = pytest.mark.parametrize("hub_manners", ["plain", "wan"], indirect=True)
+"""Run a test against the plain hub and again against the hub with the ``WAN`` manners."""
 
 
 @pytest.fixture(autouse=True)
@@ -42,20 +49,72 @@ def hub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def hub(hub_root: Path) -> AsyncIterator[DevHub]:
-    """A local hub serving tiny Wan2.2-shaped repos on a free port."""
-    server = DevHub(root=hub_root, scale="tiny")
+def hub_manners(request: pytest.FixtureRequest) -> Manners:
+    """The manners ``hub`` and ``threaded_hub`` show: none, unless a test parametrizes this
+    fixture indirectly with a ``HUB_MANNERS`` name (``@over_https``)."""
+    return HUB_MANNERS[getattr(request, "param", "plain")]
+
+
+def trust_hub_ca(hub: DevHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make clients built from now on trust the hub's CA (``SSL_CERT_FILE``, which httpx
+    reads with ``trust_env``); subprocesses given ``os.environ`` inherit it."""
+    if hub.ca_path is not None:
+        monkeypatch.setenv("SSL_CERT_FILE", str(hub.ca_path))
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    hub_root: Path, manners: Manners, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[DevHub]:
+    """A local hub with ``manners`` on a free port, its CA trusted, for the ``async with``."""
+    server = DevHub(root=hub_root, scale="tiny", manners=manners)
     await server.start()
     try:
+        trust_hub_ca(server, monkeypatch)
         yield server
     finally:
         await server.stop()
 
 
+@contextlib.contextmanager
+def serving_in_thread(
+    hub_root: Path, manners: Manners, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DevHub]:
+    """``serving`` on the hub's own thread, for subprocesses and sync clients."""
+    with DevHub(root=hub_root, scale="tiny", manners=manners).running_in_thread() as server:
+        trust_hub_ca(server, monkeypatch)
+        yield server
+
+
 @pytest.fixture
-def threaded_hub(hub_root: Path) -> Iterator[DevHub]:
+async def hub(
+    hub_root: Path, hub_manners: Manners, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[DevHub]:
+    """A local hub serving tiny Wan2.2-shaped repos on a free port."""
+    async with serving(hub_root, hub_manners, monkeypatch) as server:
+        yield server
+
+
+@pytest.fixture
+def threaded_hub(
+    hub_root: Path, hub_manners: Manners, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DevHub]:
     """The local hub in its own thread, for tests that run subprocesses or sync clients."""
-    with DevHub(root=hub_root, scale="tiny").running_in_thread() as server:
+    with serving_in_thread(hub_root, hub_manners, monkeypatch) as server:
+        yield server
+
+
+@pytest.fixture
+async def wan_hub(hub_root: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DevHub]:
+    """The local hub with the ``WAN`` manners, its CA trusted through ``SSL_CERT_FILE``."""
+    async with serving(hub_root, WAN, monkeypatch) as server:
+        yield server
+
+
+@pytest.fixture
+def wan_threaded_hub(hub_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DevHub]:
+    """``wan_hub`` in its own thread, for tests that run subprocesses or sync clients."""
+    with serving_in_thread(hub_root, WAN, monkeypatch) as server:
         yield server
 
 
@@ -80,6 +139,12 @@ def make_settings(tmp_path: Path, endpoint: str, **overrides: object) -> Setting
 def settings(tmp_path: Path, hub: DevHub) -> Settings:
     """Settings whose endpoint is the async ``hub``."""
     return make_settings(tmp_path, hub.url)
+
+
+@pytest.fixture
+def wan_settings(tmp_path: Path, wan_hub: DevHub) -> Settings:
+    """Settings whose endpoint is ``wan_hub`` (HTTPS; its CA is trusted by then)."""
+    return make_settings(tmp_path, wan_hub.url)
 
 
 @pytest.fixture

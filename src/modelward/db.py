@@ -267,7 +267,7 @@ def _open(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "handle_error", _raise_if_disk_full)
     try:
-        metadata.create_all(engine)
+        _create_tables(engine)
         with engine.begin() as conn:
             _add_missing_columns(conn)
             if url.startswith("sqlite"):
@@ -276,6 +276,16 @@ def _open(url: str) -> Engine:
         engine.dispose()  # the file may be moved aside next: let go of it first
         raise
     return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    """The missing tables and indexes in one transaction: one sync of a new file, not one
+    per statement (31 fdatasyncs, 20-140 ms of every first command in a new home)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")  # pysqlite runs DDL outside a transaction otherwise
+        metadata.create_all(conn)
+        conn.commit()
 
 
 def _check_pages(conn: Connection) -> None:

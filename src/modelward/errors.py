@@ -18,6 +18,7 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
     │   └── UnknownModelError            model-unknown
     ├── SourceError
     │   ├── SourceUnavailableError       source-unavailable      (retryable)
+    │   │   └── RateLimitedError         rate-limited            (retryable, waits)
     │   ├── AuthRequiredError            auth-required
     │   ├── RemoteNotFoundError          remote-not-found
     │   ├── OfflineError                 source-offline
@@ -231,6 +232,14 @@ class SourceUnavailableError(SourceError):
     ) -> None:
         super().__init__(message, hint=hint, retryable=retryable)
         self.retry_after_s = retry_after_s
+
+
+class RateLimitedError(SourceUnavailableError):
+    """The hub's rate limit is used up for now; the download waits as announced, never
+    counting it as a failure."""
+
+    code = "rate-limited"
+    default_hint = "modelward waits for the time the hub announced and carries on by itself."
 
 
 class AuthRequiredError(SourceError):

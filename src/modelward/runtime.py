@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from modelward.analytics import ModelUsageAnalytics, UsageLog
@@ -31,7 +31,6 @@ from modelward.db import Database
 from modelward.events import EventBus
 from modelward.health import HealthPolicy, ModelHealthMonitor, PickleScreen, Quarantine
 from modelward.ops import AuditLog
-from modelward.ops.metrics import MetricsProbes, ServiceMetrics
 from modelward.ops.selfstarted import RECOVERY, START_DOWNLOAD, record_self_started
 from modelward.overrides import save_change, with_overrides
 from modelward.settings import Settings
@@ -47,6 +46,9 @@ from modelward.transfer import (
 from modelward.transfer.base import catalog_for
 from modelward.transfer.features import apply_transfer_features, unhashed_tail_bytes
 from modelward.updates import ModelUpdater, UpdatePolicy, UpdatePolicySettings
+
+if TYPE_CHECKING:
+    from modelward.ops.metrics import MetricsProbes, ServiceMetrics
 
 
 class Runtime:
@@ -140,7 +142,7 @@ class Runtime:
 
     def _build_ops(self, settings: Settings) -> None:
         """The disk watch, the links back down (space advice, cleanup planning), the bridge,
-        the operations log and the metrics: they look at everything built before."""
+        the operations log; the metrics are built on first use (:attr:`metrics`)."""
         self.storage = StorageWatch(
             self.availability,
             low_space_bytes=settings.low_space_bytes,
@@ -152,7 +154,18 @@ class Runtime:
         self.operations = OperationsLog(
             self.db, self.bus, enabled=lambda: self.settings.feature_usage_analytics
         )
-        self.metrics = ServiceMetrics(self.bus, _metrics_probes(self))
+        self._metrics: ServiceMetrics | None = None
+
+    @property
+    def metrics(self) -> ServiceMetrics:
+        """The Prometheus metrics, built on first use: they count from then on, so the
+        service builds them as it starts; a command that serves nothing (``modelward status``)
+        spends no time on prometheus_client."""
+        if self._metrics is None:
+            from modelward.ops.metrics import ServiceMetrics
+
+            self._metrics = ServiceMetrics(self.bus, _metrics_probes(self))
+        return self._metrics
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -238,7 +251,8 @@ class Runtime:
         await self.health.aclose()
         await self.downloader.aclose()
         await self.clients.aclose()
-        self.metrics.close()
+        if self._metrics is not None:
+            self._metrics.close()
         await self.operations.aclose()
         self.db.close()
 
@@ -247,6 +261,7 @@ def _metrics_probes(rt: Runtime) -> MetricsProbes:
     """What /metrics reads at scrape time: every model's state from the one status
     derivation (its kept facts: no database or disk work per model), the queue in memory and
     one statvfs."""
+    from modelward.ops.metrics import MetricsProbes
 
     async def states() -> dict[str, int]:
         # Every state has its series (0 when no model is in it), so an alert on one exists

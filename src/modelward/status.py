@@ -96,6 +96,9 @@ class DetailedModelStatus:
     error_code: str | None = None
     error_message: str | None = None
     error_hint: str | None = None
+    waiting: str | None = None
+    """Why the running download waits ("rate-limited by the hub, resuming in 12 s")."""
+    resume_at: datetime | None = None
 
 
 _JOB_STATES = {
@@ -320,6 +323,7 @@ def _fill_from_job(
     """The download's share of the status: figures always, the state when the job decides
     it (queued, downloading, verifying, paused, failed)."""
     status.downloaded_bytes = progress.downloaded_bytes
+    status.waiting, status.resume_at = progress.waiting, progress.resume_at
     if progress.total_bytes:
         status.download_progress = progress.progress_percent
     if progress.eta_seconds is not None and progress.status is not DownloadStatus.COMPLETED:

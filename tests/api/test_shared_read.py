@@ -4,6 +4,7 @@ derived before it arrived; the status list route answers many clients at once.""
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -55,6 +56,12 @@ async def test_a_failed_run_fails_its_callers_and_the_next_call_runs_again() -> 
 def test_twenty_clients_get_the_status_list(start_service: StartService) -> None:
     live = start_service()
     api = live.client
+    # The service resolves never-resolved models in the background as it starts; the list
+    # changes as each is resolved, so the reads compared start once that is done.
+    deadline = time.monotonic() + 20
+    while not all(map(live.runtime.manager.known_target, live.runtime.catalog.ids())):
+        assert time.monotonic() < deadline, "the models were not resolved at start"
+        time.sleep(0.02)
     expected = api.get("/api/v1/models/status").json()
 
     def ask(_: int) -> dict[str, object]:

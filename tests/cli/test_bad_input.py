@@ -94,7 +94,9 @@ BAD_CASES: dict[str, list[list[str]]] = {
 
 
 def _leaves(group: TyperGroup, prefix: str = "") -> Iterator[str]:
-    for name, command in group.commands.items():
+    ctx = typer.Context(group)  # list_commands: the root imports a command's module lazily
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         path = f"{prefix}{name}"
         if isinstance(command, TyperGroup):
             yield from _leaves(command, path + " ")

@@ -36,7 +36,9 @@ JSON_ARGS: dict[str, list[str]] = {
 
 
 def _json_commands(group: TyperGroup, prefix: str = "") -> Iterator[str]:
-    for name, command in group.commands.items():
+    ctx = typer.Context(group)  # list_commands: the root imports a command's module lazily
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         path = f"{prefix}{name}"
         if isinstance(command, TyperGroup):
             yield from _json_commands(command, path + " ")

@@ -15,7 +15,7 @@ from modelward.devhub import DevHub, Fault, FaultPlan
 from modelward.store import RepoLayout
 from modelward.store.records import load_partial
 from tests.cli.conftest import store_env
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, sha256_of
+from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, over_https, sha256_of
 
 
 def _pull(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -33,6 +33,7 @@ def _recorded_ranges(layout: RepoLayout, blob: str) -> list[tuple[int, int]]:
     return list(record.trusted_ranges()) if record else []
 
 
+@over_https
 def test_kill_9_mid_file_then_rerun_fetches_only_the_rest(
     tmp_path: Path, threaded_hub: DevHub
 ) -> None:

@@ -127,6 +127,11 @@ async def test_rate_limit_announces_then_429s_then_recovers(
         assert (await client.get(f"/api/models/{REPO}")).status_code == 200
         cdn = await client.get(resolved.headers["location"])
         assert cdn.status_code == 200 and "RateLimit" not in cdn.headers
+        for _ in range(3):
+            await client.get(f"/api/models/{REPO}")
+        hub.restart_rate_window()
+        fresh = await client.get(f"/api/models/{REPO}")
+        assert fresh.status_code == 200 and fresh.headers["RateLimit"].startswith('"api";r=2;')
 
 
 def test_huggingface_hub_downloads_over_https(hub_root: Path, tmp_path: Path) -> None:

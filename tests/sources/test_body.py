@@ -1,4 +1,4 @@
-"""BodyReader and open_range against a real HTTP server with scripted responses."""
+"""open_range and the pooled bodies against a real HTTP server with scripted responses."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
-import httpx
 import pytest
 
-from modelward.errors import IncompleteTransferError
-from modelward.sources.http import open_range
+from modelward.errors import IncompleteTransferError, ProtocolViolationError
+from modelward.sources.http import HttpClients, build_clients
+from modelward.sources.ranged import open_range
 
 BODY = bytes(range(256)) * 4096  # 1 MiB
 
@@ -35,7 +36,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         start = int(self.headers.get("Range", "bytes=0-").split("=")[1].split("-")[0])
         body = BODY[start:]
-        self.send_response(206 if start else 200)
+        self.send_response(206 if start and self.mode != "late-html" else 200)
         if start:
             self.send_header("Content-Range", f"bytes {start}-{len(BODY) - 1}/{len(BODY)}")
         if self.mode == "chunked":
@@ -45,6 +46,14 @@ class _Handler(BaseHTTPRequestHandler):
                 piece = body[i : i + 100_000]
                 self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             self.wfile.write(b"0\r\n\r\n")
+            return
+        if self.mode == "late-html":
+            # An error page with a 200 to a ranged request, its body sent after the head.
+            page = b"<!DOCTYPE html><html><body>Service unavailable</body></html>"
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            time.sleep(0.2)
+            self.wfile.write(page)
             return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -79,35 +88,52 @@ def serve() -> Iterator[Callable[[str], str]]:
         server.server_close()
 
 
+@pytest.fixture
+def clients() -> Iterator[HttpClients]:
+    made = build_clients(read_timeout_s=30)
+    yield made
+    made.bodies.close()
+    made.pool.close()
+
+
 @pytest.mark.parametrize("mode", ["length", "chunked"])
 @pytest.mark.parametrize("start", [0, 12345])
 def test_the_body_arrives_whole_with_or_without_a_length(
-    serve: Callable[[str], str], mode: str, start: int
+    serve: Callable[[str], str], clients: HttpClients, mode: str, start: int
 ) -> None:
     with (
-        httpx.Client() as client,
-        open_range(client, serve(mode), headers={}, start=start, what="file") as stream,
+        open_range(clients, serve(mode), headers={}, start=start, what="file") as stream,
     ):
         assert stream.start == start
         assert _read_all(stream.body.readinto) == BODY[start:]
         assert stream.body.remaining in (0, None)
 
 
-def test_a_connection_that_ends_early_is_an_incomplete_transfer(
-    serve: Callable[[str], str],
+def test_an_error_page_whose_body_comes_after_the_head_is_still_seen(
+    serve: Callable[[str], str], clients: HttpClients
 ) -> None:
     with (
-        httpx.Client() as client,
-        open_range(client, serve("short"), headers={}, start=0, what="file") as stream,
+        pytest.raises(ProtocolViolationError, match="HTML page instead of the file"),
+        open_range(clients, serve("late-html"), headers={}, start=100, what="file"),
+    ):
+        pass
+
+
+def test_a_connection_that_ends_early_is_an_incomplete_transfer(
+    serve: Callable[[str], str], clients: HttpClients
+) -> None:
+    with (
+        open_range(clients, serve("short"), headers={}, start=0, what="file") as stream,
         pytest.raises(IncompleteTransferError, match=r"ended early|connection"),
     ):
         _read_all(stream.body.readinto)
 
 
-def test_abort_wakes_a_read_blocked_on_a_silent_server(serve: Callable[[str], str]) -> None:
+def test_abort_wakes_a_read_blocked_on_a_silent_server(
+    serve: Callable[[str], str], clients: HttpClients
+) -> None:
     with (
-        httpx.Client(timeout=30) as client,
-        open_range(client, serve("stall"), headers={}, start=0, what="file") as stream,
+        open_range(clients, serve("stall"), headers={}, start=0, what="file") as stream,
     ):
         first = stream.body.readinto(memoryview(bytearray(1000)))
         assert first > 0
@@ -116,3 +142,35 @@ def test_abort_wakes_a_read_blocked_on_a_silent_server(serve: Callable[[str], st
         with pytest.raises(IncompleteTransferError):
             _read_all(stream.body.readinto)
         assert time.monotonic() - began < 1.5
+
+
+class _ProxyHandler(_Handler):
+    """A forward proxy that answers for any origin (it only has to be asked)."""
+
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        super().do_GET()
+
+
+def test_a_url_the_environment_proxies_goes_through_the_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ProxyHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    clients = build_clients(read_timeout_s=30)  # httpx reads the proxy settings when built
+    try:
+        url = "http://weights.example/file"
+        with open_range(clients, url, headers={}, start=7, what="file") as stream:
+            assert _read_all(stream.body.readinto) == BODY[7:]
+        assert _ProxyHandler.asked == [url]
+    finally:
+        clients.bodies.close()
+        clients.pool.close()
+        server.shutdown()
+        server.server_close()

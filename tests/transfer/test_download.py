@@ -15,7 +15,14 @@ from modelward.status import ModelAvailabilityStatus, model_status
 from modelward.store import RepoLayout
 from modelward.store.records import PartialRecord, save_partial
 from modelward.transfer import DownloadStatus
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, sha256_of
+from tests.conftest import (
+    TI2V,
+    TI2V_REPO,
+    assert_store_invariants,
+    make_settings,
+    over_https,
+    sha256_of,
+)
 
 
 def _file_body_bytes(log: list[RequestRecord]) -> int:
@@ -121,6 +128,7 @@ async def test_each_request_a_failed_attempt_lost_counts_as_a_retry(
     assert result.total_retries in (1, 2), [e.data for e in retries]
 
 
+@over_https
 async def test_seed_partial_download_recovery(hub: DevHub, runtime: Runtime) -> None:
     # The seed's partial-download scenario: start, pause mid-way, resume, complete.
     hub.set_faults(FaultPlan([Fault.rate(1_000_000)]))
@@ -150,6 +158,7 @@ async def test_seed_partial_download_recovery(hub: DevHub, runtime: Runtime) -> 
     assert_store_invariants(runtime.settings.cache_dir)
 
 
+@over_https
 async def test_cancel_removes_partial_files(hub: DevHub, runtime: Runtime) -> None:
     hub.set_faults(FaultPlan([Fault.rate(1_000_000)]))
     layout = RepoLayout(runtime.settings.cache_dir, runtime.settings.home, TI2V_REPO)

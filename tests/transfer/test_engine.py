@@ -21,7 +21,14 @@ from modelward.transfer import DownloadStatus, Priority
 from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
 from modelward.transfer.ranges import RangeSet
 from modelward.units import MB
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, sha256_of
+from tests.conftest import (
+    TI2V,
+    TI2V_REPO,
+    assert_store_invariants,
+    make_settings,
+    over_https,
+    sha256_of,
+)
 
 
 def _biggest(hub: DevHub, repo: str = TI2V_REPO) -> tuple[str, int, str]:
@@ -88,6 +95,7 @@ async def test_block_table_of_every_verified_blob_is_recorded(
         assert table.hashes == tuple(expected), f.path
 
 
+@over_https
 async def test_pause_survives_a_restart_and_resume_fetches_only_what_is_missing(
     tmp_path: Path, hub: DevHub
 ) -> None:
@@ -194,6 +202,7 @@ async def test_raising_a_queued_model_lets_it_go_first(tmp_path: Path, hub: DevH
         assert (await downloader.wait_for_completion("t2v-a14b")).success
 
 
+@over_https
 async def test_bandwidth_cap_holds_and_a_change_applies_live(tmp_path: Path, hub: DevHub) -> None:
     settings = make_settings(tmp_path, hub.url)
     total = hub.manifest(TI2V_REPO).total_size

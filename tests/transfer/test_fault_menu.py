@@ -11,7 +11,14 @@ from modelward.devhub import DevHub, Fault, FaultPlan
 from modelward.events import Event, EventType
 from modelward.runtime import Runtime
 from modelward.store import RepoLayout
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, sha256_of
+from tests.conftest import (
+    TI2V,
+    TI2V_REPO,
+    assert_store_invariants,
+    make_settings,
+    over_https,
+    sha256_of,
+)
 
 BIG = "*.safetensors"
 
@@ -45,6 +52,22 @@ async def test_transient_faults_are_survived(fault: Fault, hub: DevHub, runtime:
     _check_complete(hub, runtime)
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(Fault.drop(200_000, path_glob=BIG, times=3), id="drop-after-bytes"),
+        pytest.param(Fault.drop(100_000, path_glob=BIG, reset=True, times=2), id="reset"),
+        pytest.param(Fault.stall(100_000, stall_s=None, path_glob=BIG, times=1), id="stall"),
+    ],
+)
+@pytest.mark.parametrize("hub_manners", ["wan"], indirect=True)
+async def test_body_faults_are_survived_over_https(
+    fault: Fault, hub: DevHub, runtime: Runtime
+) -> None:
+    # A TLS session cut mid-record, or silent, must end in a retry as plain TCP does.
+    await test_transient_faults_are_survived(fault, hub, runtime)
+
+
 async def test_retry_after_is_waited_for(hub: DevHub, runtime: Runtime) -> None:
     retries: list[Event] = []
     runtime.bus.subscribe(
@@ -63,6 +86,7 @@ async def test_retry_after_is_waited_for(hub: DevHub, runtime: Runtime) -> None:
     assert time.monotonic() - started >= 1.0
 
 
+@over_https
 async def test_dropped_connection_resumes_with_a_range_request(
     hub: DevHub, runtime: Runtime
 ) -> None:

@@ -16,7 +16,14 @@ from modelward.runtime import Runtime
 from modelward.store import RepoLayout
 from modelward.store.records import PartialRecord, save_partial
 from modelward.store.space import ensure_space, free_bytes
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, small_disk
+from tests.conftest import (
+    TI2V,
+    TI2V_REPO,
+    assert_store_invariants,
+    make_settings,
+    over_https,
+    small_disk,
+)
 
 
 def _biggest(hub: DevHub) -> tuple[str, int, str]:
@@ -40,6 +47,7 @@ async def test_partial_file_without_a_record_is_not_trusted(hub: DevHub, runtime
     assert_store_invariants(runtime.settings.cache_dir)
 
 
+@over_https
 async def test_recorded_segments_are_resumed_and_nothing_else_is_asked_for(
     hub: DevHub, runtime: Runtime
 ) -> None:

@@ -56,6 +56,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime(settings)
+        app.state.runtime.metrics  # noqa: B018  built now: counting starts as the service does
         await app.state.runtime.audit.aprune()  # records past the retention go at each start...
         _warn_if_exposed(settings)
         await app.state.runtime.restore()  # the queue a previous run left continues

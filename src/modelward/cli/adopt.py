@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from modelward.cli.headstart import serve_args
 from modelward.cli.ops import audited
 from modelward.cli.options import (
     CacheDirOpt,
@@ -22,7 +23,7 @@ from modelward.cli.options import (
 )
 from modelward.cli.output import console, err_console, fail, print_table, progress_bar
 from modelward.cli.pull import pull_and_report
-from modelward.cli.where import serve_args, service_for_work
+from modelward.cli.where import service_for_work
 from modelward.errors import ModelwardError
 from modelward.runtime import Runtime
 from modelward.settings import Settings

@@ -7,56 +7,28 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from modelward.api.schemas import ModelStatusPublic
-from modelward.cli import control, storage
-from modelward.cli.adopt import adopt
-from modelward.cli.analytics import analytics
-from modelward.cli.availability import suggest
-from modelward.cli.background import service_app
-from modelward.cli.features import features_off, print_features_off
-from modelward.cli.health import health, quarantine_app, repair, verify
-from modelward.cli.ops import audit, token_app
+from modelward.cli import version_line
+from modelward.cli.commands import LazyGroup
 from modelward.cli.options import (
     CacheDirOpt,
     CatalogOpt,
     EndpointOpt,
+    ExcludeOpt,
+    IncludeOpt,
     JsonOpt,
     VerboseOpt,
     build_settings,
     check_scale,
     setup_logging,
 )
-from modelward.cli.output import (
-    ReportingGroup,
-    console,
-    err_console,
-    fail,
-    print_path,
-    print_table,
-)
-from modelward.cli.pull import (
-    pull_and_report,
-    serve_env,
-    service_for_pull,
-    service_model_ids,
-)
-from modelward.cli.repos import ExcludeOpt, IncludeOpt, parse_pull_arguments
-from modelward.cli.requests import request_app
-from modelward.cli.status_lines import (
-    STATUS_COLUMNS,
-    TABLE_MAX_ROWS,
-    collector_paused,
-    print_status_lines,
-    progress_line,
-    status_row,
-)
-from modelward.cli.updates import update_app
-from modelward.cli.where import STATUS_LIST, model_statuses, serve_args
+from modelward.cli.output import console, err_console, fail
 from modelward.errors import ModelwardError
-from modelward.units import parse_rate
+
+# The commands here and in the other modules are registered in commands.py (LAZY): typer
+# builds a command's options only when it runs, and imports its module only then. Each
+# command imports what its work needs when it runs (the runtime, the HTTP client, the API's
+# schemas: most of a second), so no command pays for another's.
 
 app = typer.Typer(
     name="modelward",
@@ -64,12 +36,32 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    cls=ReportingGroup,
+    cls=LazyGroup,
 )
 __all__ = ["app", "console", "err_console", "fail", "main"]
 
 
-@app.command()
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        console.print(version_line(), markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Show the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Options of ``modelward`` itself (``main`` answers a lone ``--version`` sooner)."""
+
+
 def pull(
     models: Annotated[
         list[str],
@@ -103,6 +95,10 @@ def pull(
     verbose: VerboseOpt = False,
 ) -> None:
     """Download models, verified; resumes whatever an earlier run left."""
+    from modelward.cli.headstart import serve_args, serve_env, spawn_early
+    from modelward.cli.repos import parse_pull_arguments
+    from modelward.units import parse_rate
+
     setup_logging(verbose)
     try:
         rate = parse_rate(limit) if limit is not None else None
@@ -110,12 +106,12 @@ def pull(
             catalog, cache_dir, endpoint, max_retries=max_retries, connections=connections
         )
         wanted = parse_pull_arguments(models, include, exclude)
-        with service_for_pull(
-            settings,
-            serve_args(catalog, cache_dir, endpoint),
-            serve_env(max_retries, connections),
-            err_console,
-        ) as client:
+        args, env = serve_args(catalog, cache_dir, endpoint), serve_env(max_retries, connections)
+        # The service (when one is needed) starts while this command imports the rest.
+        early = spawn_early(settings.home, args, env)
+        from modelward.cli.pull import pull_and_report, service_for_pull, service_model_ids
+
+        with service_for_pull(settings, args, env, err_console, early) as client:
             ids = service_model_ids(client, wanted, err_console)
             code = pull_and_report(client, ids, console, err_console, limit_bytes_per_s=rate)
     except ModelwardError as error:
@@ -123,7 +119,6 @@ def pull(
     raise typer.Exit(code)
 
 
-@app.command()
 def status(
     models: Annotated[list[str] | None, typer.Argument(help="Model ids (default: all).")] = None,
     catalog: CatalogOpt = None,
@@ -137,6 +132,10 @@ def status(
 ) -> None:
     """Show each model's state, progress, missing files, what it can be used for, and where
     it is."""
+    from modelward.cli.features import features_off, print_features_off
+    from modelward.cli.status_lines import collector_paused, print_status_table
+    from modelward.cli.where import STATUS_LIST, model_statuses
+
     setup_logging(verbose)
     try:
         settings = build_settings(catalog, cache_dir, endpoint)
@@ -147,35 +146,10 @@ def status(
     if as_json:  # exactly what the service's /models/status answers
         sys.stdout.write(STATUS_LIST.dump_json(statuses, indent=2).decode() + "\n")
         return
-    _print_status_table(statuses)
+    print_status_table(statuses)
     print_features_off(features_off(settings))
 
 
-def _print_status_table(statuses: list[ModelStatusPublic]) -> None:
-    if len(statuses) > TABLE_MAX_ROWS:
-        print_status_lines(statuses)
-        return
-    table = Table(title="modelward status")
-    for column in STATUS_COLUMNS:
-        table.add_column(column)
-    colours = {"available": "green", "corrupted": "red", "failed": "red", "missing": "yellow"}
-    for s in statuses:
-        model, state, size, verified, missing, _ = status_row(s)
-        coloured = f"[{colours.get(state, 'cyan')}]{state}[/]"
-        table.add_row(model, coloured, size, verified, missing, "\n".join(s.usable_for) or "-")
-    print_table(table)
-    for s in statuses:
-        if s.local_path:
-            print_path(s.model_id, s.local_path)
-        elif line := progress_line(s):
-            console.print(line, markup=False, highlight=False)  # wrapped between words
-    for s in statuses:
-        if s.error_message:
-            said = escape(f"{s.error_message} ({s.error_hint})")  # may quote a server's text
-            err_console.print(f"[yellow]{s.model_id}[/]: {said}")
-
-
-@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -203,7 +177,6 @@ def serve(
         raise fail(error) from None
 
 
-@app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the service.")] = 8321,
     hub_port: Annotated[int, typer.Option(help="Port of the local hub (0 = any free).")] = 0,
@@ -250,27 +223,9 @@ def demo(
         raise fail(error) from None
 
 
-for _command in control.COMMANDS:
-    app.command()(_command)
-app.command()(verify)
-app.command()(repair)
-app.command()(health)
-app.command()(suggest)
-app.add_typer(quarantine_app, name="quarantine")
-app.add_typer(request_app, name="request")
-app.add_typer(update_app, name="update")
-app.add_typer(service_app, name="service")
-app.add_typer(token_app, name="token")
-app.command()(audit)
-app.command()(adopt)
-app.command()(analytics)
-for _storage_command in storage.COMMANDS:
-    app.command()(_storage_command)
-
 hub_app = typer.Typer(
     help="The bundled local hub (synthetic Wan2.2-shaped repos).", no_args_is_help=True
 )
-app.add_typer(hub_app, name="hub")
 
 
 @hub_app.command("serve")

@@ -9,17 +9,15 @@ stderr, and then is its client. Such a service stops by itself once it has had n
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import filelock
 import typer
 
 from modelward.api.schemas import HealthzPublic
@@ -33,24 +31,18 @@ from modelward.cli.discovery import (
     service_lock_held,
 )
 from modelward.cli.features import print_features_off
+from modelward.cli.headstart import EarlyStart, log_file, spawn, start_lock
 from modelward.cli.options import JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, err_console, fail, print_path
 from modelward.errors import (
     ModelwardError,
     ServiceError,
     ServiceNotRunningError,
-    StoreLockedError,
 )
 from modelward.settings import Settings
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 30.0
-LOG_FILE = "service.log"
-
-
-def log_file(home: Path) -> Path:
-    """Where a service started on demand writes its output."""
-    return home / LOG_FILE
 
 
 def start_on_demand(
@@ -59,58 +51,37 @@ def start_on_demand(
     env: Mapping[str, str] | None = None,
     *,
     lock_timeout_s: float = START_TIMEOUT_S,
+    early: EarlyStart | None = None,
 ) -> ServiceInfo:
     """Start a background service for ``settings.home`` (unless one just appeared) and
-    wait until it answers; ``serve_args`` and ``env`` configure it. StoreLockedError when
-    another command has been starting one for ``lock_timeout_s``."""
+    wait until it answers; ``serve_args`` and ``env`` configure it; ``early``: the one
+    spawned already, to wait for. StoreLockedError when another command has been starting
+    one for ``lock_timeout_s``."""
+    if early is not None:
+        try:
+            info = _wait_until_answering(settings, early.proc)
+        finally:
+            early.release()
+        return _announce_started(settings, info)
     settings.home.mkdir(parents=True, exist_ok=True)
     # Two commands starting at once start one service: the second waits, then uses it.
-    with _start_lock(settings.home, lock_timeout_s):
+    with start_lock(settings.home, lock_timeout_s):
         try:
             return _answering(settings)
         except ServiceNotRunningError:
             pass
-        proc = _spawn(settings.home, serve_args, env)
+        proc = spawn(settings.home, serve_args, env)
         info = _wait_until_answering(settings, proc)
+    return _announce_started(settings, info)
+
+
+def _announce_started(settings: Settings, info: ServiceInfo) -> ServiceInfo:
     err_console.print(
         f"started a background service at {info.url} for {settings.home}; log: "
         f"{log_file(settings.home)}; stop it with 'modelward service stop'",
         highlight=False,
     )
     return info
-
-
-@contextlib.contextmanager
-def _start_lock(home: Path, timeout_s: float) -> Iterator[None]:
-    lock = filelock.FileLock(home / ".service-start.lock")
-    try:
-        lock.acquire(timeout=timeout_s)
-    except filelock.Timeout:
-        raise StoreLockedError(
-            f"another modelward command has been starting the service for {home} for "
-            f"{timeout_s:.0f} s",
-            hint=f"Wait for it and run the command again; {log_file(home)} says what the "
-            "service does.",
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _spawn(
-    home: Path, serve_args: Sequence[str], env: Mapping[str, str] | None
-) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "modelward", "serve", "--port", "0", "--on-demand"]
-    with log_file(home).open("ab") as log:
-        return subprocess.Popen(
-            [*command, *serve_args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in this shell must not reach it
-            env={**os.environ, "MODELWARD_HOME": str(home), **(env or {})},
-        )
 
 
 def _wait_until_answering(settings: Settings, proc: subprocess.Popen[bytes]) -> ServiceInfo:
@@ -136,7 +107,7 @@ def _wait_until_answering(settings: Settings, proc: subprocess.Popen[bytes]) -> 
                 code="service-start-failed",
                 hint=f"See {log_file(settings.home)}, or run 'modelward serve' yourself.",
             )
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def _answering(settings: Settings) -> ServiceInfo:

@@ -56,12 +56,11 @@ from modelward.api.schemas import (
     UpdateRecordPublic,
     UpdateResultPublic,
 )
-from modelward.cli.discovery import find_service, not_running
+from modelward.cli.discovery import TIMEOUT_S, find_service, not_running
 from modelward.errors import ServiceError, UnknownModelError
 from modelward.settings import Settings
 from modelward.transfer import Priority
 
-TIMEOUT_S = 30.0
 EVENTS_READ_TIMEOUT_S = 60.0  # the stream sends a keep-alive every 15 s
 CONNECTED = "connected"
 """The pseudo-event ``events()`` yields once the stream is subscribed."""

@@ -28,6 +28,9 @@ from modelward.errors import ServiceAlreadyRunningError, ServiceNotRunningError
 
 SERVICE_FILE = "service.json"
 LOCK_FILE = "service.lock"
+TIMEOUT_S = 30.0
+"""How long a command waits for the service's answer (here, so that finding no service
+imports no HTTP client)."""
 NOT_RUNNING = "no modelward service is running (start one with 'modelward serve')"
 
 

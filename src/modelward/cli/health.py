@@ -23,6 +23,7 @@ from rich.table import Table
 from modelward.api.schemas import IntegrityPublic, SystemHealthReportPublic
 from modelward.cli.actions import command_for
 from modelward.cli.client import ServiceClient
+from modelward.cli.headstart import serve_args
 from modelward.cli.ops import audited, audited_here
 from modelward.cli.options import (
     CacheDirOpt,
@@ -33,7 +34,7 @@ from modelward.cli.options import (
     setup_logging,
 )
 from modelward.cli.output import console, err_console, fail, print_table, progress_bar, spinner
-from modelward.cli.where import as_public, ask_service_or_here, serve_args, service_for_work
+from modelward.cli.where import as_public, ask_service_or_here, service_for_work
 from modelward.errors import ConfigError, ModelwardError, UnknownModelError
 from modelward.health import (
     HealthCondition,

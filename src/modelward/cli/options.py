@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.logging import RichHandler
 
 from modelward.errors import ConfigError
-from modelward.settings import Settings
+
+if TYPE_CHECKING:
+    from modelward.settings import Settings
 
 CatalogOpt = Annotated[
     list[Path] | None,
@@ -35,6 +36,22 @@ VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log decisions (retries, resumes) to stderr.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+IncludeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        help="Only files matching this glob, for ORG/NAME arguments (repeatable), e.g. '*.json'.",
+        show_default=False,
+    ),
+]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        help="Leave out files matching this glob, for ORG/NAME arguments (repeatable).",
+        show_default=False,
+    ),
+]
 
 
 def check_scale(value: str) -> str:
@@ -55,6 +72,8 @@ def build_settings(
     **overrides: object,
 ) -> Settings:
     """Read the environment once and apply the command's options on top."""
+    from modelward.settings import Settings  # pydantic-settings: not for --help
+
     base = Settings.from_env()
     return base.with_changes(
         catalog_files=(*base.catalog_files, *(catalog or ())),
@@ -66,6 +85,8 @@ def build_settings(
 
 def setup_logging(verbose: bool) -> None:
     """Quiet by default; ``-v`` shows modelward's decisions through rich."""
+    from rich.logging import RichHandler  # only once a command runs
+
     root = logging.getLogger("modelward")
     root.handlers[:] = [RichHandler(show_path=False, rich_tracebacks=False)]
     root.setLevel(logging.INFO if verbose else logging.WARNING)

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.padding import Padding
-from rich.progress import Progress, ProgressColumn
-from rich.status import Status
 from rich.table import Table
 from typer import _click as click  # typer's own click, which its classes are built on
 from typer.core import TyperGroup
 
 from modelward.errors import CatalogError, ConfigError, ModelwardError
+
+if TYPE_CHECKING:  # rich's progress display: imported by the commands that draw one
+    from rich.progress import Progress, ProgressColumn
+    from rich.status import Status
 
 console = Console()
 err_console = Console(stderr=True)
@@ -84,6 +86,8 @@ class ReportingGroup(TyperGroup):
 def progress_bar(*columns: str | ProgressColumn, transient: bool = False) -> Progress:
     """The one way the CLI draws progress: on stderr, and only when stderr is a terminal,
     so stdout stays clean for pipes and ``--json``."""
+    from rich.progress import Progress
+
     return Progress(
         *columns,
         console=err_console,

@@ -6,7 +6,10 @@ The bars show the service's own figures (bytes on disk, total, speed), so a pull
 
 from __future__ import annotations
 
-from rich.progress import BarColumn, DownloadColumn, TaskID, TextColumn
+import time
+
+from rich.progress import BarColumn, DownloadColumn, ProgressColumn, Task, TaskID, TextColumn
+from rich.text import Text
 
 from modelward.api.schemas import DownloadProgressPublic
 from modelward.cli.output import progress_bar
@@ -22,7 +25,7 @@ class PullBars:
             BarColumn(),
             DownloadColumn(),
             TextColumn("{task.fields[speed]}", markup=False),
-            TextColumn("{task.fields[eta]}", markup=False),
+            _EtaOrWait(),
         )
         self._models: dict[str, TaskID] = {}
         self._files: dict[tuple[str, str], TaskID] = {}
@@ -43,7 +46,15 @@ class PullBars:
             task = self.progress.add_task(p.model_id, total=None, speed="", eta="")
             self._models[p.model_id] = task
         total = p.total_bytes or None
-        self.progress.update(task, total=total, completed=p.downloaded_bytes, speed=speed, eta=eta)
+        resume_at = p.resume_at.timestamp() if p.waiting and p.resume_at else None
+        self.progress.update(
+            task,
+            total=total,
+            completed=p.downloaded_bytes,
+            speed=speed,
+            eta=eta,
+            resume_at=resume_at,
+        )
         for path, f in p.files.items():
             self._show_file(p.model_id, path, f.done_bytes, f.total_bytes, f.verified)
 
@@ -72,4 +83,21 @@ class PullBars:
             task = self.progress.add_task(model_id, total=None, speed="", eta="")
             self._models[model_id] = task
         total = complete_bytes or None
-        self.progress.update(task, total=total, completed=complete_bytes, speed="", eta="")
+        self.progress.update(
+            task, total=total, completed=complete_bytes, speed="", eta="", resume_at=None
+        )
+
+
+class _EtaOrWait(ProgressColumn):
+    """The time left, or, while the hub rate-limits the download, its wait counting down
+    between the service's frames (none arrive while nothing moves)."""
+
+    def render(self, task: Task) -> Text:
+        """The cell for ``task``."""
+        resume_at = task.fields.get("resume_at")
+        if resume_at is not None and resume_at > time.time():
+            # Imported on the first wait: a CLI that draws no bars never loads transfer.
+            from modelward.transfer.waits import waiting_note
+
+            return Text(waiting_note(resume_at - time.time()), style="yellow")
+        return Text(str(task.fields.get("eta", "")))

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from modelward.catalog.remembered import RepoRequest
 from modelward.cli.client import CONNECTED, ServiceClient, ServiceEvent
+from modelward.cli.headstart import EarlyStart
 from modelward.cli.progress import PullBars
 from modelward.cli.repos import describe
 from modelward.cli.where import agreeing, running_service, start_service
@@ -181,9 +182,16 @@ def _figures(o: PullOutcome) -> str:
 
 
 def service_for_pull(
-    settings: Settings, serve_args: list[str], serve_env: dict[str, str], err_console: Console
+    settings: Settings,
+    serve_args: list[str],
+    serve_env: dict[str, str],
+    err_console: Console,
+    early: EarlyStart | None = None,
 ) -> ServiceClient:
-    """The running service, or one started for this pull with the pull's own options."""
+    """The running service, or one started for this pull with the pull's own options
+    (``early``: spawned already, while this command was importing)."""
+    if early is not None:
+        return start_service(settings, serve_args, serve_env, early=early)
     client = running_service(settings)
     if client is None:
         return start_service(settings, serve_args, serve_env)
@@ -249,16 +257,6 @@ def _kept(model_id: str, rate: int | None) -> str:
         f" at most {format_rate(rate)} (the pull's cap stays with it; 'modelward limit 0 "
         f"--model {model_id}' lifts it)"
     )
-
-
-def serve_env(max_retries: int | None, connections: int | None) -> dict[str, str]:
-    """The pull's options for a service it starts."""
-    env = {}
-    if max_retries is not None:
-        env["MODELWARD_MAX_RETRIES"] = str(max_retries)
-    if connections is not None:
-        env["MODELWARD_CONNECTIONS"] = str(connections)
-    return env
 
 
 def service_model_ids(

@@ -9,30 +9,11 @@ the service registers each (``POST /api/v1/models``) as the entry it means (see
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
-
-import typer
 
 from modelward.api.schemas import RegisteredModelPublic
 from modelward.catalog.remembered import RepoRequest, looks_like_repo
 from modelward.errors import CatalogError
 
-IncludeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--include",
-        help="Only files matching this glob, for ORG/NAME arguments (repeatable), e.g. '*.json'.",
-        show_default=False,
-    ),
-]
-ExcludeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--exclude",
-        help="Leave out files matching this glob, for ORG/NAME arguments (repeatable).",
-        show_default=False,
-    ),
-]
 PullArgument = str | RepoRequest
 
 

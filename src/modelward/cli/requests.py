@@ -23,9 +23,10 @@ from modelward.availability.requirements import (
 from modelward.cli.actions import step_line
 from modelward.cli.client import ServiceClient
 from modelward.cli.control import call_service
+from modelward.cli.headstart import serve_args
 from modelward.cli.options import CatalogOpt, JsonOpt, VerboseOpt, build_settings, setup_logging
 from modelward.cli.output import console, err_console, fail, print_path, print_table, status_line
-from modelward.cli.where import serve_args, service_for_work
+from modelward.cli.where import service_for_work
 from modelward.errors import ModelwardError
 
 request_app = typer.Typer(

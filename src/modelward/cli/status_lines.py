@@ -1,4 +1,5 @@
-"""``modelward status`` for a large catalog: the table's columns as aligned plain lines.
+"""``modelward status``'s output: a rich table, or for a large catalog the table's columns
+as aligned plain lines.
 
 rich lays a table out cell by cell, measuring every word; for a few models that is nothing,
 for 20,000 catalog entries it is most of a minute. Above :data:`TABLE_MAX_ROWS` models the
@@ -11,10 +12,16 @@ import contextlib
 import gc
 import sys
 from collections.abc import Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from modelward.api.schemas import ModelStatusPublic
+from rich.markup import escape
+from rich.table import Table
+
+from modelward.cli.output import console, err_console, print_path, print_table
 from modelward.units import format_size
+
+if TYPE_CHECKING:
+    from modelward.api.schemas import ModelStatusPublic
 
 TABLE_MAX_ROWS = 200
 """Up to this many models, ``status`` draws a rich table."""
@@ -34,6 +41,32 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def print_status_table(statuses: list[ModelStatusPublic]) -> None:
+    """The status table (plain lines above :data:`TABLE_MAX_ROWS` models), then where each
+    model is or how far it got, then the errors on stderr."""
+    if len(statuses) > TABLE_MAX_ROWS:
+        print_status_lines(statuses)
+        return
+    table = Table(title="modelward status")
+    for column in STATUS_COLUMNS:
+        table.add_column(column)
+    colours = {"available": "green", "corrupted": "red", "failed": "red", "missing": "yellow"}
+    for s in statuses:
+        model, state, size, verified, missing, _ = status_row(s)
+        coloured = f"[{colours.get(state, 'cyan')}]{state}[/]"
+        table.add_row(model, coloured, size, verified, missing, "\n".join(s.usable_for) or "-")
+    print_table(table)
+    for s in statuses:
+        if s.local_path:
+            print_path(s.model_id, s.local_path)
+        elif line := progress_line(s):
+            console.print(line, markup=False, highlight=False)  # wrapped between words
+    for s in statuses:
+        if s.error_message:
+            said = escape(f"{s.error_message} ({s.error_hint})")  # may quote a server's text
+            err_console.print(f"[yellow]{s.model_id}[/]: {said}")
 
 
 def status_row(s: ModelStatusPublic) -> tuple[str, str, str, str, str, str]:
@@ -84,6 +117,8 @@ def progress_line(s: ModelStatusPublic) -> str | None:
     line = f"{s.model_id}: {s.download_progress:.1f}% verified"
     if s.estimated_download_time is not None:
         line += f", about {s.estimated_download_time:.0f} s left"
+    if s.waiting:
+        line += f"; {s.waiting}"
     if s.missing_files:
         shown = ", ".join(s.missing_files[:5])
         more = f" and {len(s.missing_files) - 5} more" if len(s.missing_files) > 5 else ""

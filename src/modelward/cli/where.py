@@ -13,19 +13,26 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
-from modelward.api.schemas import ModelStatusPublic, SettingsReadOnly
-from modelward.cli.background import start_on_demand
-from modelward.cli.client import TIMEOUT_S, ServiceClient
-from modelward.cli.offline import check_offline_agrees
+from modelward.api.schemas import ModelStatusPublic
+from modelward.cli.discovery import TIMEOUT_S, find_service
+from modelward.cli.headstart import serve_args
 from modelward.cli.options import build_settings, setup_logging
 from modelward.cli.output import fail
 from modelward.errors import ConfigError, ModelwardError, ServiceNotRunningError
-from modelward.runtime import Runtime
-from modelward.settings import Settings
+
+if TYPE_CHECKING:
+    from modelward.api.schemas import SettingsReadOnly
+    from modelward.cli.client import ServiceClient
+    from modelward.cli.headstart import EarlyStart
+    from modelward.runtime import Runtime
+    from modelward.settings import Settings
+
+# Imported where used: with no service running, a read needs no HTTP client to the service
+# (client.py, with every schema it parses), and a client of the service needs no runtime.
 
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
@@ -35,6 +42,12 @@ def running_service(
     settings: Settings, timeout_s: float | None = TIMEOUT_S
 ) -> ServiceClient | None:
     """A client of the service registered for ``settings.home`` once it answers, or None."""
+    try:
+        find_service(settings.home)  # no service.json or its process gone: not running
+    except ServiceNotRunningError:
+        return None
+    from modelward.cli.client import ServiceClient
+
     try:
         client = ServiceClient.discover(settings, timeout_s)
     except ServiceNotRunningError:
@@ -63,6 +76,8 @@ def service_for_work(
 def agreeing(client: ServiceClient, settings: Settings, serve_args: Sequence[str]) -> ServiceClient:
     """``client`` of the running service, once its offline mode and options are the
     command's (else ConfigError, and ``client`` is closed)."""
+    from modelward.cli.offline import check_offline_agrees
+
     check_offline_agrees(client, settings)
     check_options_agree(client, serve_args)
     return client
@@ -73,23 +88,15 @@ def start_service(
     serve_args: Sequence[str] = (),
     serve_env: dict[str, str] | None = None,
     timeout_s: float | None = TIMEOUT_S,
+    early: EarlyStart | None = None,
 ) -> ServiceClient:
-    """A client of a service started in the background with the command's options."""
-    start_on_demand(settings, serve_args, serve_env)
+    """A client of a service started in the background with the command's options (or of
+    the one spawned ``early``)."""
+    from modelward.cli.background import start_on_demand
+    from modelward.cli.client import ServiceClient
+
+    start_on_demand(settings, serve_args, serve_env, early=early)
     return ServiceClient.discover(settings, timeout_s)
-
-
-def serve_args(
-    catalog: list[Path] | None, cache_dir: Path | None, endpoint: str | None = None
-) -> list[str]:
-    """The command's own options, for a service it starts (the environment goes too), as
-    ``--option value`` pairs."""
-    args = [arg for path in catalog or () for arg in ("--catalog", str(path))]
-    if cache_dir is not None:
-        args += ["--cache-dir", str(cache_dir)]
-    if endpoint is not None:
-        args += ["--endpoint", endpoint]
-    return args
 
 
 def check_options_agree(client: ServiceClient, serve_args: Sequence[str]) -> None:
@@ -159,6 +166,8 @@ def as_public(schema: type[M], value: Any) -> M:
 
 
 async def _here(settings: Settings, local: Callable[[Runtime], Awaitable[R]]) -> R:
+    from modelward.runtime import Runtime
+
     async with Runtime(settings) as rt:
         return await local(rt)
 
@@ -184,6 +193,8 @@ def model_statuses(
 async def _local_statuses(
     settings: Settings, model_ids: list[str] | None, resolve_remote: bool
 ) -> list[ModelStatusPublic]:
+    from modelward.runtime import Runtime
+
     async with Runtime(settings) as runtime:
         ids = model_ids or runtime.catalog.ids()
         for model_id in ids:

@@ -213,6 +213,11 @@ class DevHub:
         """Forget all logged requests, including ones still being answered."""
         self._log = []
 
+    def restart_rate_window(self) -> None:
+        """Give back the whole rate-limit allowance now (a fresh window for every caller)."""
+        m = self.manners
+        self._limiter = RateLimiter(m.rate_limit, m.rate_window_s) if m.rate_limit else None
+
     def resolve_count(self) -> int:
         """How many ``resolve`` requests the log holds."""
         return resolve_count(self._log)
@@ -333,7 +338,12 @@ class DevHub:
         if req is not None and req.method != "HEAD":
             outcome = await self._send_body(writer, resp, fired)
         if outcome.connection_ok:
-            await writer.drain()
+            try:
+                await writer.drain()
+            except (ConnectionError, OSError):
+                # The client had every byte and closed (over TLS the close can land while a
+                # capped body waits out its rate): the request is still logged.
+                outcome = BodyOutcome(outcome.bytes_sent, False)
         if req is not None and logged:
             conn.requests += 1
             log.append(

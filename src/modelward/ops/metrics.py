@@ -169,6 +169,16 @@ class ServiceMetrics:
             ["cause"],
             registry=reg,
         )
+        self.rate_limit_waits = Counter(
+            "modelward_download_rate_limit_waits",
+            "Waits for the hub's rate limit (its pacing: no retries, no failures).",
+            registry=reg,
+        )
+        self.rate_limit_wait_seconds = Counter(
+            "modelward_download_rate_limit_wait_seconds",
+            "Seconds of those waits, as the hub announced them.",
+            registry=reg,
+        )
 
     def _define_health(self) -> None:
         reg = self.registry
@@ -307,6 +317,10 @@ class ServiceMetrics:
             self._receive_rate(time.monotonic())
 
     def _retry(self, event: Event) -> None:
+        if event.data.get("rate_limited"):
+            self.rate_limit_waits.inc()
+            self.rate_limit_wait_seconds.inc(float(event.data.get("wait_s") or 0))
+            return
         self.retries.labels(str(event.data.get("code") or "unknown")).inc()
 
     def _health_checked(self, event: Event) -> None:

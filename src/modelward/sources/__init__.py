@@ -7,9 +7,10 @@ from typing import Protocol
 
 from modelward.catalog import ModelSpec
 from modelward.sources.files import RemoteFile, RepoPath, Target, validate_repo_path
-from modelward.sources.http import ByteStream, HttpClients, build_clients
+from modelward.sources.http import HttpClients, build_clients
 from modelward.sources.hub import HubSource
 from modelward.sources.offline import OfflineSource, offline_error
+from modelward.sources.ranged import ByteStream
 from modelward.sources.url import UrlSource
 
 

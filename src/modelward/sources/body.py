@@ -1,5 +1,8 @@
 """Reading a response body into the caller's buffer, straight from the socket when possible.
 
+This is the path of requests that go through a proxy, which httpx handles; every other
+body comes from :mod:`modelward.sources.pool`, whose connections are kept.
+
 httpx hands a body over in 64 KiB pieces, each passing through h11 and httpx's stream
 wrappers; at loopback or LAN speeds that per-piece work, not the network, caps a connection
 far below what it carries. Once the headers are in and h11 has handed over the body bytes
@@ -14,6 +17,7 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Iterator
+from typing import Protocol
 
 import httpx
 
@@ -21,8 +25,29 @@ from modelward.errors import IncompleteTransferError
 from modelward.sources.http_errors import translate_transport_error
 
 
-class BodyReader:
+class BodyReader(Protocol):
     """A response body read into caller buffers (blocking; one thread reads at a time)."""
+
+    @property
+    def remaining(self) -> int | None:
+        """Body bytes still to come, when the response declared its length."""
+        ...
+
+    def readinto(self, view: memoryview) -> int:
+        """Fill the start of ``view``; return the byte count (0 at the end of the body)."""
+        ...
+
+    def peek(self, size: int) -> bytes:
+        """Up to ``size`` of the body's first bytes, left for the reads (call before any)."""
+        ...
+
+    def abort(self) -> None:
+        """Make a read blocked in another thread return now (the connection is dropped)."""
+        ...
+
+
+class HttpxBody:
+    """An httpx response body (a proxied request), read from the socket when possible."""
 
     def __init__(self, response: httpx.Response, what: str) -> None:
         self._response = response

@@ -1,17 +1,17 @@
-"""HTTP plumbing shared by every source: the clients, JSON metadata and ranged GETs.
+"""HTTP plumbing shared by every source: the clients and JSON metadata.
 
 Metadata calls are async (``httpx.AsyncClient``). File bodies are read by blocking
-workers, one thread per connection, through ``httpx.Client`` and :class:`BodyReader`:
-received bytes go from the socket into large buffers and on to disk in that thread,
-without a hop through the event loop per 64 KiB.
+workers, one thread per connection, over the kept connections of
+:class:`modelward.sources.pool.BodyPool` (:mod:`modelward.sources.ranged`): received bytes
+go from the socket into large buffers and on to disk in that thread, without a hop through
+the event loop per 64 KiB.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -19,15 +19,14 @@ import httpx
 
 from modelward._version import __version__
 from modelward.errors import HostileMetadataError, ProtocolViolationError
-from modelward.sources.body import BodyReader
 from modelward.sources.http_errors import raise_for_status, translate_transport_error
+from modelward.sources.pool import BodyPool
+from modelward.sources.ratelimit import METADATA_BUCKET, RateLimitGate, rate_limit_host
 from modelward.units import format_size
 
-_CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 MAX_METADATA_BYTES = 64 * 1000 * 1000
 """The largest metadata answer read: a revision of 100,000 files (the most a source may
 list) takes about 30 MB; anything larger is meant to exhaust memory."""
-_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
 
 
 class _ClientOptions(TypedDict):
@@ -38,27 +37,102 @@ class _ClientOptions(TypedDict):
     trust_env: bool
 
 
+def _user_agent() -> str:
+    return f"modelward/{__version__}"
+
+
 def _client_options(connect_timeout_s: float, read_timeout_s: float) -> _ClientOptions:
     return {
         "timeout": httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
         "limits": httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        "headers": {"User-Agent": f"modelward/{__version__}"},
+        "headers": {"User-Agent": _user_agent()},
         "follow_redirects": True,
         "trust_env": True,
     }
 
 
-@dataclass(frozen=True, slots=True)
 class HttpClients:
-    """The clients every source shares: async for metadata, blocking for file bodies."""
+    """The clients every source shares: async for metadata, blocking for file bodies.
 
-    metadata: httpx.AsyncClient
-    bodies: httpx.Client
+    Each httpx client is built on first use (or given, as tests do): building one loads the
+    CA bundle into a TLS context (about 20 ms), and a command that asks the hub nothing, or
+    reads no file, needs none (``modelward status`` builds only the metadata client)."""
+
+    __slots__ = ("_closed", "_lock", "_made", "_options", "pool", "rate_gate")
+
+    def __init__(
+        self,
+        metadata: httpx.AsyncClient | None = None,
+        bodies: httpx.Client | None = None,
+        pool: BodyPool | None = None,
+        rate_gate: RateLimitGate | None = None,
+        *,
+        options: ClientTimeouts | None = None,
+    ) -> None:
+        self._lock = threading.Lock()  # file bodies are read by worker threads
+        self._made: dict[str, httpx.AsyncClient | httpx.Client] = {}
+        self._closed = False
+        if metadata is not None:
+            self._made["metadata"] = metadata
+        if bodies is not None:
+            self._made["bodies"] = bodies
+        self._options = options or ClientTimeouts()
+        self.pool = pool or BodyPool()
+        """File bodies over kept connections: every request no proxy takes."""
+        self.rate_gate = rate_gate or RateLimitGate()
+        """What each host's rate-limit headers said, shared by metadata and file requests."""
+
+    @property
+    def metadata(self) -> httpx.AsyncClient:
+        """The async client for metadata calls."""
+        made = self._get("metadata")
+        assert isinstance(made, httpx.AsyncClient)
+        return made
+
+    @property
+    def bodies(self) -> httpx.Client:
+        """File bodies through a proxy (httpx speaks the proxy protocols)."""
+        made = self._get("bodies")
+        assert isinstance(made, httpx.Client)
+        return made
+
+    def _get(self, name: str) -> httpx.AsyncClient | httpx.Client:
+        made = self._made.get(name)
+        if made is not None:
+            return made
+        with self._lock:
+            if name not in self._made:
+                if self._closed:  # as a closed httpx client says: nothing new to leak
+                    raise RuntimeError(f"the {name} HTTP client is closed")
+                self._made[name] = self._options.build(name)
+            return self._made[name]
 
     async def aclose(self) -> None:
-        """Close both clients and their connections."""
-        await self.metadata.aclose()
-        self.bodies.close()
+        """Close the clients built and their connections."""
+        with self._lock:
+            self._closed = True
+            made = list(self._made.values())
+        for client in made:
+            if isinstance(client, httpx.AsyncClient):
+                await client.aclose()
+            else:
+                client.close()
+        self.pool.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTimeouts:
+    """How the httpx clients :class:`HttpClients` builds on first use wait, in seconds."""
+
+    connect_s: float = 10.0
+    read_s: float = 30.0
+    stall_s: float = 30.0
+
+    def build(self, name: str) -> httpx.AsyncClient | httpx.Client:
+        """The ``metadata`` (async) or ``bodies`` (blocking) client."""
+        if name == "metadata":
+            return httpx.AsyncClient(**_client_options(self.connect_s, self.read_s))
+        return httpx.Client(**_client_options(self.connect_s, self.stall_s))
 
 
 def build_clients(
@@ -67,14 +141,19 @@ def build_clients(
     read_timeout_s: float = 30.0,
     stall_timeout_s: float | None = None,
 ) -> HttpClients:
-    """Return the shared clients (TLS verification stays on; proxies from the environment).
+    """Return the shared clients (TLS verification stays on; proxies from the environment,
+    read when a client is first used).
 
     A file body that delivers no byte for ``stall_timeout_s`` (default: ``read_timeout_s``)
     is dropped, and the retry resumes it; metadata answers wait ``read_timeout_s``."""
     stall = read_timeout_s if stall_timeout_s is None else stall_timeout_s
     return HttpClients(
-        metadata=httpx.AsyncClient(**_client_options(connect_timeout_s, read_timeout_s)),
-        bodies=httpx.Client(**_client_options(connect_timeout_s, stall)),
+        pool=BodyPool(
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=stall,
+            user_agent=_user_agent(),
+        ),
+        options=ClientTimeouts(connect_timeout_s, read_timeout_s, stall),
     )
 
 
@@ -85,11 +164,20 @@ async def get_json(
     what: str,
     *,
     max_bytes: int = MAX_METADATA_BYTES,
+    rate_gate: RateLimitGate | None = None,
 ) -> object:
     """GET ``url`` and return its JSON body, with errors translated; an answer over
-    ``max_bytes`` is refused as it streams in, never buffered whole."""
+    ``max_bytes`` is refused as it streams in, never buffered whole. With ``rate_gate``,
+    a call the host's announced limit would refuse is not made (:class:`RateLimitedError`
+    says how long to wait), and every answer's limit headers are noted."""
+    host = rate_limit_host(url)
+    if rate_gate is not None:
+        rate_gate.check(host, what, bucket=METADATA_BUCKET)
     try:
         async with client.stream("GET", url, headers=dict(headers)) as response:
+            if rate_gate is not None:
+                refused = response.status_code == 429
+                rate_gate.note(host, response.headers, refused=refused, bucket=METADATA_BUCKET)
             raise_for_status(response, what)
             body = await _read_capped(response, max_bytes, what)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -126,103 +214,3 @@ def parse_json(body: bytes, what: str) -> object:
         raise HostileMetadataError(f"{what}: the JSON answer is nested absurdly deep") from None
     except ValueError as exc:
         raise ProtocolViolationError(f"{what}: the answer is not JSON") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class ByteStream:
-    """An open response body for a byte range of one remote file (blocking reads)."""
-
-    start: int
-    """Offset of the first byte the body carries (0 when the server ignored the range)."""
-    etag: str | None
-    commit: str | None
-    body: BodyReader
-
-
-def _strip_etag(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    return value.strip('"') or None
-
-
-@contextmanager
-def open_range(
-    client: httpx.Client,
-    url: str,
-    *,
-    headers: Mapping[str, str],
-    start: int,
-    end: int | None = None,
-    what: str,
-    html_expected: bool = False,
-) -> Iterator[ByteStream]:
-    """Open bytes ``[start, end)`` of ``url`` (``end=None``: to the end of the file),
-    validating the range the server sent (blocking). An HTML page in place of a file is
-    refused unless the file is one (``html_expected``)."""
-    request_headers = dict(headers)
-    # Weights are incompressible; a compressed body would only cost CPU and break ranges.
-    request_headers["Accept-Encoding"] = "identity"
-    if start > 0 or end is not None:
-        # No If-Range: the Hub's CDN has ETags of its own, not the content hash, so it would
-        # answer every resume with the whole file. Our URLs are pinned to a commit, partial
-        # files are named by their content hash, and that hash decides before promotion.
-        request_headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
-    try:
-        request = client.build_request("GET", url, headers=request_headers)
-        response = client.send(request, stream=True)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise translate_transport_error(exc, what) from exc
-    try:
-        if response.status_code == 416:
-            raise ProtocolViolationError(f"{what}: the server cannot serve from byte {start}")
-        raise_for_status(response, what)
-        first = response.history[0].headers if response.history else response.headers
-        body = BodyReader(response, what)
-        ranged = "Range" in request_headers
-        if not html_expected and _is_html_page(response, body, ranged):
-            raise ProtocolViolationError(
-                f"{what}: the server answered with an HTML page instead of the file "
-                f"(HTTP {response.status_code})",
-                hint="A proxy, captive portal or CDN error page is in the way: check the "
-                "network and HF_ENDPOINT; the partial data is kept for the next attempt.",
-            )
-        yield ByteStream(
-            start=_body_start(response, start, what),
-            etag=_strip_etag(first.get("X-Linked-Etag") or response.headers.get("ETag")),
-            commit=first.get("X-Repo-Commit"),
-            body=body,
-        )
-    finally:
-        response.close()
-
-
-def is_html_file(path: str) -> bool:
-    """Whether a repository file is itself a web page (so an HTML answer is no error)."""
-    return path.lower().endswith((".html", ".htm", ".xhtml"))
-
-
-def _is_html_page(response: httpx.Response, body: BodyReader, ranged: bool) -> bool:
-    """Whether the answer is a web page: labelled as one, or, when a range was asked for
-    and a 200 came back instead (the usual shape of an error page), starting like one."""
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if content_type in ("text/html", "application/xhtml+xml"):
-        return True
-    if not ranged or response.status_code != 200:
-        return False
-    return body.peek(64).lstrip().lower().startswith(_HTML_STARTS)
-
-
-def _body_start(response: httpx.Response, requested: int, what: str) -> int:
-    if response.status_code == 206:
-        match = _CONTENT_RANGE_RE.match(response.headers.get("Content-Range", ""))
-        if not match:
-            raise ProtocolViolationError(f"{what}: 206 without a usable Content-Range")
-        got = int(match.group(1))
-        if got != requested:
-            raise ProtocolViolationError(f"{what}: asked for byte {requested}, got {got}")
-        return got
-    # A 200 to a ranged request means the server (or If-Range) wants us to start over.
-    return 0

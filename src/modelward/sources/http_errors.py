@@ -6,8 +6,8 @@ modelward errors whose ``retryable`` flag decides what the retry loop does.
 
 from __future__ import annotations
 
-import email.utils
-import time
+import ssl
+from typing import Protocol
 
 import httpx
 
@@ -20,23 +20,29 @@ from modelward.errors import (
     RemoteNotFoundError,
     SourceUnavailableError,
 )
+from modelward.sources.ratelimit import (
+    parse_retry_after,
+    rate_limited_error,
+    read_rate_limit,
+    wait_after_refusal,
+)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Return the delay a ``Retry-After`` header asks for, in seconds."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+class Answer(Protocol):
+    """What judging an answer needs: its status and headers (httpx's or the pool's)."""
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status."""
+        ...
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The answer's headers."""
+        ...
 
 
-def raise_for_status(response: httpx.Response, what: str) -> None:
+def raise_for_status(response: Answer, what: str) -> None:
     """Raise the modelward error that fits a non-success response about ``what``."""
     status = response.status_code
     if status < 400:
@@ -54,7 +60,11 @@ def raise_for_status(response: httpx.Response, what: str) -> None:
             "EntryNotFound": "file not found in this revision",
         }.get(error_code, "not found")
         raise RemoteNotFoundError(f"{what}: {detail} (HTTP 404)")
-    if status == 429 or status >= 500:
+    if status == 429:
+        # The hub's pacing, not a failure: wait what it announced (RateLimit or
+        # Retry-After) and carry on.
+        raise rate_limited_error(what, wait_after_refusal(read_rate_limit(response.headers)))
+    if status >= 500:
         raise SourceUnavailableError(
             f"{what}: the server is busy or failing (HTTP {status})",
             retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
@@ -75,5 +85,27 @@ def translate_transport_error(exc: httpx.HTTPError | httpx.InvalidURL, what: str
     if isinstance(exc, httpx.RemoteProtocolError):
         return IncompleteTransferError(f"{what}: the connection ended early ({exc})")
     if isinstance(exc, httpx.ConnectError):
+        if (untrusted := _certificate_error(exc)) is not None:
+            return untrusted_certificate(what, untrusted)
         return SourceUnavailableError(f"{what}: cannot connect ({exc})")
     return IncompleteTransferError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def untrusted_certificate(what: str, exc: ssl.SSLCertVerificationError) -> SourceUnavailableError:
+    """A certificate no trusted CA signed: not retried (it will not pass by itself)."""
+    return SourceUnavailableError(
+        f"{what}: the server's TLS certificate is not trusted ({exc.verify_message})",
+        hint="If a private CA signs it, point SSL_CERT_FILE at the CA bundle "
+        "(REQUESTS_CA_BUNDLE for huggingface_hub).",
+        retryable=False,
+    )
+
+
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate failure behind an httpx error, found along its chain of causes."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from modelward.catalog import ModelSpec
 from modelward.errors import OfflineError
 from modelward.sources.files import RemoteFile, Target
-from modelward.sources.http import ByteStream
+from modelward.sources.ranged import ByteStream
 
 
 class OfflineSource:

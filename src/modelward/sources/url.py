@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from modelward.catalog import ModelSpec
 from modelward.errors import ProtocolViolationError
 from modelward.sources.files import RemoteFile, Target, check_unique_paths, validate_repo_path
-from modelward.sources.http import ByteStream, HttpClients, is_html_file, open_range
+from modelward.sources.http import HttpClients
+from modelward.sources.ranged import ByteStream, is_html_file, open_range
 
 
 class UrlSource:
@@ -45,7 +46,7 @@ class UrlSource:
         if file.url is None:
             raise ProtocolViolationError(f"{file.path}: no URL pinned in the catalog")
         with open_range(
-            self._clients.bodies,
+            self._clients,
             file.url,
             headers={},
             start=start,

@@ -8,13 +8,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from modelward.errors import ModelwardError, StoreError, TransferCancelledError
+from modelward.errors import (
+    ModelwardError,
+    RateLimitedError,
+    StoreError,
+    TransferCancelledError,
+)
 from modelward.events import EventType
 from modelward.sources import offline_error
 from modelward.store.manager import FileState, LocalModel
 from modelward.transfer.progress import DownloadResult, DownloadStatus
 from modelward.transfer.queue import Job
 from modelward.transfer.retry import RetryListener
+from modelward.transfer.waits import rate_limit_wait
 from modelward.units import MB, format_size
 
 logger = logging.getLogger(__name__)
@@ -76,7 +82,8 @@ def result_of(
 def retry_listener(
     job: Job, emit: Emit, path: str | None = None, lost: Callable[[], int] | None = None
 ) -> RetryListener:
-    """Counts the job's retries and publishes each attempt retried as ``download.retry``.
+    """Counts the job's retries and publishes each attempt retried as ``download.retry``
+    (a rate-limit wait too, marked ``rate_limited``, counted as no retry).
 
     A retry counts each failed network request it makes again: ``lost()`` says how many
     the failed attempt lost (a file's connections can fail together; default one).
@@ -84,6 +91,9 @@ def retry_listener(
 
     def on_retry(error: ModelwardError, failures: int, delay_s: float) -> None:
         retries = lost() if lost else 1
+        if isinstance(error, RateLimitedError):
+            emit(EventType.DOWNLOAD_RETRY, job.model_id, **rate_limit_wait(error, path, delay_s))
+            return  # the hub's pacing: no retry, and no request counted as lost
         job.retries += retries
         emit(
             EventType.DOWNLOAD_RETRY,

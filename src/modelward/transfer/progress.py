@@ -14,11 +14,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from modelward.events import Event, EventType
 from modelward.store.manager import FileState, LocalModel
+from modelward.transfer.waits import RateLimitWaits, resume_time, waiting_note
 from modelward.units import MB
 
 SPEED_WINDOW_S = 5.0
@@ -62,6 +64,11 @@ class DownloadProgress:
     total_bytes: int = 0
     speed_bytes_per_s: float = 0.0
     files: dict[str, FileProgress] = field(default_factory=dict)
+    waiting: str | None = None
+    """Why the running job waits, counting down ("rate-limited by the hub, resuming in
+    12 s"); None once its bytes flow again. Rate-limit waits are no retries."""
+    resume_at: datetime | None = None
+    """When that wait ends (UTC)."""
 
 
 @dataclass(slots=True)
@@ -138,6 +145,7 @@ class ProgressTracker:
     def __init__(self) -> None:
         self._progress: dict[str, DownloadProgress] = {}
         self._meters: dict[str, SpeedMeter] = {}
+        self._waits: dict[str, RateLimitWaits] = {}
         self._handlers: dict[str, Callable[[str, dict[str, Any]], None]] = {
             EventType.DOWNLOAD_QUEUED: self._on_download_queued,
             EventType.DOWNLOAD_STARTED: self._on_download_started,
@@ -161,7 +169,15 @@ class ProgressTracker:
         progress.eta_seconds = remaining / rate if rate > 0 else None
         if progress.status is DownloadStatus.COMPLETED:
             progress.eta_seconds = 0.0
+        self._show_wait(progress)
         return progress
+
+    def _show_wait(self, progress: DownloadProgress) -> None:
+        """The model's rate-limit wait, counted down to now."""
+        waits = self._waits.get(progress.model_id)
+        resume_at = waits.resume_at() if waits else None
+        progress.resume_at = resume_time(resume_at)
+        progress.waiting = None if resume_at is None else waiting_note(resume_at - time.time())
 
     def __call__(self, event: Event) -> None:
         """Bus subscriber entry point."""
@@ -197,6 +213,7 @@ class ProgressTracker:
             files=files,
         )
         self._meters[model_id] = SpeedMeter()
+        self._waits[model_id] = RateLimitWaits()
 
     def _on_download_queued(self, model_id: str, data: dict[str, Any]) -> None:
         if model_id not in self._progress:
@@ -211,6 +228,7 @@ class ProgressTracker:
             self._meters[model_id] = SpeedMeter()
         else:
             self._progress[model_id].status = DownloadStatus.QUEUED
+        self._waits[model_id] = RateLimitWaits()
 
     def _on_file_bytes(self, model_id: str, data: dict[str, Any]) -> None:
         progress = self._progress.get(model_id)
@@ -227,6 +245,7 @@ class ProgressTracker:
             progress.progress_percent = 100.0 * progress.downloaded_bytes / progress.total_bytes
         if delta:
             self._meters[model_id].add(delta)
+            self._waits[model_id].flowing(str(data["path"]))
 
     def _on_file_verified(self, model_id: str, data: dict[str, Any]) -> None:
         progress = self._progress.get(model_id)
@@ -236,6 +255,14 @@ class ProgressTracker:
             self._on_file_bytes(model_id, {"path": file.path, "done_bytes": file.total_bytes})
 
     def _on_download_retry(self, model_id: str, data: dict[str, Any]) -> None:
+        if data.get("rate_limited"):
+            # The hub's pacing: shown as a wait, never counted as a retry or an error.
+            path = data.get("path")
+            resume_at = data.get("resume_at") or time.time() + float(data.get("wait_s") or 0)
+            self._waits.setdefault(model_id, RateLimitWaits()).wait(
+                None if path is None else str(path), float(resume_at)
+            )
+            return
         if (progress := self._progress.get(model_id)) is not None:
             progress.retry_count += int(data.get("retries") or 1)
             progress.error_message = str(data.get("message", ""))
@@ -245,6 +272,8 @@ class ProgressTracker:
         if progress is None:
             return
         progress.status = DownloadStatus(str(data["status"]))
+        if progress.status is not DownloadStatus.DOWNLOADING:
+            self._waits.setdefault(model_id, RateLimitWaits()).clear()
         if data.get("message") is not None:
             progress.error_message = str(data["message"])
         if data.get("code") is not None:
@@ -313,6 +342,8 @@ def derive_progress(
         total_bytes=total,
         speed_bytes_per_s=rate,
         files=files,
+        waiting=tracked.waiting if running and tracked else None,
+        resume_at=tracked.resume_at if running and tracked else None,
     )
 
 

@@ -1,4 +1,5 @@
-"""The only retry code: exponential backoff with jitter, ``Retry-After`` honoured.
+"""The only retry code: exponential backoff with jitter, ``Retry-After`` honoured, and
+the hub's rate-limit waits (which are no failures).
 
 Only an error's ``retryable`` flag decides whether to try again. An attempt that moved the
 transfer forward resets the failure count, so a flaky but progressing download is never
@@ -16,7 +17,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from modelward.errors import IntegrityError, ModelwardError, SourceUnavailableError
+from modelward.errors import (
+    IntegrityError,
+    ModelwardError,
+    RateLimitedError,
+    SourceUnavailableError,
+)
+from modelward.sources.ratelimit import MAX_WAIT_S
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +57,8 @@ class RetryPolicy:
 
 
 RetryListener = Callable[[ModelwardError, int, float], None]
+"""``on_retry(error, failures, delay_s)``; for a rate-limit wait ``error`` is a
+:class:`RateLimitedError` and ``failures`` the count unchanged by it."""
 
 
 async def call_with_retry(
@@ -63,13 +72,22 @@ async def call_with_retry(
 
     ``progress`` reports a monotonically growing count (bytes on disk); when it grew during
     a failed attempt, the consecutive-failure count starts again from zero.
+
+    A :class:`RateLimitedError` is no failure: it is the hub pacing its callers, not a
+    retry of something that went wrong. It waits exactly the announced time (capped at
+    :data:`~modelward.sources.ratelimit.MAX_WAIT_S`, not ``max_retry_after_s``), counts
+    toward no limit, leaves the failure count and its progress baseline as they were, and
+    is honoured even when retries are off.
     """
     failures = 0
     integrity_failures = 0
+    before = progress() if progress else 0
     while True:
-        before = progress() if progress else 0
         try:
             return await attempt()
+        except RateLimitedError as limited:
+            await _wait_as_announced(limited, failures, on_retry)
+            continue
         except ModelwardError as error:
             if not error.retryable:
                 raise
@@ -91,3 +109,21 @@ async def call_with_retry(
             if on_retry:
                 on_retry(error, failures, delay)
             await asyncio.sleep(delay)
+        before = progress() if progress else 0
+
+
+async def _wait_as_announced(
+    limited: RateLimitedError, failures: int, on_retry: RetryListener | None
+) -> None:
+    """Sleep the time the hub announced (no jitter: earlier would only earn a 429)."""
+    wait = rate_limit_wait_s(limited)
+    logger.info("rate-limited by the hub; resuming in %.1fs", wait)
+    if on_retry:
+        on_retry(limited, failures, wait)
+    await asyncio.sleep(wait)
+
+
+def rate_limit_wait_s(limited: RateLimitedError) -> float:
+    """Seconds a rate-limit refusal makes us wait: as announced, at most ``MAX_WAIT_S``."""
+    announced = limited.retry_after_s if limited.retry_after_s is not None else 1.0
+    return min(max(announced, 0.0), MAX_WAIT_S)

@@ -1416,7 +1416,15 @@ export interface components {
             model_id: string;
             /** Progress Percent */
             progress_percent: number;
-            /** Retry Count */
+            /**
+             * Resume At
+             * @description When that wait ends (count down to it).
+             */
+            resume_at?: string | null;
+            /**
+             * Retry Count
+             * @description Failed requests made again (rate-limit waits not).
+             */
             retry_count: number;
             /** Speed Bytes Per S */
             speed_bytes_per_s: number;
@@ -1433,6 +1441,11 @@ export interface components {
              * @description Decimal MB (10^6 bytes); see total_bytes.
              */
             total_mb: number;
+            /**
+             * Waiting
+             * @description Why the running download waits, as shown: 'rate-limited by the hub, resuming in 12 s' (null once bytes flow). Rate-limit waits are no retries.
+             */
+            waiting?: string | null;
         };
         /**
          * DownloadStatus
@@ -1929,6 +1942,11 @@ export interface components {
             present_bytes: number;
             /** Repo Id */
             repo_id: string;
+            /**
+             * Resume At
+             * @description When that wait ends (count down to it).
+             */
+            resume_at?: string | null;
             /** Revision */
             revision: string;
             /** Size Bytes */
@@ -1946,6 +1964,11 @@ export interface components {
             usage_frequency: number;
             /** Verified Bytes */
             verified_bytes: number;
+            /**
+             * Waiting
+             * @description Why the running download waits, as shown: 'rate-limited by the hub, resuming in 12 s' (null once bytes flow). Rate-limit waits are no retries.
+             */
+            waiting?: string | null;
         };
         /**
          * ModelStatusesPublic

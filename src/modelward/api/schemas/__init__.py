@@ -4,110 +4,227 @@ One module per resource; every body is re-exported here, so
 ``from modelward.api.schemas import X`` names any of them.
 """
 
-from modelward.api.schemas.analytics import (
-    AlternativeUsePublic,
-    DailyUsagePublic,
-    DownloadFiguresPublic,
-    HealthDayPublic,
-    OperationsReportPublic,
-    PerformanceFindingPublic,
-    StrategyUsePublic,
-    TimePeriodPublic,
-    UsageReportPublic,
-    UsageStatisticsPublic,
-)
-from modelward.api.schemas.availability import (
-    AdvicePublic,
-    EnsureIn,
-    GenerateIn,
-    GeneratePublic,
-    NotOfferedPublic,
-    QueuedRequestPublic,
-    QueueResultPublic,
-    RecoverIn,
-    RecoveryPublic,
-    RequestedFitPublic,
-    RequirementsIn,
-    StatesPublic,
-    StrategyPublic,
-    SuggestionPublic,
-    WaitPublic,
-)
-from modelward.api.schemas.downloads import (
-    BandwidthPublic,
-    BandwidthUpdate,
-    CancelPublic,
-    DownloadAccepted,
-    DownloadControlPublic,
-    DownloadProgressPublic,
-    FileProgressPublic,
-    ModelBandwidthPublic,
-    PriorityPublic,
-    PriorityUpdate,
-    QueueEntryPublic,
-    QueueMove,
-    QueueOrderPublic,
-    QueuePublic,
-)
-from modelward.api.schemas.health import (
-    GenerationMetricsIn,
-    HealthRecommendationPublic,
-    IntegrityIssuePublic,
-    IntegrityPublic,
-    ModelHealthPublic,
-    PerformanceHealthPublic,
-    PurgePublic,
-    QuarantineEntryPublic,
-    RepairAccepted,
-    RepairPlanPublic,
-    RepairPublic,
-    SystemHealthReportPublic,
-)
-from modelward.api.schemas.models import (
-    CapabilitiesPublic,
-    ModelPublic,
-    ModelsPublic,
-    ModelStatusesPublic,
-    ModelStatusPublic,
-    RegisteredModelPublic,
-    RepoIn,
-)
-from modelward.api.schemas.ops import (
-    AuditEntryPublic,
-    AuditPublic,
-    TokenCreatedPublic,
-    TokenIn,
-    TokenPublic,
-    WhoamiPublic,
-)
-from modelward.api.schemas.service import (
-    ErrorPublic,
-    FeaturesPatch,
-    FeaturesPublic,
-    HealthzPublic,
-    SettingsPatch,
-    SettingsPublic,
-    SettingsReadOnly,
-)
-from modelward.api.schemas.storage import (
-    AdoptedFilePublic,
-    AdoptIn,
-    AdoptReportPublic,
-    CleanupCandidatePublic,
-    CleanupIn,
-    CleanupPublic,
-    ModelSpacePublic,
-    PinPublic,
-    StoragePublic,
-)
-from modelward.api.schemas.updates import (
-    PrunePublic,
-    UpdateAccepted,
-    UpdateCheckPublic,
-    UpdatePolicyIn,
-    UpdateRecordPublic,
-    UpdateResultPublic,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelward._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from modelward.api.schemas.analytics import (
+        AlternativeUsePublic,
+        DailyUsagePublic,
+        DownloadFiguresPublic,
+        HealthDayPublic,
+        OperationsReportPublic,
+        PerformanceFindingPublic,
+        StrategyUsePublic,
+        TimePeriodPublic,
+        UsageReportPublic,
+        UsageStatisticsPublic,
+    )
+    from modelward.api.schemas.availability import (
+        AdvicePublic,
+        EnsureIn,
+        GenerateIn,
+        GeneratePublic,
+        NotOfferedPublic,
+        QueuedRequestPublic,
+        QueueResultPublic,
+        RecoverIn,
+        RecoveryPublic,
+        RequestedFitPublic,
+        RequirementsIn,
+        StatesPublic,
+        StrategyPublic,
+        SuggestionPublic,
+        WaitPublic,
+    )
+    from modelward.api.schemas.downloads import (
+        BandwidthPublic,
+        BandwidthUpdate,
+        CancelPublic,
+        DownloadAccepted,
+        DownloadControlPublic,
+        DownloadProgressPublic,
+        FileProgressPublic,
+        ModelBandwidthPublic,
+        PriorityPublic,
+        PriorityUpdate,
+        QueueEntryPublic,
+        QueueMove,
+        QueueOrderPublic,
+        QueuePublic,
+    )
+    from modelward.api.schemas.health import (
+        GenerationMetricsIn,
+        HealthRecommendationPublic,
+        IntegrityIssuePublic,
+        IntegrityPublic,
+        ModelHealthPublic,
+        PerformanceHealthPublic,
+        PurgePublic,
+        QuarantineEntryPublic,
+        RepairAccepted,
+        RepairPlanPublic,
+        RepairPublic,
+        SystemHealthReportPublic,
+    )
+    from modelward.api.schemas.models import (
+        CapabilitiesPublic,
+        ModelPublic,
+        ModelsPublic,
+        ModelStatusesPublic,
+        ModelStatusPublic,
+        RegisteredModelPublic,
+        RepoIn,
+    )
+    from modelward.api.schemas.ops import (
+        AuditEntryPublic,
+        AuditPublic,
+        TokenCreatedPublic,
+        TokenIn,
+        TokenPublic,
+        WhoamiPublic,
+    )
+    from modelward.api.schemas.service import (
+        ErrorPublic,
+        FeaturesPatch,
+        FeaturesPublic,
+        HealthzPublic,
+        SettingsPatch,
+        SettingsPublic,
+        SettingsReadOnly,
+    )
+    from modelward.api.schemas.storage import (
+        AdoptedFilePublic,
+        AdoptIn,
+        AdoptReportPublic,
+        CleanupCandidatePublic,
+        CleanupIn,
+        CleanupPublic,
+        ModelSpacePublic,
+        PinPublic,
+        StoragePublic,
+    )
+    from modelward.api.schemas.updates import (
+        PrunePublic,
+        UpdateAccepted,
+        UpdateCheckPublic,
+        UpdatePolicyIn,
+        UpdateRecordPublic,
+        UpdateResultPublic,
+    )
+
+# The module of each body, imported on first use: ``modelward status`` needs two of these
+# modules, and building all their pydantic models took ~50 ms of its start.
+_HOMES: dict[str, tuple[str, ...]] = {
+    "modelward.api.schemas.analytics": (
+        "AlternativeUsePublic",
+        "DailyUsagePublic",
+        "DownloadFiguresPublic",
+        "HealthDayPublic",
+        "OperationsReportPublic",
+        "PerformanceFindingPublic",
+        "StrategyUsePublic",
+        "TimePeriodPublic",
+        "UsageReportPublic",
+        "UsageStatisticsPublic",
+    ),
+    "modelward.api.schemas.availability": (
+        "AdvicePublic",
+        "EnsureIn",
+        "GenerateIn",
+        "GeneratePublic",
+        "NotOfferedPublic",
+        "QueuedRequestPublic",
+        "QueueResultPublic",
+        "RecoverIn",
+        "RecoveryPublic",
+        "RequestedFitPublic",
+        "RequirementsIn",
+        "StatesPublic",
+        "StrategyPublic",
+        "SuggestionPublic",
+        "WaitPublic",
+    ),
+    "modelward.api.schemas.downloads": (
+        "BandwidthPublic",
+        "BandwidthUpdate",
+        "CancelPublic",
+        "DownloadAccepted",
+        "DownloadControlPublic",
+        "DownloadProgressPublic",
+        "FileProgressPublic",
+        "ModelBandwidthPublic",
+        "PriorityPublic",
+        "PriorityUpdate",
+        "QueueEntryPublic",
+        "QueueMove",
+        "QueueOrderPublic",
+        "QueuePublic",
+    ),
+    "modelward.api.schemas.health": (
+        "GenerationMetricsIn",
+        "HealthRecommendationPublic",
+        "IntegrityIssuePublic",
+        "IntegrityPublic",
+        "ModelHealthPublic",
+        "PerformanceHealthPublic",
+        "PurgePublic",
+        "QuarantineEntryPublic",
+        "RepairAccepted",
+        "RepairPlanPublic",
+        "RepairPublic",
+        "SystemHealthReportPublic",
+    ),
+    "modelward.api.schemas.models": (
+        "CapabilitiesPublic",
+        "ModelPublic",
+        "ModelsPublic",
+        "ModelStatusesPublic",
+        "ModelStatusPublic",
+        "RegisteredModelPublic",
+        "RepoIn",
+    ),
+    "modelward.api.schemas.ops": (
+        "AuditEntryPublic",
+        "AuditPublic",
+        "TokenCreatedPublic",
+        "TokenIn",
+        "TokenPublic",
+        "WhoamiPublic",
+    ),
+    "modelward.api.schemas.service": (
+        "ErrorPublic",
+        "FeaturesPatch",
+        "FeaturesPublic",
+        "HealthzPublic",
+        "SettingsPatch",
+        "SettingsPublic",
+        "SettingsReadOnly",
+    ),
+    "modelward.api.schemas.storage": (
+        "AdoptedFilePublic",
+        "AdoptIn",
+        "AdoptReportPublic",
+        "CleanupCandidatePublic",
+        "CleanupIn",
+        "CleanupPublic",
+        "ModelSpacePublic",
+        "PinPublic",
+        "StoragePublic",
+    ),
+    "modelward.api.schemas.updates": (
+        "PrunePublic",
+        "UpdateAccepted",
+        "UpdateCheckPublic",
+        "UpdatePolicyIn",
+        "UpdateRecordPublic",
+        "UpdateResultPublic",
+    ),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "AdoptIn",
@@ -197,3 +314,6 @@ __all__ = [
     "WaitPublic",
     "WhoamiPublic",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _HOME_OF, __all__)

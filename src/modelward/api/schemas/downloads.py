@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -33,7 +35,7 @@ class DownloadProgressPublic(BaseModel):
     total_mb: float = Field(description="Decimal MB (10^6 bytes); see total_bytes.")
     speed_mbps: float = Field(description="Decimal MB/s; see speed_bytes_per_s.")
     eta_seconds: float | None
-    retry_count: int
+    retry_count: int = Field(description="Failed requests made again (rate-limit waits not).")
     max_retries: int
     error_message: str | None
     error_code: str | None
@@ -44,6 +46,14 @@ class DownloadProgressPublic(BaseModel):
     total_bytes: int
     speed_bytes_per_s: int
     files: dict[str, FileProgressPublic]
+    waiting: str | None = Field(
+        default=None,
+        description="Why the running download waits, as shown: 'rate-limited by the hub, "
+        "resuming in 12 s' (null once bytes flow). Rate-limit waits are no retries.",
+    )
+    resume_at: datetime | None = Field(
+        default=None, description="When that wait ends (count down to it)."
+    )
 
 
 class DownloadAccepted(BaseModel):

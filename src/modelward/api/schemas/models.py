@@ -121,6 +121,14 @@ class ModelStatusPublic(BaseModel):
     error_code: str | None
     error_message: str | None
     error_hint: str | None
+    waiting: str | None = Field(
+        default=None,
+        description="Why the running download waits, as shown: 'rate-limited by the hub, "
+        "resuming in 12 s' (null once bytes flow). Rate-limit waits are no retries.",
+    )
+    resume_at: datetime | None = Field(
+        default=None, description="When that wait ends (count down to it)."
+    )
 
 
 class ModelStatusesPublic(BaseModel):

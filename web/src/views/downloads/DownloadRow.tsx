@@ -2,6 +2,7 @@ import { api, scopeOf } from "../../api/endpoints";
 import type { DownloadProgress } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { ProgressBar } from "../../components/ProgressBar";
+import { RateLimitWait } from "../../components/RateLimitWait";
 import { formatBytes, formatDuration, formatSpeed } from "../../format";
 import { useAction } from "../../hooks/useAction";
 import { useScope } from "../../hooks/useScope";
@@ -33,6 +34,7 @@ export function DownloadRow({ progress, onChanged }: { progress: DownloadProgres
         paused={progress.status === "paused"}
         detail={`${formatBytes(progress.downloaded_bytes)} of ${formatBytes(progress.total_bytes)}`}
       />
+      <RateLimitWait waiting={progress.waiting} resumeAt={progress.resume_at} />
       <dl className="facts facts--inline">
         <dt>Downloaded</dt>
         <dd>

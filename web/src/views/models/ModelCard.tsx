@@ -2,6 +2,7 @@ import { memo, useCallback, useId, useRef } from "react";
 import type { DownloadProgress, ModelPublic, ModelStatus, Priority } from "../../api/types";
 import { PathText } from "../../components/PathText";
 import { ProgressBar } from "../../components/ProgressBar";
+import { RateLimitWait } from "../../components/RateLimitWait";
 import { RelativeTime } from "../../components/RelativeTime";
 import {
   formatBytes,
@@ -119,6 +120,10 @@ export const ModelCard = memo(function ModelCard({
             {progress?.speed_bytes_per_s ? ` · ${formatSpeed(progress.speed_bytes_per_s)}` : ""}
             {eta !== null && eta !== undefined && state !== "paused" ? ` · ${formatDuration(eta)} left` : ""}
           </p>
+          <RateLimitWait
+            waiting={progress ? progress.waiting : status.waiting}
+            resumeAt={progress ? progress.resume_at : status.resume_at}
+          />
         </div>
       ) : null}
 
