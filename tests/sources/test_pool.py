@@ -13,7 +13,8 @@ import pytest
 
 from modelward.catalog import load_catalog
 from modelward.devhub import DevHub, Manners
-from modelward.sources import HubSource, Target
+from modelward.errors import IncompleteTransferError
+from modelward.sources import HubSource, Target, pool
 from modelward.sources.http import HttpClients, build_clients
 from modelward.sources.ranged import ByteStream, open_range
 
@@ -122,12 +123,28 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"moved")
             return
+        if self.path == "/nothing":
+            self.send_response(204)
+            self.send_header("Content-Length", "10")  # as some servers do; no body follows
+            self.end_headers()
+            return
+        if self.path.startswith("/hop/"):
+            self.send_response(302)
+            self.send_header("Location", "/blob/ünï")  # raw, not percent-encoded
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = b"x" * 1000
         self.send_response(200)
         if self.path == "/chunked":
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             self.wfile.write(b"3e8\r\n" + body + b"\r\n0\r\n\r\n")
+        elif self.path == "/chunked-cut":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"3e8\r\n" + body[:500])
+            self.close_connection = True
         else:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -190,3 +207,36 @@ def test_credentials_do_not_follow_a_redirect_to_another_origin(
     assert [(p, a) for p, a, _ in cdn_seen] == [("/blob", None)]
     # The redirect's own small body was read, so its connection served the next request.
     assert len({conn for _, _, conn in hub_seen}) == 1
+
+
+def test_a_chunked_body_cut_short_is_an_incomplete_transfer_to_retry(
+    serve: Callable[..., tuple[str, list[tuple[str, str | None, int]]]], clients: HttpClients
+) -> None:
+    base, _ = serve()
+    with pytest.raises(IncompleteTransferError) as caught:
+        _drain(clients, base + "/chunked-cut")
+    assert caught.value.retryable
+
+
+def test_no_body_answers_and_unencoded_redirects_keep_the_connection(
+    serve: Callable[..., tuple[str, list[tuple[str, str | None, int]]]], clients: HttpClients
+) -> None:
+    base, seen = serve()
+    with open_range(clients, base + "/nothing", headers={}, start=0, what="f") as stream:
+        assert stream.body.remaining == 0
+    assert _drain(clients, base + "/hop/1") == b"x" * 1000
+    assert [p for p, _, _ in seen] == ["/nothing", "/hop/1", "/blob/%C3%BCn%C3%AF"]
+    assert len({conn for _, _, conn in seen}) == 1
+
+
+def test_a_connection_idle_too_long_is_not_used_again(
+    serve: Callable[..., tuple[str, list[tuple[str, str | None, int]]]],
+    clients: HttpClients,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A NAT may drop an idle connection without a word; past the keep-alive, a new one.
+    base, seen = serve()
+    _drain(clients, base + "/a")
+    monkeypatch.setattr(pool, "KEEPALIVE_S", 0.0)
+    _drain(clients, base + "/b")
+    assert len({conn for _, _, conn in seen}) == 2

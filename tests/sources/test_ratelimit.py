@@ -28,7 +28,7 @@ from modelward.sources.ratelimit import (
     read_rate_limit,
     wait_after_refusal,
 )
-from modelward.transfer.retry import RetryPolicy, call_with_retry
+from modelward.transfer.retry import RetryPolicy, call_with_retry, rate_limit_wait_s
 
 SPEC = load_catalog(env={}).get("ti2v-5b")
 
@@ -82,6 +82,18 @@ def test_a_refusal_waits_retry_after_else_the_reset_else_a_second() -> None:
     )
     assert wait_after_refusal(read_rate_limit({"RateLimit": '"a";r=0;t=9'})) == 9
     assert wait_after_refusal(read_rate_limit({})) == 1.0
+
+
+def test_a_refusal_announcing_no_wait_still_waits_a_second() -> None:
+    # Else a 429 saying 0 s (or a date past) is asked again at once, forever: a wait is
+    # never a failure, so nothing else would stop it.
+    for headers in (
+        {"Retry-After": "0"},
+        {"Retry-After": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        {"RateLimit": '"resolve";r=0;t=0'},
+    ):
+        assert wait_after_refusal(read_rate_limit(headers)) == 1.0, headers
+    assert rate_limit_wait_s(RateLimitedError("x")) == 1.0
 
 
 def test_the_gate_closes_when_the_limit_is_used_up_per_host_and_bucket() -> None:

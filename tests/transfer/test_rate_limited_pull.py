@@ -89,7 +89,8 @@ async def _watch_progress(runtime: Runtime, seen: list[str], done: asyncio.Event
     while not done.is_set():
         progress = await runtime.downloader.get_download_progress(TI2V)
         if progress.waiting:
-            assert progress.resume_at is not None
+            # A wait has a time it ends, and no time left made up from the rate across it.
+            assert progress.resume_at is not None and progress.eta_seconds is None
             seen.append(progress.waiting)
         await asyncio.sleep(0.05)
 
@@ -140,6 +141,7 @@ def test_the_tracker_shows_a_wait_counting_down_until_bytes_flow() -> None:
     progress = tracker.get("m")
     assert progress is not None and progress.retry_count == 0
     assert progress.waiting == "rate-limited by the hub, resuming in 13 s"
+    assert progress.eta_seconds is None
     assert progress.resume_at is not None and abs(progress.resume_at.timestamp() - resume_at) < 1e-3
     tracker(Event(EventType.FILE_BYTES, "m", {"path": "b", "done_bytes": 4, "new_bytes": 4}))
     assert _waiting(tracker) is not None  # b flows, a still waits

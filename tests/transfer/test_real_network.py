@@ -159,19 +159,21 @@ async def test_an_expiring_cdn_url_is_renewed_mid_file_without_refetching(
         assert result.total_retries == 0  # an expired URL is no failure
 
 
+@pytest.mark.parametrize("refusal", [403, 400, 404])
 async def test_a_kept_url_the_cdn_refuses_is_resolved_again_at_no_cost(
-    wan_hub: DevHub, tmp_path: Path
+    wan_hub: DevHub, tmp_path: Path, refusal: int
 ) -> None:
-    # A CDN URL revoked before its stated expiry: the CDN's 403 costs one resolve, no retry
-    # and no byte.
+    # A CDN URL revoked before its stated expiry (CloudFront's 403; a store's 400 for an
+    # expired signature; a 404 for a moved object): one resolve, no retry and no byte.
     async with _runtime(tmp_path, wan_hub, bandwidth_limit_bytes_per_s=1_000_000) as runtime:
         await runtime.downloader.start_download(MODEL)
         await _wait_for_bytes(runtime, 3 * SEGMENT)
-        wan_hub.set_faults(FaultPlan([Fault.http_status(403, path_glob="/cdn-lfs/*", times=1)]))
+        fault = Fault.http_status(refusal, path_glob="/cdn-lfs/*", times=1)
+        wan_hub.set_faults(FaultPlan([fault]))
         result = await runtime.downloader.wait_for_completion(MODEL)
         _check_verified(wan_hub, runtime, result)
     await _log_settled()
-    assert [r.status for r in wan_hub.request_log if r.host == "cdn"].count(403) == 1
+    assert [r.status for r in wan_hub.request_log if r.host == "cdn"].count(refusal) == 1
     assert len(_file_resolves(wan_hub)) == 2
     size = wan_hub.manifest(TI2V_REPO).file(FILE).size
     assert sum(r.bytes_sent for r in _file_gets(wan_hub)) == size

@@ -56,6 +56,10 @@ def spawn_early(
         lock.acquire(timeout=0)
     except filelock.Timeout:
         return None
+    with contextlib.suppress(ServiceNotRunningError):
+        find_service(home)  # one started and let go of the lock since the first look
+        lock.release()
+        return None
     return EarlyStart(spawn(home, serve_args, env), lock)
 
 

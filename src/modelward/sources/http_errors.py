@@ -69,6 +69,9 @@ def raise_for_status(response: Answer, what: str) -> None:
             f"{what}: the server is busy or failing (HTTP {status})",
             retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
         )
+    if status == 408:
+        # Sent by servers closing an idle kept connection just as a request crossed it.
+        raise IncompleteTransferError(f"{what}: the server timed the request out (HTTP 408)")
     raise ProtocolViolationError(f"{what}: unexpected HTTP {status}")
 
 

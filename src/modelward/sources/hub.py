@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from modelward.catalog import ModelSpec
-from modelward.errors import AuthRequiredError, HostileMetadataError, ProtocolViolationError
+from modelward.errors import (
+    AuthRequiredError,
+    HostileMetadataError,
+    ProtocolViolationError,
+    RemoteNotFoundError,
+)
 from modelward.sources.files import (
     RemoteFile,
     Target,
@@ -21,6 +26,7 @@ from modelward.sources.files import (
 )
 from modelward.sources.http import HttpClients, get_json
 from modelward.sources.links import LinkCache, link_for
+from modelward.sources.pool import Origin
 from modelward.sources.ranged import ByteStream, is_html_file, open_range
 from modelward.sources.ratelimit import RESOLVE_BUCKET, rate_limit_host
 
@@ -93,8 +99,12 @@ class HubSource:
             return None
         try:
             return stack.enter_context(self._range(request, link.url, {}, None))
-        except AuthRequiredError:
-            logger.debug("the CDN refused the URL of %s; resolving it again", request.what)
+        except (AuthRequiredError, RemoteNotFoundError, ProtocolViolationError) as refused:
+            # Expired (403 from CloudFront, 400 from some stores), revoked or moved: a
+            # fresh resolve says where the file is now; if that fails too, it says why.
+            logger.debug(
+                "the CDN refused the URL of %s (%s); resolving again", request.what, refused
+            )
             self._links.forget(request.key, link.url)
             return None
 
@@ -107,7 +117,8 @@ class HubSource:
             url = self.file_url(request.target, request.file)
             self._clients.rate_gate.check(rate_limit_host(url), request.what, bucket=RESOLVE_BUCKET)
             stream = stack.enter_context(self._range(request, url, self._headers(), RESOLVE_BUCKET))
-            if stream.redirected:
+            if stream.redirected and Origin.of(stream.url) != Origin.of(url):
+                # Only another origin's URL is kept: it is used without the hub's token.
                 self._links.put(request.key, link_for(stream.url))
         _check_served(request, stream)
         return stream

@@ -44,12 +44,14 @@ def link_for(url: str) -> Link:
 
 
 def expiry_of(url: str) -> float | None:
-    """The Unix time a signed URL expires at, from CloudFront's or S3's parameters."""
+    """The Unix time a signed URL expires at, from CloudFront's, S3's or GCS's parameters."""
     query = {k.lower(): v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     expires = query.get("expires", "")
     if expires.isdigit():
         return float(expires)
-    signed_at, lifetime = query.get("x-amz-date", ""), query.get("x-amz-expires", "")
+    # S3's and Google Cloud Storage's V4 signatures: signed at, valid for seconds.
+    signed_at = query.get("x-amz-date") or query.get("x-goog-date") or ""
+    lifetime = query.get("x-amz-expires") or query.get("x-goog-expires") or ""
     if lifetime.isdigit():
         try:
             start = calendar.timegm(time.strptime(signed_at, "%Y%m%dT%H%M%SZ"))

@@ -20,6 +20,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -38,6 +39,9 @@ from modelward.sources.http_errors import untrusted_certificate
 
 _HEAD_READ_BYTES = 64 * 1024
 _MAX_IDLE_PER_ORIGIN = 32
+KEEPALIVE_S = 15.0
+"""A connection idle longer is not used again: a NAT or firewall may have dropped it without
+a word, and a request on it would wait for the read timeout, not fail at once."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -75,11 +79,16 @@ class Connection:
         self.origin = origin
         self.sock = sock
         self.requests = 0
+        self.idle_since = time.monotonic()
 
     @property
     def tls_session(self) -> ssl.SSLSession | None:
         """The TLS session to resume on the next new connection (None on plain TCP)."""
         return self.sock.session if isinstance(self.sock, ssl.SSLSocket) else None
+
+    def idle_s(self) -> float:
+        """Seconds since the connection was handed back."""
+        return time.monotonic() - self.idle_since
 
     def looks_alive(self) -> bool:
         """False when the server closed an idle connection (it is readable: EOF or junk)."""
@@ -145,6 +154,8 @@ class PooledBody:
 
     def abort(self) -> None:
         """Make a read blocked in another thread return now (the connection is dropped)."""
+        if self._done:
+            return  # handed back already: the connection may be serving someone else
         self._reusable = False
         self._conn.shut_down()
 
@@ -279,6 +290,7 @@ class BodyPool:
             idle = self._idle.setdefault(conn.origin, [])
             keep = reusable and not self._closed and len(idle) < _MAX_IDLE_PER_ORIGIN
             if keep:
+                conn.idle_since = time.monotonic()
                 idle.append(conn)
         if not keep:
             conn.close()
@@ -303,7 +315,7 @@ class BodyPool:
                 conn = idle.pop() if idle else None
                 if conn is not None:
                     self._busy.add(conn)
-            if conn is None or conn.looks_alive():
+            if conn is None or (conn.idle_s() < KEEPALIVE_S and conn.looks_alive()):
                 return conn
             self.give_back(conn, reusable=False)
 
@@ -375,8 +387,8 @@ class _StaleConnectionError(Exception):
 def _request_bytes(
     parser: h11.Connection, url: str, origin: Origin, headers: Mapping[str, str], agent: str
 ) -> bytes:
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # httpx's URL percent-encodes what a redirect may carry unencoded (UTF-8 paths).
+    target = httpx.URL(url).raw_path
     fields = [("Host", origin.host_header), ("User-Agent", agent), *headers.items()]
     request = h11.Request(method="GET", target=target, headers=fields)
     return parser.send(request) + (parser.send(h11.EndOfMessage()) or b"")
@@ -394,8 +406,8 @@ def _send_and_read_head(
     parser = h11.Connection(our_role=h11.CLIENT)
     try:
         data = _request_bytes(parser, url, conn.origin, headers, agent)
-    except h11.LocalProtocolError as exc:
-        raise ConfigError(f"{what}: the request cannot be made ({exc})") from exc
+    except (h11.LocalProtocolError, httpx.InvalidURL, UnicodeError) as exc:
+        raise ProtocolViolationError(f"{what}: the request cannot be made ({exc})") from exc
     try:
         conn.sock.sendall(data)
         response = _read_response(parser, conn, what)
@@ -425,10 +437,13 @@ def _read_response(parser: h11.Connection, conn: Connection, what: str) -> h11.R
 
 
 def _next_event(parser: h11.Connection, conn: Connection, what: str) -> object:
+    closed = False
     while True:
         try:
             event = parser.next_event()
         except h11.RemoteProtocolError as exc:
+            if closed:  # the connection ended inside a chunked body: the retry resumes it
+                raise IncompleteTransferError(f"{what}: the connection ended early") from exc
             raise ProtocolViolationError(f"{what}: the server broke HTTP/1.1 ({exc})") from exc
         if event is not h11.NEED_DATA:
             if isinstance(event, h11.ConnectionClosed):
@@ -444,15 +459,17 @@ def _next_event(parser: h11.Connection, conn: Connection, what: str) -> object:
             raise IncompleteTransferError(f"{what}: the connection failed ({exc})") from exc
         if not chunk and parser.their_state is h11.SEND_RESPONSE:
             raise _StaleConnectionError("closed before answering")
+        closed = not chunk
         parser.receive_data(chunk)
 
 
 def _head_of(parser: h11.Connection, conn: Connection, response: h11.Response, what: str) -> _Head:
-    headers = httpx.Headers(
-        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers]
-    )
+    # Raw bytes: httpx decodes each value as its bytes allow (a UTF-8 Location too).
+    headers = httpx.Headers(list(response.headers))
     length = _declared_length(headers)
     leftover, ended = _buffered_body(parser, conn, length, what)
+    if ended:
+        length = len(leftover)  # a 204 or 304 has no body whatever its Content-Length says
     framed = length is not None or "chunked" in headers.get("Transfer-Encoding", "").lower()
     reusable = (
         framed

@@ -104,30 +104,46 @@ def _open_pooled(
     clients: HttpClients, url: str, headers: dict[str, str], what: str
 ) -> Iterator[_Opened]:
     """Follow redirects over kept connections; the final body's connection is handed back
-    (or closed, when it was not read to its end) on exit."""
-    response, first = _follow(clients, url, headers, what)
+    (or closed, when it was not read to its end) on exit. A redirect to a URL the
+    environment proxies is followed through httpx."""
+    hop = _follow(clients, url, headers, what)
+    if hop.response is None:
+        with _open_proxied(clients, hop.url, hop.headers, what) as (answer, _, final, body):
+            yield answer, hop.first, final, body
+        return
     try:
-        yield response, first, response.url, response.body
+        yield hop.response, hop.first, hop.response.url, hop.response.body
     finally:
-        response.body.release()
+        hop.response.body.release()
 
 
-def _follow(
-    clients: HttpClients, url: str, headers: dict[str, str], what: str
-) -> tuple[PooledResponse, httpx.Headers]:
+@dataclass(frozen=True, slots=True)
+class _Hop:
+    """Where following redirects over the pool stopped: at an answer, or at a URL a proxy
+    must fetch (``response`` None)."""
+
+    response: PooledResponse | None
+    first: httpx.Headers
+    url: str
+    headers: dict[str, str]
+
+
+def _follow(clients: HttpClients, url: str, headers: dict[str, str], what: str) -> _Hop:
     first: httpx.Headers | None = None
     for _ in range(MAX_REDIRECTS + 1):
         response = clients.pool.request(url, headers, what)
         first = response.headers if first is None else first
         location = response.headers.get("Location")
         if response.status_code not in _REDIRECTS or not location:
-            return response, first
+            return _Hop(response, first, url, headers)
         response.body.discard(_DRAINED_BYTES)
         next_url = urljoin(url, location)
         if Origin.of(next_url) != Origin.of(url):
             # As every client does: credentials for the hub never go to the CDN.
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         url = next_url
+        if _proxied(url):
+            return _Hop(None, first, url, headers)
     raise ProtocolViolationError(f"{what}: more than {MAX_REDIRECTS} redirects")
 
 

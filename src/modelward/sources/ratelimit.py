@@ -111,13 +111,19 @@ def _capped(value: float | None) -> float | None:
     return None if value is None else min(value, MAX_WAIT_S)
 
 
+MIN_WAIT_S = 1.0
+"""The shortest wait after a refusal: a 429 announcing 0 s (or a time past) would otherwise
+be asked again at once, and again, since a wait is never counted as a failure."""
+
+
 def wait_after_refusal(state: RateLimitState) -> float:
-    """Seconds to wait after a 429: Retry-After, else the window's reset, else 1 s."""
+    """Seconds to wait after a 429: Retry-After, else the window's reset, else 1 s (never
+    less than :data:`MIN_WAIT_S`)."""
     if state.retry_after_s is not None:
-        return max(state.retry_after_s, 0.0)
+        return max(state.retry_after_s, MIN_WAIT_S)
     if state.reset_s is not None:
-        return state.reset_s
-    return 1.0
+        return max(state.reset_s, MIN_WAIT_S)
+    return MIN_WAIT_S
 
 
 @dataclass(slots=True)

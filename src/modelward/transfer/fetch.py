@@ -308,10 +308,11 @@ class _SegmentStop:
         """Ask the thread to stop; True when it may be writing (so it must be waited for)."""
         with self._lock:
             self.event.set()
-            body, entered = self._body, self._entered
-        if body is not None:
-            body.abort()  # a read blocked on a silent server returns now
-        return entered
+            if self._body is not None:
+                # Under the lock: once the thread has left the body, its connection may
+                # serve another segment, whose socket this must not cut.
+                self._body.abort()  # a read blocked on a silent server returns now
+            return self._entered
 
 
 class _SegmentReceiver:

@@ -178,6 +178,8 @@ class ProgressTracker:
         resume_at = waits.resume_at() if waits else None
         progress.resume_at = resume_time(resume_at)
         progress.waiting = None if resume_at is None else waiting_note(resume_at - time.time())
+        if progress.waiting is not None:
+            progress.eta_seconds = None
 
     def __call__(self, event: Event) -> None:
         """Bus subscriber entry point."""
@@ -330,7 +332,11 @@ def derive_progress(
         downloaded_mb=done / MB,
         total_mb=total / MB,
         speed_mbps=rate / MB,
-        eta_seconds=_eta(status, total - done, rate),
+        # While the hub makes it wait, a rate measured across the wait says nothing of
+        # when the bytes will be in: no time left rather than a wrong one.
+        eta_seconds=None
+        if running and tracked and tracked.waiting
+        else _eta(status, total - done, rate),
         retry_count=tracked.retry_count if tracked and (live or failed) else 0,
         max_retries=tracked.max_retries if tracked else 3,
         error_message=tracked.error_message if failed and tracked else None,

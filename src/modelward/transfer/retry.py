@@ -23,7 +23,7 @@ from modelward.errors import (
     RateLimitedError,
     SourceUnavailableError,
 )
-from modelward.sources.ratelimit import MAX_WAIT_S
+from modelward.sources.ratelimit import MAX_WAIT_S, MIN_WAIT_S
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,5 +125,7 @@ async def _wait_as_announced(
 
 def rate_limit_wait_s(limited: RateLimitedError) -> float:
     """Seconds a rate-limit refusal makes us wait: as announced, at most ``MAX_WAIT_S``."""
-    announced = limited.retry_after_s if limited.retry_after_s is not None else 1.0
+    # A refusal's wait is at least MIN_WAIT_S where it is read (ratelimit.py); a gate's
+    # is what is left of one, so never zero.
+    announced = limited.retry_after_s if limited.retry_after_s is not None else MIN_WAIT_S
     return min(max(announced, 0.0), MAX_WAIT_S)
