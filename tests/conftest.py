@@ -14,6 +14,8 @@ import pytest
 from modelward.devhub import DevHub, Manners
 from modelward.runtime import Runtime
 from modelward.settings import Settings
+from tests.pg import postgres, postgres_url  # noqa: F401  (a real PostgreSQL: tests/pg.py)
+from tests.s3 import s3_bucket, s3_server  # noqa: F401  (a real S3 server: tests/s3.py)
 
 TI2V = "ti2v-5b"
 TI2V_REPO = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
