@@ -115,7 +115,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self.seen.append((self.path, self.headers.get("Authorization"), id(self.connection)))
+        # The client port names the connection (an id() may be reused once one is closed).
+        self.seen.append((self.path, self.headers.get("Authorization"), self.client_address[1]))
         if self.path == "/moved":
             self.send_response(302)
             self.send_header("Location", self.headers["X-Next"])

@@ -115,6 +115,7 @@ async def test_pause_survives_a_restart_and_resume_fetches_only_what_is_missing(
     )
     assert 0 < kept < total
     hub.clear_faults()
+    await _log_settled(hub)  # a request cut by the pause is logged when the hub sees the cut
     hub.clear_log()
 
     async with Runtime(settings) as second:

@@ -136,6 +136,12 @@ class PrefixHasher:
                 await self._wakeup.wait()
                 continue
             await run_to_completion(self._read_back_until, limit)
-        self.block_table = BlockTable(
-            BLOCK_BYTES, self._blocks.algorithm, tuple(self._blocks.hexdigests())
-        )
+        # Under the lock: a receiving thread counts its bytes in the content hash before it
+        # gives them to the block hasher, so the count can be whole while the last block
+        # is still being fed.
+        await run_to_completion(self._close_block_table)
+
+    def _close_block_table(self) -> None:
+        with self._lock:
+            digests = tuple(self._blocks.hexdigests())
+        self.block_table = BlockTable(BLOCK_BYTES, self._blocks.algorithm, digests)
