@@ -104,9 +104,7 @@ class HttpxBody:
     def abort(self) -> None:
         """Make a read blocked in another thread return now (the connection is dropped)."""
         if self._abort_socket is not None:
-            with contextlib.suppress(OSError):
-                # The plain socket's shutdown, also under TLS: it only has to wake the reader.
-                socket.socket.shutdown(self._abort_socket, socket.SHUT_RDWR)
+            wake_reader(self._abort_socket)
 
     def _take_pending(self, view: memoryview) -> int:
         n = min(len(view), len(self._pending))
@@ -122,22 +120,34 @@ class HttpxBody:
 
     def _recv_into(self, sock: socket.socket, view: memoryview) -> int:
         assert self._remaining is not None
-        if self._remaining == 0:
-            return 0
-        try:
-            n = sock.recv_into(view[: self._remaining])
-        except TimeoutError as exc:
-            raise IncompleteTransferError(
-                f"{self._what}: the server stopped sending (read timeout)"
-            ) from exc
-        except OSError as exc:
-            raise IncompleteTransferError(f"{self._what}: the connection failed ({exc})") from exc
-        if n == 0:
-            raise IncompleteTransferError(
-                f"{self._what}: the connection ended early, {self._remaining} bytes short"
-            )
+        n = recv_body_into(sock, view, self._remaining, self._what)
         self._remaining -= n
         return n
+
+
+def recv_body_into(sock: socket.socket, view: memoryview, remaining: int, what: str) -> int:
+    """Receive up to ``remaining`` body bytes straight into ``view`` (0 once none remain);
+    a timeout, a failure or an early end is an :class:`IncompleteTransferError`."""
+    if remaining == 0:
+        return 0
+    try:
+        n = sock.recv_into(view[:remaining])
+    except TimeoutError as exc:
+        raise IncompleteTransferError(f"{what}: the server stopped sending (read timeout)") from exc
+    except OSError as exc:
+        raise IncompleteTransferError(f"{what}: the connection failed ({exc})") from exc
+    if n == 0:
+        raise IncompleteTransferError(
+            f"{what}: the connection ended early, {remaining} bytes short"
+        )
+    return n
+
+
+def wake_reader(sock: socket.socket) -> None:
+    """Make a read blocked on ``sock`` in another thread return now (the connection is
+    dropped): the plain socket's shutdown, also under TLS, since it only has to wake it."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _declared_length(response: httpx.Response) -> int | None:

@@ -35,6 +35,7 @@ from modelward.errors import (
     ProtocolViolationError,
     SourceUnavailableError,
 )
+from modelward.sources.body import recv_body_into, wake_reader
 from modelward.sources.http_errors import untrusted_certificate
 
 _HEAD_READ_BYTES = 64 * 1024
@@ -100,9 +101,7 @@ class Connection:
 
     def shut_down(self) -> None:
         """Cut the connection under a thread that may be blocked reading it."""
-        with contextlib.suppress(OSError):
-            # The plain socket's shutdown, also under TLS: it only has to wake the reader.
-            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+        wake_reader(self.sock)
 
     def close(self) -> None:
         """Close the socket."""
@@ -134,8 +133,7 @@ class PooledBody:
             return 0
         if self._pending:
             n = min(len(view), len(self._pending))
-            view[:n] = self._pending[:n]
-            self._pending = self._pending[n:]
+            view[:n], self._pending = self._pending[:n], self._pending[n:]
             return n
         if self._remaining is None:
             return self._read_framed(view)
@@ -180,23 +178,11 @@ class PooledBody:
 
     def _recv_into(self, view: memoryview) -> int:
         assert self._remaining is not None
-        if self._remaining == 0:
-            return 0
         try:
-            n = self._conn.sock.recv_into(view[: self._remaining])
-        except TimeoutError as exc:
+            n = recv_body_into(self._conn.sock, view, self._remaining, self._what)
+        except IncompleteTransferError:
             self._reusable = False
-            raise IncompleteTransferError(
-                f"{self._what}: the server stopped sending (read timeout)"
-            ) from exc
-        except OSError as exc:
-            self._reusable = False
-            raise IncompleteTransferError(f"{self._what}: the connection failed ({exc})") from exc
-        if n == 0:
-            self._reusable = False
-            raise IncompleteTransferError(
-                f"{self._what}: the connection ended early, {self._remaining} bytes short"
-            )
+            raise
         self._remaining -= n
         return n
 
