@@ -10,6 +10,7 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
     │   ├── ServiceAlreadyRunningError   service-already-running
     │   ├── UnknownRequestError          request-unknown
     │   ├── UnknownTokenError            token-unknown
+    │   ├── UnknownNodeError             node-unknown
     │   └── JobInputError                job-input-invalid
     │       ├── InputMissingError        input-missing
     │       ├── InputUnsupportedError    input-unsupported
@@ -22,8 +23,11 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
     │   ├── AuthRequiredError            auth-required
     │   ├── RemoteNotFoundError          remote-not-found
     │   ├── OfflineError                 source-offline
-    │   └── ProtocolViolationError       protocol-violation
-    │       └── HostileMetadataError     hostile-metadata
+    │   ├── ProtocolViolationError       protocol-violation
+    │   │   └── HostileMetadataError     hostile-metadata
+    │   ├── MirrorError                  mirror-error
+    │   │   └── MirrorObjectError        mirror-object-bad
+    │   └── LeaseLostError               lease-lost              (retryable)
     ├── TransferError
     │   ├── IncompleteTransferError      transfer-incomplete     (retryable)
     │   ├── IntegrityError               integrity-mismatch      (retryable)
@@ -36,6 +40,7 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
         ├── PruneRefusedError            prune-refused
         ├── StoreLockedError             store-locked            (retryable)
         │   └── HeldError                store-locked            (retryable)
+        ├── NotInStoreError              not-in-store
         └── CorruptEntryError            store-corrupt-entry
     NoAlternativeError                   no-alternative
     FeatureOffError                      feature-off
@@ -51,7 +56,7 @@ The same triple reaches the API's JSON, the CLI's output and the logs.
 from __future__ import annotations
 
 import errno
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 
 class ModelwardError(Exception):
@@ -283,6 +288,34 @@ class HostileMetadataError(ProtocolViolationError):
     default_hint = "Nothing was written. Do not use this source; report it to whoever runs it."
 
 
+class MirrorError(SourceError):
+    """A team mirror (an S3-compatible bucket) cannot be read or written as asked."""
+
+    code = "mirror-error"
+    default_hint = (
+        "Check the mirror address (s3://BUCKET/PREFIX), AWS_ENDPOINT_URL and the AWS "
+        "credentials; pulls fall back to the Hub meanwhile."
+    )
+
+
+class MirrorObjectError(MirrorError):
+    """An object in the mirror does not hold what its manifest and the Hub say it does."""
+
+    code = "mirror-object-bad"
+    default_hint = (
+        "The file is fetched from the Hub instead. Run 'modelward mirror verify' and push "
+        "the model again from a node that has it verified."
+    )
+
+
+class LeaseLostError(SourceError):
+    """Another node took over this node's claim to fetch a blob for the team."""
+
+    code = "lease-lost"
+    default_hint = "Nothing to do: the file is taken from the mirror once the other node publishes."
+    default_retryable = True
+
+
 class TransferError(ModelwardError):
     """Moving bytes from a source to disk failed."""
 
@@ -385,6 +418,20 @@ class HeldError(StoreLockedError):
         self.reason = reason
 
 
+class NotInStoreError(StoreError):
+    """This node's store holds no verified copy of what a client asked for: a repo, a
+    revision of it, or one of its files (the Hub endpoint for plain clients)."""
+
+    code = "not-in-store"
+    default_hint = "Pull the model on this node first, or ask a node that has it."
+
+    def __init__(
+        self, message: str, *, missing: Literal["repo", "revision", "file"], hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.missing = missing
+
+
 class CorruptEntryError(StoreError):
     """A file in the store does not match what it should hold."""
 
@@ -446,6 +493,13 @@ class UnknownTokenError(ConfigError):
 
     code = "token-unknown"
     default_hint = "List the tokens with 'modelward token list'."
+
+
+class UnknownNodeError(ConfigError):
+    """A fleet action names a node that never registered in the shared database."""
+
+    code = "node-unknown"
+    default_hint = "List the nodes with 'modelward fleet' (GET /api/v1/fleet)."
 
 
 class UnauthorizedError(ModelwardError):

@@ -29,7 +29,9 @@ from modelward.catalog import Catalog
 from modelward.catalog.remembered import RememberedEntries
 from modelward.db import Database
 from modelward.events import EventBus
+from modelward.fleet import FleetNode, NodeParts, Workers
 from modelward.health import HealthPolicy, ModelHealthMonitor, PickleScreen, Quarantine
+from modelward.mirror.auto import AutoPublisher
 from modelward.ops import AuditLog
 from modelward.ops.selfstarted import RECOVERY, START_DOWNLOAD, record_self_started
 from modelward.overrides import save_change, with_overrides
@@ -60,7 +62,7 @@ class Runtime:
         self.remembered = RememberedEntries.in_home(settings.home)
         self.catalog = catalog or catalog_for(settings)
         self.bus = EventBus()
-        self.db = Database(settings.effective_database_url)
+        self.db = Database(settings.effective_database_url, node=settings.node_name)
         self.audit = AuditLog(self.db, settings.audit_retention_days)
         # Each layer is built on the ones before it, lowest first.
         self._build_store_and_transfer(settings)
@@ -68,6 +70,15 @@ class Runtime:
         self._build_availability(settings)
         self._build_updates(settings)
         self._build_ops(settings)
+        self._build_fleet(settings)
+        # Pushes what the service pulled to the team mirror (MODELWARD_MIRROR_PUBLISH).
+        self.publisher = AutoPublisher(
+            lambda: self.settings,
+            self.manager,
+            self.bus,
+            self.audit,
+            team=self.downloader.mirrored.leases is not None,
+        )
         self._apply_features(settings)
 
     def _build_store_and_transfer(self, settings: Settings) -> None:
@@ -156,6 +167,14 @@ class Runtime:
         )
         self._metrics: ServiceMetrics | None = None
 
+    def _build_fleet(self, settings: Settings) -> None:
+        """This service as a node of the fleet (it beats and polls once the service starts:
+        :meth:`start_background`)."""
+        workers = Workers(self.downloader, self.updater, self.health, self.availability, self.audit)
+        self.fleet = FleetNode(
+            NodeParts(settings, self.db, self.catalog, self.bus, self.availability, workers)
+        )
+
     @property
     def metrics(self) -> ServiceMetrics:
         """The Prometheus metrics, built on first use: they count from then on, so the
@@ -194,6 +213,8 @@ class Runtime:
         self.updater.schedule_checks(self.settings.update_check_interval_s)
         self.storage.watch()
         self.resolve_in_background(self.catalog.ids())
+        await self.fleet.start()  # registers this node, then beats and polls for actions
+        self.publisher.start()
 
     def resolve_in_background(self, model_ids: Iterable[str]) -> None:
         """Ask upstream, in the background, for the files of those of ``model_ids`` never
@@ -245,6 +266,8 @@ class Runtime:
     async def aclose(self) -> None:
         """Stop checks, repairs and running downloads (their partial data and queue entries
         stay) and close."""
+        await self.fleet.aclose()
+        await self.publisher.aclose()
         await self.storage.aclose()
         await self.updater.aclose()
         await self.availability.aclose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
@@ -198,6 +199,45 @@ class Settings(BaseModel):
     feature_cleanup_suggestions: bool = Field(
         default=True, description="Suggest unused models to remove."
     )
+    mirrors: tuple[str, ...] = Field(
+        default=(),
+        description="Team mirrors tried before the Hub, per file (MODELWARD_MIRRORS: "
+        "s3://BUCKET/PREFIX, comma-separated).",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="The S3-compatible store the mirrors are in (AWS_ENDPOINT_URL_S3 or "
+        "AWS_ENDPOINT_URL; default: AWS S3).",
+    )
+    mirror_publish: bool = Field(
+        default=False,
+        description="Push what this node pulled from the Hub to the first mirror "
+        "(MODELWARD_MIRROR_PUBLISH=1).",
+    )
+    node_name: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="This node's name in the fleet (MODELWARD_NODE_NAME; default: host name).",
+    )
+    node_address: str | None = Field(
+        default=None,
+        description="The URL other nodes and people reach this service at "
+        "(MODELWARD_NODE_ADDRESS; default: http://HOST:PORT).",
+    )
+    node_heartbeat_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often a node records itself in the shared database; three missed "
+        "beats and it shows offline.",
+    )
+    lease_ttl_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a node's claim to fetch a blob for the team lasts unless "
+        "renewed (MODELWARD_LEASE_TTL); a dead leader is replaced after at most this.",
+    )
     retry_base_delay_s: float = Field(default=1.0, ge=0)
     retry_max_delay_s: float = Field(default=60.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -213,6 +253,18 @@ class Settings(BaseModel):
                 "(set HF_ENDPOINT or --endpoint to e.g. https://huggingface.co)"
             )
         return value.rstrip("/")
+
+    @field_validator("mirrors")
+    @classmethod
+    def _check_mirrors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for mirror in value:
+            parts = urlsplit(mirror)
+            if parts.scheme != "s3" or not parts.netloc:
+                raise ValueError(
+                    f"mirror {mirror!r} is not an s3://BUCKET/PREFIX address "
+                    "(set MODELWARD_MIRRORS to e.g. s3://team-models/hf)"
+                )
+        return tuple(m.rstrip("/") for m in value)
 
     @property
     def features_off(self) -> list[str]:
@@ -252,6 +304,7 @@ class Settings(BaseModel):
             "offline": _is_true(env.get("HF_HUB_OFFLINE", "")),
             "api_token": env.get("MODELWARD_TOKEN") or None,
             "database_url": env.get("MODELWARD_DATABASE_URL") or None,
+            "s3_endpoint_url": env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
         }
         for key, env_name in (
             ("host", "MODELWARD_HOST"),
@@ -275,6 +328,10 @@ class Settings(BaseModel):
             ("on_demand_idle_s", "MODELWARD_ON_DEMAND_IDLE"),
             ("stall_timeout_s", "MODELWARD_STALL_TIMEOUT"),
             ("audit_retention_days", "MODELWARD_AUDIT_RETENTION_DAYS"),
+            ("node_name", "MODELWARD_NODE_NAME"),
+            ("node_address", "MODELWARD_NODE_ADDRESS"),
+            ("node_heartbeat_s", "MODELWARD_NODE_HEARTBEAT"),
+            ("lease_ttl_s", "MODELWARD_LEASE_TTL"),
         ):
             if env.get(env_name):
                 values[key] = env[env_name]
@@ -284,6 +341,10 @@ class Settings(BaseModel):
             values["allowed_hosts"] = _names(env["MODELWARD_ALLOWED_HOSTS"])
         if env.get("MODELWARD_READ_TOKEN_REQUIRED"):
             values["read_token_required"] = _is_true(env["MODELWARD_READ_TOKEN_REQUIRED"])
+        if env.get("MODELWARD_MIRRORS"):
+            values["mirrors"] = _names(env["MODELWARD_MIRRORS"])
+        if env.get("MODELWARD_MIRROR_PUBLISH"):
+            values["mirror_publish"] = _is_true(env["MODELWARD_MIRROR_PUBLISH"])
         if env.get("MODELWARD_MAX_BODY"):
             values["max_body_bytes"] = _parsed(parse_size, "MODELWARD_MAX_BODY", env)
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -99,6 +99,9 @@ class DetailedModelStatus:
     waiting: str | None = None
     """Why the running download waits ("rate-limited by the hub, resuming in 12 s")."""
     resume_at: datetime | None = None
+    metadata_from: str | None = None
+    """Where the download's files and checksums came from, when not the Hub (a mirror's
+    manifest while the Hub is unreachable or offline mode is on)."""
 
 
 _JOB_STATES = {
@@ -324,6 +327,7 @@ def _fill_from_job(
     it (queued, downloading, verifying, paused, failed)."""
     status.downloaded_bytes = progress.downloaded_bytes
     status.waiting, status.resume_at = progress.waiting, progress.resume_at
+    status.metadata_from = progress.metadata_from
     if progress.total_bytes:
         status.download_progress = progress.progress_percent
     if progress.eta_seconds is not None and progress.status is not DownloadStatus.COMPLETED:

@@ -50,6 +50,11 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], Any]] = {
     ("PUT", "/api/v1/models/{model_id}/update-policy"): ({}, {"policy": "notify"}),
     ("DELETE", "/api/v1/models/{model_id}/versions/previous"): ({}, None),
     ("PATCH", "/api/v1/settings"): ({}, {"unused_after_days": 30}),
+    # A node no one registered: refused, so no node's fleet work adds records meanwhile.
+    ("POST", "/api/v1/fleet/actions"): (
+        {},
+        {"action": "verify", "model_id": TI2V, "nodes": ["no-node"]},
+    ),
 }
 PATH_VALUES = {"model_id": TI2V, "request_id": "no-such-request", "name": "audit-me"}
 

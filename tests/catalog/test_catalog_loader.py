@@ -15,8 +15,8 @@ WriteCatalog = Callable[[str, str], Path]
 SHA = "ab" * 32
 ENTRY = '[models.x]\nrepo = "org/x"\nrevision = "main"\n'
 FIELDS = (
-    "source, repo, revision, display_name, description, include, exclude, endpoint, files, "
-    "capabilities, quality_tier, relative_speed, vram_min_gb, vram_recommended_gb, "
+    "source, repo, revision, display_name, description, include, exclude, endpoint, mirrors, "
+    "files, capabilities, quality_tier, relative_speed, vram_min_gb, vram_recommended_gb, "
     "expected_size_bytes"
 )
 

@@ -82,6 +82,15 @@ BAD_CASES: dict[str, list[list[str]]] = {
     "token list": [["--bogus"]],
     "token revoke": [["no-such-token"], ["service"]],
     "audit": [["--since", "soon"], ["--limit", "0"], ["--limit", "abc"]],
+    "fleet pull": [["nope"], [TI2V, "--nodes", "no-such-node"], [TI2V, "--nodes", "bad name!"]],
+    "fleet update": [["nope"]],
+    "fleet verify": [["nope"], [TI2V, "--nodes", "no-such-node"]],
+    "fleet remove": [["nope"]],
+    "fleet actions": [["--limit", "0"], ["--limit", "abc"]],
+    "mirror push": [["nope", "--to", "s3://b/p"], [TI2V], [TI2V, "--to", "https://x/y"]],
+    "mirror list": [[], ["--mirror", "http://x"]],
+    "mirror verify": [["--mirror", "ftp://x/y"]],
+    "mirror prune": [["--grace", "soon", "--mirror", "s3://b/p"], ["--mirror", "s3://"]],
     "service status": [["--bogus"]],  # takes no values: an unknown option
     "service stop": [["--bogus"]],  # (and must not stop the service)
     "hub serve": [

@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 from modelward.cli import app, output
 from tests.cli.conftest import Served
 from tests.conftest import TI2V
+from tests.s3 import S3Server
 
 # Arguments a command needs besides --json; each runs for real against the fixture below.
 JSON_ARGS: dict[str, list[str]] = {
@@ -32,6 +33,16 @@ JSON_ARGS: dict[str, list[str]] = {
     "suggest": ["t2v-a14b"],
     "request run": [TI2V, "--prompt", "a lighthouse at dusk"],
     "update check": [TI2V],
+    # Each waits for the service's own node, so no fleet work runs into the next command.
+    "fleet pull": [TI2V, "--wait"],
+    "fleet update": [TI2V, "--wait"],
+    "fleet verify": [TI2V, "--wait"],
+    "fleet remove": ["t2v-a14b", "--wait"],  # not here: TI2V stays for the commands after
+    # The team mirror: a fresh bucket of the test's S3 server ("{mirror}" is replaced by it).
+    "mirror push": [TI2V, "--to", "{mirror}"],
+    "mirror list": ["--mirror", "{mirror}"],
+    "mirror verify": ["--mirror", "{mirror}"],
+    "mirror prune": ["--mirror", "{mirror}"],
 }
 
 
@@ -58,13 +69,16 @@ def test_the_commands_with_json_are_found() -> None:
     assert not [c for c in JSON_ARGS if c not in found], "JSON_ARGS names a command without it"
 
 
-def test_every_json_command_prints_only_json(served: Served) -> None:
+def test_every_json_command_prints_only_json(
+    served: Served, s3_server: S3Server, s3_bucket: str
+) -> None:
     pulled = served.run("pull", TI2V)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     problems = []
     for command in _all_json_commands():
-        args = [*command.split(), *JSON_ARGS.get(command, []), "--json"]
-        result = served.run(*args)
+        extra = [a.replace("{mirror}", f"s3://{s3_bucket}/hf") for a in JSON_ARGS.get(command, [])]
+        args = [*command.split(), *extra, "--json"]
+        result = served.run(*args, **s3_server.env())
         shown = "modelward " + " ".join(args)
         try:
             json.loads(result.stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -81,9 +82,31 @@ def test_demo_serves_the_pulled_catalog(tmp_path: Path) -> None:
         # The demo job before the pull is told to download; after it runs on the model.
         assert re.search(r"job before any pull: \S+ is missing", out), out
         assert re.search(r"the same job now: ran on (\S+)\n", out), out
+        _assert_published_to_the_demo_mirror(out, tmp_path, {"t2v-a14b", "i2v-a14b"})
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) is not None
+
+
+def _assert_published_to_the_demo_mirror(out: str, tmp_path: Path, pulled: set[str]) -> None:
+    """The demo's service published each model it pulled to its SeaweedFS mirror: the
+    walkthrough's exports reach the bucket, and `mirror list` there shows the repos."""
+    assert re.search(r"team mirror \(SeaweedFS S3\) at s3://team/hf, endpoint http://", out)
+    for model_id in pulled:
+        assert re.search(rf"{model_id}: published to s3://team/hf \(\d+ files", out), out
+    exports = re.search(r"export (AWS_ENDPOINT_URL=.*MODELWARD_MIRRORS=\S+)", out)
+    assert exports, out
+    env = _env(tmp_path) | dict(pair.split("=", 1) for pair in exports.group(1).split())
+    listed = subprocess.run(
+        [sys.executable, "-m", "modelward", "mirror", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    repos = {c["repo_id"] for c in json.loads(listed.stdout)["commits"]}
+    assert repos == {"Wan-AI/Wan2.2-T2V-A14B-Diffusers", "Wan-AI/Wan2.2-I2V-A14B-Diffusers"}
 
 
 def test_demo_names_hub_port_when_the_hub_port_is_taken(tmp_path: Path) -> None:

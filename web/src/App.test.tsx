@@ -26,6 +26,7 @@ describe("App", () => {
       ["Analytics", "/analytics"],
       ["Storage", "/storage"],
       ["Requests", "/requests"],
+      ["Fleet", "/fleet"],
       ["Settings", "/settings"],
       ["Audit", "/audit"],
     ]);

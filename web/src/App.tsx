@@ -10,6 +10,7 @@ import { Link, usePath } from "./router/router";
 import { AnalyticsView } from "./views/analytics/AnalyticsView";
 import { AuditView } from "./views/audit/AuditView";
 import { DownloadsView } from "./views/downloads/DownloadsView";
+import { FleetView } from "./views/fleet/FleetView";
 import { HealthView } from "./views/health/HealthView";
 import { ModelsView } from "./views/models/ModelsView";
 import { RequestsView } from "./views/requests/RequestsView";
@@ -23,6 +24,7 @@ const VIEWS: Record<string, () => ReactNode> = {
   "/analytics": () => <AnalyticsView />,
   "/storage": () => <StorageView />,
   "/requests": () => <RequestsView />,
+  "/fleet": () => <FleetView />,
   "/settings": () => <SettingsView />,
   "/audit": () => <AuditView />,
 };

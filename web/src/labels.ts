@@ -225,6 +225,20 @@ const tokenScope = {
   admin: "Admin",
 } satisfies Record<NonNullable<S["WhoamiPublic"]["scope"]>, string>;
 
+const fleetAction = {
+  pull: "Pull",
+  update: "Update",
+  verify: "Verify",
+  remove: "Remove",
+} satisfies Record<S["FleetActionIn"]["action"], string>;
+
+const fleetPart = {
+  pending: "Pending",
+  running: "Running",
+  completed: "Done",
+  failed: "Failed",
+} satisfies Record<S["FleetActionResultPublic"]["state"], string>;
+
 export const LABELS = {
   availability,
   downloadStatus,
@@ -251,6 +265,8 @@ export const LABELS = {
   recoveryAction,
   auditOutcome,
   tokenScope,
+  fleetAction,
+  fleetPart,
 } as const;
 
 export type LabelKind = keyof typeof LABELS;

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
 
 from modelward.analytics.usage import TimePeriod
 from modelward.db import Database, download_outcomes, fallback_decisions, health_checks
@@ -96,7 +97,7 @@ class OperationsLog:
         bus: EventBus | None = None,
         enabled: Callable[[], bool] = lambda: True,
     ) -> None:
-        self._engine = db.engine
+        self._db = db
         self._enabled = enabled
         self._pending: set[asyncio.Future[None]] = set()
         self._unsubscribe = bus.subscribe(self.on_event) if bus is not None else None
@@ -135,8 +136,7 @@ class OperationsLog:
 
     def _insert(self, table: Any, values: dict[str, object]) -> None:
         try:
-            with self._engine.begin() as conn:
-                conn.execute(insert(table).values(**values))
+            self._db.write(lambda conn: conn.execute(insert(table).values(**values)))
         except InsufficientSpaceError as full:  # MODELWARD_HOME is full: said, no traceback
             logger.warning("cannot record %s: %s", table.name, full)
         except Exception:
@@ -144,24 +144,25 @@ class OperationsLog:
             logger.exception("cannot record %s", table.name)
 
     def _report(self, period: TimePeriod) -> OperationsReport:
-        with self._engine.connect() as conn:
-            downloads = conn.execute(
-                select(download_outcomes).where(
-                    download_outcomes.c.at >= period.start, download_outcomes.c.at < period.end
-                )
-            ).all()
-            checks = conn.execute(
-                select(
-                    health_checks.c.checked_at, health_checks.c.is_healthy, health_checks.c.issues
-                )
-                .where(health_checks.c.checked_at >= period.start)
-                .where(health_checks.c.checked_at < period.end)
-            ).all()
-            decisions = conn.execute(
-                select(fallback_decisions).where(
-                    fallback_decisions.c.at >= period.start, fallback_decisions.c.at < period.end
-                )
-            ).all()
+        return self._db.read(lambda conn: self._report_from(conn, period))
+
+    def _report_from(self, conn: Connection, period: TimePeriod) -> OperationsReport:
+        downloads = conn.execute(
+            select(download_outcomes).where(
+                download_outcomes.c.at >= period.start, download_outcomes.c.at < period.end
+            )
+        ).all()
+        checks = conn.execute(
+            select(health_checks.c.checked_at, health_checks.c.is_healthy, health_checks.c.issues)
+            .where(health_checks.c.checked_at >= period.start)
+            .where(health_checks.c.checked_at < period.end)
+            .where(self._db.own(health_checks))  # this node's checks, as its status shows
+        ).all()
+        decisions = conn.execute(
+            select(fallback_decisions).where(
+                fallback_decisions.c.at >= period.start, fallback_decisions.c.at < period.end
+            )
+        ).all()
         return OperationsReport(
             period,
             download_figures(downloads),

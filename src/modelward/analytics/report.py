@@ -61,7 +61,7 @@ class ModelUsageAnalytics:
         settings name, unless given."""
         if db is None or model_ids is None:
             settings = default_settings()
-            db = db or Database(settings.effective_database_url)
+            db = db or Database(settings.effective_database_url, node=settings.node_name)
             model_ids = model_ids or _ids_of(catalog_for(settings))
         self._log = UsageLog(db)
         self._planner: Callable[[StorageConstraints], Awaitable[CleanupRecommendations]] | None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
 
 from modelward.db import Database, generations, usage_events
 from modelward.errors import ConfigError
@@ -84,80 +85,90 @@ class UsageLog:
     """Usage events in the database (blocking; run in a worker thread)."""
 
     def __init__(self, db: Database) -> None:
-        self._engine = db.engine
+        self._db = db
 
     def backfill_from_generations(self) -> int:
         """Once, when no usage is recorded yet: take the jobs the generation log holds
         (recorded before usage events existed), so a model used yesterday does not read as
         never used. Returns how many were taken."""
-        with self._engine.begin() as conn:
-            if conn.execute(select(func.count()).select_from(usage_events)).scalar():
-                return 0
-            rows = conn.execute(
-                select(
-                    generations.c.model_id,
-                    generations.c.at,
-                    generations.c.generation_time_s,
-                    generations.c.success,
-                    generations.c.quality_issue,
-                    generations.c.error,
-                )
-            ).all()
-            if rows:
-                conn.execute(
-                    insert(usage_events),
-                    [
-                        {
-                            "model_id": r.model_id,
-                            "at": r.at,
-                            "duration_s": r.generation_time_s,
-                            "success": r.success,
-                            "quality_issue": r.quality_issue,
-                            "concurrent_loaded": 1,
-                            "error": r.error,
-                        }
-                        for r in rows
-                    ],
-                )
-        return len(rows)
+        # Serialized: two services starting at once would otherwise both see no usage yet.
+        return self._db.write(lambda conn: _backfill(conn, self._db), serialize="usage-backfill")
 
     def add(self, model_id: str, usage: UsageData) -> None:
         """Keep one job."""
-        with self._engine.begin() as conn:
-            conn.execute(
-                insert(usage_events).values(
-                    model_id=model_id,
-                    requested_model=usage.requested_model,
-                    at=usage.at,
-                    duration_s=usage.duration_s,
-                    success=usage.success,
-                    quality_issue=usage.quality_issue,
-                    commit=usage.commit,
-                    concurrent_loaded=usage.concurrent_loaded,
-                    error=(usage.error or None) and usage.error[:500],
-                )
-            )
+        row = insert(usage_events).values(
+            node=self._db.node,
+            model_id=model_id,
+            requested_model=usage.requested_model,
+            at=usage.at,
+            duration_s=usage.duration_s,
+            success=usage.success,
+            quality_issue=usage.quality_issue,
+            commit=usage.commit,
+            concurrent_loaded=usage.concurrent_loaded,
+            error=(usage.error or None) and usage.error[:500],
+        )
+        self._db.write(lambda conn: conn.execute(row))
 
     def events(self, start: float, end: float, model_id: str | None = None) -> list[UsageEvent]:
         """Jobs in [start, end) (of ``model_id``, or all), oldest first."""
-        query = select(usage_events).where(usage_events.c.at >= start, usage_events.c.at < end)
+        query = select(usage_events).where(
+            usage_events.c.at >= start, usage_events.c.at < end, self._db.own(usage_events)
+        )
         if model_id is not None:
             query = query.where(usage_events.c.model_id == model_id)
-        with self._engine.connect() as conn:
-            rows = conn.execute(query.order_by(usage_events.c.at, usage_events.c.id)).all()
+        query = query.order_by(usage_events.c.at, usage_events.c.id)
+        rows = self._db.read(lambda conn: conn.execute(query).all())
         return [_event(row._mapping) for row in rows]
 
     def last_used(self, before: float, model_id: str | None = None) -> dict[str, float]:
         """Each model's newest job before ``before`` (of ``model_id``, or every model)."""
         query = (
             select(usage_events.c.model_id, func.max(usage_events.c.at))
-            .where(usage_events.c.at < before)
+            .where(usage_events.c.at < before, self._db.own(usage_events))
             .group_by(usage_events.c.model_id)
         )
         if model_id is not None:
             query = query.where(usage_events.c.model_id == model_id)
-        with self._engine.connect() as conn:
-            return {str(m): float(at) for m, at in conn.execute(query)}
+        return self._db.read(lambda conn: {str(m): float(at) for m, at in conn.execute(query)})
+
+
+def _backfill(conn: Connection, db: Database) -> int:
+    """Copy this node's generation log into usage events when it has none recorded; each
+    row keeps its node (a NULL one, from before nodes, stays every node's)."""
+    if conn.execute(
+        select(func.count()).select_from(usage_events).where(db.own(usage_events))
+    ).scalar():
+        return 0
+    rows = conn.execute(
+        select(
+            generations.c.node,
+            generations.c.model_id,
+            generations.c.at,
+            generations.c.generation_time_s,
+            generations.c.success,
+            generations.c.quality_issue,
+            generations.c.error,
+        ).where(db.own(generations))
+    ).all()
+    if rows:
+        conn.execute(
+            insert(usage_events),
+            [
+                {
+                    "node": r.node,
+                    "model_id": r.model_id,
+                    "at": r.at,
+                    "duration_s": r.generation_time_s,
+                    "success": r.success,
+                    "quality_issue": r.quality_issue,
+                    "concurrent_loaded": 1,
+                    "error": r.error,
+                }
+                for r in rows
+            ],
+        )
+    return len(rows)
 
 
 def _event(row: Any) -> UsageEvent:

@@ -23,7 +23,9 @@ from modelward.api.routes import (
     bandwidth,
     downloads,
     events,
+    fleet,
     health,
+    hubproto,
     models,
     queue,
     storage,
@@ -112,10 +114,12 @@ def create_app(
         settings_routes,
         token_routes,
         audit_routes,
+        fleet,
     )
     for module in (*routers, events):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(metrics_routes.router)  # GET /metrics, where Prometheus looks
+    app.include_router(hubproto.router)  # /hub: the store over the Hub protocol
     mount_api_docs(app)
     mount_dashboard(app)  # last: its catch-all must not shadow an API route
     return app

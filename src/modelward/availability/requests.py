@@ -2,8 +2,9 @@
 is ready (then released at once), the request expires, or it is cancelled.
 
 A restart keeps them: the queue is read back, requests whose model arrived meanwhile are
-released and expired ones are marked so. Release is announced on the event bus
-(``request.released``) and to in-process waiters (:meth:`RequestQueue.wait`).
+released and expired ones are marked so. Per node: a node sharing the database sees, releases
+and expires only the requests queued on it (its ``Database.node``). Release is announced on
+the event bus (``request.released``) and to in-process waiters (:meth:`RequestQueue.wait`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class RequestQueue:
     """The persisted queue of requests per model (blocking database calls run in threads)."""
 
     def __init__(self, db: Database, bus: EventBus) -> None:
-        self._engine = db.engine
+        self._db = db
         self._bus = bus
         self._waiters: dict[str, list[asyncio.Future[QueuedRequest]]] = {}
         self._tasks: set[asyncio.Task[list[QueuedRequest]]] = set()
@@ -87,6 +88,7 @@ class RequestQueue:
         now = time.time()
         row = {
             "id": secrets.token_hex(8),
+            "node": self._db.node,
             "model_id": model_id,
             "payload": payload,
             "state": RequestState.QUEUED.value,
@@ -194,25 +196,24 @@ class RequestQueue:
         )
 
     def _insert(self, row: dict[str, Any]) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(insert(generation_requests).values(**row))
+        self._db.write(lambda conn: conn.execute(insert(generation_requests).values(**row)))
 
     def _update_state(self, request_id: str, state: RequestState) -> bool:
         # Only from queued, in one statement: of two callers racing, exactly one wins.
-        with self._engine.begin() as conn:
-            changed = conn.execute(
-                update(generation_requests)
-                .where(generation_requests.c.id == request_id)
-                .where(generation_requests.c.state == RequestState.QUEUED.value)
-                .values(state=state.value, updated_at=time.time())
-            ).rowcount
-        return bool(changed)
+        change = (
+            update(generation_requests)
+            .where(generation_requests.c.id == request_id)
+            .where(self._db.own(generation_requests))
+            .where(generation_requests.c.state == RequestState.QUEUED.value)
+            .values(state=state.value, updated_at=time.time())
+        )
+        return bool(self._db.write(lambda conn: conn.execute(change).rowcount))
 
     def _select(self, request_id: str) -> QueuedRequest | None:
-        with self._engine.connect() as conn:
-            row = conn.execute(
-                select(generation_requests).where(generation_requests.c.id == request_id)
-            ).first()
+        query = select(generation_requests).where(
+            generation_requests.c.id == request_id, self._db.own(generation_requests)
+        )
+        row = self._db.read(lambda conn: conn.execute(query).first())
         if row is None:
             return None
         request = _request(row._mapping)
@@ -224,14 +225,13 @@ class RequestQueue:
 
     def _pending(self, model_id: str | None) -> list[QueuedRequest]:
         query = select(generation_requests).where(
-            generation_requests.c.state == RequestState.QUEUED.value
+            generation_requests.c.state == RequestState.QUEUED.value,
+            self._db.own(generation_requests),
         )
         if model_id is not None:
             query = query.where(generation_requests.c.model_id == model_id)
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                query.order_by(generation_requests.c.created_at, generation_requests.c.id)
-            ).all()
+        query = query.order_by(generation_requests.c.created_at, generation_requests.c.id)
+        rows = self._db.read(lambda conn: conn.execute(query).all())
         by_model: dict[str, int] = {}
         out = []
         for row in rows:

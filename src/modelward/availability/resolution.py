@@ -100,8 +100,11 @@ class RemoteResolution:
                 continue  # more may have been asked for meanwhile
             self._wakeup.clear()
             self._idle.set()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+            # that lands as the event is set, and closing would wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._until_next_retry())
+                async with asyncio.timeout(self._until_next_retry()):
+                    await self._wakeup.wait()
 
     def _due(self) -> list[str]:
         """The models to try now: asked for and not backing off, or whose backoff ended."""

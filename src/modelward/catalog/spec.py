@@ -114,6 +114,13 @@ def _check_http_url(value: str) -> str:
     return value
 
 
+def _check_mirror_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ValueError(f"expected an s3://BUCKET/PREFIX mirror address, got {value!r}")
+    return value.rstrip("/")
+
+
 def _check_sha256(value: str) -> str:
     if not _SHA256_RE.match(value):
         raise ValueError(f"expected 64 lowercase hex digits (a sha256), got {value!r}")
@@ -132,6 +139,7 @@ Revision = Annotated[str, AfterValidator(_check_revision)]
 RelativePath = Annotated[str, AfterValidator(_check_relative_path)]
 Glob = Annotated[str, AfterValidator(_check_glob)]
 HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+MirrorUrl = Annotated[str, AfterValidator(_check_mirror_url)]
 Sha256 = Annotated[str, AfterValidator(_check_sha256)]
 Resolution = Annotated[str, AfterValidator(_check_resolution)]
 # Strict so that TOML's `true` or "24" never slip in as numbers (an integer is still a float).
@@ -195,6 +203,8 @@ class ModelSpec(BaseModel):
     include: tuple[Glob, ...] = ()
     exclude: tuple[Glob, ...] = ()
     endpoint: HttpUrl | None = None
+    mirrors: tuple[MirrorUrl, ...] = ()
+    """Team mirrors tried before the Hub for this model, ahead of MODELWARD_MIRRORS."""
     files: tuple[UrlFile, ...] = Field(default=(), validate_default=True)
     capabilities: Capabilities = Capabilities()
     quality_tier: QualityTier | None = None
@@ -216,6 +226,13 @@ class ModelSpec(BaseModel):
         if value is not None and info.data.get("source") == "url":
             raise ValueError("only for source = 'hub'; a 'url' entry pins each file's url")
         return value.rstrip("/") if value is not None else None
+
+    @field_validator("mirrors")
+    @classmethod
+    def _mirrors_only_for_hub(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if value and info.data.get("source") == "url":
+            raise ValueError("only for source = 'hub'; a 'url' entry pins each file's url")
+        return value
 
     @field_validator("files")
     @classmethod

@@ -33,6 +33,10 @@ from modelward.api.schemas import (
     DownloadAccepted,
     DownloadControlPublic,
     DownloadProgressPublic,
+    FleetActionIn,
+    FleetActionPublic,
+    FleetActionsPublic,
+    FleetPublic,
     GenerateIn,
     GeneratePublic,
     HealthzPublic,
@@ -287,15 +291,38 @@ class ServiceClient:
         model_id: str | None = None,
         action: str | None = None,
         since: str | None = None,
+        node: str | None = None,
         limit: int = 100,
     ) -> AuditPublic:
         """Recorded mutations, newest first (the service's admin token is needed)."""
-        params = {"model": model_id, "action": action, "since": since, "limit": limit}
+        params: dict[str, object] = {
+            "model": model_id,
+            "action": action,
+            "since": since,
+            "node": node,
+            "limit": limit,
+        }
         return self._typed(
             AuditPublic,
             "GET",
             "/api/v1/audit",
             params={k: v for k, v in params.items() if v is not None},
+        )
+
+    # -- the fleet ----------------------------------------------------------------------
+
+    def fleet(self) -> FleetPublic:
+        """Every node of the fleet and each model across them."""
+        return self._typed(FleetPublic, "GET", "/api/v1/fleet")
+
+    def ask_fleet(self, body: FleetActionIn) -> FleetActionPublic:
+        """Ask the fleet's nodes to pull, update, verify or remove a model."""
+        return self._typed(FleetActionPublic, "POST", "/api/v1/fleet/actions", body.model_dump())
+
+    def fleet_actions(self, limit: int = 20) -> FleetActionsPublic:
+        """The latest fleet actions with each node's part, newest first."""
+        return self._typed(
+            FleetActionsPublic, "GET", "/api/v1/fleet/actions", params={"limit": limit}
         )
 
     # -- the event stream ---------------------------------------------------------------

@@ -157,6 +157,16 @@ LAZY: dict[str, LazyCommand] = {
         "The background service: whether one runs for this MODELWARD_HOME, and stopping it.",
     ),
     "token": _at("ops", "token_app", "Access tokens for the service: read, operate or admin."),
+    "fleet": _at(
+        "fleet",
+        "fleet_app",
+        "The fleet: every node, the models on each, and actions asked of all of them.",
+    ),
+    "mirror": _at(
+        "mirror",
+        "mirror_app",
+        "The team mirror (an S3-compatible bucket): push a model, list, verify, prune.",
+    ),
     "hub": _at("app", "hub_app", "The bundled local hub (synthetic Wan2.2-shaped repos)."),
 }
 

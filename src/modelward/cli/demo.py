@@ -15,6 +15,13 @@ from rich.console import Console
 
 from modelward.availability import DemoGenerator, GenerationRequest
 from modelward.cli.client import ServiceClient
+from modelward.cli.demo_mirror import (
+    PublishWatch,
+    mirror_settings,
+    mirror_walkthrough,
+    ready_mirror,
+    spawn_mirror,
+)
 from modelward.cli.discovery import find_service
 from modelward.cli.options import build_settings
 from modelward.cli.pull import pull_and_report
@@ -47,11 +54,14 @@ def run_demo(
         f"under {root / 'hub'} …"
     )
     with contextlib.ExitStack() as stack:
+        # SeaweedFS starts (some 3 s) while the hub generates its repos.
+        s3 = spawn_mirror(stack, root / "mirror", console)
         hub = _start_hub(stack, root / "hub", scale, hub_port)
         if rate:
             hub.set_faults(FaultPlan([Fault.rate(rate)]))
         capped = f" (each connection capped at {format_rate(rate)})" if rate else ""
         console.print(f"local hub at {hub.url}{capped}")
+        mirror = ready_mirror(s3, console)
         settings = base.with_changes(
             endpoint=hub.url,
             cache_dir=root / "cache",
@@ -59,6 +69,7 @@ def run_demo(
             port=port,
             retry_base_delay_s=0.2,
             bandwidth_limit_bytes_per_s=cap,
+            **mirror_settings(mirror),
         )
 
         async def pull_all(runtime: Runtime, url: str) -> None:
@@ -70,9 +81,12 @@ def run_demo(
             console.print(f"a {first} job before any pull: {before.message}", highlight=False)
             console.print(where_line, highlight=False, soft_wrap=True)
             console.print(f"pulling {', '.join(ids)} from the local hub into {settings.cache_dir}")
+            watch = PublishWatch(runtime.bus) if mirror is not None else None
             # The same path as `modelward pull`: a client of this service's API and events.
             with ServiceClient(url, runtime.settings.api_token, home=settings.home) as client:
                 await asyncio.to_thread(pull_and_report, client, list(ids), console, console)
+            if watch is not None:
+                await watch.report(console)
             after = await demo.generate(first, job)
             console.print(f"the same job now: {after.message}", highlight=False)
             console.print(
@@ -83,6 +97,10 @@ def run_demo(
             console.print(where_line, highlight=False, soft_wrap=True)
             if left:
                 console.print(_walkthrough(left, cap), highlight=False)
+            if mirror is not None:
+                # Not wrapped: the export line is for copying whole.
+                walkthrough = mirror_walkthrough(mirror, _command_name())
+                console.print(walkthrough, highlight=False, soft_wrap=True)
             console.print("Ctrl-C stops the demo.")
 
         register_in, where_line = _registration(base.home, settings.home)

@@ -125,6 +125,9 @@ def audit(
         str | None,
         typer.Option("--since", help="A span back (30m, 12h, 2d, 1w), an ISO time or epoch."),
     ] = None,
+    node: Annotated[
+        str | None, typer.Option("--node", help="Only what this node did (default: all).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many.", min=1, max=1000)] = 100,
     as_json: JsonOpt = False,
 ) -> None:
@@ -135,13 +138,15 @@ def audit(
         raise fail(error) from None
 
     def remote(service: ServiceClient) -> AuditPublic:
-        return service.audit(model_id=model, action=action, since=since, limit=limit)
+        return service.audit(model_id=model, action=action, since=since, node=node, limit=limit)
 
     async def here(rt: Runtime) -> AuditPublic:
         # Imported here: a route module brings FastAPI, which no other command needs.
         from modelward.api.routes.audit import public_entry
 
-        entries = await rt.audit.aquery(model_id=model, action=action, since=after, limit=limit)
+        entries = await rt.audit.aquery(
+            model_id=model, action=action, since=after, node=node, limit=limit
+        )
         return AuditPublic(data=[public_entry(e) for e in entries], count=len(entries))
 
     found = ask_service_or_here(None, None, False, remote, here)
@@ -157,14 +162,14 @@ def audit(
 
 def _print_audit(entries: list[AuditEntryPublic]) -> None:
     table = Table(title="audit log")
-    for column in ("time", "actor", "action", "model", "outcome", "status", "error"):
+    for column in ("time", "node", "actor", "action", "model", "outcome", "status", "error"):
         table.add_column(column)
     colour = {"ok": "green", "refused": "yellow", "failed": "red"}
     for e in entries:
         outcome = f"[{colour[e.outcome]}]{escape(e.outcome)}[/]"
         status = "-" if e.status is None else str(e.status)
         # Actor, action, model and code can come from a request: printed as text, not markup.
-        cells = (_when(e.at.timestamp()), e.actor, e.action, e.model_id or "-")
+        cells = (_when(e.at.timestamp()), e.node or "-", e.actor, e.action, e.model_id or "-")
         table.add_row(*(escape(c) for c in cells), outcome, status, escape(e.error_code or "-"))
     print_table(table)
 
@@ -228,7 +233,7 @@ def _record(
     params: dict[str, Any] | None,
     error_code: str | None,
 ) -> None:
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, node=settings.node_name)
     try:
         log = AuditLog(db, settings.audit_retention_days)
         log.record(

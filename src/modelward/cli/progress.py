@@ -41,6 +41,8 @@ class PullBars:
         """Redraw the model's bars from one progress event."""
         speed = format_speed(p.speed_bytes_per_s) if p.speed_bytes_per_s else ""
         eta = f"{p.eta_seconds:.0f} s left" if p.eta_seconds else ""
+        if p.waiting and p.resume_at is None:
+            eta = p.waiting  # another node fetches it for the team
         task = self._models.get(p.model_id)
         if task is None:
             task = self.progress.add_task(p.model_id, total=None, speed="", eta="")

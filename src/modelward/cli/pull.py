@@ -44,6 +44,8 @@ class PullOutcome:
     hint: str | None = None
     offline: bool = False
     """The service is offline (HF_HUB_OFFLINE): files checked, updates not looked for."""
+    metadata_from: str | None = None
+    """Where the files and checksums came from, when not from the Hub."""
 
     @property
     def success(self) -> bool:
@@ -66,6 +68,7 @@ class PullOutcome:
             message=data.get("message"),
             hint=data.get("hint"),
             offline=bool(data.get("offline")),
+            metadata_from=data.get("metadata_from"),
         )
 
 
@@ -152,6 +155,8 @@ def print_outcomes(
     for o in outcomes:
         if o.success:
             console.print(f"[green]✓[/] {o.model_id}: {_figures(o)}", highlight=False)
+            if o.metadata_from:
+                console.print(f"  files and checksums from {o.metadata_from}", highlight=False)
         elif o.status == "paused":
             err_console.print(
                 f"[yellow]paused[/] {o.model_id}: paused in the service at {url}; its partial "

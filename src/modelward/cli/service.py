@@ -137,7 +137,9 @@ async def _serve(
             await serving
             return
         _freeze_what_lives_on()
-        url = client_url(settings.host, _bound_port(server, settings.port))
+        port = _bound_port(server, settings.port)
+        url = client_url(settings.host, port)
+        runtime.fleet.serving_at(port)  # the node's address, as other nodes reach it
         for home in (settings.home, *options.register_in):
             info = write_service_info(home, url, serves=settings.home, on_demand=options.on_demand)
             registered.append((home, info))
@@ -224,7 +226,10 @@ async def is_busy(runtime: Runtime) -> bool:
 
 
 def _announce(console: Console, settings: Settings, url: str, generated: bool) -> None:
+    from modelward.api.routes.hubproto import HUB_MOUNT  # imported with the app already
+
     console.print(f"[bold]modelward[/] service at [link={url}]{url}[/] (API docs: {url}/docs)")
+    console.print(f"Hub endpoint for plain clients (read-only): HF_ENDPOINT={url}{HUB_MOUNT}")
     if generated:
         console.print(
             f"API token (new, saved in {settings.api_token_file}): [bold]{settings.api_token}[/]"

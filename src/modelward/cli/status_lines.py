@@ -119,6 +119,8 @@ def progress_line(s: ModelStatusPublic) -> str | None:
         line += f", about {s.estimated_download_time:.0f} s left"
     if s.waiting:
         line += f"; {s.waiting}"
+    if s.metadata_from:
+        line += f"; files and checksums from {s.metadata_from}"
     if s.missing_files:
         shown = ", ".join(s.missing_files[:5])
         more = f" and {len(s.missing_files) - 5} more" if len(s.missing_files) > 5 else ""

@@ -1,10 +1,13 @@
-"""Check results kept in the database, so every process sees the latest ones with their age."""
+"""Check results kept in the database, so every process sees the latest ones with their age.
+
+Per node: a node sharing the database reads and prunes only its own results."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Connection
 
 from modelward.db import Database, health_checks
 from modelward.health.checker import IntegrityResult, VerifyLevel
@@ -18,54 +21,62 @@ class HealthHistory:
     """Saves and loads integrity results (blocking; async callers use a worker thread)."""
 
     def __init__(self, db: Database) -> None:
-        self._engine = db.engine
+        self._db = db
 
     def save(self, result: IntegrityResult) -> None:
         """Keep ``result`` and drop the model's oldest results beyond ``KEEP_PER_MODEL``."""
-        with self._engine.begin() as conn:
-            conn.execute(insert(health_checks).values(**_row(result)))
-            cutoff = conn.execute(
-                select(health_checks.c.id)
-                .where(health_checks.c.model_id == result.model_id)
-                .order_by(health_checks.c.id.desc())
-                .offset(KEEP_PER_MODEL)
-                .limit(1)
-            ).scalar()
-            if cutoff is not None:
-                conn.execute(
-                    delete(health_checks).where(
-                        health_checks.c.model_id == result.model_id, health_checks.c.id <= cutoff
-                    )
-                )
+        self._db.write(lambda conn: _save(conn, self._db, result))
 
     def latest(self, *, deep_only: bool = False) -> dict[str, IntegrityResult]:
         """The newest result per model (``deep_only``: ignoring quick checks)."""
-        newest = select(func.max(health_checks.c.id)).group_by(health_checks.c.model_id)
+        newest = (
+            select(func.max(health_checks.c.id))
+            .where(self._db.own(health_checks))
+            .group_by(health_checks.c.model_id)
+        )
         if deep_only:
             newest = newest.where(health_checks.c.level != VerifyLevel.QUICK.value)
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(health_checks).where(health_checks.c.id.in_(newest))).all()
+        query = select(health_checks).where(health_checks.c.id.in_(newest))
+        rows = self._db.read(lambda conn: conn.execute(query).all())
         return {row.model_id: _result(row._mapping) for row in rows}
 
     def latest_for(self, model_id: str, *, deep_only: bool = True) -> IntegrityResult | None:
         """The model's newest result (``deep_only``: ignoring quick checks)."""
-        query = select(health_checks).where(health_checks.c.model_id == model_id)
+        query = select(health_checks).where(
+            health_checks.c.model_id == model_id, self._db.own(health_checks)
+        )
         if deep_only:
             query = query.where(health_checks.c.level != VerifyLevel.QUICK.value)
-        with self._engine.connect() as conn:
-            row = conn.execute(query.order_by(health_checks.c.id.desc()).limit(1)).first()
+        query = query.order_by(health_checks.c.id.desc()).limit(1)
+        row = self._db.read(lambda conn: conn.execute(query).first())
         return _result(row._mapping) if row is not None else None
 
     def recent(self, model_id: str, limit: int = 20) -> list[IntegrityResult]:
         """The model's newest results, newest first."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(health_checks)
-                .where(health_checks.c.model_id == model_id)
-                .order_by(health_checks.c.id.desc())
-                .limit(limit)
-            ).all()
+        query = (
+            select(health_checks)
+            .where(health_checks.c.model_id == model_id, self._db.own(health_checks))
+            .order_by(health_checks.c.id.desc())
+            .limit(limit)
+        )
+        rows = self._db.read(lambda conn: conn.execute(query).all())
         return [_result(row._mapping) for row in rows]
+
+
+def _save(conn: Connection, db: Database, result: IntegrityResult) -> None:
+    """Insert ``result`` as this node's and drop its results of the model beyond the newest
+    ``KEEP_PER_MODEL`` (another node's stay)."""
+    conn.execute(insert(health_checks).values(node=db.node, **_row(result)))
+    mine = (health_checks.c.model_id == result.model_id, db.own(health_checks))
+    cutoff = conn.execute(
+        select(health_checks.c.id)
+        .where(*mine)
+        .order_by(health_checks.c.id.desc())
+        .offset(KEEP_PER_MODEL)
+        .limit(1)
+    ).scalar()
+    if cutoff is not None:
+        conn.execute(delete(health_checks).where(*mine, health_checks.c.id <= cutoff))
 
 
 def _row(result: IntegrityResult) -> dict[str, Any]:

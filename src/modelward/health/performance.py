@@ -193,62 +193,61 @@ def _quality_issue_rate(metrics: list[GenerationMetrics]) -> float:
 
 
 class GenerationLog:
-    """Generation metrics kept in the database (blocking; run in a worker thread)."""
+    """Generation metrics kept in the database, this node's own (blocking; run in a worker
+    thread)."""
 
     def __init__(self, db: Database) -> None:
-        self._engine = db.engine
+        self._db = db
 
     def add(self, model_id: str, metrics: GenerationMetrics) -> None:
         """Keep one generation's metrics."""
-        with self._engine.begin() as conn:
-            conn.execute(
-                insert(generations).values(
-                    model_id=model_id,
-                    at=metrics.at,
-                    generation_time_s=metrics.generation_time_s,
-                    success=metrics.success,
-                    quality_issue=metrics.quality_issue,
-                    error=(metrics.error or None) and metrics.error[:500],
-                    width=metrics.width,
-                    height=metrics.height,
-                    num_frames=metrics.num_frames,
-                    steps=metrics.steps,
-                )
-            )
+        row = insert(generations).values(
+            node=self._db.node,
+            model_id=model_id,
+            at=metrics.at,
+            generation_time_s=metrics.generation_time_s,
+            success=metrics.success,
+            quality_issue=metrics.quality_issue,
+            error=(metrics.error or None) and metrics.error[:500],
+            width=metrics.width,
+            height=metrics.height,
+            num_frames=metrics.num_frames,
+            steps=metrics.steps,
+        )
+        self._db.write(lambda conn: conn.execute(row))
 
     def history(self, model_id: str, limit: int = 200) -> list[GenerationMetrics]:
         """The model's newest ``limit`` generations, oldest first."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(generations)
-                .where(generations.c.model_id == model_id)
-                .order_by(generations.c.at.desc(), generations.c.id.desc())
-                .limit(limit)
-            ).all()
+        query = (
+            select(generations)
+            .where(generations.c.model_id == model_id, self._db.own(generations))
+            .order_by(generations.c.at.desc(), generations.c.id.desc())
+            .limit(limit)
+        )
+        rows = self._db.read(lambda conn: conn.execute(query).all())
         return [_metrics(row._mapping) for row in reversed(rows)]
 
     def models(self) -> list[str]:
         """Models with any generation recorded."""
-        with self._engine.connect() as conn:
-            return [r[0] for r in conn.execute(select(generations.c.model_id).distinct())]
+        query = select(generations.c.model_id).where(self._db.own(generations)).distinct()
+        return self._db.read(lambda conn: [r[0] for r in conn.execute(query)])
 
     def hourly_counts(self, since: float) -> tuple[list[int], int]:
         """Generations per hour of the day (local time) since ``since``, and on how many
         distinct days they fell."""
         counts = [0] * 24
         days: set[int] = set()
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(generations.c.at).where(generations.c.at >= since))
-            for (at,) in rows:
-                local = time.localtime(at)
-                counts[local.tm_hour] += 1
-                days.add(local.tm_yday + 366 * local.tm_year)
+        query = select(generations.c.at).where(generations.c.at >= since, self._db.own(generations))
+        for (at,) in self._db.read(lambda conn: conn.execute(query).all()):
+            local = time.localtime(at)
+            counts[local.tm_hour] += 1
+            days.add(local.tm_yday + 366 * local.tm_year)
         return counts, len(days)
 
     def count(self) -> int:
         """How many generations are recorded."""
-        with self._engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(generations)).scalar() or 0)
+        query = select(func.count()).select_from(generations).where(self._db.own(generations))
+        return int(self._db.read(lambda conn: conn.execute(query).scalar()) or 0)
 
 
 def _metrics(row: Any) -> GenerationMetrics:

@@ -4,7 +4,8 @@ The API records what its routes change (actor: the token's name, or ``cli:<user>
 CLI sends the request); work the service starts on its own is recorded where it starts it
 (``scheduler``, ``automation``, ``recovery``), and the CLI records what it changes in-process
 when no service runs. Parameters are stored with secrets replaced, so the log can be shown
-to anyone allowed to read it.
+to anyone allowed to read it. The log is the team's: nodes sharing a database read every
+node's records, each saying which node recorded it (``node``; None: recorded before nodes).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class AuditEntry:
     token: str | None = None
     status: int | None = None
     error_code: str | None = None
+    node: str | None = None
+    """The node that recorded it."""
 
 
 class AuditLog:
@@ -85,6 +88,7 @@ class AuditLog:
         values = {
             "at": time.time(),
             "actor": actor[:160],
+            "node": self.db.node,
             "token": token[:64] if token else None,
             "action": action[:64],
             "model_id": model_id[:128] if model_id else None,
@@ -99,8 +103,7 @@ class AuditLog:
             self._insert({**values, "params": {TRUNCATED: NOT_RECORDED}})
 
     def _insert(self, values: dict[str, Any]) -> None:
-        with self.db.engine.begin() as conn:
-            conn.execute(insert(audit_log).values(**values))
+        self.db.write(lambda conn: conn.execute(insert(audit_log).values(**values)))
 
     async def arecord(self, actor: Actor, action: str, **details: Any) -> None:
         """``record`` off the event loop."""
@@ -112,18 +115,21 @@ class AuditLog:
         model_id: str | None = None,
         action: str | None = None,
         since: float | None = None,
+        node: str | None = None,
         limit: int = 100,
     ) -> list[AuditEntry]:
-        """The newest records first, filtered by model, action and time."""
+        """The newest records of every node first, filtered by model, action, time and the
+        node that recorded them."""
         stmt = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if node:
+            stmt = stmt.where(audit_log.c.node == node)
         if model_id:
             stmt = stmt.where(audit_log.c.model_id == model_id)
         if action:
             stmt = stmt.where(audit_log.c.action == action)
         if since is not None:
             stmt = stmt.where(audit_log.c.at >= since)
-        with self.db.engine.connect() as conn:
-            return [_entry(row) for row in conn.execute(stmt).mappings()]
+        return self.db.read(lambda conn: [_entry(row) for row in conn.execute(stmt).mappings()])
 
     async def aquery(self, **filters: Any) -> list[AuditEntry]:
         """``query`` off the event loop."""
@@ -133,11 +139,12 @@ class AuditLog:
         """Remove audit records, download outcomes and fallback decisions older than the
         retention; returns how many rows went."""
         cutoff = (now or time.time()) - self.retention_days * 86400
-        with self.db.engine.begin() as conn:
-            return sum(
+        return self.db.write(
+            lambda conn: sum(
                 conn.execute(delete(table).where(table.c.at < cutoff)).rowcount
                 for table in _KEPT_TABLES
             )
+        )
 
     async def aprune(self) -> int:
         """``prune`` off the event loop."""
@@ -194,4 +201,5 @@ def _entry(row: RowMapping) -> AuditEntry:
         token=row["token"],
         status=row["status"],
         error_code=row["error_code"],
+        node=row["node"],
     )

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from modelward.catalog import Catalog, load_catalog
+from modelward.catalog import Catalog, ModelSpec, load_catalog
 from modelward.catalog.remembered import RememberedEntries
 from modelward.overrides import with_overrides
 from modelward.settings import Settings
 from modelward.sources import HttpClients, RemoteFile, Source, Target, build_clients, source_for
+from modelward.sources.bucket import MirrorBucket
+from modelward.sources.mirror import MirroredSource
 from modelward.store.manager import ModelManager
 from modelward.transfer.fetch import AttemptMemory, FetchContext, fetch_blob
 from modelward.transfer.retry import RetryPolicy
@@ -72,6 +74,15 @@ class ModelDownloader:
         # endpoint must not be a way to collect it.
         same_endpoint = spec.endpoint is None or spec.endpoint.rstrip("/") == self.endpoint
         token = self._hf_token if same_endpoint else None
+        mirrors = mirrors_for(spec, self.settings)
+        if mirrors and spec.source == "hub":
+            # Offline mode keeps the Hub out, not the team's own mirror.
+            hub = (
+                None
+                if self.offline
+                else source_for(spec, self.clients, endpoint=self.endpoint, token=token)
+            )
+            return MirroredSource(hub, mirrors, self.clients)
         return source_for(
             spec, self.clients, endpoint=self.endpoint, token=token, offline=self.offline
         )
@@ -91,6 +102,13 @@ class ModelDownloader:
         """Close the HTTP clients this downloader made (not ones it was given)."""
         if self._own_clients:
             await self.clients.aclose()
+
+
+def mirrors_for(spec: ModelSpec, settings: Settings) -> list[MirrorBucket]:
+    """The team mirrors a model's files are tried from, in order: its catalog entry's, then
+    MODELWARD_MIRRORS."""
+    addresses = dict.fromkeys((*spec.mirrors, *settings.mirrors))
+    return [MirrorBucket.at(a, settings.s3_endpoint_url) for a in addresses]
 
 
 @dataclass(frozen=True, slots=True)

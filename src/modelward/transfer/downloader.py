@@ -19,18 +19,24 @@ from typing import Any
 from modelward.db import Database
 from modelward.errors import (
     ConfigError,
-    InsufficientSpaceError,
     ModelwardError,
     first_error,
 )
 from modelward.events import Event, EventBus, EventType
-from modelward.sources import RemoteFile, Source, Target, offline_error
+from modelward.sources import OfflineSource, RemoteFile, Source, Target, offline_error
+from modelward.sources.mirror import not_the_hub
 from modelward.store.manager import FileState, LocalModel
 from modelward.store.records import VerifiedRecord
-from modelward.store.space import ensure_space
 from modelward.transfer.base import EngineSettings, ModelDownloader
 from modelward.transfer.blobs import BlobLocks
 from modelward.transfer.fetch import AttemptMemory, FetchContext
+from modelward.transfer.mirrored import (
+    MirroredFetch,
+    complete_on_disk,
+    metadata_facts,
+    team_leases,
+    wire_mirrors,
+)
 from modelward.transfer.outcome import (
     failure,
     offline_shortfall,
@@ -47,7 +53,7 @@ from modelward.transfer.progress import (
     derive_progress,
 )
 from modelward.transfer.queue import CancelResult, DownloadQueue, Job, Priority, QueueEntry
-from modelward.transfer.remaining import bytes_to_write, files_in_place, resolve_target
+from modelward.transfer.remaining import ensure_room, files_in_place, resolve_target
 from modelward.transfer.repairs import RepairHook
 from modelward.transfer.retry import RetryPolicy, call_with_retry
 from modelward.transfer.slots import ConnectionSlots
@@ -94,13 +100,18 @@ class EnhancedModelDownloader:
         self._space_advisor: Callable[[str, int], Awaitable[str | None]] | None = None
         self.repairs = RepairHook(self)
         self._own_db = db is None
-        self.db = db or Database(self.settings.effective_database_url)
+        self.db = db or Database(self.settings.effective_database_url, node=self.settings.node_name)
         self._policy = engine.policy
         self.slots = ConnectionSlots(engine.connections)
         self.throttle = Throttle(engine.bandwidth_limit_bytes_per_s)
         self._connections_per_file = engine.connections_per_file
         self._segment_bytes = engine.segment_bytes
         self.queue = DownloadQueue(self.db)
+        self.mirrored = MirroredFetch(
+            team_leases(self.db, self.settings),
+            publish=self.settings.mirror_publish,
+            max_leads=max(1, engine.connections // engine.connections_per_file),
+        )
         self._blobs = BlobLocks(self.slots)
         """Jobs waiting for each blob lock; the holder's segments borrow their best rank."""
 
@@ -428,17 +439,22 @@ class EnhancedModelDownloader:
 
     async def _download(self, job: Job) -> None:
         await self._set_status(job, DownloadStatus.DOWNLOADING)
-        if self.offline:
+        source = self.source(job.model_id)
+        if self.offline and (
+            isinstance(source, OfflineSource) or await complete_on_disk(self.manager, job.model_id)
+        ):
             await self._complete_offline(job)
             return
-        source = self.source(job.model_id)
+        wire_mirrors(source, lambda bad: self._emit(EventType.MIRROR_BAD_COPY, job.model_id, **bad))
         policy = dataclasses.replace(self._policy, max_retries=job.max_retries)
         target = await self._resolve(job, source, policy)
         job.target = target
         await asyncio.to_thread(self.manager.remember, target)
         local = await self.manager.inspect(target)
-        await self._ensure_space(job, local)
-        self._announce(job, local)
+        await ensure_room(self.manager.cache_dir, job.model_id, local, self._space_advisor)
+        facts = metadata_facts(source)
+        job.metadata_from = not_the_hub(facts.get("metadata_from"))
+        self._announce(job, local, **facts)
         for lf in local.files:
             if lf.state is FileState.VERIFIED:
                 self._emit(EventType.FILE_VERIFIED, job.model_id, path=lf.file.path, fetched=False)
@@ -448,21 +464,6 @@ class EnhancedModelDownloader:
     async def _resolve(self, job: Job, source: Source, policy: RetryPolicy) -> Target:
         on_retry = retry_listener(job, self._emit)
         return await resolve_target(self.manager, job, source, policy, on_retry)
-
-    async def _ensure_space(self, job: Job, local: LocalModel) -> None:
-        """Refuse before writing when the disk cannot hold what is left to fetch (saying
-        what could be freed, when an advisor is attached)."""
-        needed = sum(bytes_to_write(f) for f in local.files)
-        try:
-            await asyncio.to_thread(ensure_space, self.manager.cache_dir, needed, job.model_id)
-        except InsufficientSpaceError as short:
-            if self._space_advisor is not None:
-                advice = await self._space_advisor(
-                    job.model_id, short.needed_bytes - short.free_bytes
-                )
-                if advice:
-                    short.hint = f"{short.hint} {advice}"
-            raise
 
     async def _fetch_all(
         self, job: Job, source: Source, local: LocalModel, policy: RetryPolicy
@@ -525,6 +526,9 @@ class EnhancedModelDownloader:
                 EventType.FILE_BYTES, job.model_id, path=file.path, done_bytes=done, new_bytes=new
             )
 
+        def note(words: str | None) -> None:
+            self._emit(EventType.DOWNLOAD_WAITING, job.model_id, path=file.path, note=words)
+
         memory = AttemptMemory()
         lock_key = str(layout.lock_path(file.blob_name))
         ctx = FetchContext(
@@ -542,7 +546,9 @@ class EnhancedModelDownloader:
             async with self._blobs.hold(layout, file, job):
                 if not await asyncio.to_thread(VerifiedRecord(layout).is_verified, file.blob_name):
                     try:
-                        await self.base.fetch_file(target, file, ctx, memory)
+                        await self.mirrored.fetch(
+                            self.base.fetch_file, target, file, ctx, memory, note
+                        )
                     except ModelwardError:
                         if job.stop_reason is not None or job.shutting_down:
                             # Paused while a segment failed: the pause wins, no retry.
@@ -577,6 +583,7 @@ class EnhancedModelDownloader:
             elapsed_s=round(time.monotonic() - job.started_at, 3),
             retries=job.retries,
             offline=self.offline,
+            metadata_from=job.metadata_from,
         )
         return result_of(job, status, error, offline=self.offline)
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from modelward.events import Event, EventType
+from modelward.sources.mirror import not_the_hub
 from modelward.store.manager import FileState, LocalModel
 from modelward.transfer.waits import RateLimitWaits, resume_time, waiting_note
 from modelward.units import MB
@@ -69,6 +70,9 @@ class DownloadProgress:
     12 s"); None once its bytes flow again. Rate-limit waits are no retries."""
     resume_at: datetime | None = None
     """When that wait ends (UTC)."""
+    metadata_from: str | None = None
+    """Where the files and checksums came from when not from the Hub ("the mirror
+    s3://team/hf (the Hub: unreachable)"); None: the Hub."""
 
 
 @dataclass(slots=True)
@@ -153,6 +157,7 @@ class ProgressTracker:
             EventType.DOWNLOAD_STATE: self._on_download_state,
             EventType.FILE_BYTES: self._on_file_bytes,
             EventType.FILE_VERIFIED: self._on_file_verified,
+            EventType.DOWNLOAD_WAITING: self._on_download_waiting,
         }
 
     def get(self, model_id: str) -> DownloadProgress | None:
@@ -178,6 +183,8 @@ class ProgressTracker:
         resume_at = waits.resume_at() if waits else None
         progress.resume_at = resume_time(resume_at)
         progress.waiting = None if resume_at is None else waiting_note(resume_at - time.time())
+        if progress.waiting is None and waits is not None:
+            progress.waiting = waits.team_note()
         if progress.waiting is not None:
             progress.eta_seconds = None
 
@@ -213,6 +220,7 @@ class ProgressTracker:
             downloaded_bytes=done,
             max_retries=int(data.get("max_retries", 3)),
             files=files,
+            metadata_from=not_the_hub(data.get("metadata_from")),
         )
         self._meters[model_id] = SpeedMeter()
         self._waits[model_id] = RateLimitWaits()
@@ -268,6 +276,11 @@ class ProgressTracker:
         if (progress := self._progress.get(model_id)) is not None:
             progress.retry_count += int(data.get("retries") or 1)
             progress.error_message = str(data.get("message", ""))
+
+    def _on_download_waiting(self, model_id: str, data: dict[str, Any]) -> None:
+        note = data.get("note")
+        waits = self._waits.setdefault(model_id, RateLimitWaits())
+        waits.note(str(data["path"]), None if note is None else str(note))
 
     def _on_download_state(self, model_id: str, data: dict[str, Any]) -> None:
         progress = self._progress.get(model_id)
@@ -350,6 +363,7 @@ def derive_progress(
         files=files,
         waiting=tracked.waiting if running and tracked else None,
         resume_at=tracked.resume_at if running and tracked else None,
+        metadata_from=tracked.metadata_from if tracked else None,
     )
 
 

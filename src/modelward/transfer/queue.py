@@ -73,6 +73,9 @@ class Job:
     retries: int = 0
     bytes_fetched: int = 0
     started_at: float = field(default_factory=time.monotonic)
+    metadata_from: str | None = None
+    """Where the run's files and checksums came from when not from the Hub (a mirror's
+    manifest)."""
 
     def rank(self) -> tuple[int, int]:
         """Who goes first for a connection: priority, then queue order."""

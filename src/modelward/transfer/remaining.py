@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from modelward.errors import CatalogError
+from modelward.errors import CatalogError, InsufficientSpaceError
 from modelward.sources import Source, Target
 from modelward.store.manager import FileState, LocalFile, LocalModel, ModelManager
+from modelward.store.space import ensure_space
 from modelward.transfer.queue import Job
 from modelward.transfer.retry import RetryListener, RetryPolicy, call_with_retry
 
@@ -59,3 +62,23 @@ def bytes_to_write(local: LocalFile) -> int:
     if local.state is FileState.PARTIAL:
         return local.file.size_bytes - local.present_bytes
     return local.file.size_bytes
+
+
+SpaceAdvisor = Callable[[str, int], Awaitable[str | None]]
+"""Says what could be freed for a model short of ``n`` bytes (None: nothing)."""
+
+
+async def ensure_room(
+    cache_dir: Path, model_id: str, local: LocalModel, advisor: SpaceAdvisor | None
+) -> None:
+    """Refuse before writing when the disk cannot hold what is left to fetch (saying what
+    could be freed, when an advisor is attached)."""
+    needed = sum(bytes_to_write(f) for f in local.files)
+    try:
+        await asyncio.to_thread(ensure_space, cache_dir, needed, model_id)
+    except InsufficientSpaceError as short:
+        if advisor is not None:
+            advice = await advisor(model_id, short.needed_bytes - short.free_bytes)
+            if advice:
+                short.hint = f"{short.hint} {advice}"
+        raise

@@ -42,6 +42,20 @@ class RateLimitWaits:
 
     def __init__(self) -> None:
         self._until: dict[str | None, float] = {}
+        self._notes: dict[str, str] = {}
+        """Files waiting for another node of the team, with the words that say so."""
+
+    def note(self, path: str, words: str | None) -> None:
+        """``path`` waits for another node ("waiting for gpu-3 to publish: 41%"); None:
+        no longer."""
+        if words is None:
+            self._notes.pop(path, None)
+        else:
+            self._notes[path] = words
+
+    def team_note(self) -> str | None:
+        """The words of a file waiting for another node, if one does."""
+        return next(iter(self._notes.values()), None)
 
     def wait(self, path: str | None, resume_at: float) -> None:
         """A wait announced for ``path`` until ``resume_at`` (seconds since the epoch)."""
@@ -51,10 +65,13 @@ class RateLimitWaits:
         """Bytes of ``path`` arrived: its wait (and the model's own) is over."""
         self._until.pop(path, None)
         self._until.pop(None, None)
+        if path is not None:
+            self._notes.pop(path, None)
 
     def clear(self) -> None:
         """The job stopped or restarted: no wait stands."""
         self._until.clear()
+        self._notes.clear()
 
     def resume_at(self, now: float | None = None) -> float | None:
         """When the last wait still running ends (None: nothing waits)."""

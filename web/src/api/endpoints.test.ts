@@ -27,6 +27,8 @@ const ARGS: Record<string, unknown[]> = {
   advice: ["m1", JOB],
   patchSettings: [{}],
   audit: [{}],
+  fleetActions: [20],
+  askFleet: [{ action: "pull", model_id: "m1", nodes: null }],
 };
 
 /** The OpenAPI operation a concrete call reaches: its path template and scope. */

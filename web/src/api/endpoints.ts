@@ -12,6 +12,10 @@ import type {
   DownloadAccepted,
   DownloadControl,
   DownloadProgress,
+  Fleet,
+  FleetAction,
+  FleetActionIn,
+  FleetActions,
   HealthReport,
   Integrity,
   JobRequirements,
@@ -69,6 +73,7 @@ export const NEEDS = {
   cancelRequest: { route: "DELETE /requests/{request_id}", scope: "operate" },
   patchSettings: { route: "PATCH /settings", scope: "admin" },
   audit: { route: "GET /audit", scope: "admin" },
+  askFleet: { route: "POST /fleet/actions", scope: "operate" },
 } as const satisfies Record<string, { route: string; scope: Scope }>;
 
 export type Guarded = keyof typeof NEEDS;
@@ -140,6 +145,12 @@ export const api = {
   /** The whole answer for a job: the requested model's fit, what to do now, every
    * alternative with its reasons, and every model left out with why. */
   advice: (id: string, req: JobRequirements) => http.get<Advice>(`${m(id)}/advice`, jobQuery(req)),
+
+  // the fleet: every node through the shared database
+  fleet: () => http.get<Fleet>("/fleet"),
+  fleetActions: (limit: number) => http.get<FleetActions>("/fleet/actions", { limit }),
+  /** Update and remove need admin, as on one node (FLEET_ACTION_NEEDS). */
+  askFleet: (body: FleetActionIn) => http.post<FleetAction>("/fleet/actions", body),
 
   // settings
   settings: () => http.get<Settings>("/settings"),

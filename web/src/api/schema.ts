@@ -76,7 +76,8 @@ export interface paths {
         };
         /**
          * Audit
-         * @description Recorded mutations, newest first: who did what to which model, and how it ended.
+         * @description Recorded mutations of every node sharing the database, newest first: who did what to
+         *     which model, on which node, and how it ended.
          */
         get: operations["audit_api_v1_audit_get"];
         put?: never;
@@ -169,6 +170,54 @@ export interface paths {
         get: operations["events_api_v1_events_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet
+         * @description Every node (address, version, free disk, last seen, models) and each model across
+         *     them: which node has which commit, which are behind, unhealthy or offline.
+         */
+        get: operations["fleet_api_v1_fleet_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fleet/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet Actions
+         * @description The latest fleet actions, newest first, each node's part with its state
+         *     (pending, running, completed, failed) and message.
+         */
+        get: operations["fleet_actions_api_v1_fleet_actions_get"];
+        put?: never;
+        /**
+         * Ask Fleet Action
+         * @description Ask every node (``nodes`` null) or the named ones to pull, update, verify or remove
+         *     a model; each node does its own part and records it (``GET /fleet/actions``). Update
+         *     and remove need an admin token, as on one node.
+         */
+        post: operations["ask_fleet_action_api_v1_fleet_actions_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1169,6 +1218,11 @@ export interface components {
             /** Model Id */
             model_id?: string | null;
             /**
+             * Node
+             * @description The node that recorded it (null: before nodes were named).
+             */
+            node?: string | null;
+            /**
              * Outcome
              * @enum {string}
              */
@@ -1412,6 +1466,11 @@ export interface components {
             };
             /** Max Retries */
             max_retries: number;
+            /**
+             * Metadata From
+             * @description Where the files and checksums came from when not from the Hub: 'the mirror s3://team/hf (the Hub: unreachable)' (null: the Hub).
+             */
+            metadata_from?: string | null;
             /** Model Id */
             model_id: string;
             /** Progress Percent */
@@ -1584,6 +1643,175 @@ export interface components {
             total_bytes: number;
             /** Verified */
             verified: boolean;
+        };
+        /**
+         * FleetActionIn
+         * @description A fleet-wide action to ask.
+         */
+        FleetActionIn: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "pull" | "update" | "verify" | "remove";
+            /** Model Id */
+            model_id: string;
+            /**
+             * Nodes
+             * @description Node names; null: every node online now. Update and remove need an admin token.
+             */
+            nodes?: string[] | null;
+        };
+        /**
+         * FleetActionPublic
+         * @description A fleet action and each node's part so far.
+         */
+        FleetActionPublic: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "pull" | "update" | "verify" | "remove";
+            /**
+             * Actor
+             * @description Who asked.
+             */
+            actor: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Model Id */
+            model_id: string;
+            /**
+             * Nodes
+             * @description The nodes named; null: every node.
+             */
+            nodes: string[] | null;
+            /**
+             * Origin
+             * @description The node it was asked on.
+             */
+            origin: string;
+            /** Results */
+            results: components["schemas"]["FleetActionResultPublic"][];
+        };
+        /**
+         * FleetActionResultPublic
+         * @description One node's part of a fleet action.
+         */
+        FleetActionResultPublic: {
+            /** Error Code */
+            error_code?: string | null;
+            /** Message */
+            message?: string | null;
+            /** Node */
+            node: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "running" | "completed" | "failed";
+            /** Updated At */
+            updated_at?: string | null;
+        };
+        /**
+         * FleetActionsPublic
+         * @description Recent fleet actions, newest first.
+         */
+        FleetActionsPublic: {
+            /** Count */
+            count: number;
+            /** Data */
+            data: components["schemas"]["FleetActionPublic"][];
+        };
+        /**
+         * FleetCellPublic
+         * @description One model on one node, as the fleet compares it.
+         */
+        FleetCellPublic: {
+            /**
+             * Behind
+             * @description It holds another commit than the newest.
+             */
+            behind: boolean;
+            /** Commit */
+            commit: string | null;
+            /** Healthy */
+            healthy?: boolean | null;
+            /** Node */
+            node: string;
+            /** Offline */
+            offline: boolean;
+            /** Progress */
+            progress?: number | null;
+            /** State */
+            state: string;
+        };
+        /**
+         * FleetModelPublic
+         * @description One model across the fleet.
+         */
+        FleetModelPublic: {
+            /**
+             * Behind
+             * @description Nodes holding an older version.
+             */
+            behind: string[];
+            /**
+             * Holders
+             * @description Nodes holding a version of it.
+             */
+            holders: string[];
+            /** Model Id */
+            model_id: string;
+            /**
+             * Newest Commit
+             * @description The newest commit known: from an update check, else the commit the nodes adopted last.
+             */
+            newest_commit: string | null;
+            /** Nodes */
+            nodes: components["schemas"]["FleetCellPublic"][];
+            /**
+             * Offline
+             * @description Nodes holding it that are not heard from.
+             */
+            offline: string[];
+            /**
+             * Unhealthy
+             * @description Nodes whose copy is damaged or failed.
+             */
+            unhealthy: string[];
+        };
+        /**
+         * FleetPublic
+         * @description Every node and every model they report.
+         */
+        FleetPublic: {
+            /** Models */
+            models: components["schemas"]["FleetModelPublic"][];
+            /** Nodes */
+            nodes: components["schemas"]["NodePublic"][];
+            /**
+             * Note
+             * @description What a fleet of one should know.
+             */
+            note?: string | null;
+            /**
+             * Offline After S
+             * @description Seconds of silence before a node is offline.
+             */
+            offline_after_s: number;
+            /**
+             * Shared
+             * @description The database is shared (PostgreSQL); false: SQLite, a fleet of one.
+             */
+            shared: boolean;
+            /** This Node */
+            this_node: string;
         };
         /**
          * GenerateIn
@@ -1930,6 +2158,11 @@ export interface components {
             /** Local Path */
             local_path: string | null;
             /**
+             * Metadata From
+             * @description Where the files and checksums came from when not from the Hub: 'the mirror s3://team/hf (the Hub: unreachable)' (null: the Hub).
+             */
+            metadata_from?: string | null;
+            /**
              * Missing Files
              * @description Files not on disk yet, or only partly.
              */
@@ -1989,6 +2222,93 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["ModelPublic"][];
+        };
+        /**
+         * NodeModelPublic
+         * @description One model on one node, as the node last reported it.
+         */
+        NodeModelPublic: {
+            /**
+             * Commit
+             * @description The commit on disk; null: none of it here.
+             */
+            commit: string | null;
+            /** Error Code */
+            error_code?: string | null;
+            /**
+             * Healthy
+             * @description Null: the node holds no file of it.
+             */
+            healthy?: boolean | null;
+            /** Integrity Score */
+            integrity_score?: number | null;
+            /**
+             * Latest Commit
+             * @description The newest commit the node's update check knows of.
+             */
+            latest_commit?: string | null;
+            /** Model Id */
+            model_id: string;
+            /**
+             * Progress
+             * @description Percent of its bytes on disk.
+             */
+            progress?: number | null;
+            /**
+             * Size Bytes
+             * @default 0
+             */
+            size_bytes: number;
+            /**
+             * State
+             * @description The state the node's status derivation gives.
+             */
+            state: string;
+        };
+        /**
+         * NodePublic
+         * @description A node of the fleet.
+         */
+        NodePublic: {
+            /**
+             * Address
+             * @description Where its service answers.
+             */
+            address: string | null;
+            /**
+             * Free Bytes
+             * @description Free disk where its cache is.
+             */
+            free_bytes: number | null;
+            /**
+             * Last Seen
+             * Format: date-time
+             */
+            last_seen: string;
+            /** Models */
+            models: components["schemas"]["NodeModelPublic"][];
+            /** Name */
+            name: string;
+            /**
+             * Online
+             * @description Heard from within the last three heartbeats.
+             */
+            online: boolean;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * This Node
+             * @description The node answering this request.
+             */
+            this_node: boolean;
+            /**
+             * Version
+             * @description Its modelward version.
+             */
+            version: string;
         };
         /**
          * NotOfferedPublic
@@ -3198,6 +3518,8 @@ export interface operations {
                 action?: string | null;
                 /** @description ISO time, epoch seconds, or a span: 30m, 2d, 1w. */
                 since?: string | null;
+                /** @description One node's (default: every node's). */
+                node?: string | null;
                 limit?: number;
             };
             header?: never;
@@ -3590,6 +3912,180 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    fleet_api_v1_fleet_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    fleet_actions_api_v1_fleet_actions_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetActionsPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    ask_fleet_action_api_v1_fleet_actions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FleetActionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetActionPublic"];
+                };
+            };
+            /** @description The body cannot be read (code request-malformed). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The token's scope does not cover this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request does not match the schema, or names something that cannot be used (code request-invalid, config-invalid, job-input-invalid...). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description MODELWARD_HOME/tokens.json cannot be read, so a named token cannot be checked (code tokens-file-invalid); the service's own token still works. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,7 @@ export const ROUTES = [
   { path: "/analytics", label: "Analytics" },
   { path: "/storage", label: "Storage" },
   { path: "/requests", label: "Requests" },
+  { path: "/fleet", label: "Fleet" },
   { path: "/settings", label: "Settings" },
   { path: "/audit", label: "Audit", needs: "admin" },
 ] as const satisfies readonly { path: string; label: string; needs?: Scope }[];

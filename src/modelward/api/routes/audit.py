@@ -25,13 +25,18 @@ async def audit(
         str | None,
         Query(max_length=64, description="ISO time, epoch seconds, or a span: 30m, 2d, 1w."),
     ] = None,
+    node: Annotated[
+        str | None, Query(max_length=64, description="One node's (default: every node's).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPublic:
-    """Recorded mutations, newest first: who did what to which model, and how it ended."""
+    """Recorded mutations of every node sharing the database, newest first: who did what to
+    which model, on which node, and how it ended."""
     entries = await runtime.audit.aquery(
         model_id=model,
         action=action,
         since=parse_since(since) if since else None,
+        node=node,
         limit=limit,
     )
     data = [public_entry(e) for e in entries]
@@ -51,4 +56,5 @@ def public_entry(entry: AuditEntry) -> AuditEntryPublic:
         token=entry.token,
         status=entry.status,
         error_code=entry.error_code,
+        node=entry.node,
     )

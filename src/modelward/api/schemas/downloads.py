@@ -54,6 +54,11 @@ class DownloadProgressPublic(BaseModel):
     resume_at: datetime | None = Field(
         default=None, description="When that wait ends (count down to it)."
     )
+    metadata_from: str | None = Field(
+        default=None,
+        description="Where the files and checksums came from when not from the Hub: "
+        "'the mirror s3://team/hf (the Hub: unreachable)' (null: the Hub).",
+    )
 
 
 class DownloadAccepted(BaseModel):

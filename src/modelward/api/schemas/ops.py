@@ -63,6 +63,9 @@ class AuditEntryPublic(BaseModel):
     token: str | None = Field(default=None, description="The name of the token used.")
     status: int | None = Field(default=None, description="The HTTP status answered.")
     error_code: str | None = None
+    node: str | None = Field(
+        default=None, description="The node that recorded it (null: before nodes were named)."
+    )
 
 
 class AuditPublic(BaseModel):

@@ -44,7 +44,7 @@ function AuditLog() {
   return (
     <section aria-labelledby={`${id}-title`}>
       <h1 id={`${id}-title`}>Audit</h1>
-      <p>Every change to models and settings, whoever made it (a token, the command line, the scheduler). Needs an admin token.</p>
+      <p>Every change to models and settings, whoever made it (a token, the command line, the scheduler) on whichever node sharing the database. Needs an admin token.</p>
       <form aria-label="Filter the audit log" className="audit-filter" onSubmit={apply}>
         <div className="field">
           <label htmlFor={`${id}-model`}>Model</label>
@@ -65,6 +65,7 @@ function AuditLog() {
             <thead>
               <tr>
                 <th scope="col">Time</th>
+                <th scope="col">Node</th>
                 <th scope="col">Actor</th>
                 <th scope="col">Action</th>
                 <th scope="col">Model</th>
@@ -76,6 +77,7 @@ function AuditLog() {
               {entries.map((e) => (
                 <tr key={e.id}>
                   <td>{formatTime(e.at)}</td>
+                  <td>{e.node ?? "—"}</td>
                   <td>{e.actor}</td>
                   <td>{e.action}</td>
                   <td>{e.model_id ?? "—"}</td>

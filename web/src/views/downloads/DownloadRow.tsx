@@ -1,6 +1,7 @@
 import { api, scopeOf } from "../../api/endpoints";
 import type { DownloadProgress } from "../../api/types";
 import { ErrorAlert } from "../../components/ErrorAlert";
+import { MetadataFrom } from "../../components/MetadataFrom";
 import { ProgressBar } from "../../components/ProgressBar";
 import { RateLimitWait } from "../../components/RateLimitWait";
 import { formatBytes, formatDuration, formatSpeed } from "../../format";
@@ -35,6 +36,7 @@ export function DownloadRow({ progress, onChanged }: { progress: DownloadProgres
         detail={`${formatBytes(progress.downloaded_bytes)} of ${formatBytes(progress.total_bytes)}`}
       />
       <RateLimitWait waiting={progress.waiting} resumeAt={progress.resume_at} />
+      <MetadataFrom from={progress.metadata_from} />
       <dl className="facts facts--inline">
         <dt>Downloaded</dt>
         <dd>

@@ -237,6 +237,21 @@ describe("ModelCard", () => {
     expect(await screen.findByText("Removed m1.")).toBeInTheDocument();
   });
 
+  it("shows a wait for another node and where the files and checksums came from while it downloads", () => {
+    mockFetch({});
+    const waiting = "waiting for gpu-3 to publish: 41%";
+    const from = "the mirror s3://team/hf (the Hub: offline mode)";
+    renderWithProviders(
+      <ModelCard
+        status={status("m1", { availability_status: "downloading", present_bytes: 10, waiting, resume_at: null, metadata_from: from })}
+        pinned={false}
+        onChanged={() => {}}
+      />,
+    );
+    expect(within(card("m1")).getByRole("status")).toHaveTextContent(waiting);
+    expect(card("m1")).toHaveTextContent(`files and checksums from ${from}`);
+  });
+
   it("shows an API error's message and hint next to the card", async () => {
     setToken("t");
     mockFetch({

@@ -1,5 +1,6 @@
 import { memo, useCallback, useId, useRef } from "react";
 import type { DownloadProgress, ModelPublic, ModelStatus, Priority } from "../../api/types";
+import { MetadataFrom } from "../../components/MetadataFrom";
 import { PathText } from "../../components/PathText";
 import { ProgressBar } from "../../components/ProgressBar";
 import { RateLimitWait } from "../../components/RateLimitWait";
@@ -124,6 +125,7 @@ export const ModelCard = memo(function ModelCard({
             waiting={progress ? progress.waiting : status.waiting}
             resumeAt={progress ? progress.resume_at : status.resume_at}
           />
+          <MetadataFrom from={progress ? progress.metadata_from : status.metadata_from} />
         </div>
       ) : null}
 
