@@ -156,6 +156,15 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
         yield rt
 
 
+def hub_file_bytes(hub: DevHub) -> int:
+    """Bytes of files the hub (and its CDN) sent: metadata calls and redirects are not."""
+    return sum(
+        r.bytes_sent
+        for r in hub.request_log
+        if r.status in (200, 206) and ("/resolve/" in r.path or r.host == "cdn")
+    )
+
+
 def sha256_of(path: Path) -> str:
     """sha256 of a file's content."""
     digest = hashlib.sha256()

@@ -8,17 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from modelward.devhub import DevHub
-from tests.conftest import TI2V, TI2V_REPO
+from tests.conftest import TI2V, TI2V_REPO, hub_file_bytes
 from tests.fleet.conftest import StartNode, until
 from tests.s3 import S3Server
-
-
-def _hub_file_bytes(hub: DevHub) -> int:
-    return sum(
-        r.bytes_sent
-        for r in hub.request_log
-        if r.status in (200, 206) and ("/resolve/" in r.path or r.host == "cdn")
-    )
 
 
 def _team_env(s3_server: S3Server, bucket: str) -> dict[str, str]:
@@ -56,7 +48,7 @@ def test_three_nodes_pull_once_from_the_hub_and_agree_in_the_fleet_view(
         ("gpu-1", "gpu-2", "gpu-3"), "completed"
     ), done
     manifest = threaded_hub.manifest(TI2V_REPO)
-    assert _hub_file_bytes(threaded_hub) == sum(f.size for f in manifest.files)
+    assert hub_file_bytes(threaded_hub) == sum(f.size for f in manifest.files)
 
     def agreed() -> dict[str, Any] | None:
         fleet = c.api("GET", "/api/v1/fleet").json()

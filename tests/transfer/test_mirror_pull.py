@@ -18,7 +18,14 @@ from modelward.settings import Settings
 from modelward.sources.bucket import Manifest, ManifestFile, MirrorAddress, MirrorBucket
 from modelward.sources.bucket.upload import upload_blob
 from modelward.transfer import DownloadStatus
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings, sha256_of
+from tests.conftest import (
+    TI2V,
+    TI2V_REPO,
+    assert_store_invariants,
+    hub_file_bytes,
+    make_settings,
+    sha256_of,
+)
 from tests.s3 import S3Server
 
 
@@ -80,22 +87,13 @@ def _assert_installed(settings: Settings, manifest: Manifest) -> None:
     assert_store_invariants(settings.cache_dir)
 
 
-def _hub_file_bytes(hub: DevHub) -> int:
-    """Bytes of files the hub (and its CDN) sent: metadata calls and redirects are not."""
-    return sum(
-        r.bytes_sent
-        for r in hub.request_log
-        if r.status in (200, 206) and ("/resolve/" in r.path or r.host == "cdn")
-    )
-
-
 async def test_a_pull_takes_every_file_from_the_mirror(
     tmp_path: Path, hub: DevHub, mirror: MirrorBucket, published: Manifest
 ) -> None:
     settings = _node(tmp_path, hub.url, mirror)
     _, events = await _pull(settings)
     _assert_installed(settings, published)
-    assert _hub_file_bytes(hub) == 0
+    assert hub_file_bytes(hub) == 0
     assert any("/api/models/" in r.path for r in hub.request_log)  # the Hub's metadata
     started = next(e for e in events if e.type == EventType.DOWNLOAD_STARTED)
     assert started.data["metadata_from"] == "the Hub"
@@ -117,7 +115,7 @@ async def test_a_tampered_mirror_object_is_refused_fetched_from_the_hub_and_repo
     assert [(b["path"], b["blob_name"]) for b in bad] == [(victim.path, victim.blob_name)]
     assert "does not match" in str(bad[0]["reason"])
     # Only the refused file came from the hub, once.
-    assert _hub_file_bytes(hub) == victim.size_bytes
+    assert hub_file_bytes(hub) == victim.size_bytes
 
 
 async def test_a_truncated_mirror_object_is_never_read(
@@ -131,7 +129,7 @@ async def test_a_truncated_mirror_object_is_never_read(
     _assert_installed(settings, published)
     bad = [e.data for e in events if e.type == EventType.MIRROR_BAD_COPY]
     assert len(bad) == 1 and f"not the {victim.size_bytes} expected" in str(bad[0]["reason"])
-    assert _hub_file_bytes(hub) == victim.size_bytes
+    assert hub_file_bytes(hub) == victim.size_bytes
 
 
 async def test_with_the_hub_down_the_mirror_manifest_is_the_metadata_and_progress_says_so(
@@ -177,7 +175,7 @@ async def test_a_mirror_pull_is_capped_paused_and_resumed_like_any_other(
         elapsed = asyncio.get_running_loop().time() - started
     assert result.success, result.error_message
     _assert_installed(settings, published)
-    assert _hub_file_bytes(hub) == 0
+    assert hub_file_bytes(hub) == 0
     total = sum(f.file.size_bytes for f in published.files)
     # The cap held: the bytes took at least their time at 1 MB/s (less what a burst allows).
     assert elapsed >= total / 1_000_000 - 1.5

@@ -17,7 +17,7 @@ from modelward.runtime import Runtime
 from modelward.settings import Settings
 from modelward.sources.bucket import MirrorAddress
 from modelward.transfer.leases import BlobLeases
-from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, make_settings
+from tests.conftest import TI2V, TI2V_REPO, assert_store_invariants, hub_file_bytes, make_settings
 from tests.pg import PostgresServer
 from tests.s3 import S3Server
 
@@ -42,14 +42,6 @@ def _node(tmp_path: Path, name: str, hub: DevHub, mirror: str, database: str) ->
     )
 
 
-def _hub_file_bytes(hub: DevHub) -> int:
-    return sum(
-        r.bytes_sent
-        for r in hub.request_log
-        if r.status in (200, 206) and ("/resolve/" in r.path or r.host == "cdn")
-    )
-
-
 async def _pull(settings: Settings, notes: list[str]) -> None:
     async with Runtime(settings) as runtime:
 
@@ -71,7 +63,7 @@ async def test_three_nodes_fetch_each_blob_from_the_hub_once(
     notes: list[str] = []
     await asyncio.gather(*(_pull(node, notes) for node in nodes))
     manifest = hub.manifest(TI2V_REPO)
-    assert _hub_file_bytes(hub) == sum(f.size for f in manifest.files)  # each blob once
+    assert hub_file_bytes(hub) == sum(f.size for f in manifest.files)  # each blob once
     assert notes and all(n.startswith("waiting for gpu-") and n.endswith("%") for n in notes)
     db = Database(database)
     try:

@@ -25,6 +25,16 @@ _GIT_OID_RE = re.compile(r"^[0-9a-f]{40}$")
 _COMMIT_RE = _GIT_OID_RE
 
 
+def is_sha256(value: str) -> bool:
+    """Whether ``value`` is a sha256 as the Hub writes it (64 lowercase hex digits)."""
+    return bool(_SHA256_RE.match(value))
+
+
+def is_git_oid(value: str) -> bool:
+    """Whether ``value`` is a git object id (a commit or blob id: 40 lowercase hex digits)."""
+    return bool(_GIT_OID_RE.match(value))
+
+
 def validate_repo_path(raw: object) -> RepoPath:
     """Return ``raw`` as a RepoPath, or refuse it if it could point outside the repo."""
     if not isinstance(raw, str) or not raw:

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -34,7 +33,7 @@ from modelward.errors import (
     SourceUnavailableError,
 )
 from modelward.sources.bucket import MirrorBucket
-from modelward.sources.files import RemoteFile, Target
+from modelward.sources.files import RemoteFile, Target, is_git_oid
 from modelward.sources.http import HttpClients
 from modelward.sources.ranged import ByteStream, is_html_file, open_range
 
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 HUB = "the Hub"
 
 
@@ -261,7 +259,7 @@ class MirroredSource:
 
 def _published_target(mirror: MirrorBucket, spec: ModelSpec) -> Target | None:
     """``spec`` as ``mirror`` published it (its selection applied), or None."""
-    commit = spec.revision if _COMMIT_RE.match(spec.revision) else None
+    commit = spec.revision if is_git_oid(spec.revision) else None
     commit = commit or mirror.read_ref(spec.repo, spec.revision)
     if commit is None:
         return None

@@ -119,7 +119,12 @@ class BlobLeases:
 
     def published(self, blob: str) -> None:
         """The blob is in the mirror: every waiting node can take it from there."""
-        self.renew(blob, self._size(blob), PUBLISHED)
+        statement = (
+            update(blob_leases)
+            .where(blob_leases.c.blob == blob, blob_leases.c.holder == self.node)
+            .values(bytes_done=blob_leases.c.size_bytes, state=PUBLISHED, updated_at=time.time())
+        )
+        self._db.write(lambda conn: conn.execute(statement))
 
     def give_up(self, blob: str) -> None:
         """This node cannot publish the blob: free the lease so another node may lead."""
@@ -145,10 +150,6 @@ class BlobLeases:
         return LeaseView(
             row.blob, row.holder, row.state, row.size_bytes, row.bytes_done, row.expires_at
         )
-
-    def _size(self, blob: str) -> int:
-        current = self.peek(blob)
-        return current.size_bytes if current is not None else 0
 
 
 def waiting_for(lease: LeaseView) -> str:

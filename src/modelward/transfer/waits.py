@@ -37,8 +37,9 @@ def rate_limit_wait(error: RateLimitedError, path: str | None, wait_s: float) ->
 
 
 class RateLimitWaits:
-    """One model's rate-limit waits in progress: per file (``None``: the model's metadata),
-    until when, as wall-clock times."""
+    """One model's waits in progress: the hub's rate-limit waits per file (``None``: the
+    model's metadata), until when, as wall-clock times; and files waiting for another node
+    of the team to publish them, with the words that say so."""
 
     def __init__(self) -> None:
         self._until: dict[str | None, float] = {}

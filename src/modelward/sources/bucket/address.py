@@ -10,14 +10,11 @@ The layout under the prefix::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from modelward.errors import ConfigError
-
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_GIT_OID_RE = re.compile(r"^[0-9a-f]{40}$")
+from modelward.sources.files import is_git_oid, is_sha256
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +44,17 @@ class MirrorAddress:
 
     def blob_key(self, blob_name: str) -> str:
         """Where the content named ``blob_name`` (a sha256 or a git blob id) is kept."""
-        if _SHA256_RE.match(blob_name):
+        if is_sha256(blob_name):
             return self.key("blobs", "sha256", blob_name)
-        if _GIT_OID_RE.match(blob_name):
+        if is_git_oid(blob_name):
             return self.key("blobs", "git", blob_name)
         raise ValueError(f"not a sha256 or git blob id: {blob_name!r}")
 
     def blob_name_of(self, key: str) -> str | None:
         """The blob name a blob key names (None for any other key)."""
-        for kind, pattern in (("sha256", _SHA256_RE), ("git", _GIT_OID_RE)):
+        for kind, matches in (("sha256", is_sha256), ("git", is_git_oid)):
             head = self.key("blobs", kind) + "/"
-            if key.startswith(head) and pattern.match(key[len(head) :]):
+            if key.startswith(head) and matches(key[len(head) :]):
                 return key[len(head) :]
         return None
 
@@ -81,7 +78,7 @@ class MirrorAddress:
         if not key.startswith(head) or not key.endswith(".json"):
             return None
         repo_id, _, commit = key[len(head) : -len(".json")].rpartition("/")
-        if not repo_id or not _GIT_OID_RE.match(commit):
+        if not repo_id or not is_git_oid(commit):
             return None
         return repo_id, commit
 
